@@ -1,0 +1,267 @@
+/**
+ * The `js` backend: the readable reference for every kernel. Plain loops over contiguous row-major
+ * arrays; correctness first, with a fast path only where the general loop would be absurd.
+ */
+import { type BinaryKernel, type FloatArray, type KernelTable, type ReduceKernel, type UnaryKernel, binaryOpNames, unaryOpNames } from '../../kernel-table.js'
+import type { TypedArray } from '../../dtype.js'
+import { sizeOf, stridesOf } from '../../shape.js'
+import { binaryScalar, unaryScalar } from './unary.js'
+
+const unary = (f: (x: number, a: object) => number): UnaryKernel =>
+  (x, out, attrs) => {
+    for (let i = 0; i < x.length; i++) out[i] = f(x[i]!, attrs)
+  }
+
+/** Walk every index of `shape`, keeping one flat offset per operand (by its strides). */
+function forEachIndex(shape: number[], strides: number[][], fn: (i: number, offs: number[]) => void): void {
+  const rank = shape.length
+  const n = sizeOf(shape)
+  const offs = strides.map(() => 0)
+  const idx = new Array<number>(rank).fill(0)
+  for (let i = 0; i < n; i++) {
+    fn(i, offs)
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]!++
+      for (let k = 0; k < offs.length; k++) offs[k]! += strides[k]![d]!
+      if (idx[d]! < shape[d]!) break
+      for (let k = 0; k < offs.length; k++) offs[k]! -= strides[k]![d]! * shape[d]!
+      idx[d] = 0
+    }
+  }
+}
+
+const isDense = (strides: number[], shape: number[]) => {
+  const dense = stridesOf(shape)
+  return strides.every((s, i) => s === dense[i] || shape[i] === 1)
+}
+
+const binary = (f: (a: number, b: number) => number): BinaryKernel =>
+  (a, aStrides, b, bStrides, out, outShape) => {
+    const n = out.length
+    if (isDense(aStrides, outShape) && isDense(bStrides, outShape)) {
+      for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!)
+    } else if (isDense(aStrides, outShape) && b.length === 1) {
+      const bv = b[0]!
+      for (let i = 0; i < n; i++) out[i] = f(a[i]!, bv)
+    } else {
+      forEachIndex(outShape, [aStrides, bStrides], (i, [ia, ib]) => {
+        out[i] = f(a[ia!]!, b[ib!]!)
+      })
+    }
+  }
+
+const reduce = (init: number, f: (acc: number, x: number) => number): ReduceKernel =>
+  (x, shape, axes, out) => {
+    out.fill(init)
+    // The output index of each input element: its strides with the reduced axes zeroed.
+    const outStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)))
+    axes.forEach((a) => (outStrides[a] = 0))
+    if (axes.length === 1 && axes[0] === shape.length - 1) {
+      const inner = shape[shape.length - 1]!
+      for (let o = 0; o < out.length; o++) {
+        let acc = init
+        for (let j = 0; j < inner; j++) acc = f(acc, x[o * inner + j]!)
+        out[o] = acc
+      }
+      return
+    }
+    forEachIndex(shape, [outStrides], (i, [o]) => {
+      out[o!] = f(out[o!]!, x[i]!)
+    })
+  }
+
+function argReduce(better: (a: number, b: number) => boolean) {
+  return (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => {
+    const outer = sizeOf(shape.slice(0, axis))
+    const n = shape[axis]!
+    const inner = sizeOf(shape.slice(axis + 1))
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < inner; j++) {
+        const base = o * n * inner + j
+        let best = 0
+        let bv = x[base]!
+        for (let k = 1; k < n; k++) {
+          const v = x[base + k * inner]!
+          if (better(v, bv) || (selectLast && v === bv) || (Number.isNaN(v) && !Number.isNaN(bv))) {
+            best = k
+            bv = v
+          }
+        }
+        out[o * inner + j] = best
+      }
+  }
+}
+
+function matmul(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number) {
+  // i-p-j loop order: the inner loop walks rows of b and out contiguously.
+  for (let t = 0; t < batch; t++) {
+    const ao = t * aStride
+    const bo = t * bStride
+    const oo = t * m * n
+    for (let i = 0; i < m; i++) {
+      const row = oo + i * n
+      for (let j = 0; j < n; j++) out[row + j] = 0
+      for (let p = 0; p < k; p++) {
+        const av = a[ao + i * k + p]!
+        if (av === 0) continue
+        const brow = bo + p * n
+        for (let j = 0; j < n; j++) out[row + j]! += av * b[brow + j]!
+      }
+    }
+  }
+}
+
+/** Split shape around `axis` into (outer, n, inner) for axis-wise kernels. */
+const around = (shape: number[], axis: number) =>
+  [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))] as const
+
+export const jsKernels: KernelTable = {
+  ...(Object.fromEntries(unaryOpNames.map((k) => [k, unary(unaryScalar[k])])) as { [K in (typeof unaryOpNames)[number]]: UnaryKernel }),
+  ...(Object.fromEntries(binaryOpNames.map((k) => [k, binary(binaryScalar[k])])) as { [K in (typeof binaryOpNames)[number]]: BinaryKernel }),
+  ReduceSum: reduce(0, (acc, x) => acc + x),
+  ReduceProd: reduce(1, (acc, x) => acc * x),
+  // NOTE: NaN propagates through max/min, as in PyTorch and ONNX Runtime.
+  ReduceMax: reduce(-Infinity, (acc, x) => (x > acc || Number.isNaN(x) ? x : acc)),
+  ReduceMin: reduce(Infinity, (acc, x) => (x < acc || Number.isNaN(x) ? x : acc)),
+  ArgMax: argReduce((a, b) => a > b),
+  ArgMin: argReduce((a, b) => a < b),
+  MatMul: matmul,
+
+  StridedCopy(src, offset, shape, strides, out) {
+    if (shape.length === 0) {
+      out[0] = src[offset]!
+      return
+    }
+    forEachIndex(shape, [strides], (i, [o]) => {
+      out[i] = src[offset + o!]!
+    })
+  },
+
+  StridedScatter(src, dst, offset, shape, strides) {
+    if (shape.length === 0) {
+      dst[offset] = src[0]!
+      return
+    }
+    forEachIndex(shape, [strides], (i, [o]) => {
+      dst[offset + o!] = src[i]!
+    })
+  },
+
+  Where(cond, cStrides, a, aStrides, b, bStrides, out, outShape) {
+    forEachIndex(outShape, [cStrides, aStrides, bStrides], (i, [ic, ia, ib]) => {
+      out[i] = cond[ic!] ? a[ia!]! : b[ib!]!
+    })
+  },
+
+  Gather(x, shape, axis, indices, out) {
+    const [outer, n, inner] = around(shape, axis)
+    const m = indices.length
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < m; i++) {
+        const src = (o * n + indices[i]!) * inner
+        const dst = (o * m + i) * inner
+        for (let j = 0; j < inner; j++) out[dst + j] = x[src + j]!
+      }
+  },
+
+  ScatterAdd(updates, shape, axis, indices, out) {
+    const [outer, n, inner] = around(shape, axis)
+    const m = indices.length
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < m; i++) {
+        const dst = (o * n + indices[i]!) * inner
+        const src = (o * m + i) * inner
+        for (let j = 0; j < inner; j++) out[dst + j]! += updates[src + j]!
+      }
+  },
+
+  GatherElements(x, shape, axis, indices, idxShape, out) {
+    const xs = stridesOf(shape)
+    const is = stridesOf(idxShape)
+    for (let i = 0; i < indices.length; i++) {
+      let off = 0
+      for (let d = 0; d < idxShape.length; d++) {
+        const c = d === axis ? indices[i]! : Math.floor(i / is[d]!) % idxShape[d]!
+        off += c * xs[d]!
+      }
+      out[i] = x[off]!
+    }
+  },
+
+  ScatterElementsAdd(updates, shape, axis, indices, idxShape, out) {
+    const xs = stridesOf(shape)
+    const is = stridesOf(idxShape)
+    for (let i = 0; i < indices.length; i++) {
+      let off = 0
+      for (let d = 0; d < idxShape.length; d++) {
+        const c = d === axis ? indices[i]! : Math.floor(i / is[d]!) % idxShape[d]!
+        off += c * xs[d]!
+      }
+      out[off]! += updates[i]!
+    }
+  },
+
+  Pad(x, shape, pads, mode, value, out) {
+    const rank = shape.length
+    const outShape = shape.map((d, i) => d + pads[i]! + pads[i + rank]!)
+    const xs = stridesOf(shape)
+    const src = new Array<number>(rank)
+    forEachIndex(outShape, [], (i) => {
+      // Recover the output coordinate, map it back into the input by the padding mode.
+      let rem = i
+      let off = 0
+      let inside = true
+      for (let d = rank - 1; d >= 0; d--) {
+        const c = rem % outShape[d]!
+        rem = Math.floor(rem / outShape[d]!)
+        let s = c - pads[d]!
+        const n = shape[d]!
+        if (s < 0 || s >= n) {
+          if (mode === 'constant') inside = false
+          else if (mode === 'edge') s = s < 0 ? 0 : n - 1
+          else if (mode === 'wrap') s = ((s % n) + n) % n
+          else {
+            // reflect, without repeating the edge: -1 -> 1, n -> n-2
+            const period = 2 * (n - 1)
+            s = period === 0 ? 0 : ((s % period) + period) % period
+            if (s >= n) s = period - s
+          }
+        }
+        src[d] = s
+        off += s * xs[d]!
+      }
+      out[i] = inside ? x[off]! : value
+    })
+  },
+
+  Concat(parts, shapes, axis, out) {
+    const outer = sizeOf(shapes[0]!.slice(0, axis))
+    let o = 0
+    for (let r = 0; r < outer; r++)
+      for (let p = 0; p < parts.length; p++) {
+        const chunk = sizeOf(shapes[p]!.slice(axis))
+        const part = parts[p]!
+        const base = r * chunk
+        for (let j = 0; j < chunk; j++) out[o++] = part[base + j]!
+      }
+  },
+
+  CumSum(x, shape, axis, exclusive, reverse, out) {
+    const [outer, n, inner] = around(shape, axis)
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < inner; j++) {
+        let acc = 0
+        for (let t = 0; t < n; t++) {
+          const k = reverse ? n - 1 - t : t
+          const idx = (o * n + k) * inner + j
+          if (exclusive) {
+            out[idx] = acc
+            acc += x[idx]!
+          } else {
+            acc += x[idx]!
+            out[idx] = acc
+          }
+        }
+      }
+  },
+}

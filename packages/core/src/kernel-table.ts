@@ -1,0 +1,70 @@
+/**
+ * The kernel table: one key per op name, with its signature. A backend is storage plus this table. The `js` backend (backends/js) holds the readable
+ * reference kernel for every key; a faster backend may provide any subset, and a missing kernel
+ * falls back to `js`. `KernelTable` is a mapped type over the op names, so a backend with a missing
+ * or mistyped reference kernel fails `tsc`.
+ *
+ * Kernels work on contiguous row-major arrays and write into a preallocated `out`; ops do the shape
+ * logic, allocation and dtype rules, so a kernel is only the loop.
+ */
+import type { TypedArray } from './dtype.js'
+
+export type FloatArray = Float32Array | Float64Array
+
+/** Element-wise ops of one input (attributes such as alpha come in `attrs`). */
+export const unaryOpNames = [
+  'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Sin', 'Cos', 'Tanh', 'Sigmoid', 'Relu', 'Erf', 'Sign',
+  'Floor', 'Ceil', 'Round', 'Reciprocal', 'Softplus', 'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'HardSigmoid',
+  'Not', 'IsNaN', 'IsInf',
+] as const
+export type UnaryOpName = (typeof unaryOpNames)[number]
+
+/** Element-wise ops of two broadcast inputs. */
+export const binaryOpNames = [
+  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod',
+  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor',
+] as const
+export type BinaryOpName = (typeof binaryOpNames)[number]
+
+export const reduceOpNames = ['ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd'] as const
+export type ReduceOpName = (typeof reduceOpNames)[number]
+
+export type UnaryKernel = (x: TypedArray, out: TypedArray, attrs: { alpha?: number; beta?: number; gamma?: number; approximate?: string }) => void
+/** `aStrides`/`bStrides` are broadcast strides over `outShape` (0 along a broadcast dim). */
+export type BinaryKernel = (a: TypedArray, aStrides: number[], b: TypedArray, bStrides: number[], out: TypedArray, outShape: number[]) => void
+/** Reduce `x` (of `shape`) over sorted `axes` into `out` (the shape with those axes set to 1). */
+export type ReduceKernel = (x: TypedArray, shape: number[], axes: number[], out: TypedArray) => void
+
+export interface OtherKernels {
+  /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind
+   *  contiguous(), transpose, expand and slice materialisation. */
+  StridedCopy: (src: TypedArray, offset: number, shape: number[], strides: number[], out: TypedArray) => void
+  /** The adjoint of StridedCopy: write contiguous `src` into the strided view (shape, strides, offset) of `dst`. */
+  StridedScatter: (src: TypedArray, dst: TypedArray, offset: number, shape: number[], strides: number[]) => void
+  /** out[b] = a[b] (m x k) @ b[b] (k x n); aStride/bStride are the per-batch element offsets (0 = shared). */
+  MatMul: (a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number) => void
+  /** Index of the max (or min) along `axis`; ties keep the first (or last with selectLast). */
+  ArgMax: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void
+  ArgMin: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void
+  /** out = cond ? a : b, all three broadcast to outShape by their strides. */
+  Where: (cond: Uint8Array, cStrides: number[], a: TypedArray, aStrides: number[], b: TypedArray, bStrides: number[], out: TypedArray, outShape: number[]) => void
+  /** Gather along `axis`: out[..., i, ...] = x[..., indices[i], ...] (indices flattened, already non-negative). */
+  Gather: (x: TypedArray, shape: number[], axis: number, indices: Int32Array, out: TypedArray) => void
+  /** The adjoint of Gather: out (zeros, of `shape`) += updates scattered along `axis` at indices. */
+  ScatterAdd: (updates: TypedArray, shape: number[], axis: number, indices: Int32Array, out: TypedArray) => void
+  /** GatherElements: out[idx] = x[idx with idx[axis] replaced by indices[idx]]. */
+  GatherElements: (x: TypedArray, shape: number[], axis: number, indices: Int32Array, idxShape: number[], out: TypedArray) => void
+  /** The adjoint of GatherElements: out (zeros, of `shape`) += updates at the gathered positions. */
+  ScatterElementsAdd: (updates: TypedArray, shape: number[], axis: number, indices: Int32Array, idxShape: number[], out: TypedArray) => void
+  /** Pad by `pads` = [begin_0..begin_{r-1}, end_0..end_{r-1}] (ONNX order; negative pads crop). */
+  Pad: (x: TypedArray, shape: number[], pads: number[], mode: 'constant' | 'reflect' | 'edge' | 'wrap', value: number, out: TypedArray) => void
+  /** Concatenate contiguous parts along `axis`. */
+  Concat: (parts: TypedArray[], shapes: number[][], axis: number, out: TypedArray) => void
+  /** Cumulative sum along `axis` (exclusive / reverse as in ONNX CumSum). */
+  CumSum: (x: TypedArray, shape: number[], axis: number, exclusive: boolean, reverse: boolean, out: TypedArray) => void
+}
+
+export type KernelTable = { [K in UnaryOpName]: UnaryKernel } & { [K in BinaryOpName]: BinaryKernel } & {
+  [K in ReduceOpName]: ReduceKernel
+} & OtherKernels
+

@@ -1,0 +1,58 @@
+/**
+ * Composite activations and the softmax family: written from primitives (so backward comes free),
+ * each with its ONNX lowering so it exports as the native operator.
+ */
+import { apply, defineOp } from '../op.js'
+import { normAxis } from '../shape.js'
+import type { Tensor } from '../tensor.js'
+import { softplus, tanh, sigmoid, where } from './elementwise.js'
+
+/**
+ * NOTE: softmax subtracts the row max before exp (detached: it cancels in the ratio), so logits of
+ * magnitude 1e4 stay finite; a naive exp would overflow to Infinity/Infinity = NaN.
+ */
+export const Softmax = defineOp<{ axis: number }>({
+  name: 'Softmax',
+  forward: ([x], { axis }) => {
+    const e = x!.sub(x!.max(axis, true).detach()).exp()
+    return e.div(e.sum(axis, true))
+  },
+  onnx: (ctx, [x], { attrs }) => ctx.node('Softmax', [x!], { axis: attrs.axis }),
+})
+export const softmax = (x: Tensor, axis = -1) => apply(Softmax, [x], { axis: normAxis(axis, x.rank) })
+
+/** log softmax = (x - m) - log sum exp(x - m), stable for any magnitude. */
+export const LogSoftmax = defineOp<{ axis: number }>({
+  name: 'LogSoftmax',
+  forward: ([x], { axis }) => {
+    const z = x!.sub(x!.max(axis, true).detach())
+    return z.sub(z.exp().sum(axis, true).log())
+  },
+  onnx: (ctx, [x], { attrs }) => ctx.node('LogSoftmax', [x!], { axis: attrs.axis }),
+})
+export const logSoftmax = (x: Tensor, axis = -1) => apply(LogSoftmax, [x], { axis: normAxis(axis, x.rank) })
+
+export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
+  const m = x.max(axis, true).detach()
+  const y = x.sub(m).exp().sum(axis, true).log().add(m)
+  return keepdims ? y : y.squeeze(axis)
+}
+
+/** SiLU / Swish: x * sigmoid(x) (Ramachandran et al. 2017). Exports as Mul(x, Sigmoid(x)). */
+export const silu = (x: Tensor) => x.mul(sigmoid(x))
+
+/** Mish: x * tanh(softplus(x)) (Misra 2019). */
+export const Mish = defineOp({
+  name: 'Mish',
+  forward: ([x]) => x!.mul(tanh(softplus(x!))),
+  onnx: 'Mish',
+})
+export const mish = (x: Tensor) => apply(Mish, [x], {})
+
+/** PReLU: max(0,x) + a min(0,x) with a learned slope `a` (He et al. 2015), broadcast over channels. */
+export const PRelu = defineOp({
+  name: 'PRelu',
+  forward: ([x, a]) => where(x!.ge(0), x!, x!.mul(a!)),
+  onnx: 'PRelu',
+})
+export const prelu = (x: Tensor, slope: Tensor) => apply(PRelu, [x, slope], {})

@@ -1,0 +1,8 @@
+export * from './elementwise.js'
+export * from './reduce.js'
+export * from './shape.js'
+export * from './linalg.js'
+export * from './indexing.js'
+export * from './activation.js'
+export * from './creation.js'
+export { sumTo } from './util.js'

@@ -1,0 +1,73 @@
+/** Matrix multiplication (batched, broadcasting batch dims, 1-D operands as in numpy). */
+import { kernel } from '../backend.js'
+import type { FloatArray } from '../kernel-table.js'
+import { ShapeError } from '../errors.js'
+import { apply, defineOp } from '../op.js'
+import { broadcastShapes, fmt, sameShape, sizeOf } from '../shape.js'
+import type { Tensor } from '../tensor.js'
+import { expand, squeeze, transpose, unsqueeze } from './shape.js'
+import { empty, requireFloat, sumTo } from './util.js'
+
+export const MatMul = defineOp({
+  name: 'MatMul',
+  forward: ([a, b]) => {
+    const [m, k] = a!.shape.slice(-2) as [number, number]
+    const n = b!.shape[b!.rank - 1]!
+    const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2))
+    const nb = sizeOf(batch)
+    // A batch operand either has the full batch (stride m*k) or none of it (stride 0); else expand it.
+    const prep = (t: Tensor, rows: number, cols: number): [Tensor, number] => {
+      const tb = t.shape.slice(0, -2)
+      if (sizeOf(tb) === 1) return [t, 0]
+      if (sameShape(tb, batch)) return [t, rows * cols]
+      return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
+    }
+    const [A, as] = prep(a!, m, k)
+    const [B, bs] = prep(b!, k, n)
+    const y = empty(a!.dtype, [...batch, m, n])
+    kernel('MatMul')(A.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
+    return y
+  },
+  backward: (dy, { inputs: [a, b] }) => [
+    a!.requiresGrad ? sumTo(matmul(dy, transpose(b!, -1, -2)), a!.shape) : null,
+    b!.requiresGrad ? sumTo(matmul(transpose(a!, -1, -2), dy), b!.shape) : null,
+  ],
+  onnx: 'MatMul',
+})
+
+/** a @ b with numpy semantics: 1-D operands are promoted to matrices and the added dim removed. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  requireFloat('matmul', a, b)
+  if (a.dtype !== b.dtype) b = b.to(a.dtype)
+  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul needs at least 1-D operands, got ${fmt(a.shape)} and ${fmt(b.shape)}`)
+  const a2 = a.rank === 1 ? unsqueeze(a, 0) : a
+  const b2 = b.rank === 1 ? unsqueeze(b, 1) : b
+  if (a2.shape[a2.rank - 1] !== b2.shape[b2.rank - 2])
+    throw new ShapeError(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${a2.shape[a2.rank - 1]} vs ${b2.shape[b2.rank - 2]})`)
+  let y = apply(MatMul, [a2, b2], {})
+  if (a.rank === 1) y = squeeze(y, -2)
+  if (b.rank === 1) y = squeeze(y, -1)
+  return y
+}
+
+/** y = x W^T + b, the affine map of nn.Linear (weight (out, in) as in PyTorch); exported as Gemm for 2-D x. */
+export const Linear = defineOp<Record<string, never>>({
+  name: 'Linear',
+  forward: ([x, w, b]) => {
+    const y = matmul(x!, transpose(w!, 0, 1))
+    return b ? y.add(b) : y
+  },
+  onnx: (ctx, [x, w, b], { inputs: [xt] }) => {
+    if (xt!.rank === 2) return ctx.node('Gemm', b ? [x!, w!, b] : [x!, w!], { transB: 1 })
+    const [wt] = ctx.node('Transpose', [w!], { perm: [1, 0] })
+    const [y] = ctx.node('MatMul', [x!, wt!])
+    return b ? ctx.node('Add', [y!, b]) : [y!]
+  },
+})
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.rank !== 2) throw new ShapeError(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`)
+  if (x.shape[x.rank - 1] !== weight.shape[1])
+    throw new ShapeError(`linear: input has ${x.shape[x.rank - 1]} features (shape ${fmt(x.shape)}), weight expects ${weight.shape[1]} (weight ${fmt(weight.shape)})`)
+  return apply(Linear, bias ? [x, weight, bias] : [x, weight], {})
+}
+

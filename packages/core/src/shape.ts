@@ -1,0 +1,69 @@
+import { ArgumentError, ShapeError } from './errors.js'
+
+export type Shape = readonly number[]
+
+export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
+
+/** Row-major (C order) strides, in elements. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length)
+  let s = 1
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s
+    s *= shape[i]!
+  }
+  return strides
+}
+
+export const fmt = (shape: Shape): string => `[${shape.join(', ')}]`
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i])
+}
+
+/** NumPy broadcasting: align trailing dims; each pair must be equal or one of them 1. */
+export function broadcastShapes(...shapes: Shape[]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length))
+  const out = new Array<number>(rank).fill(1)
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const o = rank - s.length + i
+      const d = s[i]!
+      if (out[o] === 1) out[o] = d
+      else if (d !== 1 && d !== out[o])
+        throw new ShapeError(`cannot broadcast shapes ${shapes.map(fmt).join(' and ')}: dim ${o} is ${out[o]} vs ${d}`)
+    }
+  }
+  return out
+}
+
+/** Turn a possibly negative axis into 0..rank-1, or throw. */
+export function normAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1))
+    throw new ArgumentError(`axis ${axis} is out of range for a tensor of rank ${rank} (expected ${-rank}..${rank - 1})`)
+  return a
+}
+
+export function normAxes(axes: number | readonly number[] | undefined, rank: number): number[] {
+  if (axes === undefined) return [...Array(rank).keys()]
+  const list = typeof axes === 'number' ? [axes] : axes
+  const out = [...new Set(list.map((a) => normAxis(a, rank)))]
+  return out.sort((a, b) => a - b)
+}
+
+/** Resolve a reshape target with at most one -1. */
+export function inferShape(target: Shape, size: number, from: Shape): number[] {
+  const out = [...target]
+  const neg = out.indexOf(-1)
+  if (neg !== out.lastIndexOf(-1)) throw new ShapeError(`reshape to ${fmt(target)}: only one dimension may be -1`)
+  const known = out.reduce((a, d, i) => (i === neg ? a : a * d), 1)
+  if (neg >= 0) {
+    if (known === 0 || size % known !== 0)
+      throw new ShapeError(`cannot reshape ${fmt(from)} (${size} elements) to ${fmt(target)}`)
+    out[neg] = size / known
+  }
+  if (sizeOf(out) !== size || out.some((d) => d < 0 || !Number.isInteger(d)))
+    throw new ShapeError(`cannot reshape ${fmt(from)} (${size} elements) to ${fmt(target)}`)
+  return out
+}
