@@ -1,0 +1,3 @@
+export * from './module.js'
+export * from './init.js'
+export * from './linear.js'
