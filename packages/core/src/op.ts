@@ -4,7 +4,7 @@
  * its ONNX lowering. `apply` is the single door every op goes through: it records the autograd
  * node and, while an ONNX export is tracing, the graph node.
  */
-import { isGradEnabled } from './autograd.js'
+import { isGradEnabled, noGrad } from './autograd.js'
 import type { Tensor } from './tensor.js'
 
 export type AttrValue = number | string | number[] | string[] | Tensor | undefined
@@ -73,14 +73,16 @@ export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
 
 /** Run `op` on `inputs`, recording autograd and (when exporting) the ONNX node. */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
-  // While tracing, an op with a lowering is one graph node; the ops inside it are not recorded.
-  const traced = tracer !== null && traceDepth === 0 && op.onnx !== undefined
+  // While tracing, an op with a lowering is one graph node and the ops inside it are not recorded.
+  // A composite without a lowering is traced through; a primitive without one is recorded so the
+  // export can name it in its error (never silently baked in as a constant).
+  const traced = tracer !== null && traceDepth === 0 && (op.onnx !== undefined || op.backward !== undefined)
   if (traced) traceDepth++
   let out: Tensor
   try {
     if (op.backward) {
       const needsGrad = isGradEnabled() && inputs.some((x) => x.requiresGrad)
-      out = op.forward(inputs, attrs)
+      out = noGrad(() => op.forward(inputs, attrs))
       if (needsGrad) {
         const backward = op.backward
         out.setNode({ op: op.name, inputs, backward: (dy) => backward(dy, { inputs, output: out, attrs }) })

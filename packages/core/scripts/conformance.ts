@@ -1,0 +1,30 @@
+/**
+ * pnpm conformance [dir] [--write-docs]
+ * Runs every case folder of `dir` (default: the shared ONNX node tests) through loadOnnx, prints one
+ * line per case and ends with a JSON summary line {"passed":N,"failed":N,"errors":N}.
+ */
+import { writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { conformanceMarkdown, listCases, runCaseDir } from '../src/onnx/conformance-node.js'
+import { exclusions } from '../test/conformance-exclusions.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repoRoot = resolve(here, '../../..')
+const args = process.argv.slice(2)
+const writeDocs = args.includes('--write-docs')
+const dir = resolve(process.env.INIT_CWD ?? process.cwd(), args.find((a) => !a.startsWith('--')) ?? resolve(repoRoot, '../shared/conformance/onnx-node'))
+
+const results = listCases(dir).map((name) => {
+  const r = runCaseDir(dir, name)
+  const tag = r.status === 'passed' ? 'PASS ' : r.status === 'failed' ? 'FAIL ' : 'ERROR'
+  console.log(`${tag} ${name}${r.message ? `: ${r.message}` : ''}`)
+  return [name, r] as [string, typeof r]
+})
+if (writeDocs) {
+  const out = resolve(repoRoot, 'docs/conformance.md')
+  writeFileSync(out, conformanceMarkdown(results, exclusions, '`shared/conformance/onnx-node`'))
+  console.error(`wrote ${out}`)
+}
+const count = (s: string) => results.filter(([, r]) => r.status === s).length
+console.log(JSON.stringify({ passed: count('passed'), failed: count('failed'), errors: count('error') }))
