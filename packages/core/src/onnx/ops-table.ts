@@ -9,6 +9,7 @@ import { basicOps } from './ops-basic.js'
 import { lossOps } from './ops-loss.js'
 import { miscOps } from './ops-misc.js'
 import { castOps } from './ops-cast.js'
+import { attentionOps } from './ops-attention.js'
 
 /** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
 export class OnnxSequence {
@@ -38,4 +39,5 @@ export const onnxOps: Record<string, OnnxOpImpl> = {
   ...lossOps,
   ...miscOps,
   ...castOps,
+  ...attentionOps,
 }
