@@ -10,6 +10,7 @@ import { lossOps } from './ops-loss.js'
 import { miscOps } from './ops-misc.js'
 import { castOps } from './ops-cast.js'
 import { attentionOps } from './ops-attention.js'
+import { resizeOps } from './ops-resize.js'
 
 /** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
 export class OnnxSequence {
@@ -40,4 +41,5 @@ export const onnxOps: Record<string, OnnxOpImpl> = {
   ...miscOps,
   ...castOps,
   ...attentionOps,
+  ...resizeOps,
 }
