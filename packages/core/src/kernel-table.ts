@@ -35,6 +35,73 @@ export type BinaryKernel = (a: TypedArray, aStrides: number[], b: TypedArray, bS
 /** Reduce `x` (of `shape`) over sorted `axes` into `out` (the shape with those axes set to 1). */
 export type ReduceKernel = (x: TypedArray, shape: number[], axes: number[], out: TypedArray) => void
 
+/**
+ * A 2-D convolution (NCHW), described as the forward convolution: input (batch, inC, inH, inW),
+ * weight (outC, inC / groups, kH, kW), output (batch, outC, outH, outW). Output position (oh, ow)
+ * reads input rows oh * strideH - padTop + i * dilationH (and likewise columns); positions outside
+ * the input read zero. The bottom/right padding is implied by outH/outW. A transposed convolution
+ * is the adjoint of the convolution with this geometry (its input is the conv's output).
+ */
+export interface Conv2dGeometry {
+  batch: number
+  inC: number
+  inH: number
+  inW: number
+  outC: number
+  outH: number
+  outW: number
+  kH: number
+  kW: number
+  strideH: number
+  strideW: number
+  padTop: number
+  padLeft: number
+  dilationH: number
+  dilationW: number
+  groups: number
+}
+
+/**
+ * A 2-D pooling window over `planes` = batch * channels planes of inH x inW: output (oh, ow) covers
+ * rows oh * strideH - padTop + i * dilationH for i < kH (likewise columns), clipped to the input.
+ * padBottom/padRight only matter for average pooling's count_include_pad divisor.
+ */
+export interface Pool2dGeometry {
+  planes: number
+  inH: number
+  inW: number
+  outH: number
+  outW: number
+  kH: number
+  kW: number
+  strideH: number
+  strideW: number
+  padTop: number
+  padLeft: number
+  padBottom: number
+  padRight: number
+  dilationH: number
+  dilationW: number
+}
+
+/** Convolution and pooling kernels (backends/js/conv.ts). Outputs need not be zeroed by the caller. */
+export interface ConvKernels {
+  /** y = conv(x, w) (+ bias per output channel). */
+  Conv2d: (x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry) => void
+  /** dx = conv^T(dy, w) (+ bias per input channel): the data gradient of Conv2d, i.e. ConvTranspose. */
+  Conv2dBackwardInput: (dy: FloatArray, w: FloatArray, bias: FloatArray | null, dx: FloatArray, g: Conv2dGeometry) => void
+  /** dw = the weight gradient of Conv2d for input x and output gradient dy, summed over the batch. */
+  Conv2dBackwardWeight: (x: FloatArray, dy: FloatArray, dw: FloatArray, g: Conv2dGeometry) => void
+  /** Max over each window; `indices` (when given) gets the argmax as h * inW + w within its plane. */
+  MaxPool2d: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => void
+  /** dx = dy routed to the argmax positions `indices` (as written by MaxPool2d). */
+  MaxPool2dBackward: (dy: FloatArray, indices: Int32Array, dx: FloatArray, g: Pool2dGeometry) => void
+  /** Mean over each window (PyTorch's divisor rule; see backends/js/conv.ts). */
+  AvgPool2d: (x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
+  /** dx = dy spread evenly over each window (the adjoint of AvgPool2d). */
+  AvgPool2dBackward: (dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
+}
+
 export interface OtherKernels {
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind
    *  contiguous(), transpose, expand and slice materialisation. */
@@ -66,5 +133,5 @@ export interface OtherKernels {
 
 export type KernelTable = { [K in UnaryOpName]: UnaryKernel } & { [K in BinaryOpName]: BinaryKernel } & {
   [K in ReduceOpName]: ReduceKernel
-} & OtherKernels
+} & OtherKernels & ConvKernels
 

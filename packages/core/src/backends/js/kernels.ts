@@ -6,6 +6,8 @@ import { type BinaryKernel, type FloatArray, type KernelTable, type ReduceKernel
 import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, unaryScalar } from './unary.js'
+import { matmul } from './matmul.js'
+import { convKernels } from './conv.js'
 
 const unary = (f: (x: number, a: object) => number): UnaryKernel =>
   (x, out, attrs) => {
@@ -35,6 +37,18 @@ const isDense = (strides: number[], shape: number[]) => {
   return strides.every((s, i) => s === dense[i] || shape[i] === 1)
 }
 
+/**
+ * When an operand broadcast over `shape` is one dense block repeated along the leading dims
+ * (strides 0 there, dense after), the length of that block; else -1.
+ */
+function repeatLength(strides: number[], shape: number[]): number {
+  const dense = stridesOf(shape)
+  let s = shape.length
+  while (s > 0 && (strides[s - 1] === dense[s - 1] || shape[s - 1] === 1)) s--
+  for (let i = 0; i < s; i++) if (strides[i] !== 0 && shape[i] !== 1) return -1
+  return sizeOf(shape.slice(s))
+}
+
 const binary = (f: (a: number, b: number) => number): BinaryKernel =>
   (a, aStrides, b, bStrides, out, outShape) => {
     const n = out.length
@@ -43,6 +57,13 @@ const binary = (f: (a: number, b: number) => number): BinaryKernel =>
     } else if (isDense(aStrides, outShape) && b.length === 1) {
       const bv = b[0]!
       for (let i = 0; i < n; i++) out[i] = f(a[i]!, bv)
+    } else if (isDense(aStrides, outShape) && repeatLength(bStrides, outShape) === b.length) {
+      // b is a row repeated along the leading dims (a bias, a per-feature scale).
+      const r = b.length
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === r ? 0 : j + 1) out[i] = f(a[i]!, b[j]!)
+    } else if (isDense(bStrides, outShape) && repeatLength(aStrides, outShape) === a.length) {
+      const r = a.length
+      for (let i = 0, j = 0; i < n; i++, j = j + 1 === r ? 0 : j + 1) out[i] = f(a[j]!, b[i]!)
     } else {
       forEachIndex(outShape, [aStrides, bStrides], (i, [ia, ib]) => {
         out[i] = f(a[ia!]!, b[ib!]!)
@@ -56,6 +77,12 @@ const reduce = (init: number, f: (acc: number, x: number) => number): ReduceKern
     // The output index of each input element: its strides with the reduced axes zeroed.
     const outStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)))
     axes.forEach((a) => (outStrides[a] = 0))
+    if (axes.every((a, i) => a === i)) {
+      // Leading axes (a sum over the batch): accumulate rows of the output size.
+      const inner = out.length
+      for (let i = 0; i < x.length; i += inner) for (let j = 0; j < inner; j++) out[j] = f(out[j]!, x[i + j]!)
+      return
+    }
     if (axes.length === 1 && axes[0] === shape.length - 1) {
       const inner = shape[shape.length - 1]!
       for (let o = 0; o < out.length; o++) {
@@ -92,25 +119,6 @@ function argReduce(better: (a: number, b: number) => boolean) {
   }
 }
 
-function matmul(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number) {
-  // i-p-j loop order: the inner loop walks rows of b and out contiguously.
-  for (let t = 0; t < batch; t++) {
-    const ao = t * aStride
-    const bo = t * bStride
-    const oo = t * m * n
-    for (let i = 0; i < m; i++) {
-      const row = oo + i * n
-      for (let j = 0; j < n; j++) out[row + j] = 0
-      for (let p = 0; p < k; p++) {
-        const av = a[ao + i * k + p]!
-        if (av === 0) continue
-        const brow = bo + p * n
-        for (let j = 0; j < n; j++) out[row + j]! += av * b[brow + j]!
-      }
-    }
-  }
-}
-
 /** Split shape around `axis` into (outer, n, inner) for axis-wise kernels. */
 const around = (shape: number[], axis: number) =>
   [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))] as const
@@ -126,14 +134,20 @@ export const jsKernels: KernelTable = {
   ArgMax: argReduce((a, b) => a > b),
   ArgMin: argReduce((a, b) => a < b),
   MatMul: matmul,
+  ...convKernels,
 
   StridedCopy(src, offset, shape, strides, out) {
     if (shape.length === 0) {
       out[0] = src[offset]!
       return
     }
-    forEachIndex(shape, [strides], (i, [o]) => {
-      out[i] = src[offset + o!]!
+    // Walk the outer dims; copy each innermost row with its own stride.
+    const inner = shape[shape.length - 1]!
+    const step = strides[strides.length - 1]!
+    forEachIndex(shape.slice(0, -1), [strides.slice(0, -1)], (row, [o]) => {
+      const base = offset + o!
+      const dst = row * inner
+      for (let j = 0; j < inner; j++) out[dst + j] = src[base + j * step]!
     })
   },
 

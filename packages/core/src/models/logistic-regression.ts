@@ -1,0 +1,29 @@
+/**
+ * Logistic regression (notes 000, 002): y_hat = sigmoid(w^T x + b), trained with the binary
+ * cross-entropy (logistic) loss. forward returns the logit z = w^T x + b, shape (N); the sigmoid
+ * lives in the loss (stable) and in predictProba.
+ */
+import type { DType } from '../dtype.js'
+import { Linear } from '../nn/linear.js'
+import type { Tensor } from '../tensor.js'
+import { Classifier } from './classifier.js'
+import { binaryCrossEntropyWithLogits } from './losses.js'
+
+export class LogisticRegression extends Classifier {
+  linear: Linear
+
+  constructor(readonly inFeatures: number, { dtype = 'float32' }: { dtype?: DType } = {}) {
+    super()
+    this.linear = new Linear(inFeatures, 1, { dtype })
+  }
+
+  forward(x: Tensor): Tensor {
+    // (N, D) -> (N, 1) -> (N)
+    return this.linear.call(x).squeeze(-1)
+  }
+
+  /** Binary cross-entropy against 0/1 targets (N). */
+  loss(logits: Tensor, target: Tensor): Tensor {
+    return binaryCrossEntropyWithLogits(logits, target)
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Softmax regression (multinomial logistic regression, notes 001/003): class scores s = W x + b,
+ * probabilities softmax(s), trained with cross-entropy. forward returns the scores (N, C).
+ */
+import type { DType } from '../dtype.js'
+import { Linear } from '../nn/linear.js'
+import type { Tensor } from '../tensor.js'
+import { Classifier } from './classifier.js'
+import { softmaxCrossEntropy } from './losses.js'
+
+export class SoftmaxRegression extends Classifier {
+  linear: Linear
+
+  constructor(readonly inFeatures: number, readonly numClasses: number, { dtype = 'float32' }: { dtype?: DType } = {}) {
+    super()
+    this.linear = new Linear(inFeatures, numClasses, { dtype })
+  }
+
+  forward(x: Tensor): Tensor {
+    // (N, D) -> (N, C)
+    return this.linear.call(x)
+  }
+
+  /** Cross-entropy against class indices (N). */
+  loss(scores: Tensor, target: Tensor): Tensor {
+    return softmaxCrossEntropy(scores, target)
+  }
+}
