@@ -11,6 +11,7 @@ import { miscOps } from './ops-misc.js'
 import { castOps } from './ops-cast.js'
 import { attentionOps } from './ops-attention.js'
 import { resizeOps } from './ops-resize.js'
+import { convOps } from './ops-conv.js'
 
 /** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
 export class OnnxSequence {
@@ -42,4 +43,5 @@ export const onnxOps: Record<string, OnnxOpImpl> = {
   ...castOps,
   ...attentionOps,
   ...resizeOps,
+  ...convOps,
 }
