@@ -92,7 +92,7 @@ export interface ConvKernels {
   Conv2dBackwardInput: (dy: FloatArray, w: FloatArray, bias: FloatArray | null, dx: FloatArray, g: Conv2dGeometry) => void
   /** dw = the weight gradient of Conv2d for input x and output gradient dy, summed over the batch. */
   Conv2dBackwardWeight: (x: FloatArray, dy: FloatArray, dw: FloatArray, g: Conv2dGeometry) => void
-  /** Max over each window; `indices` (when given) gets the argmax as h * inW + w within its plane. */
+  /** Max over each window; `indices` (when given) gets the argmax as h * inW + w within its plane (-1 for a window wholly in the padding). */
   MaxPool2d: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => void
   /** dx = dy routed to the argmax positions `indices` (as written by MaxPool2d). */
   MaxPool2dBackward: (dy: FloatArray, indices: Int32Array, dx: FloatArray, g: Pool2dGeometry) => void

@@ -5,9 +5,9 @@
  */
 import type { DType } from '../dtype.js'
 import { Linear } from '../nn/linear.js'
+import { binaryCrossEntropyWithLogits } from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import { Classifier } from './classifier.js'
-import { binaryCrossEntropyWithLogits } from './losses.js'
 
 export class LogisticRegression extends Classifier {
   linear: Linear
@@ -22,8 +22,8 @@ export class LogisticRegression extends Classifier {
     return this.linear.call(x).squeeze(-1)
   }
 
-  /** Binary cross-entropy against 0/1 targets (N). */
+  /** Binary cross-entropy from logits against 0/1 targets (N) (stable softplus form). */
   loss(logits: Tensor, target: Tensor): Tensor {
-    return binaryCrossEntropyWithLogits(logits, target)
+    return binaryCrossEntropyWithLogits(logits, target.reshape([...logits.shape]))
   }
 }

@@ -7,11 +7,11 @@
 import { ArgumentError } from '../errors.js'
 import { Linear, Sequential } from '../nn/linear.js'
 import { Module } from '../nn/module.js'
-import { bernoulli, elu, gelu, leakyRelu, relu, sigmoid, silu, tanh } from '../ops/index.js'
+import { crossEntropy, dropout, elu, gelu, leakyRelu, relu, sigmoid, silu, tanh } from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import type { DType } from '../dtype.js'
 import { Classifier } from './classifier.js'
-import { softmaxCrossEntropy } from './losses.js'
+import { classTargets } from './losses.js'
 
 const ACTIVATIONS = {
   relu: (x: Tensor) => relu(x),
@@ -50,9 +50,7 @@ export class MLPDropout extends Module {
     if (!(p >= 0 && p < 1)) throw new ArgumentError(`dropout probability must be in [0, 1), got ${p}`)
   }
   forward(x: Tensor): Tensor {
-    if (!this.training || this.p === 0) return x
-    const keep = 1 - this.p
-    return x.mul(bernoulli([...x.shape], keep, { dtype: x.dtype }).div(keep))
+    return dropout(x, this.p, this.training)
   }
 }
 
@@ -95,6 +93,6 @@ export class MLP extends Classifier {
 
   /** Cross-entropy against class indices (N). */
   loss(scores: Tensor, target: Tensor): Tensor {
-    return softmaxCrossEntropy(scores, target)
+    return crossEntropy(scores, classTargets(target))
   }
 }

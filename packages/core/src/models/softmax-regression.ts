@@ -4,9 +4,10 @@
  */
 import type { DType } from '../dtype.js'
 import { Linear } from '../nn/linear.js'
+import { crossEntropy } from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import { Classifier } from './classifier.js'
-import { softmaxCrossEntropy } from './losses.js'
+import { classTargets } from './losses.js'
 
 export class SoftmaxRegression extends Classifier {
   linear: Linear
@@ -23,6 +24,6 @@ export class SoftmaxRegression extends Classifier {
 
   /** Cross-entropy against class indices (N). */
   loss(scores: Tensor, target: Tensor): Tensor {
-    return softmaxCrossEntropy(scores, target)
+    return crossEntropy(scores, classTargets(target))
   }
 }

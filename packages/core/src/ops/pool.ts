@@ -382,8 +382,8 @@ type LrnAttrs = Required<LocalResponseNormOptions>
 const lrnPads = (size: number): [number, number] => [Math.floor(size / 2), Math.floor((size - 1) / 2)]
 
 /**
- * ONNX LRN sums [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)]: PyTorch's window for odd
- * sizes, one channel later for even sizes. So an even size exports as PyTorch's own decomposition:
+ * NOTE: ONNX LRN sums [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)]: PyTorch's window for
+ * odd sizes, one channel later for even sizes. So an even size exports as PyTorch's own decomposition:
  * x / (k + alpha * avgpool_channels(x^2))^beta.
  */
 function lowerLrn(ctx: LoweringContext, x: string, xt: Tensor, a: LrnAttrs): string[] {

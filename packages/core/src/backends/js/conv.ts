@@ -244,8 +244,9 @@ function maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array | null, g: 
         const [j0, j1] = tapRange(ws, kW, dilationW, inW)
         // NOTE: as PyTorch: start at -inf with the first tap inside the input as the index, take a
         // strictly greater value (the first of equal maxima wins), and let NaN propagate.
+        // A window wholly in the padding (possible only with a large dilation) gets -inf and index -1.
         let best = -Infinity
-        let bi = (hs + i0 * dilationH) * inW + ws + j0 * dilationW
+        let bi = i0 < i1 && j0 < j1 ? (hs + i0 * dilationH) * inW + ws + j0 * dilationW : -1
         for (let i = i0; i < i1; i++) {
           const r = (hs + i * dilationH) * inW + ws
           for (let j = j0; j < j1; j++) {
@@ -270,7 +271,10 @@ function maxPool2dBackward(dy: FloatArray, indices: Int32Array, dx: FloatArray, 
   for (let p = 0; p < g.planes; p++) {
     const xo = p * plane
     const yo = p * ohw
-    for (let o = 0; o < ohw; o++) dx[xo + indices[yo + o]!]! += dy[yo + o]!
+    for (let o = 0; o < ohw; o++) {
+      const i = indices[yo + o]!
+      if (i >= 0) dx[xo + i]! += dy[yo + o]!
+    }
   }
 }
 

@@ -1,0 +1,80 @@
+/** BatchNorm1d and LayerNorm (notes 002, 003, 004): train vs eval behaviour, running statistics. */
+import type { DType } from '../dtype.js'
+import { ShapeError } from '../errors.js'
+import { ones, zeros } from '../ops/creation.js'
+import { batchNorm, layerNorm } from '../ops/nn.js'
+import { fmt } from '../shape.js'
+import type { Tensor } from '../tensor.js'
+import { Module, Parameter } from './module.js'
+
+export interface BatchNormOptions {
+  eps?: number
+  /** Weight of the new batch in the running averages (PyTorch's convention, default 0.1). */
+  momentum?: number
+  affine?: boolean
+  trackRunningStats?: boolean
+  dtype?: DType
+}
+
+/**
+ * Batch normalisation per feature (Ioffe & Szegedy 2015): in training, normalise by the batch mean
+ * and (biased) variance and update running_mean/running_var by an exponential moving average; in
+ * eval, normalise by the running statistics. gamma (`weight`) and beta (`bias`) are learned.
+ * Shared by BatchNorm1d (N, C) / (N, C, L) and, in @refnets/cnn, BatchNorm2d (N, C, H, W).
+ */
+export class BatchNorm extends Module {
+  weight: Parameter | null
+  bias: Parameter | null
+  declare running_mean: Tensor | null
+  declare running_var: Tensor | null
+  declare num_batches_tracked: Tensor | null
+  readonly eps: number
+  readonly momentum: number
+
+  constructor(readonly numFeatures: number, protected readonly ranks: number[], { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' }: BatchNormOptions = {}) {
+    super()
+    this.eps = eps
+    this.momentum = momentum
+    this.weight = affine ? new Parameter(ones([numFeatures], { dtype })) : null
+    this.bias = affine ? new Parameter(zeros([numFeatures], { dtype })) : null
+    this.registerBuffer('running_mean', trackRunningStats ? zeros([numFeatures], { dtype }) : null)
+    this.registerBuffer('running_var', trackRunningStats ? ones([numFeatures], { dtype }) : null)
+    // PyTorch keeps this int64 counter; int32 here (refnets' index type).
+    this.registerBuffer('num_batches_tracked', trackRunningStats ? zeros([], { dtype: 'int32' }) : null)
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures)
+      throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${fmt(x.shape)}`)
+    const useBatchStats = this.training || !this.running_mean
+    if (this.training && this.num_batches_tracked) this.num_batches_tracked.storage[0]! += 1
+    return batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: useBatchStats, momentum: this.momentum, eps: this.eps })
+  }
+}
+
+/** Batch norm over (N, C) or (N, C, L). */
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, [2, 3], opts)
+  }
+}
+
+/** Layer normalisation over the trailing dims (Ba et al. 2016): per sample, not per batch. */
+export class LayerNorm extends Module {
+  weight: Parameter | null
+  bias: Parameter | null
+  readonly normalizedShape: number[]
+
+  constructor(normalizedShape: number | number[], { eps = 1e-5, elementwiseAffine = true, bias = true, dtype = 'float32' }: { eps?: number; elementwiseAffine?: boolean; bias?: boolean; dtype?: DType } = {}) {
+    super()
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape
+    this.eps = eps
+    this.weight = elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype })) : null
+    this.bias = elementwiseAffine && bias ? new Parameter(zeros(this.normalizedShape, { dtype })) : null
+  }
+  readonly eps: number
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps)
+  }
+}
