@@ -1,0 +1,112 @@
+/**
+ * crossCheck: export a module, run the export in ONNX Runtime on each provider, and compare every
+ * output with refnets' own forward pass. A provider that cannot run is reported as skipped with the
+ * reason — never as a pass.
+ */
+import { type ExportOptions, type Module, type Tensor, exportOnnx, noGrad } from '@refnets/core'
+import { availableProviders, createSession } from './runtime.js'
+import { type Provider, type Tolerance, tolerances } from './tolerances.js'
+
+export interface OutputComparison {
+  maxAbsError: number
+  /** max |a - b| / |b| over elements where |b| > atol (relative error is meaningless near zero). */
+  maxRelError: number
+  /** Elements outside atol + rtol |b|. */
+  mismatches: number
+  shapeMatches: boolean
+}
+
+export interface ProviderResult {
+  provider: Provider
+  status: 'pass' | 'fail' | 'skipped'
+  reason?: string
+  maxAbsError?: number
+  maxRelError?: number
+  tolerance?: Tolerance
+  perOutput?: OutputComparison[]
+}
+
+export interface CrossCheckResult {
+  /** refnets' outputs (eval mode). */
+  outputs: Tensor[]
+  providers: ProviderResult[]
+  /** The exported model, for reuse (timing). */
+  onnx: Uint8Array
+}
+
+export interface CrossCheckOptions {
+  providers?: Provider[]
+  /** Override the per-provider table (e.g. a spec's tolerance). */
+  tolerance?: Tolerance
+  exportOptions?: ExportOptions
+}
+
+export function compareTensors(a: Tensor, b: Tensor, tol: Tolerance): OutputComparison {
+  const shapeMatches = a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i])
+  if (!shapeMatches) return { maxAbsError: Infinity, maxRelError: Infinity, mismatches: Math.max(a.size, b.size), shapeMatches }
+  const x = a.data
+  const y = b.data
+  let maxAbsError = 0
+  let maxRelError = 0
+  let mismatches = 0
+  for (let i = 0; i < y.length; i++) {
+    const d = Math.abs(Number(x[i]) - Number(y[i]))
+    const ref = Math.abs(Number(y[i]))
+    if (Number.isNaN(d) && !(Number.isNaN(Number(x[i])) && Number.isNaN(Number(y[i])))) {
+      mismatches++
+      maxAbsError = Infinity
+      continue
+    }
+    if (d > maxAbsError) maxAbsError = d
+    if (ref > tol.atol && d / ref > maxRelError) maxRelError = d / ref
+    if (d > tol.atol + tol.rtol * ref) mismatches++
+  }
+  return { maxAbsError, maxRelError, mismatches, shapeMatches }
+}
+
+export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opts: CrossCheckOptions = {}): Promise<CrossCheckResult> {
+  const wasTraining = module.training
+  module.eval()
+  let outputs: Tensor[]
+  let onnx: Uint8Array
+  try {
+    const y = noGrad(() => module.call(...inputs)) as Tensor | Tensor[]
+    outputs = Array.isArray(y) ? y : [y]
+    onnx = exportOnnx(module, inputs, opts.exportOptions)
+  } finally {
+    module.train(wasTraining)
+  }
+  const infos = await availableProviders()
+  const providers: ProviderResult[] = []
+  for (const provider of opts.providers ?? ['cpu', 'cuda']) {
+    const info = infos.find((p) => p.name === provider)
+    if (!info?.available) {
+      providers.push({ provider, status: 'skipped', reason: info?.reason ?? 'unknown provider' })
+      continue
+    }
+    let theirs: Tensor[]
+    try {
+      const s = await createSession(onnx, { provider })
+      theirs = await s.run(inputs)
+      await s.release()
+    } catch (e) {
+      providers.push({ provider, status: 'fail', reason: `ONNX Runtime could not run the export: ${(e as Error).message.split('\n')[0]}` })
+      continue
+    }
+    const perOutput = outputs.map((o, i) => {
+      const tol = opts.tolerance ?? tolerances[provider][o.dtype]
+      return theirs[i] ? compareTensors(o, theirs[i]!, tol) : { maxAbsError: Infinity, maxRelError: Infinity, mismatches: o.size, shapeMatches: false }
+    })
+    const ok = theirs.length === outputs.length && perOutput.every((c) => c.shapeMatches && c.mismatches === 0)
+    providers.push({
+      provider,
+      status: ok ? 'pass' : 'fail',
+      ...(ok ? {} : { reason: theirs.length !== outputs.length ? `ONNX Runtime returned ${theirs.length} outputs, refnets ${outputs.length}` : 'outputs differ beyond the tolerance' }),
+      maxAbsError: Math.max(...perOutput.map((c) => c.maxAbsError)),
+      maxRelError: Math.max(...perOutput.map((c) => c.maxRelError)),
+      tolerance: opts.tolerance ?? tolerances[provider][outputs[0]!.dtype],
+      perOutput,
+    })
+  }
+  return { outputs, providers, onnx }
+}

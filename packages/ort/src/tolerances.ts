@@ -1,0 +1,26 @@
+/**
+ * Parity tolerances, in one place: |refnets - ort| <= atol + rtol * |ort| per element, by provider
+ * and dtype. CUDA float32 is looser: its GEMMs may use TF32 and reduce in a different order.
+ * A spec may override them (ModelSpec.tolerance) for models whose depth accumulates rounding.
+ */
+export interface Tolerance {
+  atol: number
+  rtol: number
+}
+
+export type Provider = 'cpu' | 'cuda'
+
+export const tolerances: Record<Provider, Record<'float32' | 'float64' | 'int32' | 'bool', Tolerance>> = {
+  cpu: {
+    float32: { atol: 1e-4, rtol: 1e-3 },
+    float64: { atol: 1e-10, rtol: 1e-8 },
+    int32: { atol: 0, rtol: 0 },
+    bool: { atol: 0, rtol: 0 },
+  },
+  cuda: {
+    float32: { atol: 1e-3, rtol: 1e-2 },
+    float64: { atol: 1e-8, rtol: 1e-6 },
+    int32: { atol: 0, rtol: 0 },
+    bool: { atol: 0, rtol: 0 },
+  },
+}

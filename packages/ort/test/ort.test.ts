@@ -1,0 +1,67 @@
+import { Module, type Tensor, defineOp, apply, exportOnnx, manualSeed, nn, randn, tensor } from '@refnets/core'
+import { describe, expect, it } from 'vitest'
+import { availableProviders, compareTensors, createSession, crossCheck, runOrt } from '../src/index.js'
+
+describe('ONNX Runtime runner', () => {
+  it('runs an exported model and agrees with refnets', async () => {
+    manualSeed(1)
+    const m = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2))
+    const x = randn([3, 4])
+    const [y] = await runOrt(exportOnnx(m, [x]), [x])
+    const c = compareTensors(m.call(x), y!, { atol: 1e-5, rtol: 1e-4 })
+    expect(c.shapeMatches).toBe(true)
+    expect(c.mismatches).toBe(0)
+  })
+
+  it('runs with one thread and reports input names', async () => {
+    const m = new nn.Linear(2, 1)
+    const x = tensor([[1, 2]])
+    const s = await createSession(exportOnnx(m, [x], { inputNames: ['features'] }), { threads: 1 })
+    expect(s.inputNames).toEqual(['features'])
+    await expect(s.run([])).rejects.toThrow(/1 inputs \(features\), got 0/)
+    await s.release()
+  })
+
+  it('reports CUDA as unavailable with a reason on a machine without it, never as available silently', async () => {
+    const ps = await availableProviders()
+    expect(ps.find((p) => p.name === 'cpu')?.available).toBe(true)
+    const cuda = ps.find((p) => p.name === 'cuda')!
+    if (!cuda.available) expect(cuda.reason).toMatch(/\w+/)
+  })
+})
+
+/** A Linear whose ONNX lowering transposes the weight the wrong way: export and forward disagree. */
+const WrongLinear = defineOp({
+  name: 'WrongLinear',
+  forward: ([x, w]) => x!.matmul(w!.transpose(0, 1)),
+  onnx: (ctx, [x, w]) => ctx.node('MatMul', [x!, w!]),
+})
+class BadSquareLinear extends Module {
+  weight = new nn.Linear(3, 3).weight
+  forward(x: Tensor) {
+    return apply(WrongLinear, [x, this.weight], {})
+  }
+}
+
+describe('crossCheck', () => {
+  it('passes a right module on the CPU and skips an unavailable CUDA with its reason', async () => {
+    manualSeed(2)
+    const r = await crossCheck(new nn.Sequential(new nn.Linear(5, 4), new nn.GELU(), new nn.LayerNorm(4)), [randn([2, 5])])
+    const cpu = r.providers.find((p) => p.provider === 'cpu')!
+    expect(cpu.status).toBe('pass')
+    expect(cpu.maxAbsError).toBeLessThan(1e-5)
+    const cuda = r.providers.find((p) => p.provider === 'cuda')!
+    const info = (await availableProviders()).find((p) => p.name === 'cuda')!
+    if (!info.available) {
+      expect(cuda.status).toBe('skipped')
+      expect(cuda.reason).toBe(info.reason)
+    }
+  })
+
+  it('fails a module whose export transposes the weight', async () => {
+    manualSeed(3)
+    const r = await crossCheck(new BadSquareLinear(), [randn([2, 3])], { providers: ['cpu'] })
+    expect(r.providers[0]!.status).toBe('fail')
+    expect(r.providers[0]!.maxAbsError).toBeGreaterThan(1e-3)
+  })
+})
