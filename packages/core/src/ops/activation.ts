@@ -45,7 +45,11 @@ export const silu = (x: Tensor) => x.mul(sigmoid(x))
 export const Mish = defineOp({
   name: 'Mish',
   forward: ([x]) => x!.mul(tanh(softplus(x!))),
-  onnx: 'Mish',
+  // ONNX Mish exists from opset 18.
+  onnx: (ctx, [x]) => {
+    ctx.requireOpset(18)
+    return ctx.node('Mish', [x!])
+  },
 })
 export const mish = (x: Tensor) => apply(Mish, [x], {})
 
