@@ -175,13 +175,30 @@ export function smoothL1Loss(input: Tensor, target: Tensor, beta = 1, reduction:
 }
 
 /**
+ * max(log p, -100) with a finite gradient at p = 0: dy / max(p, 1e-12).
+ * NOTE: written as Max(Log(p), -100) from primitives, the backward at p = 0 is 0 * (1 / 0) = NaN
+ * even where the clamp wins; PyTorch's BCE backward divides by max(p (1 - p), 1e-12) instead, and
+ * this is the same guard applied to each log.
+ */
+const ClampedLog = defineOp({
+  name: 'ClampedLog',
+  forward: ([p]) => maximum(p!.log(), -100),
+  backward: (dy, { inputs: [p] }) => [dy.div(maximum(p!, 1e-12))],
+  onnx: (ctx, [p], { inputs }) => {
+    const [logP] = ctx.node('Log', [p!])
+    return ctx.node('Max', [logP!, ctx.constant([-100], inputs[0]!.dtype === 'float64' ? 'float64' : 'float32', [])])
+  },
+})
+
+/**
  * Binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)] (notes 000).
- * NOTE: each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss.
+ * NOTE: each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss, and its
+ * gradient is guarded (ClampedLog) so p = 0 or 1 gives a finite gradient too.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, reduction = 'mean' }: { weight?: Tensor; reduction?: Reduction } = {}): Tensor {
   const y = sameSize('binaryCrossEntropy', input, target)
-  const logP = maximum(input.log(), -100)
-  const log1mP = maximum(input.neg().add(1).log(), -100)
+  const logP = apply(ClampedLog, [input], {})
+  const log1mP = apply(ClampedLog, [input.neg().add(1)], {})
   let loss = y.mul(logP).add(y.neg().add(1).mul(log1mP)).neg()
   if (weight) loss = loss.mul(weight)
   return reduce(loss, reduction)

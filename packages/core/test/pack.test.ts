@@ -1,0 +1,38 @@
+/**
+ * `npm pack` of @refnets/core installs into an empty folder and `import { tensor, nn, optim }`
+ * works there: the published package is complete (exports map, dist, dependencies).
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, expect, it } from 'vitest'
+
+const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const work = mkdtempSync(join(tmpdir(), 'refnets-pack-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+it('packs, installs into an empty folder and imports', () => {
+  const env = { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' }
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: pkgDir, env, stdio: 'pipe' })
+  execFileSync('npm', ['pack', '--pack-destination', work], { cwd: pkgDir, env, stdio: 'pipe' })
+  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'))!
+  const app = join(work, 'app')
+  execFileSync('mkdir', ['-p', app])
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
+  execFileSync('npm', ['install', '--no-save', join(work, tgz)], { cwd: app, env, stdio: 'pipe' })
+  writeFileSync(
+    join(app, 'main.js'),
+    `import { tensor, nn, optim } from '@refnets/core'
+const m = new nn.Linear(2, 1)
+const opt = new optim.SGD(m.parameters(), { lr: 0.1 })
+const y = m.call(tensor([[1, 2]])).sum()
+y.backward()
+opt.step()
+console.log(JSON.stringify({ shape: tensor([[1, 2], [3, 4]]).shape, grad: m.weight.grad.shape }))
+`,
+  )
+  const out = execFileSync('node', ['main.js'], { cwd: app, env }).toString().trim()
+  expect(JSON.parse(out)).toEqual({ shape: [2, 2], grad: [1, 2] })
+}, 300_000)
