@@ -1,0 +1,227 @@
+/**
+ * One harness run: for every selected spec, build it with a fixed seed, check parity against ONNX
+ * Runtime on each provider (and TensorFlow.js on each backend), then time every engine on the same
+ * inputs with tinybench. The result is a plain Report object; report.ts writes it out.
+ */
+import { cpus } from 'node:os'
+import { type ModelSpec, type SpecSize, Tensor, noGrad } from '@refnets/core'
+import { type ProviderInfo, type Tolerance, availableProviders, compareTensors, createSession, crossCheck, tolerances } from '@refnets/ort'
+import { Bench } from 'tinybench'
+import { type EngineInfo, type TfjsEngine, tfjsEngines } from './engines.js'
+import { compileTfjs } from './tfjs.js'
+
+export const REFNETS = 'refnets'
+/** The reference every ratio is taken against: ONNX Runtime on the CPU with its default threads. */
+export const BASELINE = 'ort-cpu'
+
+export interface Parity {
+  engine: string
+  status: 'pass' | 'fail' | 'skipped' | 'n/a'
+  reason?: string
+  maxAbsError?: number
+  maxRelError?: number
+  tolerance?: Tolerance
+}
+
+export interface Timing {
+  engine: string
+  status: 'ok' | 'n/a' | 'error'
+  reason?: string
+  /** Milliseconds per forward pass. */
+  medianMs?: number
+  p25Ms?: number
+  p75Ms?: number
+  minMs?: number
+  maxMs?: number
+  samples?: number
+  /** median / the baseline's median (ORT CPU, default threads). */
+  ratio?: number
+}
+
+export interface CaseResult {
+  package: string
+  name: string
+  family: string
+  paper: string
+  size: SpecSize
+  inputShapes: number[][]
+  parameters: number
+  parity: Parity[]
+  timings: Timing[]
+  error?: string
+}
+
+export interface Report {
+  version: 1
+  date: string
+  createdAt: string
+  machine: { cpus: number; cpuModel: string; node: string; platform: string }
+  options: RunOptions
+  engines: EngineInfo[]
+  cases: CaseResult[]
+  /** Filled by compareReports when a previous report exists. */
+  comparison?: Comparison
+}
+
+export interface Regression {
+  case: string
+  engine: string
+  kind: 'slower' | 'parity'
+  previous: number | string
+  current: number | string
+  change?: number
+}
+
+export interface Comparison {
+  previous: string
+  threshold: number
+  regressions: Regression[]
+  improvements: Regression[]
+}
+
+export interface RunOptions {
+  size: SpecSize
+  /** Upper bound on timed samples per engine and case. */
+  samples: number
+  /** Time budget per engine and case, in milliseconds (at least 2 samples are taken regardless). */
+  timeMs: number
+  providers: ('cpu' | 'cuda')[]
+  /** Engines to time; the default is every one this machine has. */
+  engines?: string[]
+  seed: number
+}
+
+export interface SelectedSpec {
+  package: string
+  spec: ModelSpec
+}
+
+export type Progress = (event: { index: number; total: number; case: CaseResult }) => void
+
+const round = (x: number) => Number(x.toPrecision(4))
+
+/** Time `fn` with tinybench: a warm-up, then as many samples as the budget allows (2..samples). */
+async function time(fn: () => unknown, opts: RunOptions): Promise<Omit<Timing, 'engine' | 'status'>> {
+  const t0 = performance.now()
+  await fn()
+  const once = performance.now() - t0
+  const iterations = Math.max(2, Math.min(opts.samples, Math.floor(opts.timeMs / Math.max(once, 1e-3))))
+  const bench = new Bench({ iterations, time: 0, warmup: once < 50, warmupIterations: Math.min(10, iterations), warmupTime: 0, throws: true })
+  bench.add('case', fn)
+  await bench.run()
+  const l = bench.tasks[0]!.result!.latency
+  const sorted = [...l.samples].sort((a, b) => a - b)
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]!
+  return { medianMs: round(l.p50!), p25Ms: round(q(0.25)), p75Ms: round(q(0.75)), minMs: round(l.min), maxMs: round(l.max), samples: sorted.length }
+}
+
+function compareOutputs(ours: Tensor[], theirs: Tensor[], tol: Tolerance) {
+  const cs = ours.map((o, i) => compareTensors(o, theirs[i]!, tol))
+  const ok = theirs.length === ours.length && cs.every((c) => c.shapeMatches && c.mismatches === 0)
+  return { ok, maxAbsError: Math.max(...cs.map((c) => c.maxAbsError)), maxRelError: Math.max(...cs.map((c) => c.maxRelError)) }
+}
+
+export async function runHarness(selected: SelectedSpec[], opts: RunOptions, progress?: Progress): Promise<Report> {
+  const wanted = (e: string) => !opts.engines || opts.engines.some((w) => e === w || e.startsWith(`${w}-`))
+  const providers = await availableProviders()
+  const tfjs = await tfjsEngines(wanted)
+  const engines: EngineInfo[] = [
+    { name: REFNETS, available: true },
+    ...providers.flatMap((p: ProviderInfo) => (opts.providers.includes(p.name) ? [{ name: `ort-${p.name}`, available: p.available, ...(p.reason ? { reason: p.reason } : {}) }] : [])),
+    ...tfjs.infos,
+  ]
+  const cases: CaseResult[] = []
+  for (const [index, { package: pkg, spec }] of selected.entries()) {
+    const c = await runCase(pkg, spec, opts, providers, tfjs.engines, wanted)
+    cases.push(c)
+    progress?.({ index, total: selected.length, case: c })
+  }
+  const now = new Date()
+  return {
+    version: 1,
+    date: now.toISOString().slice(0, 10),
+    createdAt: now.toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    options: opts,
+    engines,
+    cases,
+  }
+}
+
+async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers: ProviderInfo[], tfjs: TfjsEngine[], wanted: (e: string) => boolean): Promise<CaseResult> {
+  const base = { package: pkg, name: spec.name, family: spec.family, paper: spec.paper, size: opts.size }
+  let inputs: Tensor[] = []
+  try {
+    const module = spec.build(opts.seed)
+    module.eval()
+    inputs = spec.inputs(opts.size, opts.seed + 1)
+    const parameters = [...module.parameters()].reduce((n, p) => n + p.size, 0)
+    const check = await crossCheck(module, inputs, { providers: opts.providers, ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const parity: Parity[] = check.providers.map((p) => ({
+      engine: `ort-${p.provider}`,
+      status: p.status,
+      ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.maxAbsError !== undefined ? { maxAbsError: p.maxAbsError, maxRelError: p.maxRelError!, tolerance: p.tolerance! } : {}),
+    }))
+    const timings: Timing[] = []
+    const forward = () => noGrad(() => module.call(...inputs))
+    timings.push({ engine: REFNETS, status: 'ok', ...(await time(forward, opts)) })
+
+    for (const p of check.providers) {
+      if (p.status === 'skipped' || p.status === 'fail' && p.maxAbsError === undefined) {
+        timings.push({ engine: `ort-${p.provider}`, status: 'n/a', reason: p.reason ?? 'skipped' })
+        continue
+      }
+      const variants: [string, number | undefined][] = p.provider === 'cpu' ? [['ort-cpu-1t', 1], ['ort-cpu', undefined]] : [[`ort-${p.provider}`, undefined]]
+      for (const [engine, threads] of variants) {
+        if (!wanted(engine)) continue
+        const s = await createSession(check.onnx, { provider: p.provider, ...(threads ? { threads } : {}) })
+        const feeds = s.feeds(inputs)
+        timings.push({ engine, status: 'ok', ...(await time(() => s.runRaw(feeds), opts)) })
+        await s.release()
+      }
+    }
+
+    for (const e of tfjs) {
+      await e.tf.setBackend(e.backend)
+      let model
+      try {
+        model = compileTfjs(e.tf, check.onnx)
+      } catch (err) {
+        parity.push({ engine: e.name, status: 'n/a', reason: (err as Error).message })
+        timings.push({ engine: e.name, status: 'n/a', reason: (err as Error).message })
+        continue
+      }
+      const xs = inputs.map((t) => e.tf.tensor(Float32Array.from(t.contiguous().data as Float32Array), [...t.shape], 'float32'))
+      try {
+        const ys = model.run(xs)
+        const theirs = await Promise.all(ys.map(async (y) => new Tensor(Float32Array.from((await y.data()) as Float32Array), [...y.shape])))
+        ys.forEach((y) => y.dispose())
+        const tol = spec.tolerance ?? tolerances.cpu.float32
+        const cmp = compareOutputs(check.outputs, theirs, tol)
+        parity.push({ engine: e.name, status: cmp.ok ? 'pass' : 'fail', maxAbsError: cmp.maxAbsError, maxRelError: cmp.maxRelError, tolerance: tol })
+        timings.push({
+          engine: e.name,
+          status: 'ok',
+          ...(await time(() => {
+            for (const y of model.run(xs)) {
+              y.dataSync()
+              y.dispose()
+            }
+          }, opts)),
+        })
+      } catch (err) {
+        timings.push({ engine: e.name, status: 'error', reason: (err as Error).message.split('\n')[0]! })
+      } finally {
+        xs.forEach((x) => x.dispose())
+        model.dispose()
+      }
+    }
+
+    const baseline = timings.find((t) => t.engine === BASELINE && t.status === 'ok')?.medianMs
+    if (baseline) for (const t of timings) if (t.medianMs !== undefined) t.ratio = round(t.medianMs / baseline)
+    return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters, parity, timings }
+  } catch (err) {
+    return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters: 0, parity: [], timings: [], error: (err as Error).message.split('\n')[0]! }
+  }
+}

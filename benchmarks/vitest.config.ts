@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config'
+
+// Resolve workspace packages to their TypeScript sources through the "source" export condition,
+// so tests run without a build; tests run in Vite's SSR (Node) environment.
+const conditions = ['source', 'module', 'node', 'development|production']
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup-chromium.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+  },
+})
