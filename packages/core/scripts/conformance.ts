@@ -1,6 +1,6 @@
 /**
  * pnpm conformance [dir] [--write-docs]
- * Runs every case folder of `dir` (default: the shared ONNX node tests) through loadOnnx, prints one
+ * Runs every case folder of `dir` (default: conformance/onnx-node, the ONNX node tests) through loadOnnx, prints one
  * line per case and ends with a JSON summary line {"passed":N,"failed":N,"errors":N}.
  */
 import { writeFileSync } from 'node:fs'
@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '../../..')
 const args = process.argv.slice(2)
 const writeDocs = args.includes('--write-docs')
-const dir = resolve(process.env.INIT_CWD ?? process.cwd(), args.find((a) => !a.startsWith('--')) ?? resolve(repoRoot, '../shared/conformance/onnx-node'))
+const dir = resolve(process.env.INIT_CWD ?? process.cwd(), args.find((a) => !a.startsWith('--')) ?? resolve(repoRoot, 'conformance/onnx-node'))
 
 const results = listCases(dir).map((name) => {
   const r = runCaseDir(dir, name)
@@ -23,7 +23,7 @@ const results = listCases(dir).map((name) => {
 })
 if (writeDocs) {
   const out = resolve(repoRoot, 'docs/conformance.md')
-  writeFileSync(out, conformanceMarkdown(results, exclusions, '`shared/conformance/onnx-node`'))
+  writeFileSync(out, conformanceMarkdown(results, exclusions, '`conformance/onnx-node`'))
   console.error(`wrote ${out}`)
 }
 const count = (s: string) => results.filter(([, r]) => r.status === s).length

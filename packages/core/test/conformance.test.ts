@@ -1,5 +1,5 @@
 /**
- * The ONNX project's own node tests (../shared/conformance/onnx-node) through loadOnnx. Every case
+ * The ONNX project's own node tests (conformance/onnx-node at the repository root, a copy of the shared set; see conformance/README.md) through loadOnnx. Every case
  * must pass unless `exclusions` lists it with a reason; a listed case that starts passing fails
  * too, so the table stays honest. docs/conformance.md must match this run (regenerate it with
  * `pnpm conformance --write-docs`).
@@ -13,7 +13,7 @@ import { conformanceMarkdown, listCases, runCaseDir } from '../src/onnx/conforma
 import { exclusions } from './conformance-exclusions.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-const dir = resolve(repoRoot, '../shared/conformance/onnx-node')
+const dir = resolve(repoRoot, 'conformance/onnx-node')
 const cases = listCases(dir)
 const results = new Map<string, CaseResult>(cases.map((c) => [c, runCaseDir(dir, c)]))
 
@@ -38,7 +38,7 @@ describe('ONNX node-test conformance', () => {
   })
 
   it('docs/conformance.md matches this run', () => {
-    const md = conformanceMarkdown([...results.entries()], exclusions, '`shared/conformance/onnx-node`')
+    const md = conformanceMarkdown([...results.entries()], exclusions, '`conformance/onnx-node`')
     expect(readFileSync(resolve(repoRoot, 'docs/conformance.md'), 'utf8')).toBe(md)
   })
 })
