@@ -23,7 +23,7 @@ const HELP = `usage: pnpm bench [options]
   --providers cpu,cuda   ONNX Runtime providers to check (default cpu,cuda; unavailable ones are reported as skipped)
   --engines a,b          engines to time: refnets, ort, ort-cpu-1t, ort-cpu, ort-cuda, tfjs, tfjs-cpu, tfjs-wasm, tfjs-node (default all)
   --size small|bench     input size (default bench; --quick: small)
-  --samples N            at most N timed samples per engine and case (default 30; --quick: 5)
+  --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
   --time MS              time budget per engine and case (default 2000; --quick: 150)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
   --out DIR              reports folder (default <repo>/reports)
@@ -64,7 +64,7 @@ async function main() {
   const engines = list(values.engines)
   const opts: RunOptions = {
     size,
-    samples: Math.floor(num(values.samples, values.quick ? 5 : 30, 'samples')),
+    samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
     timeMs: num(values.time, values.quick ? 150 : 2000, 'time'),
     providers: providers as RunOptions['providers'],
     ...(engines ? { engines } : {}),
