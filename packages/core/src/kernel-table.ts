@@ -110,6 +110,9 @@ export interface OtherKernels {
   StridedScatter: (src: TypedArray, dst: TypedArray, offset: number, shape: number[], strides: number[]) => void
   /** out[b] = a[b] (m x k) @ b[b] (k x n); aStride/bStride are the per-batch element offsets (0 = shared). */
   MatMul: (a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number) => void
+  /** out[b] = a[b] (m x k) @ bt^T, where bt is (n x k) row-major and shared by every batch: a @ W^T
+   *  of a Linear layer without materialising the transposed weight. */
+  MatMulTransB: (a: FloatArray, bt: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number) => void
   /** Index of the max (or min) along `axis`; ties keep the first (or last with selectLast). */
   ArgMax: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void
   ArgMin: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void

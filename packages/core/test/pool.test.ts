@@ -9,7 +9,8 @@ import { ArgumentError, ShapeError } from '../src/errors.js'
 import { gradcheck } from '../src/gradcheck.js'
 import { Module } from '../src/nn/module.js'
 import { OnnxExportError } from '../src/onnx/errors.js'
-import { exportOnnxModel } from '../src/onnx/export.js'
+import { exportOnnx, exportOnnxModel } from '../src/onnx/export.js'
+import { loadOnnx } from '../src/onnx/import.js'
 import { attributeValue } from '../src/onnx/proto.js'
 import { apply } from '../src/op.js'
 import {
@@ -208,7 +209,15 @@ describe('ONNX export', () => {
       { op: 'AveragePool', outputs: 1, attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] } },
     ])
     expect(lower((t) => adaptiveMaxPool2d(t, [2, 4]), y).map((n) => [n.op, n.attrs.kernel_shape])).toEqual([['MaxPool', [3, 1]]])
-    expect(() => lower((t) => adaptiveAvgPool2d(t, [4, 3]), y)).toThrow(OnnxExportError)
+    // Uneven average windows: the two averaging-matrix products the forward computes.
+    expect(lower((t) => adaptiveAvgPool2d(t, [4, 3]), y).map((n) => n.op)).toEqual(['MatMul', 'MatMul'])
+    class Uneven extends Module {
+      forward(t: Tensor) {
+        return adaptiveAvgPool2d(t, [4, 3])
+      }
+    }
+    const [back] = loadOnnx(exportOnnx(new Uneven(), [y])).call(y)
+    expect(back!.sub(adaptiveAvgPool2d(y, [4, 3])).abs().max().item()).toBeLessThan(1e-12)
     expect(() => lower((t) => adaptiveMaxPool2d(t, [4, 3]), y)).toThrow(/input 6 x 4 and output 4 x 3/)
   })
 

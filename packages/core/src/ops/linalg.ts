@@ -23,8 +23,15 @@ export const MatMul = defineOp({
       return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
     }
     const [A, as] = prep(a!, m, k)
-    const [B, bs] = prep(b!, k, n)
     const y = empty(a!.dtype, [...batch, m, n])
+    // b the transposed view of a dense (n, k) matrix (x @ W^T in Linear and in backward passes):
+    // read it in place when few rows of a reuse it; a copy plus the tiled GEMM wins for many rows.
+    const bt = b!.rank === 2 && !b!.isContiguous ? transpose(b!, 0, 1) : null
+    if (bt?.isContiguous && nb * m <= 16) {
+      kernel('MatMulTransB')(A.data as FloatArray, bt.data as FloatArray, y.data as FloatArray, m, k, n, nb, as)
+      return y
+    }
+    const [B, bs] = prep(b!, k, n)
     kernel('MatMul')(A.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
     return y
   },

@@ -307,16 +307,27 @@ function averagingMatrix(n: number, o: number, dtype: 'float32' | 'float64'): Te
 
 type AdaptiveAttrs = { out: [number, number] }
 
-/** The uniform pooling an adaptive pool is when the input divides evenly, for export. */
-function lowerAdaptive(ctx: LoweringContext, x: string, xShape: readonly number[], [oh, ow]: [number, number], kind: 'Average' | 'Max'): string[] {
-  const [h, w] = [xShape[2]!, xShape[3]!]
+/**
+ * The uniform pooling an adaptive pool is when the input divides evenly, for export. Uneven
+ * average windows export as the forward computes them, A_h x A_w^T with constant averaging
+ * matrices (two MatMuls; e.g. AlexNet/VGG's 6x6 / 7x7 pool on a small image's 1x1 or 2x2 map).
+ */
+function lowerAdaptive(
+  ctx: LoweringContext, x: string, xt: Tensor, [oh, ow]: [number, number], kind: 'Average' | 'Max',
+): string[] {
+  const [h, w] = [xt.shape[2]!, xt.shape[3]!]
   if (oh === 1 && ow === 1) return ctx.node(`Global${kind}Pool`, [x])
   if (h % oh === 0 && w % ow === 0) {
     const k = [h / oh, w / ow]
     return ctx.node(`${kind}Pool`, [x], { kernel_shape: k, strides: k, pads: [0, 0, 0, 0] })
   }
+  if (kind === 'Average') {
+    const dt = xt.dtype as 'float32' | 'float64'
+    const [rows] = ctx.node('MatMul', [ctx.constant(averagingMatrix(h, oh, dt)), x])
+    return ctx.node('MatMul', [rows!, ctx.constant(transpose(averagingMatrix(w, ow, dt), 0, 1).contiguous())])
+  }
   throw new OnnxExportError(
-    `adaptive${kind === 'Average' ? 'Avg' : 'Max'}Pool2d cannot be exported to ONNX for input ${h} x ${w} and output ${oh} x ${ow}: ` +
+    `adaptiveMaxPool2d cannot be exported to ONNX for input ${h} x ${w} and output ${oh} x ${ow}: ` +
       'ONNX has no adaptive pooling, and the windows are a plain pooling only when the input size is a multiple of the output size (or the output is 1 x 1)',
   )
 }
@@ -333,7 +344,7 @@ const AdaptiveAvgPool2d = defineOp<AdaptiveAttrs>({
     const dt = x!.dtype as 'float32' | 'float64'
     return matmul(matmul(averagingMatrix(h, oh, dt), x!), transpose(averagingMatrix(w, ow, dt), 0, 1))
   },
-  onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAdaptive(ctx, x!, xt!.shape, attrs.out, 'Average'),
+  onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAdaptive(ctx, x!, xt!, attrs.out, 'Average'),
 })
 
 const AdaptiveMaxPool2d = defineOp<AdaptiveAttrs>({
@@ -346,7 +357,7 @@ const AdaptiveMaxPool2d = defineOp<AdaptiveAttrs>({
     const cols = concat(adaptiveWindows(w, ow).map(([s, e]) => max(slice(x!, 3, s, e), 3, true)), 3)
     return concat(adaptiveWindows(h, oh).map(([s, e]) => max(slice(cols, 2, s, e), 2, true)), 2)
   },
-  onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAdaptive(ctx, x!, xt!.shape, attrs.out, 'Max'),
+  onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAdaptive(ctx, x!, xt!, attrs.out, 'Max'),
 })
 
 function adaptiveOut(op: string, x: Tensor, outputSize: number | readonly [number, number]): [number, number] {

@@ -6,7 +6,7 @@ import { type BinaryKernel, type FloatArray, type KernelTable, type ReduceKernel
 import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, unaryScalar } from './unary.js'
-import { matmul } from './matmul.js'
+import { matmul, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
 
 const unary = (f: (x: number, a: object) => number): UnaryKernel =>
@@ -134,6 +134,7 @@ export const jsKernels: KernelTable = {
   ArgMax: argReduce((a, b) => a > b),
   ArgMin: argReduce((a, b) => a < b),
   MatMul: matmul,
+  MatMulTransB: matmulTransB,
   ...convKernels,
 
   StridedCopy(src, offset, shape, strides, out) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { Generator } from '../../random.js'
 import { matmul } from './matmul.js'
+import { matmul as matmulOp, randn } from '../../ops/index.js'
+import { manualSeed } from '../../random.js'
 
 /** The textbook triple loop, in float64. */
 function reference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -44,5 +46,19 @@ describe('js MatMul kernel (4x4 register tiles)', () => {
     const out = new Float32Array(4).fill(99)
     matmul(Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), out, 2, 2, 2, 1, 0, 0)
     expect([...out]).toEqual([19, 22, 43, 50])
+  })
+})
+
+describe('matmul with a transposed dense weight (read in place by MatMulTransB)', () => {
+  it.each([[[1, 7]], [[3, 7]], [[16, 7]], [[2, 3, 7]], [[17, 7]]])('x %j @ W^T equals the copied-transpose product', (xShape) => {
+    manualSeed(5)
+    const x = randn(xShape, { dtype: 'float64' })
+    const w = randn([10, 7], { dtype: 'float64' })
+    const fast = matmulOp(x, w.transpose(0, 1))
+    const ref = matmulOp(x, w.transpose(0, 1).contiguous())
+    expect(fast.shape).toEqual(ref.shape)
+    const a = fast.data
+    const b = ref.data
+    for (let i = 0; i < b.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 12)
   })
 })

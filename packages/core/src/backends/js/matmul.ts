@@ -80,3 +80,44 @@ function row1(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: num
     for (let j = 0; j < n; j++) out[or + j]! += x * b[bp + j]!
   }
 }
+
+/**
+ * out[b] = a[b] (m x k) @ bt^T with bt (n x k) row-major: every output is the dot product of a row
+ * of `a` with a row of `bt`, both contiguous, so a transposed weight is read in place. Four rows of
+ * `bt` per pass over a row of `a` (four independent accumulators).
+ */
+export function matmulTransB(a: FloatArray, bt: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number): void {
+  for (let t = 0; t < batch; t++) {
+    const ao = t * aStride
+    const oo = t * m * n
+    for (let i = 0; i < m; i++) {
+      const ar = ao + i * k
+      const or = oo + i * n
+      let j = 0
+      for (; j + 4 <= n; j += 4) {
+        const b0 = j * k
+        const b1 = b0 + k
+        const b2 = b1 + k
+        const b3 = b2 + k
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+        for (let p = 0; p < k; p++) {
+          const x = a[ar + p]!
+          s0 += x * bt[b0 + p]!
+          s1 += x * bt[b1 + p]!
+          s2 += x * bt[b2 + p]!
+          s3 += x * bt[b3 + p]!
+        }
+        out[or + j] = s0
+        out[or + j + 1] = s1
+        out[or + j + 2] = s2
+        out[or + j + 3] = s3
+      }
+      for (; j < n; j++) {
+        const b0 = j * k
+        let s = 0
+        for (let p = 0; p < k; p++) s += a[ar + p]! * bt[b0 + p]!
+        out[or + j] = s
+      }
+    }
+  }
+}
