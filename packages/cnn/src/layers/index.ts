@@ -1,0 +1,4 @@
+export * from './conv.js'
+export * from './pool.js'
+export * from './norm.js'
+export * from './dropout.js'

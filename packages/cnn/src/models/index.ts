@@ -1,0 +1,7 @@
+export * from './lenet.js'
+export * from './alexnet.js'
+export * from './vgg.js'
+export * from './nin.js'
+export * from './googlenet.js'
+export * from './resnet.js'
+export * from './fcn.js'

@@ -1,0 +1,49 @@
+/**
+ * Golden parity with torchvision (PyTorch 1.13 / torchvision 0.14): the same deterministic weights
+ * (test/fixture-weights.ts, scripts/gen_fixtures.py) loaded through `loadStateDict` under
+ * torchvision's names, the same 1x3x224x224 input, the same logits within 1e-4.
+ */
+import { type Module, type Tensor, fromArray, noGrad } from '@refnets/core'
+import { describe, expect, it } from 'vitest'
+import { alexnet, googlenet, resnet18, resnet50, vgg11 } from '../src/index.js'
+import { fixtureStateDict, hashFill, readFixture, torchOrderKeys } from './fixture-weights.js'
+
+// The fixture's weights replace every tensor, so torchvision's init is skipped where it is optional.
+const MODELS: [string, () => Module<[Tensor], Tensor>][] = [
+  ['alexnet', () => alexnet()],
+  ['vgg11', () => vgg11({ initWeights: false })],
+  ['googlenet', () => googlenet({ initWeights: false })],
+  ['resnet18', () => resnet18()],
+  ['resnet50', () => resnet50()],
+]
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
+  return m
+}
+
+describe.each(MODELS)('torchvision %s', (name, build) => {
+  it('has torchvision’s state-dict keys and shapes in torchvision’s order, and its logits at 224x224', () => {
+    const fx = readFixture(name)
+    const t0 = performance.now()
+    const model = build().eval()
+    const tBuilt = performance.now()
+    const sd = model.stateDict()
+    expect(torchOrderKeys(model).map((k) => [k, [...sd[k]!.shape]])).toEqual(fx.keys)
+
+    model.loadStateDict(fixtureStateDict(fx))
+    const input = hashFill(new Float32Array(3 * 224 * 224), fx.formula.inputT)
+    const t1 = performance.now()
+    const y = noGrad(() => model.call(fromArray(input, fx.inputShape)))
+    const t2 = performance.now()
+
+    expect(y.shape).toEqual([1, 1000])
+    const err = maxAbsDiff(y.data as Float32Array, fx.logits)
+    console.log(
+      `${name}: max |refnets - torch float32| = ${err.toExponential(2)}, vs torch float64 ${maxAbsDiff(y.data as Float32Array, fx.logits64).toExponential(2)} ` +
+        `(torch float32 vs float64 ${fx.float32VsFloat64MaxAbs.toExponential(2)}); build ${((tBuilt - t0) / 1000).toFixed(1)} s, fill+load ${((t1 - tBuilt) / 1000).toFixed(1)} s, forward ${((t2 - t1) / 1000).toFixed(1)} s`,
+    )
+    expect(err).toBeLessThan(1e-4)
+  })
+})
