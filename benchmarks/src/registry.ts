@@ -3,10 +3,11 @@
  * dependency in benchmarks/package.json); its specs then get parity checks, timings and a place
  * in the report.
  */
+import { specs as cnn } from '@refnets/cnn'
 import { type ModelSpec, specs as core } from '@refnets/core'
 import type { SelectedSpec } from './run.js'
 
-export const packages: Record<string, ModelSpec[]> = { core }
+export const packages: Record<string, ModelSpec[]> = { core, cnn }
 
 export class SelectionError extends Error {
   override name = 'SelectionError'

@@ -1,8 +1,9 @@
 /**
- * The ONNX-to-TensorFlow.js translation runs every core spec and every cnn layer spec and agrees
+ * The ONNX-to-TensorFlow.js translation runs every core spec, every cnn layer and the CNN families and agrees
  * with refnets' forward pass, so the tfjs timings in the report are of the same computation.
  */
 import { type ModelSpec, exportOnnx, noGrad, specs as core } from '@refnets/core'
+import { specs as cnn } from '@refnets/cnn'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { UnsupportedOpError, compileTfjs } from '../src/tfjs.js'
@@ -12,7 +13,9 @@ beforeAll(async () => {
   await tf.setBackend('cpu')
 })
 
-const cases: ModelSpec[] = [...core]
+// The architectures too, where the small input keeps a forward under a second.
+const SMALL_MODELS = ['lenet5', 'lenet5-modern', 'alexnet-lrn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'fcn-resnet18']
+const cases: ModelSpec[] = [...core, ...cnn.filter((s) => s.family === 'layer' || SMALL_MODELS.includes(s.name))]
 
 describe.each(cases)('$name', (spec) => {
   it('gives refnets\' output in TensorFlow.js', () => {
