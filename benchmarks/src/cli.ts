@@ -13,11 +13,11 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compareReports, findPrevious, summaryRows, textTable, writeReports } from './report.js'
-import { packages, selectSpecs } from './registry.js'
+import { packages, quickSelection, selectSpecs } from './registry.js'
 import { type RunOptions, runHarness } from './run.js'
 
 const HELP = `usage: pnpm bench [options]
-  --quick                small inputs, few samples: the whole registry in under 2 minutes
+  --quick                small inputs, few samples, every layer and one model per family: under 2 minutes
   --packages a,b         packages to include (${Object.keys(packages).join(', ')}; default all)
   --specs a,b            spec names (or package/name) to include (default all)
   --providers cpu,cuda   ONNX Runtime providers to check (default cpu,cuda; unavailable ones are reported as skipped)
@@ -25,6 +25,7 @@ const HELP = `usage: pnpm bench [options]
   --size small|bench     input size (default bench; --quick: small)
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
   --time MS              time budget per engine and case (default 2000; --quick: 150)
+  --max-run MS           an engine whose first run takes longer is timed by that run alone (default 5000; --quick: 1000)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
   --out DIR              reports folder (default <repo>/reports)
   --fail-on-regression   exit 1 when a regression against the previous report is found`
@@ -40,6 +41,7 @@ async function main() {
       size: { type: 'string' },
       samples: { type: 'string' },
       time: { type: 'string' },
+      'max-run': { type: 'string' },
       threshold: { type: 'string', default: '0.25' },
       out: { type: 'string' },
       'fail-on-regression': { type: 'boolean', default: false },
@@ -66,11 +68,13 @@ async function main() {
     size,
     samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
     timeMs: num(values.time, values.quick ? 150 : 2000, 'time'),
+    maxRunMs: num(values['max-run'], values.quick ? 1000 : 5000, 'max-run'),
     providers: providers as RunOptions['providers'],
     ...(engines ? { engines } : {}),
     seed: 0,
   }
-  const selected = selectSpecs(list(values.packages), list(values.specs))
+  const named = selectSpecs(list(values.packages), list(values.specs))
+  const selected = values.quick && !values.specs ? quickSelection(named) : named
   const threshold = num(values.threshold, 0.25, 'threshold')
   const reportsDir = resolve(values.out ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../reports'))
 

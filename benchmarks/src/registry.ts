@@ -25,3 +25,18 @@ export function selectSpecs(pkgs?: string[], names?: string[]): SelectedSpec[] {
   if (unknown.length) throw new SelectionError(`unknown spec(s) ${unknown.join(', ')}; see the spec names in each package's src/specs.ts`)
   return picked
 }
+
+/**
+ * The --quick selection: every single-layer and activation spec, and the first spec of every
+ * model family (lenet5 for LeNet, vgg11 for VGG, resnet18 for ResNet, ...).
+ */
+export function quickSelection(selected: SelectedSpec[]): SelectedSpec[] {
+  const seen = new Set<string>()
+  return selected.filter(({ package: p, spec }) => {
+    if (spec.family === 'layer' || spec.family === 'activation') return true
+    const key = `${p}/${spec.family}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}

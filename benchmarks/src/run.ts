@@ -85,6 +85,8 @@ export interface RunOptions {
   samples: number
   /** Time budget per engine and case, in milliseconds (at least 2 samples are taken regardless). */
   timeMs: number
+  /** An engine whose first run takes longer than this is timed by that run alone (1 sample). */
+  maxRunMs: number
   providers: ('cpu' | 'cuda')[]
   /** Engines to time; the default is every one this machine has. */
   engines?: string[]
@@ -100,11 +102,18 @@ export type Progress = (event: { index: number; total: number; case: CaseResult 
 
 const round = (x: number) => Number(x.toPrecision(4))
 
-/** Time `fn` with tinybench: a warm-up, then as many samples as the budget allows (2..samples). */
+/**
+ * Time `fn` with tinybench: a first run, then (unless it took over maxRunMs) a warm-up and as many
+ * samples as the budget allows (2..samples).
+ */
 async function time(fn: () => unknown, opts: RunOptions): Promise<Omit<Timing, 'engine' | 'status'>> {
   const t0 = performance.now()
   await fn()
   const once = performance.now() - t0
+  if (once > opts.maxRunMs) {
+    const ms = round(once)
+    return { medianMs: ms, p25Ms: ms, p75Ms: ms, minMs: ms, maxMs: ms, samples: 1 }
+  }
   const iterations = Math.max(2, Math.min(opts.samples, Math.floor(opts.timeMs / Math.max(once, 1e-3))))
   const bench = new Bench({ iterations, time: 0, warmup: once < 50, warmupIterations: Math.min(10, iterations), warmupTime: 0, throws: true })
   bench.add('case', fn)

@@ -44,11 +44,20 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
   const model = onnx.decodeModel(bytes)
   const g = model.graph!
   const consts = new Map<string, TF.Tensor>()
+  // Every tensor made at compile time (weights and their converted forms), disposed together.
+  const owned: TF.Tensor[] = []
+  const own = <T extends TF.Tensor>(t: T): T => {
+    owned.push(t)
+    return t
+  }
+  // Initializers a compiled step converted and captured (conv and Gemm weights): the originals are
+  // dropped after compiling unless another node reads them.
+  const absorbed = new Set<string>()
   const raw = new Map<string, { dims: number[]; data: ArrayLike<number | bigint> }>()
   for (const init of g.initializer ?? []) {
     const d = onnx.tensorProtoToArray(init)
     raw.set(init.name!, { dims: d.dims, data: d.data as ArrayLike<number> })
-    consts.set(init.name!, toTf(tf, d.dims, d.data as ArrayLike<number>, d.dataType))
+    consts.set(init.name!, own(toTf(tf, d.dims, d.data as ArrayLike<number>, d.dataType)))
   }
   const constInts = (name: string): number[] => {
     const r = raw.get(name)
@@ -113,7 +122,8 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         const beta = (attrs.beta as number) ?? 1
         const tA = attrs.transA === 1
         // B is the (out, in) weight with transB = 1: store it as (in, out) once.
-        const bT = attrs.transB === 1 && consts.has(b!) ? tf.keep(tf.transpose(consts.get(b!)!)) : null
+        const bT = attrs.transB === 1 && consts.has(b!) ? own(tf.transpose(consts.get(b!)!)) : null
+        if (bT) absorbed.add(b!)
         run = (get) => {
           let y = bT ? tf.matMul(nchw(get(a!)), bT, tA, false) : tf.matMul(nchw(get(a!)), get(b!).t, tA, attrs.transB === 1)
           if (alpha !== 1) y = tf.mul(y, alpha)
@@ -174,8 +184,8 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         }
         break
       }
-      case 'Conv': run = compileConv(tf, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); break
-      case 'ConvTranspose': run = compileConvTranspose(tf, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); break
+      case 'Conv': run = compileConv(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); absorbed.add(b!); break
+      case 'ConvTranspose': run = compileConvTranspose(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); absorbed.add(b!); break
       case 'MaxPool': case 'AveragePool': run = compilePool(tf, op, attrs, a!, nhwc, image); break
       case 'GlobalAveragePool': run = (get) => image(tf.mean(nhwc(get(a!)), [1, 2], true)); break
       case 'GlobalMaxPool': run = (get) => image(tf.max(nhwc(get(a!)), [1, 2], true)); break
@@ -194,6 +204,16 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
     steps.push({ outputs: node.output, run })
   }
 
+  const readers = new Map<string, number>()
+  for (const n of g.node ?? []) for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1)
+  for (const name of absorbed) {
+    const t = consts.get(name)
+    if (t && readers.get(name) === 1 && !(g.output ?? []).some((o) => o.name === name)) {
+      t.dispose()
+      consts.delete(name)
+    }
+  }
+
   const inputNames = (g.input ?? []).map((i) => i.name!).filter((n) => !consts.has(n))
   const outputNames = (g.output ?? []).map((o) => o.name!)
   return {
@@ -208,15 +228,15 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
       })
     },
     dispose() {
-      for (const t of consts.values()) t.dispose()
+      for (const t of owned) if (!t.isDisposed) t.dispose()
     },
   }
 }
 
 function toTf(tf: typeof TF, dims: number[], data: ArrayLike<number | bigint>, dataType: number): TF.Tensor {
   if (dataType === onnx.OnnxDataType.FLOAT || dataType === onnx.OnnxDataType.DOUBLE)
-    return tf.keep(tf.tensor(Float32Array.from(data as ArrayLike<number>), dims, 'float32'))
-  return tf.keep(tf.tensor(Int32Array.from(data as ArrayLike<number>, Number), dims, 'int32'))
+    return tf.tensor(Float32Array.from(data as ArrayLike<number>), dims, 'float32')
+  return tf.tensor(Int32Array.from(data as ArrayLike<number>, Number), dims, 'int32')
 }
 
 type ToNhwc = (v: Value) => TF.Tensor
@@ -229,7 +249,7 @@ function pads2d(attrs: Attrs): [number, number, number, number] {
   return [p[0]!, p[1]!, p[2]!, p[3]!]
 }
 
-function compileConv(tf: typeof TF, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
+function compileConv(tf: typeof TF, own: <T extends TF.Tensor>(t: T) => T, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
   if (!w || w.rank !== 4) throw new UnsupportedOpError('Conv', 'a non-constant or non-2-D weight')
   const [M, Cg] = w.shape as number[]
   const group = (attrs.group as number) ?? 1
@@ -238,10 +258,10 @@ function compileConv(tf: typeof TF, attrs: Attrs, w: TF.Tensor | undefined, bias
   const dil = ((attrs.dilations as number[]) ?? [1, 1]) as [number, number]
   const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [t, b], [l, r], [0, 0]]
   // (M, C/g, kh, kw) -> (kh, kw, C/g, M)
-  const hwio = tf.keep(tf.transpose(w, [2, 3, 1, 0]))
+  const hwio = own(tf.transpose(w, [2, 3, 1, 0]))
   const depthwise = group > 1 && Cg === 1
-  const dwFilter = depthwise ? tf.keep(tf.reshape(hwio, [hwio.shape[0]!, hwio.shape[1]!, group, M / group])) : null
-  const groupFilters = !depthwise && group > 1 ? tf.split(hwio, group, 3).map((f) => tf.keep(f)) : null
+  const dwFilter = depthwise ? own(tf.reshape(hwio, [hwio.shape[0]!, hwio.shape[1]!, group, M / group])) : null
+  const groupFilters = !depthwise && group > 1 ? tf.split(hwio, group, 3).map(own) : null
   return (get: Get) => {
     const v = nhwc(get(x)) as TF.Tensor4D
     let y: TF.Tensor4D
@@ -254,7 +274,7 @@ function compileConv(tf: typeof TF, attrs: Attrs, w: TF.Tensor | undefined, bias
   }
 }
 
-function compileConvTranspose(tf: typeof TF, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
+function compileConvTranspose(tf: typeof TF, own: <T extends TF.Tensor>(t: T) => T, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
   if (!w || w.rank !== 4) throw new UnsupportedOpError('ConvTranspose', 'a non-constant or non-2-D weight')
   if (((attrs.group as number) ?? 1) !== 1) throw new UnsupportedOpError('ConvTranspose', 'groups')
   if (((attrs.dilations as number[]) ?? [1, 1]).some((d) => d !== 1)) throw new UnsupportedOpError('ConvTranspose', 'dilation')
@@ -263,7 +283,7 @@ function compileConvTranspose(tf: typeof TF, attrs: Attrs, w: TF.Tensor | undefi
   const [sh, sw] = ((attrs.strides as number[]) ?? [1, 1]) as [number, number]
   const [oph, opw] = ((attrs.output_padding as number[]) ?? [0, 0]) as [number, number]
   // ONNX (C, M, kh, kw) -> tfjs (kh, kw, M, C)
-  const filter = tf.keep(tf.transpose(w, [2, 3, 1, 0])) as TF.Tensor4D
+  const filter = own(tf.transpose(w, [2, 3, 1, 0]) as TF.Tensor4D)
   return (get: Get) => {
     const v = nhwc(get(x)) as TF.Tensor4D
     const [N, H, W] = v.shape

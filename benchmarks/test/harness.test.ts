@@ -18,7 +18,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 let report: Report
 beforeAll(async () => {
   report = await runHarness(selectSpecs(['core'], ['mlp-mnist', 'layer-norm', 'gelu']), {
-    size: 'small', samples: 3, timeMs: 20, providers: ['cpu', 'cuda'], seed: 0,
+    size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, providers: ['cpu', 'cuda'], seed: 0,
   })
 }, 120_000)
 

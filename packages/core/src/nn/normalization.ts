@@ -2,6 +2,7 @@
 import type { DType } from '../dtype.js'
 import { ShapeError } from '../errors.js'
 import { ones, zeros } from '../ops/creation.js'
+import { noGrad } from '../autograd.js'
 import { batchNorm, layerNorm } from '../ops/nn.js'
 import { fmt } from '../shape.js'
 import type { Tensor } from '../tensor.js'
@@ -9,8 +10,9 @@ import { Module, Parameter } from './module.js'
 
 export interface BatchNormOptions {
   eps?: number
-  /** Weight of the new batch in the running averages (PyTorch's convention, default 0.1). */
-  momentum?: number
+  /** Weight of the new batch in the running averages (PyTorch's convention, default 0.1); null:
+   *  the cumulative average of every batch seen (PyTorch's momentum=None). */
+  momentum?: number | null
   affine?: boolean
   trackRunningStats?: boolean
   dtype?: DType
@@ -29,7 +31,8 @@ export class BatchNorm extends Module {
   declare running_var: Tensor | null
   declare num_batches_tracked: Tensor | null
   readonly eps: number
-  readonly momentum: number
+  /** Mutable, as in PyTorch (`bn.momentum = null` switches to a cumulative average). */
+  momentum: number | null
 
   constructor(readonly numFeatures: number, protected readonly ranks: number[], { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' }: BatchNormOptions = {}) {
     super()
@@ -48,7 +51,8 @@ export class BatchNorm extends Module {
       throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${fmt(x.shape)}`)
     const useBatchStats = this.training || !this.running_mean
     if (this.training && this.num_batches_tracked) this.num_batches_tracked.storage[0]! += 1
-    return batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: useBatchStats, momentum: this.momentum, eps: this.eps })
+    const momentum = this.momentum ?? 1 / Math.max(1, Number(this.num_batches_tracked?.storage[0] ?? 1))
+    return batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: useBatchStats, momentum, eps: this.eps })
   }
 }
 
@@ -76,5 +80,33 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps)
+  }
+}
+
+/**
+ * Recompute every batch-norm layer's running statistics from `batches` (each an argument list for
+ * `model.call`): statistics reset, a cumulative average over the batches in training mode without
+ * gradients, then each layer's momentum and the model's mode restored. The same job as PyTorch's
+ * torch.optim.swa_utils.update_bn; also what gives a freshly initialised model realistic eval-mode
+ * statistics.
+ */
+export function updateBatchNorm(model: Module<any, any>, batches: Tensor[][]): void {
+  const layers = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm && m.running_mean !== null)
+  const saved = layers.map((m) => m.momentum)
+  const wasTraining = model.training
+  try {
+    for (const m of layers) {
+      m.running_mean!.storage.fill(0)
+      m.running_var!.storage.fill(1)
+      m.num_batches_tracked?.storage.fill(0)
+      m.momentum = null
+    }
+    model.train()
+    noGrad(() => {
+      for (const b of batches) model.call(...b)
+    })
+  } finally {
+    layers.forEach((m, i) => (m.momentum = saved[i]!))
+    model.train(wasTraining)
   }
 }
