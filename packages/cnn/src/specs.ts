@@ -36,9 +36,9 @@ function spec(
       const m = make()
       // Batch norm with realistic statistics: a fresh model's running mean 0 / variance 1 let the
       // activations of a deep ResNet grow to 1e4 in eval mode, where a float32 parity check says
-      // little. Estimate them from two N(0, 1) images at the small size, as after training.
+      // little. Estimate them from four N(0, 1) images at the small size, as after training.
       if ([...m.namedModules()].some(([, x]) => x instanceof nn.BatchNorm))
-        nn.updateBatchNorm(m, [[randn([2, ...input.small.slice(1)], { generator: new Generator(seed + 1000) })]])
+        nn.updateBatchNorm(m, [[randn([4, ...input.small.slice(1)], { generator: new Generator(seed + 1000) })]])
       return m
     },
     inputs: (size, seed): Tensor[] => [randn(input[size], { generator: new Generator(seed) })],
@@ -84,6 +84,15 @@ const layerSpecs: ModelSpec[] = [
 
 const img = (c: number, h: number, w = h, b = 1): number[] => [b, c, h, w]
 const modelTol = { atol: 1e-4, rtol: 1e-3 }
+/**
+ * Deep batch-normalised networks (GoogLeNet's 57 convolutions, ResNet-18 to -152, FCN) with random
+ * weights: float32 rounding, summed in a different order by each engine, grows through 20 to 150
+ * layers, and each batch norm divides by a variance estimated from a few images, so outputs of
+ * magnitude 1-10 differ by up to a few 1e-3 between any two correct float32 implementations. A
+ * wrong layer differs by O(1). (Against PyTorch at 224x224 with deterministic weights, ResNet-50's
+ * logits agree to 2e-6: test/torchvision.test.ts.)
+ */
+const deepTol = { atol: 5e-3, rtol: 5e-3 }
 const logits = (classes: number, smallBatch = 1, benchBatch = 1): Shapes => ({ small: [smallBatch, classes], bench: [benchBatch, classes] })
 const imagenet: Shapes = { small: img(3, 64), bench: img(3, 224) }
 
@@ -106,14 +115,14 @@ const modelSpecs: ModelSpec[] = [
   // NOTE: batch 2 at 64x64: inception5's maps are 2x2 there, its 3x3 max-pool branch makes each
   // plane constant, and batch norm over one constant plane per channel passes no gradient back.
   spec('googlenet', 'googlenet', 'Szegedy et al. 2015, Going deeper with convolutions', () => googlenet(),
-    { small: img(3, 64, 64, 2), bench: img(3, 224) }, logits(1000, 2), { tolerance: modelTol }),
-  spec('resnet18', 'resnet', RESNET, () => resnet18(), imagenet, logits(1000), { tolerance: modelTol }),
-  spec('resnet34', 'resnet', RESNET, () => resnet34(), imagenet, logits(1000), { tolerance: modelTol }),
-  spec('resnet50', 'resnet', RESNET, () => resnet50(), imagenet, logits(1000), { tolerance: modelTol }),
-  spec('resnet101', 'resnet', RESNET, () => resnet101(), imagenet, logits(1000), { tolerance: modelTol }),
-  spec('resnet152', 'resnet', RESNET, () => resnet152(), imagenet, logits(1000), { tolerance: modelTol }),
+    { small: img(3, 64, 64, 2), bench: img(3, 224) }, logits(1000, 2), { tolerance: deepTol }),
+  spec('resnet18', 'resnet', RESNET, () => resnet18(), imagenet, logits(1000), { tolerance: deepTol }),
+  spec('resnet34', 'resnet', RESNET, () => resnet34(), imagenet, logits(1000), { tolerance: deepTol }),
+  spec('resnet50', 'resnet', RESNET, () => resnet50(), imagenet, logits(1000), { tolerance: deepTol }),
+  spec('resnet101', 'resnet', RESNET, () => resnet101(), imagenet, logits(1000), { tolerance: deepTol }),
+  spec('resnet152', 'resnet', RESNET, () => resnet152(), imagenet, logits(1000), { tolerance: deepTol }),
   spec('fcn-resnet18', 'fcn', 'Long, Shelhamer & Darrell 2015, Fully convolutional networks for semantic segmentation', () => fcnResnet18(),
-    { small: img(3, 64), bench: img(3, 320, 480) }, { small: img(21, 64), bench: img(21, 320, 480) }, { tolerance: modelTol }),
+    { small: img(3, 64), bench: img(3, 320, 480) }, { small: img(21, 64), bench: img(21, 320, 480) }, { tolerance: deepTol }),
 ]
 
 export const specs: ModelSpec[] = [...layerSpecs, ...modelSpecs]
