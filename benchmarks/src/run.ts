@@ -13,6 +13,8 @@ import { compileTfjs } from './tfjs.js'
 export const REFNETS = 'refnets'
 /** The reference every ratio is taken against: ONNX Runtime on the CPU with its default threads. */
 export const BASELINE = 'ort-cpu'
+/** Engines skipped on big cases unless --slow-limit 0 (see RunOptions.slowLimitMs). */
+export const SLOW_ENGINES = ['tfjs-cpu']
 
 export interface Parity {
   engine: string
@@ -87,6 +89,11 @@ export interface RunOptions {
   timeMs: number
   /** An engine whose first run takes longer than this is timed by that run alone (1 sample). */
   maxRunMs: number
+  /**
+   * Slow reference engines (tfjs-cpu: plain-JS kernels, several times slower than refnets) are
+   * skipped, with the reason, on cases where refnets' forward took longer than this (0: never).
+   */
+  slowLimitMs: number
   providers: ('cpu' | 'cuda')[]
   /** Engines to time; the default is every one this machine has. */
   engines?: string[]
@@ -177,7 +184,8 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     }))
     const timings: Timing[] = []
     const forward = () => noGrad(() => module.call(...inputs))
-    timings.push({ engine: REFNETS, status: 'ok', ...(await time(forward, opts)) })
+    const ours = await time(forward, opts)
+    timings.push({ engine: REFNETS, status: 'ok', ...ours })
 
     for (const p of check.providers) {
       if (p.status === 'skipped' || p.status === 'fail' && p.maxAbsError === undefined) {
@@ -195,6 +203,12 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     }
 
     for (const e of tfjs) {
+      if (SLOW_ENGINES.includes(e.name) && opts.slowLimitMs > 0 && ours.medianMs! > opts.slowLimitMs) {
+        const reason = `not run: refnets' forward took ${ours.medianMs} ms, over the ${opts.slowLimitMs} ms limit for slow engines (--slow-limit 0 includes it)`
+        parity.push({ engine: e.name, status: 'n/a', reason })
+        timings.push({ engine: e.name, status: 'n/a', reason })
+        continue
+      }
       await e.tf.setBackend(e.backend)
       let model
       try {

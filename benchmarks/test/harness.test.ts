@@ -18,7 +18,7 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 let report: Report
 beforeAll(async () => {
   report = await runHarness(selectSpecs(['core'], ['mlp-mnist', 'layer-norm', 'gelu']), {
-    size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, providers: ['cpu', 'cuda'], seed: 0,
+    size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, slowLimitMs: 0, providers: ['cpu', 'cuda'], seed: 0,
   })
 }, 120_000)
 
@@ -75,6 +75,17 @@ describe('runHarness', () => {
     expect(compareReports(report, report, 'same.json', 0.25).regressions).toEqual([])
     slower.comparison = cmp
     expect(toMarkdown(slower)).toMatch(/REGRESSION core\/mlp-mnist refnets: .* \(\+100%\)/)
+  })
+})
+
+describe('slow engines', () => {
+  it('skips tfjs-cpu with the reason where refnets itself is over the limit, and no other engine', async () => {
+    const r = await runHarness(selectSpecs(['core'], ['relu']), { size: 'small', samples: 2, timeMs: 5, maxRunMs: 5000, slowLimitMs: 1e-6, providers: ['cpu'], seed: 0 })
+    const t = (e: string) => r.cases[0]!.timings.find((x) => x.engine === e)!
+    expect(t('tfjs-cpu')).toMatchObject({ status: 'n/a', reason: expect.stringMatching(/over the 0.000001 ms limit for slow engines \(--slow-limit 0 includes it\)/) })
+    expect(r.cases[0]!.parity.find((p) => p.engine === 'tfjs-cpu')!.status).toBe('n/a')
+    expect(t('tfjs-wasm').status).toBe('ok')
+    expect(t('refnets').status).toBe('ok')
   })
 })
 
