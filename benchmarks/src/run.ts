@@ -188,7 +188,7 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     timings.push({ engine: REFNETS, status: 'ok', ...ours })
 
     for (const p of check.providers) {
-      if (p.status === 'skipped' || p.status === 'fail' && p.maxAbsError === undefined) {
+      if (p.status === 'skipped' || (p.status === 'fail' && p.maxAbsError === undefined)) {
         timings.push({ engine: `ort-${p.provider}`, status: 'n/a', reason: p.reason ?? 'skipped' })
         continue
       }
