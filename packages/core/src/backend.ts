@@ -1,8 +1,12 @@
 /**
  * Kernel dispatch. The `js` backend holds the reference kernel for every key of `KernelTable`; a
  * faster backend may provide any subset, and a missing kernel falls back to `js`.
+ *
+ * The default is the `wasm` backend (WebAssembly SIMD, threaded) wherever the engine supports it, and
+ * `js` elsewhere; the environment variable `REFNETS_BACKEND=js` (or `wasm`) chooses explicitly.
  */
 import { jsKernels } from './backends/js/kernels.js'
+import { type WasmBackend, createWasmBackend, warnOnce } from './backends/wasm/index.js'
 import type { KernelTable } from './kernel-table.js'
 
 export interface Backend {
@@ -12,17 +16,52 @@ export interface Backend {
 
 export const jsBackend: Backend & { kernels: KernelTable } = { name: 'js', kernels: jsKernels }
 
-let active: Backend = jsBackend
+let active: Backend | undefined
+let wasm: WasmBackend | null | undefined
 
-/** Use `b` for every kernel it has; the rest still run on the `js` reference backend. */
-export function setBackend(b: Backend): void {
-  active = b
+/** The process-wide wasm backend, created on first use; null where the engine cannot run it. */
+export function wasmBackend(): WasmBackend | null {
+  if (wasm === undefined) {
+    try {
+      wasm = createWasmBackend()
+    } catch (e) {
+      warnOnce(`the wasm backend is unavailable (${(e as Error).message}); using js`)
+      wasm = null
+    }
+  }
+  return wasm
+}
+
+function defaultBackend(): Backend {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  const want = env?.REFNETS_BACKEND ?? 'wasm'
+  if (want !== 'js' && want !== 'wasm') warnOnce(`REFNETS_BACKEND=${want} is not 'js' or 'wasm'; using the default`)
+  return (want !== 'js' && wasmBackend()) || jsBackend
+}
+
+/** Use `b` (a backend, or 'js' / 'wasm') for every kernel it has; the rest still run on `js`. */
+export function setBackend(b: Backend | 'js' | 'wasm'): void {
+  if (b === 'js') active = jsBackend
+  else if (b === 'wasm') {
+    const w = wasmBackend()
+    if (!w) throw new Error('setBackend: the wasm backend is unavailable on this engine')
+    active = w
+  } else active = b
 }
 
 export function getBackend(): Backend {
-  return active
+  return (active ??= defaultBackend())
+}
+
+/** Threads per kernel call of the wasm backend (the calling thread included). Default: available parallelism. */
+export function setThreads(n: number): void {
+  wasmBackend()?.setThreads(n)
+}
+
+export function getThreads(): number {
+  return wasmBackend()?.threads ?? 1
 }
 
 export function kernel<K extends keyof KernelTable>(name: K): KernelTable[K] {
-  return (active.kernels[name] ?? jsKernels[name]) as KernelTable[K]
+  return ((active ?? getBackend()).kernels[name] ?? jsKernels[name]) as KernelTable[K]
 }

@@ -25,9 +25,9 @@ export const MatMul = defineOp({
     const [A, as] = prep(a!, m, k)
     const y = empty(a!.dtype, [...batch, m, n])
     // b the transposed view of a dense (n, k) matrix (x @ W^T in Linear and in backward passes):
-    // read it in place when few rows of a reuse it; a copy plus the tiled GEMM wins for many rows.
+    // the kernel reads it in place (or copies it, where that is faster: its choice).
     const bt = b!.rank === 2 && !b!.isContiguous ? transpose(b!, 0, 1) : null
-    if (bt?.isContiguous && nb * m <= 16) {
+    if (bt?.isContiguous) {
       kernel('MatMulTransB')(A.data as FloatArray, bt.data as FloatArray, y.data as FloatArray, m, k, n, nb, as)
       return y
     }

@@ -87,6 +87,13 @@ function row1(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: num
  * `bt` per pass over a row of `a` (four independent accumulators).
  */
 export function matmulTransB(a: FloatArray, bt: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number): void {
+  // Many rows of `a` (more than 16 in all): a transposed copy of `bt` and the tiled GEMM above are faster.
+  if (batch * m > 16) {
+    const b = bt instanceof Float64Array ? new Float64Array(k * n) : new Float32Array(k * n)
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) b[p * n + j] = bt[j * k + p]!
+    matmul(a, b, out, m, k, n, batch, aStride, 0)
+    return
+  }
   for (let t = 0; t < batch; t++) {
     const ao = t * aStride
     const oo = t * m * n

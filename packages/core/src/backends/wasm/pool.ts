@@ -1,0 +1,132 @@
+/**
+ * Threads for the kernels: worker threads (Node's worker_threads; Web Workers in a browser) that instantiate
+ * the same module on the same shared memory and run their share of a kernel call.
+ *
+ * A call is synchronous, like every kernel: the caller writes the job (kernel index, parameter block, thread
+ * count) into a small shared control array, bumps its generation and wakes the workers; it runs share 0
+ * itself, then waits until every worker has reported. Workers and the caller spin briefly before sleeping
+ * in `Atomics.wait`, because a wake-up through wait/notify costs ~14 us and most calls come in quick
+ * succession (docs/performance.md). Each worker waits on the value it loaded, so no wake-up is lost.
+ */
+import { nodeBuiltin, parallelKernels, type WasmRuntime } from './runtime.js'
+
+// Control array slots.
+const GEN = 0
+const FN = 1
+const PARAMS = 2
+const THREADS = 3
+const DONE = 4
+const FAILED = 5
+const READY = 6
+const SLOTS = 8
+
+const SPINS = 20000
+
+/** The worker's whole program: instantiate, report ready, then run jobs forever. */
+const workerSource = (browser: boolean) => `
+const start = ({ module, memory, ctl: sab, index, names }) => {
+  const ctl = new Int32Array(sab)
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports
+  const fns = names.map((n) => ex[n])
+  let gen = Atomics.load(ctl, ${GEN})
+  Atomics.add(ctl, ${READY}, 1)
+  Atomics.notify(ctl, ${READY})
+  for (;;) {
+    let v
+    let spins = 0
+    while ((v = Atomics.load(ctl, ${GEN})) === gen) if (++spins > ${SPINS}) Atomics.wait(ctl, ${GEN}, v)
+    gen = v
+    try {
+      fns[Atomics.load(ctl, ${FN})](Atomics.load(ctl, ${PARAMS}), index, Atomics.load(ctl, ${THREADS}))
+    } catch (e) {
+      Atomics.store(ctl, ${FAILED}, 1)
+    }
+    Atomics.add(ctl, ${DONE}, 1)
+    Atomics.notify(ctl, ${DONE})
+  }
+}
+${browser ? 'self.onmessage = (e) => start(e.data)' : "start(require('node:worker_threads').workerData)"}
+`
+
+interface NodeWorker {
+  unref(): void
+  terminate(): Promise<number>
+}
+type WorkerCtor = new (src: string, opts: { eval: boolean; workerData: unknown }) => NodeWorker
+
+/** Error raised when the pool cannot start or a worker failed; the backend then falls back to js. */
+export class ThreadPoolError extends Error {
+  override name = 'ThreadPoolError'
+}
+
+export class ThreadPool {
+  private readonly ctl: Int32Array
+  private readonly workers: { terminate(): unknown }[] = []
+  /** Threads that run a call: the workers and the calling thread. */
+  readonly size: number
+  private readonly canWait: boolean
+
+  /** Start `threads - 1` workers on `rt`'s module and memory; waits (at most `timeoutMs`) until they run. */
+  constructor(
+    private readonly rt: WasmRuntime,
+    threads: number,
+    timeoutMs = 10_000,
+  ) {
+    this.size = threads
+    this.ctl = new Int32Array(new SharedArrayBuffer(SLOTS * 4))
+    const init = (index: number) => ({ module: rt.module, memory: rt.memory, ctl: this.ctl.buffer, index, names: parallelKernels })
+    const wt = nodeBuiltin<{ Worker: WorkerCtor; isMainThread: boolean }>('node:worker_threads')
+    // The main thread of a browser page may not block in Atomics.wait; Node's may.
+    this.canWait = wt !== undefined
+    try {
+      for (let i = 1; i < threads; i++) {
+        if (wt) {
+          const w = new wt.Worker(workerSource(false), { eval: true, workerData: init(i) })
+          w.unref()
+          this.workers.push(w)
+        } else {
+          const url = URL.createObjectURL(new Blob([workerSource(true)], { type: 'text/javascript' }))
+          const w = new Worker(url)
+          w.postMessage(init(i))
+          this.workers.push(w)
+        }
+      }
+      const deadline = Date.now() + timeoutMs
+      let ready: number
+      while ((ready = Atomics.load(this.ctl, READY)) < threads - 1) {
+        if (Date.now() > deadline) throw new ThreadPoolError(`only ${ready} of ${threads - 1} worker threads started within ${timeoutMs} ms`)
+        if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
+      }
+    } catch (e) {
+      this.close()
+      throw e instanceof ThreadPoolError ? e : new ThreadPoolError(`cannot start worker threads: ${(e as Error).message}`)
+    }
+  }
+
+  /** Run kernel `name` with parameter block `params` on every thread of the pool; returns when all are done. */
+  run(name: (typeof parallelKernels)[number], params: number): void {
+    const fn = parallelKernels.indexOf(name)
+    const n = this.size
+    if (n === 1) {
+      this.rt.exports[name](params, 0, 1)
+      return
+    }
+    const ctl = this.ctl
+    Atomics.store(ctl, FN, fn)
+    Atomics.store(ctl, PARAMS, params)
+    Atomics.store(ctl, THREADS, n)
+    Atomics.store(ctl, DONE, 0)
+    Atomics.add(ctl, GEN, 1)
+    Atomics.notify(ctl, GEN)
+    this.rt.exports[name](params, 0, n)
+    let done: number
+    let spins = 0
+    while ((done = Atomics.load(ctl, DONE)) < n - 1) if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
+    if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new ThreadPoolError(`a worker thread failed in ${name}`)
+  }
+
+  close(): void {
+    for (const w of this.workers) void w.terminate()
+    this.workers.length = 0
+  }
+}

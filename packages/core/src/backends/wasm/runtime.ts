@@ -1,0 +1,119 @@
+/**
+ * Loading the kernels: feature detection, compilation, the shared linear memory and its arena.
+ *
+ * The kernels (wasm/kernels.ts, AssemblyScript) are compiled twice by scripts/build-wasm.mjs: with relaxed
+ * SIMD (one fused multiply-add per step of the GEMM micro-kernel) and with plain SIMD (a multiply and an add).
+ * The relaxed build is used where the engine validates it. Node 20 has relaxed SIMD behind
+ * `--experimental-wasm-relaxed-simd`, which a library may set itself before compiling (`v8.setFlagsFromString`);
+ * Node 22+ and current browsers have it on.
+ *
+ * Memory: tensors stay ordinary JS typed arrays. A kernel call copies its operands into this memory, runs,
+ * and copies the result out (docs/performance.md has the measurements behind that choice: the copies cost
+ * O(n^2) against the kernels' O(n^3), and nothing a user holds can be detached by memory growth). The memory
+ * is shared (a SharedArrayBuffer), so the worker threads of pool.ts run the same kernels on it.
+ */
+import { relaxed as relaxedBase64, simd as simdBase64 } from './binary.generated.js'
+
+/** The kernel exports; each takes (parameter block pointer, thread id, thread count). */
+export interface KernelExports {
+  gemm(p: number, tid: number, nt: number): void
+  conv2d(p: number, tid: number, nt: number): void
+  conv2dBackwardInput(p: number, tid: number, nt: number): void
+  conv2dBackwardWeight(p: number, tid: number, nt: number): void
+  peak(iters: number): number
+  heapBase(): number
+  GEMM_SCRATCH: WebAssembly.Global
+}
+
+/** The names of the parallel kernels, in the order the thread pool indexes them. */
+export const parallelKernels = ['gemm', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const
+export type ParallelKernel = (typeof parallelKernels)[number]
+
+const PAGE = 65536
+const MAX_PAGES = 32768
+
+const decode = (b64: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+
+let relaxedSupport: boolean | undefined
+
+/** Whether this engine runs relaxed SIMD (turning on Node 20's flag for it first, where there is one). */
+export function hasRelaxedSimd(): boolean {
+  if (relaxedSupport !== undefined) return relaxedSupport
+  const bytes = decode(relaxedBase64)
+  relaxedSupport = WebAssembly.validate(bytes)
+  if (!relaxedSupport) {
+    const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8')
+    if (v8) {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd')
+      relaxedSupport = WebAssembly.validate(bytes)
+    }
+  }
+  return relaxedSupport
+}
+
+/** Whether this engine runs the plain-SIMD build with shared memory (WebAssembly SIMD and threads). */
+export function hasSimd(): boolean {
+  try {
+    return WebAssembly.validate(decode(simdBase64)) && typeof SharedArrayBuffer === 'function'
+  } catch {
+    return false
+  }
+}
+
+/** A Node built-in module, loaded synchronously, or undefined outside Node. */
+export function nodeBuiltin<T>(name: string): T | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (n: string) => unknown } }).process
+  return proc?.getBuiltinModule?.(name) as T | undefined
+}
+
+/**
+ * One compiled and instantiated kernel module with its memory. `reserve(bytes)` makes sure the arena above
+ * the module's static data holds that many bytes and returns its start; views are refreshed after growth.
+ */
+export class WasmRuntime {
+  readonly module: WebAssembly.Module
+  readonly memory: WebAssembly.Memory
+  readonly exports: KernelExports
+  /** First free byte above the module's static data (16-aligned). */
+  readonly base: number
+  /** Bytes of scratch one thread needs for GEMM packing. */
+  readonly gemmScratch: number
+  f32: Float32Array
+  i32: Int32Array
+
+  constructor(readonly relaxedSimd: boolean) {
+    this.module = new WebAssembly.Module(decode(relaxedSimd ? relaxedBase64 : simdBase64))
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })
+    this.exports = new WebAssembly.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as KernelExports
+    this.base = this.exports.heapBase()
+    this.gemmScratch = this.exports.GEMM_SCRATCH.value as number
+    this.f32 = new Float32Array(this.memory.buffer)
+    this.i32 = new Int32Array(this.memory.buffer)
+  }
+
+  /** Make room for `bytes` bytes at `base`; throws a RangeError past the 2 GiB maximum. */
+  reserve(bytes: number): number {
+    const need = this.base + bytes
+    const have = this.memory.buffer.byteLength
+    if (need > have) {
+      const pages = Math.ceil((need - have) / PAGE)
+      if (have / PAGE + pages > MAX_PAGES)
+        throw new RangeError(`wasm backend: a kernel needs ${need} bytes of memory, more than the 2 GiB maximum`)
+      this.memory.grow(pages)
+      this.f32 = new Float32Array(this.memory.buffer)
+      this.i32 = new Int32Array(this.memory.buffer)
+    }
+    return this.base
+  }
+}
+
+/** Bump allocation of one kernel call's operands inside the arena (16-byte aligned), sized before use. */
+export class Layout {
+  bytes = 0
+  /** Reserve `floats` float32 slots; returns their byte offset relative to the arena start. */
+  take(floats: number): number {
+    const at = this.bytes
+    this.bytes += (floats * 4 + 15) & ~15
+    return at
+  }
+}

@@ -1,0 +1,503 @@
+/**
+ * The WebAssembly kernels of the `wasm` backend, in AssemblyScript (compiled by scripts/build-wasm.mjs
+ * twice: with relaxed SIMD, where `madd` is one fused multiply-add, and without, where it is a mul and an
+ * add; the source is the same).
+ *
+ * Everything is float32, NCHW, row-major, and addressed by byte pointers into the one linear memory that
+ * the JS side (src/backends/wasm) fills. Each exported kernel takes a pointer to an int32 parameter block
+ * (see `P`), a thread id and a thread count, and does its share of the work: the JS side calls it on
+ * every thread of the pool with the same block, so the split of work between threads lives here, where
+ * the loops are. A thread's share never depends on timing, and every output element is summed in the same
+ * order whatever the thread count, so results do not depend on it.
+ *
+ * GEMM is built as in BLIS (Van Zee and van de Geijn, "BLIS: A Framework for Rapidly Instantiating BLAS
+ * Functionality", ACM TOMS 2015, https://doi.org/10.1145/2764454): C (M x N) += A (M x K) B (K x N) is cut
+ * into NC-wide column blocks, KC-deep slices of K and MC-tall row blocks; each K slice of B is packed into
+ * panels of NR = 8 columns and each row block of A into panels of MR = 4 rows, so the micro-kernel reads
+ * both operands contiguously; the 4 x 8 micro-kernel keeps its tile of C in 8 SIMD registers. 4 x 8 is the
+ * largest tile whose accumulators plus one k-step's loads (8 + 2 + 4 = 14) fit V8's ~15 usable xmm
+ * registers; larger tiles spill and run at half speed (measured: see docs/performance.md).
+ * Operands are described by a row stride and a column stride, so one packing routine serves A, A^T, B and
+ * B^T, and a convolution's unrolled patches, read in place when they need no unrolling.
+ */
+
+// ---- parameter blocks ------------------------------------------------------------------------------
+// GEMM: C[b] (M x N) = A[b] (M x K) B[b] (K x N) (+ C when beta = 1) (+ bias per row or per column).
+// A(i, p) = A[i * rsA + p * csA], B(p, j) = B[p * rsB + j * csB], C(i, j) = C[i * ldc + j].
+const G_BATCH = 0, G_M = 1, G_N = 2, G_K = 3
+const G_A = 4, G_ABS = 5, G_RSA = 6, G_CSA = 7
+const G_B = 8, G_BBS = 9, G_RSB = 10, G_CSB = 11
+const G_C = 12, G_CBS = 13, G_LDC = 14, G_BETA = 15
+const G_SCRATCH = 16, G_SCRATCH_PER = 17, G_BIAS = 18, G_BIAS_MODE = 19
+
+// Conv2d (the geometry of backends' Conv2dGeometry), pointers, scratch and the split chosen by the JS side.
+const C_BATCH = 0, C_INC = 1, C_INH = 2, C_INW = 3, C_OUTC = 4, C_OUTH = 5, C_OUTW = 6, C_KH = 7, C_KW = 8
+const C_SH = 9, C_SW = 10, C_PT = 11, C_PL = 12, C_DH = 13, C_DW = 14, C_GROUPS = 15
+const C_X = 16, C_W = 17, C_BIAS = 18, C_Y = 19, C_SCRATCH = 20, C_SCRATCH_PER = 21, C_ROWS = 22, C_SPLIT = 23
+
+const MR = 4
+const NR = 8
+export const KC = 256
+export const MC = 128
+export const NC = 1024
+/** Bytes of scratch one thread needs for GEMM packing (A block, B block, one edge tile). */
+export const GEMM_SCRATCH: i32 = (MC * KC + KC * NC + MR * NR) * 4
+
+const BIAS_NONE = 0, BIAS_ROW = 1, BIAS_COL = 2
+
+@inline function pi(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2))
+}
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 2)
+}
+@inline function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b
+}
+@inline function cdiv(a: i32, b: i32): i32 {
+  return (a + b - 1) / b
+}
+
+/** c + a * b: one fused instruction with relaxed SIMD, a multiply and an add without. */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c)
+  return f32x4.add(c, f32x4.mul(a, b))
+}
+
+// ---- packing ---------------------------------------------------------------------------------------
+/** Rows [0, mc) x columns [0, kc) of A into panels of MR rows: dst[panel][p][r]; short panels padded with 0. */
+function packA(A: usize, rsA: i32, csA: i32, mc: i32, kc: i32, dst: usize): void {
+  for (let i = 0; i < mc; i += MR) {
+    const rows = imin(MR, mc - i)
+    const panel = at(dst, i * kc)
+    if (rows === MR && rsA === 1) {
+      // A^T in memory: the MR values of one k step are adjacent.
+      for (let p = 0; p < kc; p++) v128.store(at(panel, p * MR), v128.load(at(A, i + p * csA)))
+      continue
+    }
+    for (let r = 0; r < MR; r++) {
+      if (r < rows) {
+        const src = at(A, (i + r) * rsA)
+        for (let p = 0; p < kc; p++) store<f32>(at(panel, p * MR + r), load<f32>(at(src, p * csA)))
+      } else for (let p = 0; p < kc; p++) store<f32>(at(panel, p * MR + r), 0)
+    }
+  }
+}
+
+/** Rows [0, kc) x columns [0, nc) of B into panels of NR columns: dst[panel][p][c]; short panels padded with 0. */
+function packB(B: usize, rsB: i32, csB: i32, kc: i32, nc: i32, dst: usize): void {
+  for (let j = 0; j < nc; j += NR) {
+    const cols = imin(NR, nc - j)
+    const panel = at(dst, j * kc)
+    if (cols === NR && csB === 1) {
+      for (let p = 0; p < kc; p++) {
+        const src = at(B, p * rsB + j)
+        const d = at(panel, p * NR)
+        v128.store(d, v128.load(src))
+        v128.store(d, v128.load(src, 16), 16)
+      }
+      continue
+    }
+    for (let c = 0; c < NR; c++) {
+      if (c < cols) {
+        const src = at(B, (j + c) * csB)
+        for (let p = 0; p < kc; p++) store<f32>(at(panel, p * NR + c), load<f32>(at(src, p * rsB)))
+      } else for (let p = 0; p < kc; p++) store<f32>(at(panel, p * NR + c), 0)
+    }
+  }
+}
+
+// ---- the micro-kernel ------------------------------------------------------------------------------
+/**
+ * The 4 x 8 tile at C (row stride ldc) = (C if accumulate else 0) + (bias) + A panel (4 x kc) @ B panel (kc x 8).
+ * `rowBias` points at 4 values (one per row), `colBias` at 8 (one per column); 0 means none.
+ */
+function micro(kc: i32, ap: usize, bp: usize, C: usize, ldc: i32, accumulate: bool, rowBias: usize, colBias: usize): void {
+  const r1 = at(C, ldc)
+  const r2 = at(C, 2 * ldc)
+  const r3 = at(C, 3 * ldc)
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0)
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0)
+  if (accumulate) {
+    c00 = v128.load(C); c01 = v128.load(C, 16)
+    c10 = v128.load(r1); c11 = v128.load(r1, 16)
+    c20 = v128.load(r2); c21 = v128.load(r2, 16)
+    c30 = v128.load(r3); c31 = v128.load(r3, 16)
+  }
+  if (rowBias) {
+    let b = v128.load32_splat(rowBias)
+    c00 = f32x4.add(c00, b); c01 = f32x4.add(c01, b)
+    b = v128.load32_splat(rowBias, 4)
+    c10 = f32x4.add(c10, b); c11 = f32x4.add(c11, b)
+    b = v128.load32_splat(rowBias, 8)
+    c20 = f32x4.add(c20, b); c21 = f32x4.add(c21, b)
+    b = v128.load32_splat(rowBias, 12)
+    c30 = f32x4.add(c30, b); c31 = f32x4.add(c31, b)
+  }
+  if (colBias) {
+    const b0 = v128.load(colBias)
+    const b1 = v128.load(colBias, 16)
+    c00 = f32x4.add(c00, b0); c01 = f32x4.add(c01, b1)
+    c10 = f32x4.add(c10, b0); c11 = f32x4.add(c11, b1)
+    c20 = f32x4.add(c20, b0); c21 = f32x4.add(c21, b1)
+    c30 = f32x4.add(c30, b0); c31 = f32x4.add(c31, b1)
+  }
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp)
+    const b1 = v128.load(bp, 16)
+    let a = v128.load32_splat(ap)
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01)
+    a = v128.load32_splat(ap, 4)
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11)
+    a = v128.load32_splat(ap, 8)
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21)
+    a = v128.load32_splat(ap, 12)
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31)
+    ap += MR * 4
+    bp += NR * 4
+  }
+  v128.store(C, c00); v128.store(C, c01, 16)
+  v128.store(r1, c10); v128.store(r1, c11, 16)
+  v128.store(r2, c20); v128.store(r2, c21, 16)
+  v128.store(r3, c30); v128.store(r3, c31, 16)
+}
+
+/** A partial tile (mr < 4 or nr < 8): run the micro-kernel on a 4 x 8 buffer and copy the valid part. */
+function microEdge(kc: i32, ap: usize, bp: usize, C: usize, ldc: i32, mr: i32, nr: i32, accumulate: bool,
+  rowBias: usize, colBias: usize, tile: usize): void {
+  for (let r = 0; r < MR; r++)
+    for (let c = 0; c < NR; c++)
+      store<f32>(at(tile, r * NR + c), accumulate && r < mr && c < nr ? load<f32>(at(C, r * ldc + c)) : 0)
+  micro(kc, ap, bp, tile, NR, true, rowBias, colBias)
+  for (let r = 0; r < mr; r++)
+    for (let c = 0; c < nr; c++) store<f32>(at(C, r * ldc + c), load<f32>(at(tile, r * NR + c)))
+}
+
+// ---- blocked GEMM ----------------------------------------------------------------------------------
+/**
+ * C (m x n, row stride ldc) = A (m x k) @ B (k x n) (+ C when beta) (+ bias), single-threaded.
+ * `bias` points at m values (BIAS_ROW) or n values (BIAS_COL). `scratch` holds GEMM_SCRATCH bytes.
+ */
+function gemmBlock(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usize, rsB: i32, csB: i32,
+  C: usize, ldc: i32, beta: bool, bias: usize, biasMode: i32, scratch: usize): void {
+  const aPack = scratch
+  const bPack = at(scratch, MC * KC)
+  const tile = at(bPack, KC * NC)
+  if (k === 0) {
+    // An empty sum: C = beta * C + bias.
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let v: f32 = beta ? load<f32>(at(C, i * ldc + j)) : 0
+        if (biasMode === BIAS_ROW) v += load<f32>(at(bias, i))
+        else if (biasMode === BIAS_COL) v += load<f32>(at(bias, j))
+        store<f32>(at(C, i * ldc + j), v)
+      }
+    return
+  }
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = imin(NC, n - jc)
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = imin(KC, k - pc)
+      packB(at(B, pc * rsB + jc * csB), rsB, csB, kc, nc, bPack)
+      const first = pc === 0
+      const accumulate = !first || beta
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = imin(MC, m - ic)
+        packA(at(A, ic * rsA + pc * csA), rsA, csA, mc, kc, aPack)
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = imin(NR, nc - jr)
+          const bp = at(bPack, jr * kc)
+          const colBias: usize = first && biasMode === BIAS_COL ? at(bias, jc + jr) : 0
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = imin(MR, mc - ir)
+            const ap = at(aPack, ir * kc)
+            const cp = at(C, (ic + ir) * ldc + jc + jr)
+            const rowBias: usize = first && biasMode === BIAS_ROW ? at(bias, ic + ir) : 0
+            if (mr === MR && nr === NR) micro(kc, ap, bp, cp, ldc, accumulate, rowBias, colBias)
+            else microEdge(kc, ap, bp, cp, ldc, mr, nr, accumulate, rowBias, colBias, tile)
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Batched GEMM over the parameter block at `p` (see G_*). Threads split the batch when it has at least
+ * as many items as threads, else the columns (in NR-wide strips) when there are enough, else the rows.
+ */
+export function gemm(p: usize, tid: i32, nt: i32): void {
+  const batch = pi(p, G_BATCH), m = pi(p, G_M), n = pi(p, G_N), k = pi(p, G_K)
+  const A = <usize>pi(p, G_A), aBS = pi(p, G_ABS), rsA = pi(p, G_RSA), csA = pi(p, G_CSA)
+  const B = <usize>pi(p, G_B), bBS = pi(p, G_BBS), rsB = pi(p, G_RSB), csB = pi(p, G_CSB)
+  const C = <usize>pi(p, G_C), cBS = pi(p, G_CBS), ldc = pi(p, G_LDC), beta = pi(p, G_BETA) !== 0
+  const scratch = <usize>pi(p, G_SCRATCH) + <usize>tid * <usize>pi(p, G_SCRATCH_PER)
+  const bias = <usize>pi(p, G_BIAS), biasMode = pi(p, G_BIAS_MODE)
+  let b0 = 0, b1 = batch, m0 = 0, m1 = m, n0 = 0, n1 = n
+  if (nt > 1) {
+    if (batch >= nt) {
+      const per = cdiv(batch, nt)
+      b0 = tid * per
+      b1 = imin(batch, b0 + per)
+    } else if (n >= m) {
+      const per = cdiv(cdiv(n, NR), nt) * NR
+      n0 = tid * per
+      n1 = imin(n, n0 + per)
+    } else {
+      const per = cdiv(cdiv(m, MR), nt) * MR
+      m0 = tid * per
+      m1 = imin(m, m0 + per)
+    }
+  }
+  if (m0 >= m1 || n0 >= n1) return
+  for (let b = b0; b < b1; b++) {
+    const bCol: usize = biasMode === BIAS_COL ? at(bias, n0) : 0
+    const bRow: usize = biasMode === BIAS_ROW ? at(bias, m0) : 0
+    gemmBlock(m1 - m0, n1 - n0, k, at(A, b * aBS + m0 * rsA), rsA, csA, at(B, b * bBS + n0 * csB), rsB, csB,
+      at(C, b * cBS + m0 * ldc + n0), ldc, beta, bias ? bCol | bRow : 0, biasMode, scratch)
+  }
+}
+
+// ---- convolution -----------------------------------------------------------------------------------
+/** For kernel column offset `off`, the output columns [lo, hi) whose input column o * stride + off is in [0, n). */
+@inline function validLo(off: i32, stride: i32, outN: i32): i32 {
+  return off >= 0 ? 0 : imin(outN, (-off + stride - 1) / stride)
+}
+@inline function validHi(off: i32, stride: i32, n: i32, outN: i32, lo: i32): i32 {
+  const last = n - 1 - off
+  const hi = last < 0 ? 0 : imin(outN, last / stride + 1)
+  return hi > lo ? hi : lo
+}
+
+/** Unroll `c` channels of the image at x, output rows [oh0, oh1), into cols (c*kH*kW x (oh1-oh0)*outW). */
+function im2col(x: usize, c: i32, cols: usize, g: usize, oh0: i32, oh1: i32): void {
+  const inH = pi(g, C_INH), inW = pi(g, C_INW), outW = pi(g, C_OUTW), kH = pi(g, C_KH), kW = pi(g, C_KW)
+  const sH = pi(g, C_SH), sW = pi(g, C_SW), pT = pi(g, C_PT), pL = pi(g, C_PL), dH = pi(g, C_DH), dW = pi(g, C_DW)
+  const T = (oh1 - oh0) * outW
+  const plane = inH * inW
+  for (let j = 0; j < kW; j++) {
+    const off = j * dW - pL
+    const lo = validLo(off, sW, outW)
+    const hi = validHi(off, sW, inW, outW, lo)
+    for (let ci = 0; ci < c; ci++)
+      for (let i = 0; i < kH; i++) {
+        const row = at(cols, ((ci * kH + i) * kW + j) * T)
+        for (let oh = oh0; oh < oh1; oh++) {
+          const r = at(row, (oh - oh0) * outW)
+          const iy = oh * sH - pT + i * dH
+          if (iy < 0 || iy >= inH) {
+            memory.fill(r, 0, <usize>outW << 2)
+            continue
+          }
+          const src = at(x, ci * plane + iy * inW + off)
+          if (lo > 0) memory.fill(r, 0, <usize>lo << 2)
+          if (sW === 1) memory.copy(at(r, lo), at(src, lo), <usize>(hi - lo) << 2)
+          else for (let ow = lo; ow < hi; ow++) store<f32>(at(r, ow), load<f32>(at(src, ow * sW)))
+          if (hi < outW) memory.fill(at(r, hi), 0, <usize>(outW - hi) << 2)
+        }
+      }
+  }
+}
+
+/** The adjoint of im2col: dx (c channels) += col2im(cols). */
+function col2im(cols: usize, dx: usize, c: i32, g: usize, oh0: i32, oh1: i32): void {
+  const inH = pi(g, C_INH), inW = pi(g, C_INW), outW = pi(g, C_OUTW), kH = pi(g, C_KH), kW = pi(g, C_KW)
+  const sH = pi(g, C_SH), sW = pi(g, C_SW), pT = pi(g, C_PT), pL = pi(g, C_PL), dH = pi(g, C_DH), dW = pi(g, C_DW)
+  const T = (oh1 - oh0) * outW
+  const plane = inH * inW
+  for (let j = 0; j < kW; j++) {
+    const off = j * dW - pL
+    const lo = validLo(off, sW, outW)
+    const hi = validHi(off, sW, inW, outW, lo)
+    if (lo === hi) continue
+    for (let ci = 0; ci < c; ci++)
+      for (let i = 0; i < kH; i++) {
+        const row = at(cols, ((ci * kH + i) * kW + j) * T)
+        for (let oh = oh0; oh < oh1; oh++) {
+          const iy = oh * sH - pT + i * dH
+          if (iy < 0 || iy >= inH) continue
+          const r = at(row, (oh - oh0) * outW)
+          const dst = at(dx, ci * plane + iy * inW + off)
+          if (sW === 1) {
+            let ow = lo
+            for (; ow + 4 <= hi; ow += 4) {
+              const d = at(dst, ow)
+              v128.store(d, f32x4.add(v128.load(d), v128.load(at(r, ow))))
+            }
+            for (; ow < hi; ow++) store<f32>(at(dst, ow), load<f32>(at(dst, ow)) + load<f32>(at(r, ow)))
+          } else
+            for (let ow = lo; ow < hi; ow++) {
+              const d = at(dst, ow * sW)
+              store<f32>(d, load<f32>(d) + load<f32>(at(r, ow)))
+            }
+        }
+      }
+  }
+}
+
+/** A 1x1, stride-1, unpadded convolution: the input planes already are the unrolled patches. */
+function isPointwise(g: usize): bool {
+  return pi(g, C_KH) === 1 && pi(g, C_KW) === 1 && pi(g, C_SH) === 1 && pi(g, C_SW) === 1 && pi(g, C_PT) === 0 &&
+    pi(g, C_PL) === 0 && pi(g, C_OUTH) === pi(g, C_INH) && pi(g, C_OUTW) === pi(g, C_INW)
+}
+
+/**
+ * y = conv(x, w) + bias. Work units are (sample, group, tile of `rows` output rows, strip of output
+ * channels); unit u goes to thread u % nt. Each unit unrolls its tile into the thread's scratch and
+ * multiplies W_g (og x K) by it, writing the output tile in place (bias folded into the GEMM).
+ */
+export function conv2d(g: usize, tid: i32, nt: i32): void {
+  const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
+  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT)
+  const x = <usize>pi(g, C_X), w = <usize>pi(g, C_W), bias = <usize>pi(g, C_BIAS), y = <usize>pi(g, C_Y)
+  const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
+  const cols = at(scratch, GEMM_SCRATCH >> 2)
+  const cg = inC / groups, og = outC / groups
+  const K = cg * pi(g, C_KH) * pi(g, C_KW)
+  const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
+  const tiles = cdiv(outH, rows)
+  const per = cdiv(cdiv(og, MR), split) * MR
+  const pointwise = isPointwise(g)
+  const units = batch * groups * tiles * split
+  for (let u = tid; u < units; u += nt) {
+    const s = u % split
+    let r = u / split
+    const tile = r % tiles
+    r /= tiles
+    const gi = r % groups
+    const n = r / groups
+    const m0 = s * per, m1 = imin(og, m0 + per)
+    if (m0 >= m1) continue
+    const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
+    const T = (oh1 - oh0) * outW
+    const xg = at(x, (n * inC + gi * cg) * plane)
+    let B = cols, rsB = T
+    if (pointwise) {
+      B = at(xg, oh0 * outW)
+      rsB = plane
+    } else im2col(xg, cg, cols, g, oh0, oh1)
+    const oc = gi * og + m0
+    gemmBlock(m1 - m0, T, K, at(w, oc * K), K, 1, B, rsB, 1, at(y, (n * outC + oc) * ohw + oh0 * outW), ohw, false,
+      bias ? at(bias, oc) : 0, bias ? BIAS_ROW : BIAS_NONE, scratch)
+  }
+}
+
+/**
+ * dx = conv^T(dy, w) (+ bias per input channel): the data gradient of conv2d, and ConvTranspose. Here
+ * C_X is dy (the conv's output) and C_Y is dx (its input). Work units are (sample, group, strip of
+ * input channels): a unit owns its channels of dx, so the overlapping scatter of col2im never races.
+ * For each tile of output rows: dcols (strip*kH*kW x T) = W_g^T @ dy_tile, then col2im into dx.
+ */
+export function conv2dBackwardInput(g: usize, tid: i32, nt: i32): void {
+  const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
+  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT)
+  const dy = <usize>pi(g, C_X), w = <usize>pi(g, C_W), bias = <usize>pi(g, C_BIAS), dx = <usize>pi(g, C_Y)
+  const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
+  const cols = at(scratch, GEMM_SCRATCH >> 2)
+  const cg = inC / groups, og = outC / groups
+  const kk = pi(g, C_KH) * pi(g, C_KW)
+  const K = cg * kk
+  const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
+  const tiles = cdiv(outH, rows)
+  const per = cdiv(cg, split)
+  const pointwise = isPointwise(g)
+  const units = batch * groups * split
+  for (let u = tid; u < units; u += nt) {
+    const s = u % split
+    const gi = (u / split) % groups
+    const n = u / split / groups
+    const c0 = s * per, c1 = imin(cg, c0 + per)
+    if (c0 >= c1) continue
+    const dxc = at(dx, (n * inC + gi * cg + c0) * plane)
+    memory.fill(dxc, 0, <usize>((c1 - c0) * plane) << 2)
+    const A = at(w, gi * og * K + c0 * kk) // A(i, o) = W[g*og + o, c0*kk + i]
+    for (let tile = 0; tile < tiles; tile++) {
+      const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
+      const T = (oh1 - oh0) * outW
+      const B = at(dy, (n * outC + gi * og) * ohw + oh0 * outW)
+      if (pointwise) gemmBlock(c1 - c0, T, og, A, 1, K, B, ohw, 1, at(dxc, oh0 * outW), plane, false, 0, BIAS_NONE, scratch)
+      else {
+        gemmBlock((c1 - c0) * kk, T, og, A, 1, K, B, ohw, 1, cols, T, false, 0, BIAS_NONE, scratch)
+        col2im(cols, dxc, c1 - c0, g, oh0, oh1)
+      }
+    }
+    if (bias)
+      for (let c = c0; c < c1; c++) {
+        const bv = f32x4.splat(load<f32>(at(bias, gi * cg + c)))
+        const d = at(dxc, (c - c0) * plane)
+        let i = 0
+        for (; i + 4 <= plane; i += 4) v128.store(at(d, i), f32x4.add(v128.load(at(d, i)), bv))
+        for (; i < plane; i++) store<f32>(at(d, i), load<f32>(at(d, i)) + f32x4.extract_lane(bv, 0))
+      }
+  }
+}
+
+/**
+ * dw = sum over samples and tiles of dy_tile (og x T) @ cols_tile^T (T x K): the weight gradient of conv2d.
+ * C_X is x, C_Y is dy, C_W is dw. Work units are (group, strip of output channels); each unit owns its
+ * rows of dw and walks every sample and tile in order, so the sum's order is fixed.
+ */
+export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
+  const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
+  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT)
+  const x = <usize>pi(g, C_X), dw = <usize>pi(g, C_W), dy = <usize>pi(g, C_Y)
+  const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
+  const cols = at(scratch, GEMM_SCRATCH >> 2)
+  const cg = inC / groups, og = outC / groups
+  const K = cg * pi(g, C_KH) * pi(g, C_KW)
+  const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
+  const tiles = cdiv(outH, rows)
+  const per = cdiv(cdiv(og, MR), split) * MR
+  const pointwise = isPointwise(g)
+  const units = groups * split
+  for (let u = tid; u < units; u += nt) {
+    const s = u % split
+    const gi = u / split
+    const m0 = s * per, m1 = imin(og, m0 + per)
+    if (m0 >= m1) continue
+    const C = at(dw, (gi * og + m0) * K)
+    let first = true
+    for (let n = 0; n < batch; n++) {
+      const xg = at(x, (n * inC + gi * cg) * plane)
+      for (let tile = 0; tile < tiles; tile++) {
+        const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
+        const T = (oh1 - oh0) * outW
+        let B = cols, csB = T
+        if (pointwise) {
+          B = at(xg, oh0 * outW)
+          csB = plane
+        } else im2col(xg, cg, cols, g, oh0, oh1)
+        const A = at(dy, (n * outC + gi * og + m0) * ohw + oh0 * outW)
+        gemmBlock(m1 - m0, K, T, A, ohw, 1, B, 1, csB, C, K, !first, 0, BIAS_NONE, scratch)
+        first = false
+      }
+    }
+    if (first) memory.fill(C, 0, <usize>((m1 - m0) * K) << 2)
+  }
+}
+
+// ---- calibration -----------------------------------------------------------------------------------
+/**
+ * The machine's SIMD peak: `iters` steps of 12 independent multiply-add chains on registers only
+ * (24 flop per chain per step, 4 lanes x 2). Returns a value so the work is not optimised away.
+ */
+export function peak(iters: i32): f32 {
+  const m = f32x4.splat(0.999999)
+  const a = f32x4.splat(1e-7)
+  let c0 = f32x4.splat(1), c1 = f32x4.splat(2), c2 = f32x4.splat(3), c3 = f32x4.splat(4)
+  let c4 = f32x4.splat(5), c5 = f32x4.splat(6), c6 = f32x4.splat(7), c7 = f32x4.splat(8)
+  let c8 = f32x4.splat(9), c9 = f32x4.splat(10), c10 = f32x4.splat(11), c11 = f32x4.splat(12)
+  for (let i = 0; i < iters; i++) {
+    c0 = madd(c0, m, a); c1 = madd(c1, m, a); c2 = madd(c2, m, a); c3 = madd(c3, m, a)
+    c4 = madd(c4, m, a); c5 = madd(c5, m, a); c6 = madd(c6, m, a); c7 = madd(c7, m, a)
+    c8 = madd(c8, m, a); c9 = madd(c9, m, a); c10 = madd(c10, m, a); c11 = madd(c11, m, a)
+  }
+  const s = f32x4.add(f32x4.add(f32x4.add(c0, c1), f32x4.add(c2, c3)), f32x4.add(f32x4.add(c4, c5), f32x4.add(c6, c7)))
+  const t = f32x4.add(s, f32x4.add(f32x4.add(c8, c9), f32x4.add(c10, c11)))
+  return f32x4.extract_lane(t, 0)
+}
+
+/** The first byte that the JS side may use (after this module's own static data). */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15
+}
