@@ -1,0 +1,187 @@
+/**
+ * Every kernel of the wasm backend against the js reference kernel, on seeded random shapes (odd sizes,
+ * 1-element dims, batches, shared operands, transposed weights, every conv geometry kind: stride, padding,
+ * dilation, groups, depthwise, 1x1), in both SIMD builds (relaxed FMA and plain mul+add) and on one and
+ * two threads. Float32 sums in another order differ by rounding only, so the bound scales with the
+ * length of the sum and the magnitude of the result.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { type Conv2dGeometry, Generator, getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
+import { jsKernels } from '../src/backends/js/kernels.js'
+import { type WasmBackend, createWasmBackend, hasRelaxedSimd } from '../src/backends/wasm/index.js'
+
+const gen = new Generator(7)
+const rand = (n: number) => Float32Array.from({ length: n }, () => gen.random() * 2 - 1)
+const int = (lo: number, hi: number) => lo + Math.floor(gen.random() * (hi - lo + 1))
+
+/** max |got - want| <= 2e-6 * sqrt(terms) * max |want| (+ a floor for all-zero results). */
+function expectClose(got: Float32Array, want: Float32Array, terms: number): void {
+  expect(got.length).toBe(want.length)
+  let diff = 0
+  let scale = 0
+  for (let i = 0; i < want.length; i++) {
+    expect(Number.isNaN(got[i]!)).toBe(Number.isNaN(want[i]!))
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!))
+    scale = Math.max(scale, Math.abs(want[i]!))
+  }
+  expect(diff).toBeLessThanOrEqual(2e-6 * Math.sqrt(terms) * scale + 1e-7)
+}
+
+const backends: [string, WasmBackend][] = []
+for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
+  for (const threads of [1, 2]) backends.push([`${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`, createWasmBackend({ relaxedSimd, threads })])
+afterAll(() => backends.forEach(([, b]) => b.close()))
+
+it('both SIMD builds are exercised where the engine has relaxed SIMD (Node >= 20 with the flag set by the loader)', () => {
+  expect(backends.some(([, b]) => !b.relaxedSimd)).toBe(true)
+  expect(backends.some(([, b]) => b.relaxedSimd)).toBe(hasRelaxedSimd())
+})
+
+function convGeometry(p: Partial<Conv2dGeometry> & Pick<Conv2dGeometry, 'inC' | 'outC' | 'inH' | 'inW' | 'kH' | 'kW'>): Conv2dGeometry {
+  const g = { batch: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, groups: 1, ...p }
+  const outH = Math.floor((g.inH + 2 * g.padTop - g.dilationH * (g.kH - 1) - 1) / g.strideH) + 1
+  const outW = Math.floor((g.inW + 2 * g.padLeft - g.dilationW * (g.kW - 1) - 1) / g.strideW) + 1
+  return { ...g, outH, outW }
+}
+
+/** The three conv kernels of `be` against js on geometry g. */
+export function checkConv(be: { kernels: Partial<typeof jsKernels> }, g: Conv2dGeometry, withBias = true): void {
+  const k = be.kernels as typeof jsKernels
+  const cg = g.inC / g.groups
+  const x = rand(g.batch * g.inC * g.inH * g.inW)
+  const w = rand(g.outC * cg * g.kH * g.kW)
+  const ny = g.batch * g.outC * g.outH * g.outW
+  const bias = withBias ? rand(g.outC) : null
+  const [y1, y2] = [new Float32Array(ny), new Float32Array(ny)]
+  jsKernels.Conv2d(x, w, bias, y1, g)
+  k.Conv2d(x, w, bias, y2, g)
+  expectClose(y2, y1, cg * g.kH * g.kW)
+  const dy = rand(ny)
+  const bx = withBias ? rand(g.inC) : null
+  const [d1, d2] = [new Float32Array(x.length).fill(NaN), new Float32Array(x.length).fill(NaN)]
+  jsKernels.Conv2dBackwardInput(dy, w, bx, d1, g)
+  k.Conv2dBackwardInput(dy, w, bx, d2, g)
+  expectClose(d2, d1, (g.outC / g.groups) * g.kH * g.kW)
+  const [w1, w2] = [new Float32Array(w.length).fill(NaN), new Float32Array(w.length).fill(NaN)]
+  jsKernels.Conv2dBackwardWeight(x, dy, w1, g)
+  k.Conv2dBackwardWeight(x, dy, w2, g)
+  expectClose(w2, w1, g.batch * g.outH * g.outW)
+}
+
+describe.each(backends)('wasm kernels, %s', (_, be) => {
+  const k = be.kernels as typeof jsKernels
+
+  it('MatMul: random shapes, batched and with a shared operand', () => {
+    for (let t = 0; t < 40; t++) {
+      const [m, kk, n] = [int(1, 70), int(1, 300), int(1, 90)]
+      const batch = int(1, 4)
+      const [as, bs] = [gen.random() < 0.3 ? 0 : m * kk, gen.random() < 0.3 ? 0 : kk * n]
+      const a = rand(as ? batch * as : m * kk)
+      const b = rand(bs ? batch * bs : kk * n)
+      const [o1, o2] = [new Float32Array(batch * m * n), new Float32Array(batch * m * n).fill(NaN)]
+      jsKernels.MatMul(a, b, o1, m, kk, n, batch, as, bs)
+      k.MatMul(a, b, o2, m, kk, n, batch, as, bs)
+      expectClose(o2, o1, kk)
+    }
+  })
+
+  it('MatMul: large enough for threads and for every cache block (m, n, k past MC, NC, KC)', () => {
+    for (const [m, kk, n] of [[130, 257, 1030], [512, 300, 64], [3, 1000, 2000]] as const) {
+      const a = rand(m * kk)
+      const b = rand(kk * n)
+      const [o1, o2] = [new Float32Array(m * n), new Float32Array(m * n)]
+      jsKernels.MatMul(a, b, o1, m, kk, n, 1, 0, 0)
+      k.MatMul(a, b, o2, m, kk, n, 1, 0, 0)
+      expectClose(o2, o1, kk)
+    }
+  })
+
+  it('MatMulTransB: a @ W^T with the weight read transposed', () => {
+    for (let t = 0; t < 30; t++) {
+      const [m, kk, n, batch] = [int(1, 40), int(1, 200), int(1, 130), int(1, 3)]
+      const a = rand(batch * m * kk)
+      const bt = rand(n * kk)
+      const [o1, o2] = [new Float32Array(batch * m * n), new Float32Array(batch * m * n)]
+      jsKernels.MatMulTransB(a, bt, o1, m, kk, n, batch, m * kk)
+      k.MatMulTransB(a, bt, o2, m, kk, n, batch, m * kk)
+      expectClose(o2, o1, kk)
+    }
+  })
+
+  it('GEMM propagates Inf and NaN as IEEE does (0 * Inf = NaN; no zero skipping)', () => {
+    const [m, kk, n] = [8, 64, 16]
+    const a = new Float32Array(m * kk)
+    const b = rand(kk * n)
+    a[3 * kk + 5] = Infinity // row 3: Inf * b[5, j]
+    b[7 * n + 2] = NaN // column 2: a[i, 7] * NaN, with a = 0 elsewhere
+    const out = new Float32Array(m * n)
+    k.MatMul(a, b, out, m, kk, n, 1, 0, 0)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        const want = i === 3 ? (b[5 * n + j]! === 0 ? NaN : b[5 * n + j]! > 0 ? Infinity : -Infinity) : 0
+        if (j === 2 || Number.isNaN(want)) expect(out[i * n + j]).toBeNaN()
+        else expect(out[i * n + j]).toBe(i === 3 ? want : 0)
+      }
+  })
+
+  it('Conv2d, its data gradient and its weight gradient: random geometries', () => {
+    for (let t = 0; t < 30; t++) {
+      const groups = [1, 1, 2, 3][int(0, 3)]!
+      const depthwise = gen.random() < 0.15
+      const inC = depthwise ? int(1, 6) * 2 : groups * int(1, 5)
+      const g = convGeometry({
+        batch: int(1, 3), inC, outC: depthwise ? inC : groups * int(1, 6), groups: depthwise ? inC : groups,
+        inH: int(1, 17), inW: int(1, 19), kH: int(1, 4), kW: int(1, 4), strideH: int(1, 3), strideW: int(1, 3),
+        padTop: int(0, 2), padLeft: int(0, 2), dilationH: int(1, 2), dilationW: int(1, 2),
+      })
+      if (g.outH < 1 || g.outW < 1) continue
+      checkConv(be, g, gen.random() < 0.7)
+    }
+  })
+
+  it('Conv2d: the fast paths and the layers of the CNNs (1x1, 3x3, 7x7 stride 2, 11x11 stride 4, large tiles)', () => {
+    for (const g of [
+      convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1 }),
+      convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1, strideH: 2, strideW: 2 }),
+      convGeometry({ inC: 32, outC: 32, inH: 28, inW: 28, kH: 3, kW: 3, padTop: 1, padLeft: 1 }),
+      convGeometry({ inC: 3, outC: 16, inH: 64, inW: 64, kH: 7, kW: 7, strideH: 2, strideW: 2, padTop: 3, padLeft: 3 }),
+      convGeometry({ inC: 3, outC: 8, inH: 67, inW: 67, kH: 11, kW: 11, strideH: 4, strideW: 4, padTop: 2, padLeft: 2 }),
+      convGeometry({ batch: 2, inC: 64, outC: 64, inH: 7, inW: 7, kH: 3, kW: 3, padTop: 1, padLeft: 1 }),
+      convGeometry({ inC: 32, outC: 32, inH: 20, inW: 20, kH: 3, kW: 3, padTop: 1, padLeft: 1, groups: 32 }),
+    ])
+      checkConv(be, g)
+  })
+
+  it('float64 and tiny calls run on the js kernels (bit-identical results)', () => {
+    const a = Float64Array.from(rand(6 * 9))
+    const b = Float64Array.from(rand(9 * 5))
+    const [o1, o2] = [new Float64Array(30), new Float64Array(30)]
+    jsKernels.MatMul(a, b, o1, 6, 9, 5, 1, 0, 0)
+    k.MatMul(a, b, o2, 6, 9, 5, 1, 0, 0)
+    expect(o2).toEqual(o1)
+  })
+})
+
+describe('backend selection', () => {
+  it('ops give the same values on the wasm and js backends, non-contiguous and broadcast operands included', () => {
+    const prev = getBackend()
+    try {
+      const a = tensor(rand(2 * 3 * 40 * 50), { shape: [2, 3, 40, 50] })
+      const w = tensor(rand(60 * 50), { shape: [60, 50] })
+      const b = tensor(rand(50 * 30), { shape: [50, 30] })
+      const run = () => [ops.matmul(a, w.transpose(0, 1)), ops.matmul(a.transpose(-1, -2).transpose(-1, -2), b)]
+      setBackend(backends[0]![1])
+      const fast = run()
+      setBackend(jsBackend)
+      const ref = run()
+      for (let i = 0; i < ref.length; i++) expectClose(fast[i]!.data as Float32Array, ref[i]!.data as Float32Array, 50)
+    } finally {
+      setBackend(prev)
+    }
+  })
+
+  it('setThreads rejects a count that is not a positive integer', () => {
+    expect(() => backends[0]![1].setThreads(0)).toThrow(/positive integer/)
+    expect(() => backends[0]![1].setThreads(1.5)).toThrow(/positive integer/)
+  })
+})
