@@ -233,15 +233,22 @@ function tapRange(start: number, k: number, d: number, n: number): [number, numb
 function maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
   const { planes, inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
   const plane = inH * inW
+  // The window taps inside the input, per output column and per output row (computed once).
+  const [jLo, jHi] = [new Int32Array(outW), new Int32Array(outW)]
+  for (let ow = 0; ow < outW; ow++) [jLo[ow], jHi[ow]] = tapRange(ow * strideW - padLeft, kW, dilationW, inW)
+  const [iLo, iHi] = [new Int32Array(outH), new Int32Array(outH)]
+  for (let oh = 0; oh < outH; oh++) [iLo[oh], iHi[oh]] = tapRange(oh * strideH - padTop, kH, dilationH, inH)
   for (let p = 0; p < planes; p++) {
     const xo = p * plane
     const yo = p * outH * outW
     for (let oh = 0; oh < outH; oh++) {
       const hs = oh * strideH - padTop
-      const [i0, i1] = tapRange(hs, kH, dilationH, inH)
+      const i0 = iLo[oh]!
+      const i1 = iHi[oh]!
       for (let ow = 0; ow < outW; ow++) {
         const ws = ow * strideW - padLeft
-        const [j0, j1] = tapRange(ws, kW, dilationW, inW)
+        const j0 = jLo[ow]!
+        const j1 = jHi[ow]!
         // NOTE: as PyTorch: start at -inf with the first tap inside the input as the index, take a
         // strictly greater value (the first of equal maxima wins), and let NaN propagate.
         // A window wholly in the padding (possible only with a large dilation) gets -inf and index -1.
