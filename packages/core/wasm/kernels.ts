@@ -65,6 +65,18 @@ const BIAS_NONE = 0, BIAS_ROW = 1, BIAS_COL = 2
 }
 
 // ---- packing ---------------------------------------------------------------------------------------
+/** Transpose the 4 x 4 block of rows r0..r3 and store its columns at dst, dst + step, dst + 2 step, dst + 3 step. */
+@inline function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, step: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5)
+  const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5)
+  const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+  v128.store(dst + step, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
+  v128.store(dst + 2 * step, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
+  v128.store(dst + 3 * step, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
+}
+
 /** Rows [0, mc) x columns [0, kc) of A into panels of MR rows: dst[panel][p][r]; short panels padded with 0. */
 function packA(A: usize, rsA: i32, csA: i32, mc: i32, kc: i32, dst: usize): void {
   for (let i = 0; i < mc; i += MR) {
@@ -75,11 +87,19 @@ function packA(A: usize, rsA: i32, csA: i32, mc: i32, kc: i32, dst: usize): void
       for (let p = 0; p < kc; p++) v128.store(at(panel, p * MR), v128.load(at(A, i + p * csA)))
       continue
     }
+    let p = 0
+    if (rows === MR && csA === 1) {
+      // Row-major A (a weight matrix): 4 x 4 blocks through registers, transposed on the way.
+      const a0 = at(A, i * rsA), a1 = at(a0, rsA), a2 = at(a1, rsA), a3 = at(a2, rsA)
+      for (; p + 4 <= kc; p += 4)
+        transpose4(v128.load(at(a0, p)), v128.load(at(a1, p)), v128.load(at(a2, p)), v128.load(at(a3, p)),
+          at(panel, p * MR), MR * 4)
+    }
     for (let r = 0; r < MR; r++) {
       if (r < rows) {
         const src = at(A, (i + r) * rsA)
-        for (let p = 0; p < kc; p++) store<f32>(at(panel, p * MR + r), load<f32>(at(src, p * csA)))
-      } else for (let p = 0; p < kc; p++) store<f32>(at(panel, p * MR + r), 0)
+        for (let q = p; q < kc; q++) store<f32>(at(panel, q * MR + r), load<f32>(at(src, q * csA)))
+      } else for (let q = p; q < kc; q++) store<f32>(at(panel, q * MR + r), 0)
     }
   }
 }
@@ -98,11 +118,23 @@ function packB(B: usize, rsB: i32, csB: i32, kc: i32, nc: i32, dst: usize): void
       }
       continue
     }
+    let p = 0
+    if (cols === NR && rsB === 1) {
+      // B^T in memory (a Linear weight, unrolled patches read transposed): two 4 x 4 transposes per 4 k steps.
+      const b0 = at(B, j * csB)
+      for (; p + 4 <= kc; p += 4) {
+        const d = at(panel, p * NR)
+        transpose4(v128.load(at(b0, p)), v128.load(at(b0, csB + p)), v128.load(at(b0, 2 * csB + p)),
+          v128.load(at(b0, 3 * csB + p)), d, NR * 4)
+        transpose4(v128.load(at(b0, 4 * csB + p)), v128.load(at(b0, 5 * csB + p)), v128.load(at(b0, 6 * csB + p)),
+          v128.load(at(b0, 7 * csB + p)), d + 16, NR * 4)
+      }
+    }
     for (let c = 0; c < NR; c++) {
       if (c < cols) {
         const src = at(B, (j + c) * csB)
-        for (let p = 0; p < kc; p++) store<f32>(at(panel, p * NR + c), load<f32>(at(src, p * rsB)))
-      } else for (let p = 0; p < kc; p++) store<f32>(at(panel, p * NR + c), 0)
+        for (let q = p; q < kc; q++) store<f32>(at(panel, q * NR + c), load<f32>(at(src, q * rsB)))
+      } else for (let q = p; q < kc; q++) store<f32>(at(panel, q * NR + c), 0)
     }
   }
 }
