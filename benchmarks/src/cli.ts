@@ -21,7 +21,10 @@ const HELP = `usage: pnpm bench [options]
   --packages a,b         packages to include (${Object.keys(packages).join(', ')}; default all)
   --specs a,b            spec names (or package/name) to include (default all)
   --providers cpu,cuda   ONNX Runtime providers to check (default cpu,cuda; unavailable ones are reported as skipped)
-  --engines a,b          engines to time: refnets, ort, ort-cpu-1t, ort-cpu, ort-cuda, tfjs, tfjs-cpu, tfjs-wasm, tfjs-node (default all)
+  --engines a,b          engines to time: refnets, refnets-1t, refnets-js, ort, ort-cpu-1t, ort-cpu, ort-cuda, tfjs, tfjs-cpu,
+                         tfjs-wasm, tfjs-node (default all but refnets-js)
+  --js                   also time refnets on its js reference backend (engine refnets-js)
+  --memory a,b           cases (package/name) whose peak memory is measured in a child process (default cnn/resnet18)
   --size small|bench     input size (default bench; --quick: small)
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
   --time MS              time budget per engine and case (default 2000; --quick: 150)
@@ -39,6 +42,8 @@ async function main() {
       specs: { type: 'string' },
       providers: { type: 'string', default: 'cpu,cuda' },
       engines: { type: 'string' },
+      js: { type: 'boolean', default: false },
+      memory: { type: 'string', default: 'cnn/resnet18' },
       size: { type: 'string' },
       samples: { type: 'string' },
       time: { type: 'string' },
@@ -65,7 +70,8 @@ async function main() {
   if (size !== 'small' && size !== 'bench') throw new Error(`--size expects small or bench, got '${size}'`)
   const providers = list(values.providers) ?? []
   for (const p of providers) if (p !== 'cpu' && p !== 'cuda') throw new Error(`--providers expects cpu and/or cuda, got '${p}'`)
-  const engines = list(values.engines)
+  let engines = list(values.engines)
+  if (values.js) engines = [...(engines ?? ['refnets', 'ort', 'tfjs']), 'refnets-js']
   const opts: RunOptions = {
     size,
     samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
@@ -74,6 +80,7 @@ async function main() {
     slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 2000, 'slow-limit'),
     providers: providers as RunOptions['providers'],
     ...(engines ? { engines } : {}),
+    memory: list(values.memory) ?? [],
     seed: 0,
   }
   const named = selectSpecs(list(values.packages), list(values.specs))

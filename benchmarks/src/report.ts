@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BASELINE, type CaseResult, type Comparison, type Regression, type Report } from './run.js'
+import { BASELINE, type CaseResult, type Comparison, REFNETS, type Regression, type Report } from './run.js'
 
 const caseId = (c: Pick<CaseResult, 'package' | 'name'>) => `${c.package}/${c.name}`
 
@@ -60,19 +60,60 @@ export function timedEngines(report: Report): string[] {
   return order.filter((e) => seen.has(e))
 }
 
-/** The summary rows: case, provider, max error, pass/fail, median per engine, ratio to ORT CPU. */
+/** The timing of `engine` in case `c`, if any. */
+const timingOf = (c: CaseResult, engine: string) => c.timings.find((t) => t.engine === engine)
+
+/**
+ * The summary rows: case, parity, max error, median per engine, and the ratios that compare equal thread
+ * counts: refnets at one thread over ORT at one thread, refnets at the default threads over ORT at its default,
+ * and TensorFlow.js wasm (one thread in Node) over refnets at one thread (> 1: refnets is faster).
+ */
 export function summaryRows(report: Report): string[][] {
   const engines = timedEngines(report)
-  const header = ['case', 'parity', 'max abs err', ...engines.map((e) => `${e} ms`), `refnets / ${BASELINE}`]
+  const header = ['case', 'parity', 'max abs err', ...engines.map((e) => `${e} ms`), 'refnets-1t / ort-cpu-1t', `refnets / ${BASELINE}`, 'tfjs-wasm / refnets-1t']
   const rows = report.cases.map((c) => {
-    if (c.error) return [caseId(c), `error: ${c.error}`, '–', ...engines.map(() => '–'), '–']
+    if (c.error) return [caseId(c), `error: ${c.error}`, '–', ...engines.map(() => '–'), '–', '–', '–']
     const parity = c.parity.map((p) => `${p.engine} ${p.status}`).join(', ')
     const ort = c.parity.filter((p) => p.engine.startsWith('ort-') && p.maxAbsError !== undefined)
     const err = ort.length ? Math.max(...ort.map((p) => p.maxAbsError!)) : undefined
-    const ms = engines.map((e) => fmtMs(c.timings.find((t) => t.engine === e)?.medianMs))
-    return [caseId(c), parity, fmtErr(err), ...ms, fmtRatio(c.timings.find((t) => t.engine === 'refnets')?.ratio)]
+    const ms = engines.map((e) => fmtMs(timingOf(c, e)?.medianMs))
+    const tf = timingOf(c, 'tfjs-wasm')?.medianMs
+    const one = timingOf(c, 'refnets-1t')?.medianMs
+    return [caseId(c), parity, fmtErr(err), ...ms, fmtRatio(timingOf(c, 'refnets-1t')?.ratio), fmtRatio(timingOf(c, REFNETS)?.ratio),
+      fmtRatio(tf && one ? tf / one : undefined)]
   })
   return [header, ...rows]
+}
+
+/** Achieved GFLOP/s per engine for the cases that do GEMM or convolution work, and refnets-1t against the peak. */
+export function throughputRows(report: Report): string[][] {
+  const engines = timedEngines(report)
+  const peak = report.calibration ? (report.calibration.simdPeakGflops.relaxed ?? report.calibration.simdPeakGflops.plain) : undefined
+  const header = ['case', 'GFLOP / pass', ...engines.map((e) => `${e} GFLOP/s`), ...(peak ? ['refnets-1t % of SIMD peak'] : [])]
+  const rows = report.cases
+    .filter((c) => !c.error && (c.macs ?? 0) > 0)
+    .map((c) => {
+      const one = timingOf(c, 'refnets-1t')?.gflops
+      return [caseId(c), ((2 * c.macs!) / 1e9).toPrecision(3), ...engines.map((e) => timingOf(c, e)?.gflops?.toFixed(1) ?? '–'),
+        ...(peak ? [one ? `${((100 * one) / peak).toFixed(0)}%` : '–'] : [])]
+    })
+  return [header, ...rows]
+}
+
+function calibrationLines(report: Report): string[] {
+  const c = report.calibration
+  if (!c) return ['The wasm backend does not run on this engine: no calibration.']
+  const p = c.simdPeakGflops
+  return [
+    `- WebAssembly SIMD peak, one thread: ${p.relaxed !== undefined ? `${p.relaxed} GFLOP/s with relaxed-SIMD FMA, ` : ''}${p.plain} GFLOP/s with plain SIMD (mul + add)`,
+    `- refnets runs the ${c.relaxedSimd ? 'relaxed-SIMD' : 'plain-SIMD'} build, ${c.threads} thread(s) by default`,
+  ]
+}
+
+function memoryRows(report: Report): string[][] {
+  const mb = (b: number) => (b / 2 ** 20).toFixed(0)
+  const rows = report.cases.filter((c) => c.memory).map((c) => [caseId(c), mb(c.memory!.rssBeforeBytes), mb(c.memory!.maxRssBytes), mb(c.memory!.wasmBytes)])
+  return [['case', 'RSS before forward (MB)', 'peak RSS (MB)', 'wasm memory (MB)'], ...rows]
 }
 
 /** A plain-text table for the terminal. */
@@ -104,14 +145,21 @@ export function toMarkdown(report: Report): string {
     `# refnets benchmark report, ${report.date}`,
     '',
     `${report.cases.length} cases at size \`${report.options.size}\` on ${report.machine.cpuModel} (${report.machine.cpus} CPUs), Node ${report.machine.node}, ${report.machine.platform}.`,
-    `Times are medians of up to ${report.options.samples} samples per engine (tinybench); ratios are against ${BASELINE} (ONNX Runtime, CPU, default threads) measured in the same run.`,
+    `Times are medians of up to ${report.options.samples} samples per engine (tinybench); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}).`,
     '',
     '## Engines',
     ...engineLines(report),
     '',
+    '## Calibration',
+    ...calibrationLines(report),
+    '',
     '## Parity and timings',
     mdTable(summaryRows(report)),
     '',
+    '## Throughput (GFLOP/s: 2 x multiply-accumulates / median)',
+    mdTable(throughputRows(report)),
+    '',
+    ...(report.cases.some((c) => c.memory) ? ['## Peak memory of a forward pass (child process)', mdTable(memoryRows(report)), ''] : []),
     '## Parity failures',
     ...(failures.length ? failures : ['None.']),
     ...(errors.length ? ['', '## Cases that did not run', ...errors] : []),
@@ -171,12 +219,18 @@ export function barChart(id: string, title: string, cases: string[], series: Ser
   return parts.join('\n')
 }
 
+const htmlTable = (rows: string[][]) =>
+  `<table><thead><tr>${rows[0]!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .slice(1)
+    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`
+
 export function toHtml(report: Report): string {
   const engines = timedEngines(report)
   const cases = report.cases.filter((c) => !c.error)
   const names = cases.map(caseId)
   const timeSeries = engines.map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.medianMs) }))
-  const ratioSeries = engines.filter((e) => e !== BASELINE).map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.ratio) }))
+  const ratioSeries = engines.filter((e) => !e.startsWith('ort-cpu')).map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.ratio) }))
   const rows = summaryRows(report)
   const table = `<table><thead><tr>${rows[0]!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .slice(1)
@@ -192,14 +246,18 @@ td:first-child,td:nth-child(2),th{text-align:left}td.fail{background:#fdd}td.ok{
 svg.chart{display:block;margin:1em 0;background:#fff}
 </style></head><body>
 <h1>refnets benchmark report, ${esc(report.date)}</h1>
-<p>${report.cases.length} cases at size <code>${esc(report.options.size)}</code> on ${esc(report.machine.cpuModel)} (${report.machine.cpus} CPUs), Node ${esc(report.machine.node)}. Medians of up to ${report.options.samples} samples (tinybench); ratios against ${BASELINE} (ONNX Runtime, CPU, default threads) from the same run.</p>
+<p>${report.cases.length} cases at size <code>${esc(report.options.size)}</code> on ${esc(report.machine.cpuModel)} (${report.machine.cpus} CPUs), Node ${esc(report.machine.node)}. Medians of up to ${report.options.samples} samples (tinybench); every ratio compares equal thread counts (against ONNX Runtime CPU with as many threads), from the same run.</p>
 <h2>Engines</h2>${md(engineLines(report))}
+<h2>Calibration</h2>${md(calibrationLines(report))}
 <h2>Time per case and engine</h2>
 ${barChart('chart-time', 'Median time per forward pass (ms, log scale)', names, timeSeries, 'ms')}
-<h2>Ratio to ONNX Runtime CPU</h2>
-${barChart('chart-ratio', `Median time / ${BASELINE} median (log scale; dashed line = 1)`, names, ratioSeries, '×', 1)}
+<h2>Ratio to ONNX Runtime CPU at equal threads</h2>
+${barChart('chart-ratio', 'Median time / ORT CPU median at the same thread count (log scale; dashed line = 1)', names, ratioSeries, '×', 1)}
 <h2>Parity and timings</h2>
 ${table}
+<h2>Throughput</h2>
+${htmlTable(throughputRows(report))}
+${report.cases.some((c) => c.memory) ? `<h2>Peak memory of a forward pass</h2>${htmlTable(memoryRows(report))}` : ''}
 <h2>Comparison with the previous report</h2>${md(comparisonLines(report.comparison))}
 </body></html>
 `

@@ -3,16 +3,44 @@
  * Runtime on each provider (and TensorFlow.js on each backend), then time every engine on the same
  * inputs with tinybench. The result is a plain Report object; report.ts writes it out.
  */
+import { spawnSync } from 'node:child_process'
 import { cpus } from 'node:os'
-import { type ModelSpec, type SpecSize, Tensor, noGrad } from '@refnets/core'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type ModelSpec, type SpecSize, Tensor, countMacs, createWasmBackend, getBackend, getThreads, noGrad, setBackend, setThreads, wasmBackend } from '@refnets/core'
 import { type ProviderInfo, type Tolerance, availableProviders, compareTensors, createSession, crossCheck, tolerances } from '@refnets/ort'
 import { Bench } from 'tinybench'
 import { type EngineInfo, type TfjsEngine, tfjsEngines } from './engines.js'
 import { compileTfjs } from './tfjs.js'
 
 export const REFNETS = 'refnets'
-/** The reference every ratio is taken against: ONNX Runtime on the CPU with its default threads. */
+/** The reference every ratio is taken against: ONNX Runtime on the CPU (at the engine's thread count). */
 export const BASELINE = 'ort-cpu'
+
+/**
+ * The refnets engines: the wasm backend at the default thread count (the machine's parallelism) and at
+ * one thread, and the js reference backend (timed only when asked for: --engines refnets-js or --js).
+ */
+export const REFNETS_ENGINES = [
+  { name: 'refnets', backend: 'wasm', threads: 0 },
+  { name: 'refnets-1t', backend: 'wasm', threads: 1 },
+  { name: 'refnets-js', backend: 'js', threads: 1 },
+] as const
+
+/**
+ * Every ratio compares equal thread counts: an engine's median over ONNX Runtime's on the CPU with the same
+ * number of threads. TensorFlow.js' wasm backend runs one thread in Node; its plain-JS cpu backend too.
+ */
+export const PEER: Record<string, string> = {
+  refnets: 'ort-cpu',
+  'refnets-1t': 'ort-cpu-1t',
+  'refnets-js': 'ort-cpu-1t',
+  'ort-cpu': 'ort-cpu',
+  'ort-cpu-1t': 'ort-cpu-1t',
+  'tfjs-wasm': 'ort-cpu-1t',
+  'tfjs-cpu': 'ort-cpu-1t',
+  'tfjs-node': 'ort-cpu',
+}
 /** Engines skipped on big cases unless --slow-limit 0 (see RunOptions.slowLimitMs). */
 export const SLOW_ENGINES = ['tfjs-cpu']
 
@@ -36,8 +64,10 @@ export interface Timing {
   minMs?: number
   maxMs?: number
   samples?: number
-  /** median / the baseline's median (ORT CPU, default threads). */
+  /** median / the median of ONNX Runtime CPU at the same thread count (PEER). */
   ratio?: number
+  /** Achieved GFLOP/s: 2 x the case's multiply-accumulates / median. */
+  gflops?: number
 }
 
 export interface CaseResult {
@@ -48,9 +78,31 @@ export interface CaseResult {
   size: SpecSize
   inputShapes: number[][]
   parameters: number
+  /** Multiply-accumulates of one forward pass (GEMM and convolution kernels; core's countMacs). */
+  macs?: number
   parity: Parity[]
   timings: Timing[]
+  /** Peak memory of a forward pass, measured in a child process (cases named in RunOptions.memory). */
+  memory?: MemoryUse
   error?: string
+}
+
+export interface MemoryUse {
+  /** Resident set size after building the model and its inputs, before the first forward pass. */
+  rssBeforeBytes: number
+  /** The process's peak resident set size over three forward passes. */
+  maxRssBytes: number
+  /** The wasm backend's linear memory (its high-water mark). */
+  wasmBytes: number
+}
+
+export interface Calibration {
+  /** Threads of the default refnets engine. */
+  threads: number
+  /** Whether the engine runs the relaxed-SIMD build. */
+  relaxedSimd: boolean
+  /** WebAssembly SIMD peak of one thread (register-only multiply-add chains), GFLOP/s, per build. */
+  simdPeakGflops: { relaxed?: number; plain: number }
 }
 
 export interface Report {
@@ -60,6 +112,8 @@ export interface Report {
   machine: { cpus: number; cpuModel: string; node: string; platform: string }
   options: RunOptions
   engines: EngineInfo[]
+  /** The machine's WebAssembly SIMD peak, measured in the same run (absent where the wasm backend cannot run). */
+  calibration?: Calibration
   cases: CaseResult[]
   /** Filled by compareReports when a previous report exists. */
   comparison?: Comparison
@@ -95,8 +149,10 @@ export interface RunOptions {
    */
   slowLimitMs: number
   providers: ('cpu' | 'cuda')[]
-  /** Engines to time; the default is every one this machine has. */
+  /** Engines to time; the default is every one this machine has, except refnets-js. */
   engines?: string[]
+  /** Cases (`package/name`) whose peak memory is measured in a child process. */
+  memory?: string[]
   seed: number
 }
 
@@ -140,18 +196,55 @@ function compareOutputs(ours: Tensor[], theirs: Tensor[], tol: Tolerance) {
   return { ok, maxAbsError: Math.max(...cs.map((c) => c.maxAbsError)), maxRelError: Math.max(...cs.map((c) => c.maxRelError)) }
 }
 
+/** Whether `engine` is selected: by default every engine but refnets-js; else by name or name prefix. */
+export function engineFilter(engines: string[] | undefined): (engine: string) => boolean {
+  if (!engines) return (e) => e !== 'refnets-js'
+  return (e) => engines.some((w) => e === w || (e.startsWith(`${w}-`) && !(w === 'refnets' && e === 'refnets-js')))
+}
+
+/** The WebAssembly SIMD peak of one thread: the best of five runs of a register-only multiply-add loop. */
+export function calibrate(): Calibration | undefined {
+  const wasm = wasmBackend()
+  if (!wasm) return undefined
+  const peak = (relaxedSimd: boolean) => {
+    const rt = relaxedSimd ? wasm.runtime : createPlainRuntime()
+    const iters = 2_000_000
+    for (let i = 0; i < 20; i++) rt.exports.peak(1000) // tier up to the optimising compiler
+    let best = 0
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now()
+      rt.exports.peak(iters)
+      best = Math.max(best, (iters * 96) / (performance.now() - t0) / 1e6)
+    }
+    return round(best)
+  }
+  const createPlainRuntime = () => (wasm.relaxedSimd ? createWasmBackend({ relaxedSimd: false, threads: 1 }).runtime : wasm.runtime)
+  return {
+    threads: wasm.threads,
+    relaxedSimd: wasm.relaxedSimd,
+    simdPeakGflops: { ...(wasm.relaxedSimd ? { relaxed: peak(true) } : {}), plain: peak(false) },
+  }
+}
+
 export async function runHarness(selected: SelectedSpec[], opts: RunOptions, progress?: Progress): Promise<Report> {
-  const wanted = (e: string) => !opts.engines || opts.engines.some((w) => e === w || e.startsWith(`${w}-`))
+  const wanted = engineFilter(opts.engines)
   const providers = await availableProviders()
   const tfjs = await tfjsEngines(wanted)
+  const wasm = wasmBackend()
   const engines: EngineInfo[] = [
-    { name: REFNETS, available: true },
+    ...REFNETS_ENGINES.filter((e) => wanted(e.name)).map((e) =>
+      e.backend === 'wasm' && !wasm
+        ? { name: e.name, available: false, reason: 'the wasm backend cannot run on this engine' }
+        : { name: e.name, available: true, version: `${e.backend}${e.backend === 'wasm' ? `, ${e.threads || wasm!.threads} thread(s), ${wasm!.relaxedSimd ? 'relaxed SIMD' : 'SIMD'}` : ''}` },
+    ),
     ...providers.flatMap((p: ProviderInfo) => (opts.providers.includes(p.name) ? [{ name: `ort-${p.name}`, available: p.available, ...(p.reason ? { reason: p.reason } : {}) }] : [])),
     ...tfjs.infos,
   ]
+  const calibration = calibrate()
   const cases: CaseResult[] = []
   for (const [index, { package: pkg, spec }] of selected.entries()) {
     const c = await runCase(pkg, spec, opts, providers, tfjs.engines, wanted)
+    if (!c.error && opts.memory?.includes(`${pkg}/${spec.name}`)) c.memory = measureMemory(pkg, spec.name, opts)
     cases.push(c)
     progress?.({ index, total: selected.length, case: c })
   }
@@ -163,7 +256,32 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
     options: opts,
     engines,
+    ...(calibration ? { calibration } : {}),
     cases,
+  }
+}
+
+/** Peak memory of `package/name`'s forward pass, in a fresh process (peak-memory.ts) so nothing else counts. */
+function measureMemory(pkg: string, name: string, opts: RunOptions): MemoryUse | undefined {
+  const script = fileURLToPath(new URL('./peak-memory.ts', import.meta.url))
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', script, pkg, name, opts.size, String(opts.seed)], {
+    encoding: 'utf8',
+    cwd: dirname(script),
+  })
+  if (r.status !== 0) return undefined
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as MemoryUse
+}
+
+/** Run `fn` with refnets on the given engine's backend and thread count; restores the defaults after. */
+async function withEngineAsync<T>(engine: (typeof REFNETS_ENGINES)[number], fn: () => Promise<T>): Promise<T> {
+  const [backend, threads] = [getBackend(), getThreads()]
+  setBackend(engine.backend)
+  if (engine.threads) setThreads(engine.threads)
+  try {
+    return await fn()
+  } finally {
+    setThreads(threads)
+    setBackend(backend)
   }
 }
 
@@ -184,8 +302,19 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     }))
     const timings: Timing[] = []
     const forward = () => noGrad(() => module.call(...inputs))
-    const ours = await time(forward, opts)
-    timings.push({ engine: REFNETS, status: 'ok', ...ours })
+    const macs = countMacs(forward)
+    const wasm = wasmBackend()
+    for (const engine of REFNETS_ENGINES) {
+      if (!wanted(engine.name)) continue
+      if (engine.backend === 'wasm' && !wasm) {
+        timings.push({ engine: engine.name, status: 'n/a', reason: 'the wasm backend cannot run on this engine' })
+        continue
+      }
+      // Each engine's first run is its own (tinybench then warms up and samples).
+      const t = await withEngineAsync(engine, () => time(forward, opts))
+      timings.push({ engine: engine.name, status: 'ok', ...t })
+    }
+    const ours = timings.find((t) => t.medianMs !== undefined) ?? { medianMs: 0 }
 
     for (const p of check.providers) {
       if (p.status === 'skipped' || (p.status === 'fail' && p.maxAbsError === undefined)) {
@@ -247,9 +376,12 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
       }
     }
 
-    const baseline = timings.find((t) => t.engine === BASELINE && t.status === 'ok')?.medianMs
-    if (baseline) for (const t of timings) if (t.medianMs !== undefined) t.ratio = round(t.medianMs / baseline)
-    return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters, parity, timings }
+    for (const t of timings) {
+      const peer = timings.find((p) => p.engine === PEER[t.engine] && p.status === 'ok')?.medianMs
+      if (peer && t.medianMs !== undefined) t.ratio = round(t.medianMs / peer)
+      if (macs > 0 && t.medianMs) t.gflops = round((2 * macs) / t.medianMs / 1e6)
+    }
+    return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters, macs, parity, timings }
   } catch (err) {
     return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters: 0, parity: [], timings: [], error: (err as Error).message.split('\n')[0]! }
   }

@@ -17,6 +17,8 @@ export interface Backend {
 export const jsBackend: Backend & { kernels: KernelTable } = { name: 'js', kernels: jsKernels }
 
 let active: Backend | undefined
+/** The active backend's kernels with the js ones filled in: one lookup per kernel call. */
+let table: KernelTable | undefined
 let wasm: WasmBackend | null | undefined
 
 /** The process-wide wasm backend, created on first use; null where the engine cannot run it. */
@@ -41,16 +43,22 @@ function defaultBackend(): Backend {
 
 /** Use `b` (a backend, or 'js' / 'wasm') for every kernel it has; the rest still run on `js`. */
 export function setBackend(b: Backend | 'js' | 'wasm'): void {
-  if (b === 'js') active = jsBackend
+  if (b === 'js') activate(jsBackend)
   else if (b === 'wasm') {
     const w = wasmBackend()
     if (!w) throw new Error('setBackend: the wasm backend is unavailable on this engine')
-    active = w
-  } else active = b
+    activate(w)
+  } else activate(b)
+}
+
+function activate(b: Backend): Backend {
+  active = b
+  table = { ...jsKernels, ...b.kernels } as KernelTable
+  return b
 }
 
 export function getBackend(): Backend {
-  return (active ??= defaultBackend())
+  return active ?? activate(defaultBackend())
 }
 
 /** Threads per kernel call of the wasm backend (the calling thread included). Default: available parallelism. */
@@ -63,5 +71,6 @@ export function getThreads(): number {
 }
 
 export function kernel<K extends keyof KernelTable>(name: K): KernelTable[K] {
-  return ((active ?? getBackend()).kernels[name] ?? jsKernels[name]) as KernelTable[K]
+  if (!table) getBackend()
+  return table![name]
 }

@@ -81,8 +81,10 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   let out: Tensor
   try {
     if (op.backward) {
-      const needsGrad = isGradEnabled() && inputs.some((x) => x.requiresGrad)
-      out = noGrad(() => op.forward(inputs, attrs))
+      let needsGrad = false
+      if (isGradEnabled()) for (let i = 0; i < inputs.length; i++) needsGrad ||= inputs[i]!.requiresGrad
+      // Ops inside a primitive's forward record nothing: without grad-requiring inputs they would not anyway.
+      out = needsGrad ? noGrad(() => op.forward(inputs, attrs)) : op.forward(inputs, attrs)
       if (needsGrad) {
         const backward = op.backward
         out.setNode({ op: op.name, inputs, backward: (dy) => backward(dy, { inputs, output: out, attrs }) })

@@ -2,7 +2,11 @@ import { ArgumentError, ShapeError } from './errors.js'
 
 export type Shape = readonly number[]
 
-export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1)
+export function sizeOf(shape: Shape): number {
+  let n = 1
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!
+  return n
+}
 
 /** Row-major (C order) strides, in elements. */
 export function stridesOf(shape: Shape): number[] {
@@ -23,6 +27,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 /** NumPy broadcasting: align trailing dims; each pair must be equal or one of them 1. */
 export function broadcastShapes(...shapes: Shape[]): number[] {
+  if (shapes.length === 2 && sameShape(shapes[0]!, shapes[1]!)) return [...shapes[0]!]
   const rank = Math.max(...shapes.map((s) => s.length))
   const out = new Array<number>(rank).fill(1)
   for (const s of shapes) {

@@ -9,7 +9,10 @@
 import { Generator, manualSeed } from './random.js'
 import { randn } from './ops/index.js'
 import { noGrad } from './autograd.js'
-import type { Module } from './nn/module.js'
+import { Module, Parameter } from './nn/module.js'
+import { matmul } from './ops/index.js'
+import { zeros } from './ops/creation.js'
+import { uniform_ } from './nn/init.js'
 import * as nn from './nn/index.js'
 import { LogisticRegression } from './models/logistic-regression.js'
 import { MLP } from './models/mlp.js'
@@ -46,6 +49,21 @@ function warmedBatchNorm(): nn.BatchNorm1d {
   return bn
 }
 
+/** x @ W for a (k, n) weight: a bare GEMM, the microbenchmark of the kernels (bench size 512 x 512 x 512). */
+class MatMul extends Module {
+  weight: Parameter
+
+  constructor(k: number, n: number) {
+    super()
+    this.weight = new Parameter(uniform_(zeros([k, n]), -1 / Math.sqrt(k), 1 / Math.sqrt(k)))
+  }
+
+  forward(x: Tensor): Tensor {
+    // (m, k) -> (m, n)
+    return matmul(x, this.weight)
+  }
+}
+
 const activations: [string, string, () => Module<any, any>][] = [
   ['sigmoid', 'notes 000', () => new nn.Sigmoid()],
   ['tanh', 'notes 002', () => new nn.Tanh()],
@@ -68,6 +86,8 @@ export const specs: ModelSpec[] = [
   spec('logistic-regression', 'linear-model', 'Cox 1958; notes 000', () => new LogisticRegression(784), MNIST, { small: [4], bench: [64] }),
   spec('softmax-regression', 'linear-model', 'notes 001', () => new SoftmaxRegression(784, 10), MNIST, { small: [4, 10], bench: [64, 10] }),
   spec('mlp-mnist', 'mlp', 'Rumelhart et al. 1986; notes 002', () => new MLP([784, 256, 10]), MNIST, { small: [4, 10], bench: [64, 10] }),
+  spec('matmul-512', 'gemm', 'Goto & van de Geijn 2008, https://doi.org/10.1145/1356052.1356053', () => new MatMul(512, 512),
+    { small: [8, 512], bench: [512, 512] }, { small: [8, 512], bench: [512, 512] }),
   spec('linear', 'layer', 'notes 000', () => new nn.Linear(256, 256), FEATURES, FEATURES),
   spec('layer-norm', 'layer', 'Ba et al. 2016', () => new nn.LayerNorm(256), FEATURES, FEATURES),
   spec('batch-norm1d', 'layer', 'Ioffe & Szegedy 2015', warmedBatchNorm, FEATURES, FEATURES),

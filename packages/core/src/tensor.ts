@@ -26,27 +26,28 @@ export class Tensor {
   node: GradNode | null = null
   retainsGrad = false
 
+  /** Number of elements. */
+  readonly size: number
+  /** Whether the view walks its storage densely in row-major order (from `offset`). */
+  readonly isContiguous: boolean
+
   constructor(storage: TypedArray, shape: Shape, strides?: Shape, offset = 0) {
     this.storage = storage
-    this.shape = Object.freeze([...shape])
+    this.shape = Object.freeze(shape.slice())
     this.dtype = dtypeOf(storage)
-    this.strides = Object.freeze(strides ? [...strides] : stridesOf(shape))
+    this.size = sizeOf(shape)
+    const dense = stridesOf(shape)
+    this.strides = Object.freeze(strides ? strides.slice() : dense)
+    let contiguous = true
+    if (strides) for (let i = 0; i < shape.length; i++) contiguous &&= strides[i] === dense[i] || shape[i] === 1
+    this.isContiguous = contiguous
     this.offset = offset
-    if (!strides && sizeOf(shape) !== storage.length)
-      throw new ShapeError(`data has ${storage.length} elements but shape ${fmt(shape)} needs ${sizeOf(shape)}`)
+    if (!strides && this.size !== storage.length)
+      throw new ShapeError(`data has ${storage.length} elements but shape ${fmt(shape)} needs ${this.size}`)
   }
 
   get rank(): number {
     return this.shape.length
-  }
-
-  get size(): number {
-    return sizeOf(this.shape)
-  }
-
-  get isContiguous(): boolean {
-    const dense = stridesOf(this.shape)
-    return this.strides.every((s, i) => s === dense[i] || this.shape[i] === 1)
   }
 
   /** Contiguous row-major values (the storage itself when already dense: do not mutate). */

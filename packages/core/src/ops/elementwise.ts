@@ -126,7 +126,10 @@ function binaryOp(name: BinaryOpName, backward: BinaryBackward, boolOut = false)
     forward: ([a, b]) => {
       const shape = broadcastShapes(a!.shape, b!.shape)
       const y = empty(boolOut ? 'bool' : a!.dtype, shape)
-      kernel(name)(a!.data, broadcastStrides(a!.shape, shape), b!.data, broadcastStrides(b!.shape, shape), y.data, shape)
+      // Operands of the output's shape need no broadcast strides: y.strides are theirs.
+      const same = a!.size === y.size && b!.size === y.size && a!.rank === y.rank && b!.rank === y.rank
+      const [as, bs] = same ? [y.strides as number[], y.strides as number[]] : [broadcastStrides(a!.shape, shape), broadcastStrides(b!.shape, shape)]
+      kernel(name)(a!.data, as, b!.data, bs, y.data, shape)
       return y
     },
     backward,

@@ -57,12 +57,36 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return y
 }
 
-/** y = x W^T + b, the affine map of nn.Linear (weight (out, in) as in PyTorch); exported as Gemm for 2-D x. */
+/**
+ * y = x W^T + b, the affine map of nn.Linear (weight (out, in) as in PyTorch), as one primitive op: one
+ * kernel call reads the weight rows in place (no transposed view, no separate bias pass), which is what a
+ * small model's latency is made of. Exported as Gemm for 2-D x.
+ */
 export const Linear = defineOp<Record<string, never>>({
   name: 'Linear',
-  forward: ([x, w, b]) => {
-    const y = matmul(x!, transpose(w!, 0, 1))
-    return b ? y.add(b) : y
+  forward: (inputs) => {
+    const x = inputs[0]!
+    const w = inputs[1]!
+    const n = w.shape[0]!
+    const k = w.shape[1]!
+    const m = x.size / k
+    const shape = x.shape.slice()
+    shape[shape.length - 1] = n
+    const y = empty(x.dtype, shape)
+    const out = y.data as FloatArray
+    kernel('MatMulTransB')(x.data as FloatArray, w.data as FloatArray, out, m, k, n, 1, 0)
+    if (inputs.length > 2) addRows(out, inputs[2]!.data as FloatArray, m, n)
+    return y
+  },
+  backward: (dy, { inputs: [x, w, b] }) => {
+    // (..., out) -> dx (..., in) = dy W; dW (out, in) = dy^T x over every leading index; db = sum of dy rows.
+    const [n, k] = w!.shape as [number, number]
+    const rows = dy.reshape([-1, n])
+    return [
+      x!.requiresGrad ? matmul(dy, w!) : null,
+      w!.requiresGrad ? matmul(transpose(rows, 0, 1), x!.reshape([-1, k])) : null,
+      b?.requiresGrad ? rows.sum(0) : null,
+    ]
   },
   onnx: (ctx, [x, w, b], { inputs: [xt] }) => {
     if (xt!.rank === 2) return ctx.node('Gemm', b ? [x!, w!, b] : [x!, w!], { transB: 1 })
@@ -71,10 +95,19 @@ export const Linear = defineOp<Record<string, never>>({
     return b ? ctx.node('Add', [y!, b]) : [y!]
   },
 })
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (weight.rank !== 2) throw new ShapeError(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`)
-  if (x.shape[x.rank - 1] !== weight.shape[1])
-    throw new ShapeError(`linear: input has ${x.shape[x.rank - 1]} features (shape ${fmt(x.shape)}), weight expects ${weight.shape[1]} (weight ${fmt(weight.shape)})`)
-  return apply(Linear, bias ? [x, weight, bias] : [x, weight], {})
+/** out (m x n) += bias (n) on every row. */
+function addRows(out: FloatArray, bias: FloatArray, m: number, n: number): void {
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j]! += bias[j]!
 }
 
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  requireFloat('linear', x)
+  if (weight.rank !== 2) throw new ShapeError(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`)
+  if (x.rank === 0 || x.shape[x.rank - 1] !== weight.shape[1])
+    throw new ShapeError(`linear: input has ${x.shape[x.rank - 1]} features (shape ${fmt(x.shape)}), weight expects ${weight.shape[1]} (weight ${fmt(weight.shape)})`)
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]))
+    throw new ShapeError(`linear: bias must have shape [${weight.shape[0]}], got ${fmt(bias.shape)}`)
+  if (weight.dtype !== x.dtype) weight = weight.to(x.dtype)
+  if (bias && bias.dtype !== x.dtype) bias = bias.to(x.dtype)
+  return apply(Linear, bias ? [x, weight, bias] : [x, weight], {})
+}

@@ -107,13 +107,15 @@ function collapse(shape: number[], as: number[], bs: number[]): [number[], numbe
 /** A broadcasting binary kernel: the collapsed innermost dim is one `row` call, the outer dims are walked. */
 const binary = (row: Row): BinaryKernel =>
   (a, aStrides, b, bStrides, out, outShape) => {
-    if (out.length === 0) return
+    const n = out.length
+    // An operand with as many elements as the output walks it densely; one with one element is a scalar.
+    if ((a.length === n || a.length === 1) && (b.length === n || b.length === 1))
+      return row(a, 0, a.length === n ? 1 : 0, b, 0, b.length === n ? 1 : 0, out, 0, n)
     const [S, A, B] = collapse(outShape, aStrides, bStrides)
     const r = S.length - 1
-    if (r < 0) return row(a, 0, 0, b, 0, 0, out, 0, 1)
-    const n = S[r]!
-    if (r === 0) return row(a, 0, A[0]!, b, 0, B[0]!, out, 0, n)
-    forEachIndex(S.slice(0, r), [A.slice(0, r), B.slice(0, r)], (i, [ia, ib]) => row(a, ia!, A[r]!, b, ib!, B[r]!, out, i * n, n))
+    const inner = S[r]!
+    if (r === 0) return row(a, 0, A[0]!, b, 0, B[0]!, out, 0, inner)
+    forEachIndex(S.slice(0, r), [A.slice(0, r), B.slice(0, r)], (i, [ia, ib]) => row(a, ia!, A[r]!, b, ib!, B[r]!, out, i * inner, inner))
   }
 
 const reduce = (init: number, f: (acc: number, x: number) => number): ReduceKernel =>

@@ -1,0 +1,50 @@
+/**
+ * Counting the work a computation does, at the kernel level: every GEMM and convolution kernel call while
+ * `fn` runs adds its multiply-accumulates. Any module of any package is counted the same way, with no
+ * per-layer table (element-wise kernels, a few percent of a CNN's arithmetic, count zero).
+ */
+import { type Backend, getBackend, setBackend } from './backend.js'
+import { jsKernels } from './backends/js/kernels.js'
+import type { Conv2dGeometry, KernelTable } from './kernel-table.js'
+
+const convMacs = (g: Conv2dGeometry) => g.batch * g.outC * g.outH * g.outW * (g.inC / g.groups) * g.kH * g.kW
+
+/** Multiply-accumulates done by the GEMM and convolution kernels while `fn` runs (forward and backward). */
+export function countMacs(fn: () => unknown): number {
+  const prev = getBackend()
+  const k = <K extends keyof KernelTable>(name: K) => (prev.kernels[name] ?? jsKernels[name]) as KernelTable[K]
+  let macs = 0
+  const counting: Backend = {
+    name: prev.name,
+    kernels: {
+      ...prev.kernels,
+      MatMul: (a, b, out, m, kk, n, batch, as, bs) => {
+        macs += m * kk * n * batch
+        k('MatMul')(a, b, out, m, kk, n, batch, as, bs)
+      },
+      MatMulTransB: (a, bt, out, m, kk, n, batch, as) => {
+        macs += m * kk * n * batch
+        k('MatMulTransB')(a, bt, out, m, kk, n, batch, as)
+      },
+      Conv2d: (x, w, b, y, g) => {
+        macs += convMacs(g)
+        k('Conv2d')(x, w, b, y, g)
+      },
+      Conv2dBackwardInput: (dy, w, b, dx, g) => {
+        macs += convMacs(g)
+        k('Conv2dBackwardInput')(dy, w, b, dx, g)
+      },
+      Conv2dBackwardWeight: (x, dy, dw, g) => {
+        macs += convMacs(g)
+        k('Conv2dBackwardWeight')(x, dy, dw, g)
+      },
+    },
+  }
+  setBackend(counting)
+  try {
+    fn()
+  } finally {
+    setBackend(prev)
+  }
+  return macs
+}
