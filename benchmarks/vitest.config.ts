@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup-chromium.ts'],
+    setupFiles: ['test/setup-yield.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
   },

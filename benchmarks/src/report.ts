@@ -232,7 +232,7 @@ export function toHtml(report: Report): string {
   const timeSeries = engines.map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.medianMs) }))
   const ratioSeries = engines.filter((e) => !e.startsWith('ort-cpu')).map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.ratio) }))
   const rows = summaryRows(report)
-  const table = `<table><thead><tr>${rows[0]!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+  const table = `<table id="summary"><thead><tr>${rows[0]!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .slice(1)
     .map((r) => `<tr>${r.map((c, i) => `<td class="${i === 1 ? (c.includes('fail') || c.startsWith('error') ? 'fail' : 'ok') : ''}">${esc(c)}</td>`).join('')}</tr>`)
     .join('\n')}</tbody></table>`

@@ -12,7 +12,8 @@ const bench = (...args: string[]) => spawnSync('npx', ['tsx', '--conditions=sour
 it('prints the parity and timing table and writes the reports', () => {
   const r = bench('--quick', '--specs', 'softmax-regression,relu', '--out', out)
   expect(r.status, r.stderr).toBe(0)
-  expect(r.stdout).toMatch(/^case\s+parity\s+max abs err\s+refnets ms\s+ort-cpu-1t ms\s+ort-cpu ms/m)
+  expect(r.stdout).toMatch(/^case\s+parity\s+max abs err\s+refnets ms\s+refnets-1t ms\s+ort-cpu-1t ms\s+ort-cpu ms/m)
+  expect(r.stdout).toMatch(/refnets-1t \/ ort-cpu-1t\s+refnets \/ ort-cpu\s+tfjs-wasm \/ refnets-1t$/m)
   expect(r.stdout).toMatch(/core\/softmax-regression\s+ort-cpu pass/)
   expect(r.stdout).toMatch(/2\/2 cases pass parity/)
   expect(r.stderr).toMatch(/\[1\/2\] core\/softmax-regression: ort-cpu pass/)

@@ -10,7 +10,7 @@ import { availableProviders } from '@refnets/ort'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SelectionError, selectSpecs } from '../src/registry.js'
 import { compareReports, findPrevious, toMarkdown, writeReports } from '../src/report.js'
-import { type Report, runHarness } from '../src/run.js'
+import { type Report, engineFilter, runHarness } from '../src/run.js'
 
 const out = mkdtempSync(join(tmpdir(), 'refnets-bench-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
@@ -40,19 +40,52 @@ describe('runHarness', () => {
     if (!cuda.available) expect(report.engines.find((e) => e.name === 'ort-cuda')).toMatchObject({ available: false, reason: cuda.reason })
   })
 
-  it('times refnets, ORT with 1 and default threads and TensorFlow.js, with ratios to ORT CPU', () => {
+  it('times refnets (wasm at default and one thread), ORT with 1 and default threads and TensorFlow.js; ratios at equal threads', () => {
     for (const c of report.cases) {
-      for (const engine of ['refnets', 'ort-cpu-1t', 'ort-cpu', 'tfjs-cpu', 'tfjs-wasm']) {
+      for (const engine of ['refnets', 'refnets-1t', 'ort-cpu-1t', 'ort-cpu', 'tfjs-cpu', 'tfjs-wasm']) {
         const t = c.timings.find((x) => x.engine === engine)!
         expect(t.status, `${c.name} ${engine}`).toBe('ok')
         expect(t.medianMs).toBeGreaterThan(0)
         expect(t.samples).toBeGreaterThanOrEqual(2)
         expect(t.p25Ms!).toBeLessThanOrEqual(t.p75Ms!)
       }
-      expect(c.timings.find((t) => t.engine === 'ort-cpu')!.ratio).toBe(1)
+      const ms = (e: string) => c.timings.find((t) => t.engine === e)!.medianMs!
+      const ratio = (e: string) => c.timings.find((t) => t.engine === e)!.ratio!
+      expect(ratio('ort-cpu')).toBe(1)
+      expect(ratio('ort-cpu-1t')).toBe(1)
+      // Each ratio divides by ORT at the same thread count (PEER): one thread by one, default by default.
+      // (ratios are rounded to 4 significant digits)
+      expect(ratio('refnets-1t') / (ms('refnets-1t') / ms('ort-cpu-1t'))).toBeCloseTo(1, 3)
+      expect(ratio('refnets') / (ms('refnets') / ms('ort-cpu'))).toBeCloseTo(1, 3)
+      expect(ratio('tfjs-wasm') / (ms('tfjs-wasm') / ms('ort-cpu-1t'))).toBeCloseTo(1, 3)
+      expect(c.timings.find((t) => t.engine === 'refnets-js')).toBeUndefined()
       // TensorFlow.js ran the same exported graph and agrees with refnets.
       expect(c.parity.find((p) => p.engine === 'tfjs-cpu')!.status).toBe('pass')
     }
+  })
+
+  it('counts the GEMM work of each case and gives every engine its GFLOP/s; calibrates the SIMD peak', () => {
+    const mlp = report.cases.find((c) => c.name === 'mlp-mnist')!
+    // MLP 784-256-10 on a batch of 4: 4 x (784 x 256 + 256 x 10) multiply-accumulates.
+    expect(mlp.macs).toBe(4 * (784 * 256 + 256 * 10))
+    for (const t of mlp.timings.filter((x) => x.medianMs)) expect(t.gflops).toBeCloseTo((2 * mlp.macs!) / t.medianMs! / 1e6, 1)
+    expect(report.cases.find((c) => c.name === 'gelu')!.macs).toBe(0)
+    const p = report.calibration!.simdPeakGflops
+    expect(p.plain).toBeGreaterThan(0)
+    if (report.calibration!.relaxedSimd) expect(p.relaxed).toBeGreaterThan(0)
+    const md = toMarkdown(report)
+    expect(md).toMatch(/## Calibration\n- WebAssembly SIMD peak, one thread: /)
+    expect(md).toMatch(/\| core\/mlp-mnist \| 0\.00163 \|/)
+  })
+
+  it('selects engines by name or prefix; refnets-js only when asked for', () => {
+    const all = engineFilter(undefined)
+    expect(['refnets', 'refnets-1t', 'ort-cpu', 'tfjs-wasm'].every(all)).toBe(true)
+    expect(all('refnets-js')).toBe(false)
+    const some = engineFilter(['refnets', 'ort-cpu-1t'])
+    expect(['refnets', 'refnets-1t', 'ort-cpu-1t'].every(some)).toBe(true)
+    expect(['refnets-js', 'ort-cpu', 'tfjs-wasm'].some(some)).toBe(false)
+    expect(engineFilter(['refnets-js'])('refnets-js')).toBe(true)
   })
 
   it('writes report.json, report.md and report.html and finds the previous report', () => {

@@ -53,7 +53,7 @@ it.skipIf(!executablePath)(`renders report.html with its charts in headless Chro
     expect(width(a!.kase, a!.engine)).toBeLessThan(width(b!.kase, b!.engine))
     expect(ratio.bars.length).toBeGreaterThan(0)
     expect(ratio.reference).toBe(1)
-    expect(await page.locator('table tbody tr').count()).toBe(2)
+    expect(await page.locator('table#summary tbody tr').count()).toBe(2)
   } finally {
     await browser.close()
   }
