@@ -13,7 +13,7 @@ import { decodeTensorProto, encodeModel } from '../src/onnx/proto.js'
 import { Module } from '../src/nn/module.js'
 import { tensorProtoToTensor } from '../src/onnx/values.js'
 import { apply } from '../src/op.js'
-import { AvgPool2d, clamp, matmul, randn } from '../src/ops/index.js'
+import { AvgPool2d, clamp, concat, matmul, randn } from '../src/ops/index.js'
 import { manualSeed } from '../src/random.js'
 import { type Tensor, tensor } from '../src/tensor.js'
 import { OnnxDataType as DT, intsAttr, nodeModel, pb } from './helpers/onnx-node.js'
@@ -137,3 +137,28 @@ describe('int64 values outside int32', () => {
   })
 })
 
+
+describe('an op keeps its own copy of the input list', () => {
+  it('so pushing to an array after concatenating it changes neither the gradient nor the export', () => {
+    const a = randn([1, 2], { dtype: 'float64' }).requireGrad()
+    const b = randn([1, 3], { dtype: 'float64' }).requireGrad()
+    const list = [a, b]
+    const y = concat(list, 1) // (1, 5)
+    list.push(randn([1, 4], { dtype: 'float64' }))
+    y.mul(tensor([[1, 2, 3, 4, 5]], { dtype: 'float64' })).sum().backward()
+    expect(Array.from(a.grad!.data)).toEqual([1, 2])
+    expect(Array.from(b.grad!.data)).toEqual([3, 4, 5])
+
+    class Dense extends Module {
+      forward(x: Tensor) {
+        const feats = [x]
+        for (let i = 0; i < 2; i++) feats.push(concat(feats, 1).mul(2))
+        return concat(feats, 1) // (1, 2) -> (1, 2 + 2 + 4)
+      }
+    }
+    const x = tensor([[1, -1]])
+    const model = loadOnnx(encodeModel(exportOnnxModel(new Dense(), [x])))
+    const [out] = model.run([x]) as Tensor[]
+    expect(Array.from(out!.data)).toEqual([1, -1, 2, -2, 2, -2, 4, -4])
+  })
+})
