@@ -4,7 +4,7 @@
  * Build each public package (tsc -p tsconfig.build.json) and lint what it would publish with publint
  * (https://publint.dev: exports map, types, files, module format), counting suggestions, warnings
  * and errors alike. Exits 1 when any message is reported. Each public package's test suite runs it
- * (test/publint.test.ts), so `pnpm test` and CI check it.
+ * (test/publint.test.ts; core: test/pack.test.ts), so `pnpm test` and CI check it.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
