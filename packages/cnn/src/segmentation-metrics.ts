@@ -4,9 +4,10 @@
  *   pixel accuracy = sum_i n_ii / sum_ij n_ij
  *   IoU of class i = n_ii / (t_i + sum_j n_ji - n_ii), t_i = sum_j n_ij (pixels of class i)
  *   mean IoU       = the mean of IoU over the classes that occur (in the target or the prediction).
- * Pixels labelled `ignoreIndex` (PASCAL VOC marks object borders 255) are left out.
+ * Pixels labelled `ignoreIndex` (PASCAL VOC marks object borders 255) are left out. The matrix is
+ * core's `metrics.confusionMatrix(target, pred)` (truth first, as everywhere in refnets).
  */
-import { ArgumentError, ShapeError, type Tensor, argmax } from '@refnets/core'
+import { ShapeError, type Tensor, argmax, metrics } from '@refnets/core'
 
 export interface SegmentationMetricOptions {
   /** Target label to leave out (default 255, PASCAL VOC's border label). */
@@ -20,26 +21,19 @@ function labels(pred: Tensor, target: Tensor): Tensor {
   return pred
 }
 
-/** The (numClasses, numClasses) confusion matrix, rows = true class, columns = predicted class. */
-export function confusionMatrix(pred: Tensor, target: Tensor, numClasses: number, { ignoreIndex = 255 }: SegmentationMetricOptions = {}): Float64Array {
-  const p = labels(pred, target).data
-  const t = target.data
-  if (p.length !== t.length) throw new ShapeError(`confusionMatrix: predictions have ${p.length} pixels, targets ${t.length}`)
-  const m = new Float64Array(numClasses * numClasses)
-  for (let i = 0; i < t.length; i++) {
-    const ti = Number(t[i])
-    if (ti === ignoreIndex) continue
-    const pi = Number(p[i])
-    if (ti < 0 || ti >= numClasses || pi < 0 || pi >= numClasses)
-      throw new ArgumentError(`confusionMatrix: label out of range [0, ${numClasses}): target ${ti}, prediction ${pi} at pixel ${i}`)
-    m[ti * numClasses + pi]!++
-  }
-  return m
+/**
+ * The (numClasses, numClasses) pixel confusion matrix, rows = true class, columns = predicted class,
+ * flattened row-major: core's `metrics.confusionMatrix(yTrue, yPred)` over the pixels.
+ */
+function pixelConfusion(pred: Tensor, target: Tensor, numClasses: number, { ignoreIndex = 255 }: SegmentationMetricOptions): Float64Array {
+  const p = labels(pred, target)
+  if (p.size !== target.size) throw new ShapeError(`segmentation metrics: predictions have ${p.size} pixels, targets ${target.size}`)
+  return Float64Array.from(metrics.confusionMatrix(target.reshape([target.size]), p.reshape([p.size]), numClasses, { ignoreIndex }).flat())
 }
 
 /** Fraction of (non-ignored) pixels whose predicted class is right. */
 export function pixelAccuracy(pred: Tensor, target: Tensor, numClasses: number, opts: SegmentationMetricOptions = {}): number {
-  const m = confusionMatrix(pred, target, numClasses, opts)
+  const m = pixelConfusion(pred, target, numClasses, opts)
   let right = 0
   let total = 0
   for (let i = 0; i < numClasses; i++) right += m[i * numClasses + i]!
@@ -49,7 +43,7 @@ export function pixelAccuracy(pred: Tensor, target: Tensor, numClasses: number, 
 
 /** IoU per class (NaN for a class absent from both the target and the prediction). */
 export function classIoU(pred: Tensor, target: Tensor, numClasses: number, opts: SegmentationMetricOptions = {}): number[] {
-  const m = confusionMatrix(pred, target, numClasses, opts)
+  const m = pixelConfusion(pred, target, numClasses, opts)
   return Array.from({ length: numClasses }, (_, i) => {
     let row = 0
     let col = 0

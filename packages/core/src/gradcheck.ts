@@ -5,15 +5,18 @@
  * in float32 the differences drown in rounding. Not for use during training (it is slow).
  */
 import { noGrad } from './autograd.js'
-import { DTypeError } from './errors.js'
+import { ArgumentError, DTypeError } from './errors.js'
 import { Generator } from './random.js'
 import { Tensor } from './tensor.js'
 
 export interface GradcheckResult {
   /** The relative error over all inputs together. */
   relError: number
-  /** Per input: relative error of that input's gradient. */
+  /** Per checked input (in the order of `wrt`): relative error of that input's gradient. */
   perInput: number[]
+  /** The indices of the checked inputs. */
+  wrt: number[]
+  /** Every per-input error, and the combined one, below `tol`: a small input's wrong gradient cannot hide. */
   ok: boolean
 }
 
@@ -21,7 +24,7 @@ export interface GradcheckOptions {
   eps?: number
   /** Pass threshold on the relative error (default 1e-7, the notes' "correct"). */
   tol?: number
-  /** Which inputs to check (default: every float input). */
+  /** Which inputs to check (default: every float64 input; at least one is required). */
   wrt?: number[]
   seed?: number
 }
@@ -34,8 +37,15 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   const eps = opts.eps ?? 1e-6
   const tol = opts.tol ?? 1e-7
   const wrt = opts.wrt ?? inputs.flatMap((t, i) => (t.dtype === 'float64' ? [i] : []))
-  for (const i of wrt)
+  // NOTE: with nothing to perturb the errors would be 0 and the check would "pass" having checked nothing.
+  if (wrt.length === 0)
+    throw opts.wrt
+      ? new ArgumentError('gradcheck: wrt is empty; name at least one input to check')
+      : new DTypeError(`gradcheck needs at least one float64 input to check; got ${inputs.length === 0 ? 'no inputs' : `dtypes [${inputs.map((t) => t.dtype).join(', ')}]`}`)
+  for (const i of wrt) {
+    if (!Number.isInteger(i) || i < 0 || i >= inputs.length) throw new ArgumentError(`gradcheck: wrt index ${i} is not an input (there are ${inputs.length})`)
     if (inputs[i]!.dtype !== 'float64') throw new DTypeError(`gradcheck needs float64 inputs; input ${i} is ${inputs[i]!.dtype}`)
+  }
 
   // Fresh leaves, so the check neither reads nor leaves gradients on the caller's tensors.
   const xs = inputs.map((t, i) => {
@@ -78,5 +88,5 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   })
   const denom = Math.sqrt(den) + Math.sqrt(num2)
   const relError = denom === 0 ? 0 : Math.sqrt(diff2) / denom
-  return { relError, perInput, ok: relError < tol }
+  return { relError, perInput, wrt, ok: relError < tol && perInput.every((e) => e < tol) }
 }

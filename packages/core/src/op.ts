@@ -73,6 +73,9 @@ export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
 
 /** Run `op` on `inputs`, recording autograd and (when exporting) the ONNX node. */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
+  // NOTE: the tape and the tracer keep the input list; copy it, so a caller that reuses its array
+  // (a dense block pushes to the list it just concatenated) cannot rewrite the recorded graph.
+  inputs = [...inputs]
   // While tracing, an op with a lowering is one graph node and the ops inside it are not recorded.
   // A composite without a lowering is traced through; a primitive without one is recorded so the
   // export can name it in its error (never silently baked in as a constant).
@@ -104,6 +107,7 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
  * the ops `fn` is built from; only the export sees it as one node.
  */
 export function applyMulti<A>(op: { name: string; onnx: OnnxLowering<A> }, inputs: Tensor[], attrs: A, fn: () => Tensor[]): Tensor[] {
+  inputs = [...inputs]
   const traced = tracer !== null && traceDepth === 0
   if (traced) traceDepth++
   let outs: Tensor[]

@@ -1,12 +1,16 @@
 /**
  * Every differentiable op and layer passes gradcheck in float64: the relative error between the
  * autograd gradient and two-sided finite differences is below 1e-7 (notes 000/002: "correct").
- * Inputs avoid kinks (ReLU at 0, |x| at 0, max ties) where the derivative is not defined.
+ * Inputs avoid kinks (ReLU at 0, |x| at 0, max ties) where the derivative is not defined. Every
+ * float64 input is checked (losses too with respect to targets, class weights and posWeight), and
+ * each input's error is asserted on its own.
  */
 import { describe, expect, it } from 'vitest'
 import * as F from '../src/ops/index.js'
 import { type Tensor, gradcheck, manualSeed, nn, noGrad, tensor } from '../src/index.js'
+import { DTypeError } from '../src/errors.js'
 import { Generator } from '../src/random.js'
+import { expectGradOk } from './helpers/grad.js'
 
 const g = new Generator(7)
 /** float64 values in (lo, hi) away from 0 by at least `gap`. */
@@ -25,21 +29,22 @@ const f64 = <M extends nn.Module<any, any>>(m: M): M => {
 }
 
 /**
- * The notes' relative error for the parameter gradients of a module: autograd p.grad against
- * two-sided differences of L = sum(m(x) * R), perturbing each parameter element in place.
+ * The notes' relative error for the parameter gradients of a module, one per parameter: autograd
+ * p.grad against two-sided differences of L = sum(m(x) * R), perturbing each element in place.
  */
-function paramGradError(m: nn.Module<any, any>, x: Tensor, eps = 1e-6): number {
+function paramGradErrors(m: nn.Module<any, any>, x: Tensor, eps = 1e-6): Record<string, number> {
   const y0 = m.call(x)
   const R = rnd([...y0.shape])
   const loss = () => (m.call(x) as Tensor).mul(R).sum()
   m.zeroGrad()
   loss().backward()
-  let diff = 0
-  let a = 0
-  let n = 0
-  for (const p of m.parameters()) {
+  const out: Record<string, number> = {}
+  for (const [name, p] of m.namedParameters()) {
     const d = p.storage as Float64Array
     const g = p.grad!.data
+    let diff = 0
+    let a = 0
+    let n = 0
     for (let k = 0; k < d.length; k++) {
       const orig = d[k]!
       d[k] = orig + eps
@@ -52,8 +57,9 @@ function paramGradError(m: nn.Module<any, any>, x: Tensor, eps = 1e-6): number {
       a += g[k]! ** 2
       n += num ** 2
     }
+    out[name] = Math.sqrt(diff) / (Math.sqrt(a) + Math.sqrt(n))
   }
-  return Math.sqrt(diff) / (Math.sqrt(a) + Math.sqrt(n))
+  return out
 }
 
 type Case = [name: string, fn: (...xs: Tensor[]) => Tensor, inputs: () => Tensor[]]
@@ -111,7 +117,7 @@ const ops: Case[] = [
   ['softmax', (x) => F.softmax(x, 1), () => [rnd([3, 5])]],
   ['logSoftmax', (x) => F.logSoftmax(x, 0), () => [rnd([3, 5])]],
   ['logSumExp', (x) => F.logSumExp(x, -1), () => [rnd([3, 5])]],
-  ['cast float64->float32->float64 free', (x) => x.mul(3), () => [rnd([2, 2])]],
+  ['mul by a scalar', (x) => x.mul(3), () => [rnd([2, 2])]],
 ]
 
 const target = () => rnd([4, 3])
@@ -143,14 +149,25 @@ const layers: [string, () => nn.Module<any, any>, number[]][] = [
 
 describe('gradcheck (float64, relative error < 1e-7)', () => {
   it.each(ops)('%s', (_, fn, inputs) => {
-    const r = gradcheck(fn, inputs())
-    expect(r.relError).toBeLessThan(1e-7)
+    const xs = inputs()
+    const r = gradcheck(fn, xs)
+    expect(r.wrt).toEqual(xs.map((_, i) => i))
+    expectGradOk(r)
   })
 
-  it.each(losses)('loss %s', (_, fn, inputs) => {
+  it.each(losses)('loss %s (every float input: scores, soft targets, weights)', (_, fn, inputs) => {
     const xs = inputs()
-    const r = gradcheck(fn, xs, { wrt: [0] })
-    expect(r.relError).toBeLessThan(1e-7)
+    const r = gradcheck(fn, xs)
+    expect(r.wrt).toEqual(xs.map((_, i) => i))
+    expectGradOk(r)
+  })
+
+  it('cast float64 -> float32 -> float64 routes the gradient back through both casts', () => {
+    // NOTE: dyadic inputs and a power-of-two eps, so x +- eps is exact in float32 and the finite
+    // difference of this linear map is exact: the check can reach 1e-7 through a float32 value.
+    const x = tensor(Float64Array.from({ length: 6 }, (_, i) => (i - 2.5) / 8), { shape: [2, 3] })
+    const r = gradcheck((v) => v!.to('float32').mul(3).to('float64'), [x], { eps: 2 ** -6 })
+    expectGradOk(r)
   })
 
   it.each(layers)('layer %s (input and every parameter)', (name, make, shape) => {
@@ -158,13 +175,11 @@ describe('gradcheck (float64, relative error < 1e-7)', () => {
     const params = m.parameters()
     if (name === 'Embedding') {
       const ids = idx([1, 4, 4, 0])
-      const r = gradcheck((w) => F.embeddingLookup(w!, ids), [params[0]!.detach()])
-      expect(r.relError).toBeLessThan(1e-7)
+      expectGradOk(gradcheck((w) => F.embeddingLookup(w!, ids), [params[0]!.detach()]))
       return
     }
-    const r = gradcheck((x) => m.call(x), [rnd(shape)])
-    expect(r.relError).toBeLessThan(1e-7)
-    if (m.parameters().length) expect(paramGradError(m, rnd(shape))).toBeLessThan(1e-7)
+    expectGradOk(gradcheck((x) => m.call(x), [rnd(shape)]))
+    if (m.parameters().length) for (const [p, e] of Object.entries(paramGradErrors(m, rnd(shape)))) expect(e, `gradient of ${p}`).toBeLessThan(1e-7)
   })
 
   it('dropout with a fixed mask', () => {
@@ -173,6 +188,27 @@ describe('gradcheck (float64, relative error < 1e-7)', () => {
       manualSeed(3)
       return F.dropout(v!, 0.3, true)
     }, [x])
+    expectGradOk(r)
+  })
+})
+
+describe('gradcheck itself', () => {
+  it('refuses a call with nothing float64 to check', () => {
+    expect(() => gradcheck((x) => x!.mul(2), [tensor([1, 2, 3])])).toThrow(DTypeError)
+    expect(() => gradcheck((x) => x!.mul(2), [tensor([1, 2, 3])])).toThrow(/at least one float64 input/)
+    expect(() => gradcheck(() => tensor([1]), [])).toThrow(DTypeError)
+    expect(() => gradcheck((x) => x!.mul(2), [rnd([3])], { wrt: [] })).toThrow(/wrt is empty/)
+    expect(() => gradcheck((x) => x!.mul(2), [rnd([3])], { wrt: [1] })).toThrow(/not an input/)
+  })
+
+  it("fails on a small input's wrong gradient even when the combined error is small", () => {
+    // The gradient of the tiny input b is dropped (detach): its own error is 1, but b's share of
+    // the combined error is small next to a's large, correct gradient.
+    const a = rnd([20, 20])
+    const b = tensor(Float64Array.of(0.3), { shape: [1] })
+    const r = gradcheck((x, y) => x!.mul(1000).add(y!.detach().mul(1e-5)).add(y!.mul(0)), [a, b])
     expect(r.relError).toBeLessThan(1e-7)
+    expect(r.perInput[1]).toBeGreaterThan(0.5)
+    expect(r.ok).toBe(false)
   })
 })

@@ -1,12 +1,15 @@
 /**
  * `npm pack` of @refnets/core installs into an empty folder and `import { tensor, nn, optim }`
- * works there: the published package is complete (exports map, dist, dependencies).
+ * works there: the published package is complete (exports map, dist, dependencies). publint
+ * (https://publint.dev, through the repository's scripts/publint.mjs) passes on it too; it runs in
+ * this file, after the pack, because both build dist.
  */
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, expect, it } from 'vitest'
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -35,4 +38,10 @@ console.log(JSON.stringify({ shape: tensor([[1, 2], [3, 4]]).shape, grad: m.weig
   )
   const out = execFileSync('node', ['main.js'], { cwd: app, env }).toString().trim()
   expect(JSON.parse(out)).toEqual({ shape: [2, 2], grad: [1, 2] })
+}, 300_000)
+
+it('passes publint', async () => {
+  // Asynchronous, so the long build does not block the worker's event loop (vitest's RPC times out).
+  const { stdout } = await promisify(execFile)('node', [resolve(pkgDir, '../../scripts/publint.mjs'), pkgDir], { encoding: 'utf8' })
+  expect(stdout).toMatch(/publint passed/)
 }, 300_000)

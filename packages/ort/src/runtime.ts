@@ -3,7 +3,7 @@
  * onnxruntime-node ships its CPU library inside the npm package; the CUDA provider is a separate
  * download its install script makes, which does not run here (see docs/cuda.md).
  */
-import { type DType, Tensor, onnx } from '@refnets/core'
+import { ArgumentError, type DType, DTypeError, Tensor, onnx } from '@refnets/core'
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -81,16 +81,22 @@ export function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(ortType[t.dtype], data as Float32Array, [...t.shape])
 }
 
-/** Back to a refnets tensor; int64 (ONNX Runtime's index type) narrows to int32. */
+/**
+ * Back to a refnets tensor; int64 (ONNX Runtime's index type) is carried as int32, and a value
+ * outside int32's range is a DTypeError, never a silent wrap.
+ */
 export function fromOrt(t: ort.Tensor): Tensor {
   const shape = [...t.dims]
   switch (t.type) {
     case 'float32': return new Tensor(Float32Array.from(t.data as Float32Array), shape)
     case 'float64': return new Tensor(Float64Array.from(t.data as Float64Array), shape)
     case 'int32': return new Tensor(Int32Array.from(t.data as Int32Array), shape)
-    case 'int64': return new Tensor(Int32Array.from(t.data as BigInt64Array, (v) => Number(v)), shape)
+    case 'int64': return new Tensor(Int32Array.from(t.data as BigInt64Array, (v, i) => {
+      if (v > 2147483647n || v < -2147483648n) throw new DTypeError(`ONNX Runtime returned int64 ${v} at element ${i}, outside the int32 range refnets carries integers in`)
+      return Number(v)
+    }), shape)
     case 'bool': return new Tensor(Uint8Array.from(t.data as Uint8Array), shape)
-    default: throw new Error(`ONNX Runtime returned a ${t.type} tensor, which refnets does not read`)
+    default: throw new DTypeError(`ONNX Runtime returned a ${t.type} tensor; refnets reads float32, float64, int32, int64 and bool`)
   }
 }
 
@@ -118,7 +124,7 @@ export async function createSession(bytes: Uint8Array, { provider = 'cpu', threa
   })
   const feeds = (inputs: Tensor[]) => {
     if (inputs.length !== s.inputNames.length)
-      throw new Error(`the model has ${s.inputNames.length} inputs (${s.inputNames.join(', ')}), got ${inputs.length}`)
+      throw new ArgumentError(`the model has ${s.inputNames.length} inputs (${s.inputNames.join(', ')}), got ${inputs.length}`)
     return Object.fromEntries(s.inputNames.map((n, i) => [n, toOrt(inputs[i]!)]))
   }
   return {

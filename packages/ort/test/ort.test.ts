@@ -1,6 +1,7 @@
-import { Module, type Tensor, defineOp, apply, exportOnnx, manualSeed, nn, randn, tensor } from '@refnets/core'
+import { ArgumentError, DTypeError, Module, type Tensor, defineOp, apply, exportOnnx, manualSeed, nn, randn, tensor } from '@refnets/core'
+import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
-import { availableProviders, compareTensors, createSession, crossCheck, runOrt } from '../src/index.js'
+import { availableProviders, compareTensors, createSession, crossCheck, fromOrt, runOrt } from '../src/index.js'
 
 describe('ONNX Runtime runner', () => {
   it('runs an exported model and agrees with refnets', async () => {
@@ -19,7 +20,14 @@ describe('ONNX Runtime runner', () => {
     const s = await createSession(exportOnnx(m, [x], { inputNames: ['features'] }), { threads: 1 })
     expect(s.inputNames).toEqual(['features'])
     await expect(s.run([])).rejects.toThrow(/1 inputs \(features\), got 0/)
+    await expect(s.run([])).rejects.toThrow(ArgumentError)
     await s.release()
+  })
+
+  it('reads int64 outputs exactly or fails with a typed error (no silent wrap to int32), and refuses other types', () => {
+    expect(Array.from(fromOrt(new ort.Tensor('int64', BigInt64Array.from([-2147483648n, 2147483647n]), [2])).data)).toEqual([-2147483648, 2147483647])
+    expect(() => fromOrt(new ort.Tensor('int64', BigInt64Array.from([1n, 4294967297n]), [2]))).toThrow(DTypeError)
+    expect(() => fromOrt(new ort.Tensor('string', ['a'], [1]))).toThrow(DTypeError)
   })
 
   it('reports CUDA as unavailable with a reason on a machine without it, never as available silently', async () => {

@@ -33,18 +33,29 @@ export function accuracy(yTrue: Labels, yPred: Labels): number {
   return hit / t.length
 }
 
+export interface ConfusionMatrixOptions {
+  /** A true label to leave out, with its prediction (segmentation marks borders 255, PASCAL VOC). */
+  ignoreIndex?: number
+}
+
 /**
  * Confusion matrix C[i][j] = number of samples of true class i predicted as class j (rows: truth,
- * columns: prediction, as scikit-learn). `numClasses` defaults to 1 + the largest label seen.
+ * columns: prediction, as scikit-learn's confusion_matrix(y_true, y_pred)). `numClasses` defaults
+ * to 1 + the largest label seen. The one confusion matrix of refnets: the segmentation metrics of
+ * @refnets/cnn count pixels with it.
  */
-export function confusionMatrix(yTrue: Labels, yPred: Labels, numClasses?: number): number[][] {
+export function confusionMatrix(yTrue: Labels, yPred: Labels, numClasses?: number, opts: ConfusionMatrixOptions = {}): number[][] {
   const [t, p] = pair(yTrue, yPred)
+  const ignore = opts.ignoreIndex
+  if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1))
+    throw new ArgumentError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`)
   let k = numClasses ?? 0
-  if (numClasses === undefined) for (let i = 0; i < t.length; i++) k = Math.max(k, t[i]! + 1, p[i]! + 1)
+  if (numClasses === undefined) for (let i = 0; i < t.length; i++) if (t[i] !== ignore) k = Math.max(k, t[i]! + 1, p[i]! + 1)
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0))
   for (let i = 0; i < t.length; i++) {
+    if (t[i] === ignore) continue
     if (t[i]! < 0 || t[i]! >= k || p[i]! < 0 || p[i]! >= k)
-      throw new ArgumentError(`label ${t[i]! < 0 || t[i]! >= k ? t[i] : p[i]} at index ${i} is outside [0, ${k})`)
+      throw new ArgumentError(`confusionMatrix: label ${t[i]! < 0 || t[i]! >= k ? `${t[i]} (true)` : `${p[i]} (predicted)`} at index ${i} is outside [0, ${k})`)
     m[t[i]!]![p[i]!]!++
   }
   return m

@@ -18,6 +18,13 @@ describe('classification metrics', () => {
     expect(confusionMatrix([0], [0], 3)).toEqual([[1, 0, 0], [0, 0, 0], [0, 0, 0]])
   })
 
+  it('confusion matrix leaves out the ignore label and names the bad label', () => {
+    expect(confusionMatrix([0, 255, 1], [1, 0, 1], 2, { ignoreIndex: 255 })).toEqual([[0, 1], [0, 1]])
+    expect(confusionMatrix([0, 255, 1], [1, 0, 1], undefined, { ignoreIndex: 255 })).toEqual([[0, 1], [0, 1]])
+    expect(() => confusionMatrix([0, 3], [0, 0], 2)).toThrow(/label 3 \(true\) at index 1 is outside \[0, 2\)/)
+    expect(() => confusionMatrix([0], [0], 0)).toThrow(/numClasses/)
+  })
+
   it('accuracy, per-class and macro precision / recall / F1', () => {
     expect(accuracy(yTrue, yPred)).toBe(5 / 8)
     expect(precision(yTrue, yPred, { average: 'none' })).toEqual([2 / 3, 1 / 2, 2 / 3])

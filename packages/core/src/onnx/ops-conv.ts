@@ -132,7 +132,11 @@ export const convOps: Record<string, OnnxOpImpl> = {
   ConvTranspose: convTranspose,
   ConvInteger: (ctx) => {
     const x = input(ctx, 0).to('float32').sub(optional(ctx, 2)?.to('float32') ?? 0)
-    const w = input(ctx, 1).to('float32').sub(optional(ctx, 3)?.to('float32') ?? 0)
+    // NOTE: w_zero_point is a scalar or one value per output channel (ONNX ConvInteger): a 1-D
+    // zero point runs along axis 0 of w (M, C/group, kH, kW), not along its last axis.
+    const wRaw = input(ctx, 1)
+    const wZero = optional(ctx, 3)?.to('float32')
+    const w = wRaw.to('float32').sub(wZero && wZero.rank === 1 ? wZero.reshape([wZero.shape[0]!, ...wRaw.shape.slice(1).map(() => 1)]) : wZero ?? 0)
     const sub = { ...ctx, inputs: [x, w] }
     const y = conv(sub)
     return (Array.isArray(y) ? y[0]! : y).to('int32')

@@ -5,6 +5,7 @@
  * The 4- and 8-bit formats are handled by table: every code is decoded once, which keeps the rules
  * for NaN, infinity and negative zero in one place (the format parameters below).
  */
+import { OnnxFormatError } from './errors.js'
 import { OnnxDataType as DT } from './proto.js'
 
 interface Format {
@@ -47,7 +48,7 @@ export function decodeSmallFloat(dataType: number, code: number): number {
   }
   if (dataType === DT.FLOAT8E8M0) return code === 0xff ? NaN : 2 ** (code - 127)
   const f = formats[dataType]
-  if (!f) throw new Error(`not a small float type: ${dataType}`)
+  if (!f) throw new OnnxFormatError(`ONNX data type ${dataType} is not a small float type (float16, bfloat16, float8 or float4)`)
   return decodeWith(f, code)
 }
 

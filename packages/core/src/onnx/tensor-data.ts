@@ -48,6 +48,10 @@ export function tensorProtoToArray(t: TensorProto): DecodedTensor {
   const dims = (t.dims ?? []).map(Number)
   const n = dims.reduce((a, b) => a * b, 1)
   const name = t.name ? `'${t.name}'` : '(unnamed)'
+  // NOTE: every allocation below is sized by n, so n must be checked against the data actually
+  // present before anything is allocated (a file of a few bytes may claim dims [1e9, 1e9]).
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(n))
+    throw new OnnxFormatError(`tensor ${name}: dims must be non-negative integers with a safe product, got [${dims}]`)
   if (t.dataLocation === 1) throw new OnnxFormatError(`tensor ${name} stores its data in an external file, which refnets does not read`)
   if (dataType === DT.STRING) return { dataType, dims, data: (t.stringData ?? []).map((b) => new TextDecoder().decode(b)) }
   const raw = t.rawData
@@ -92,6 +96,7 @@ export function tensorProtoToArray(t: TensorProto): DecodedTensor {
       const vals = t.int32Data ?? []
       if (bits) {
         const per = 8 / bits
+        if (vals.length !== Math.ceil(n / per)) throw new OnnxFormatError(`tensor ${name}: has ${vals.length} packed values, dims [${dims}] need ${Math.ceil(n / per)}`)
         const unpacked = Array.from({ length: n }, (_, i) => (vals[Math.floor(i / per)]! >> ((i % per) * bits)) & ((1 << bits) - 1))
         return { dataType, dims, data: fromBits(dataType, unpacked, n) }
       }

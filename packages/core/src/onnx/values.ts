@@ -53,11 +53,23 @@ export const declaredType = new WeakMap<Tensor, number>()
 const I32_MAX = 2147483647
 const I32_MIN = -2147483648
 
+const I64_MAX = 9223372036854775807n
+const I64_MIN = -9223372036854775808n
+
+export interface TensorProtoOptions {
+  /**
+   * Map the int64 sentinels INT64_MAX and INT64_MIN (ONNX's "to the end" in Slice ends/starts and
+   * similar) to the int32 bounds, which keeps their meaning there (default true). Off, they are out
+   * of range like any other value (the conformance runner compares expected outputs exactly).
+   */
+  int64Sentinels?: boolean
+}
+
 /**
- * Convert a TensorProto to a Tensor. int64 values outside int32 are saturated: ONNX uses INT64_MAX
- * as "to the end" in Slice/ends and similar, which saturation preserves.
+ * Convert a TensorProto to a Tensor. Integer values must fit the int32 carrier: any other value is
+ * an OnnxImportError (never a silent clamp), except the int64 sentinels (see TensorProtoOptions).
  */
-export function tensorProtoToTensor(t: TensorProto): Tensor {
+export function tensorProtoToTensor(t: TensorProto, opts: TensorProtoOptions = {}): Tensor {
   const { dataType, dims, data } = tensorProtoToArray(t)
   const dtype = carrierDType(dataType)
   if (!dtype) throw new OnnxImportError(`tensor '${t.name ?? ''}': ONNX data type ${dataType} is not supported by refnets (float32/64, float16, bfloat16, bool and integer types are)`)
@@ -66,9 +78,18 @@ export function tensorProtoToTensor(t: TensorProto): Tensor {
   let out: Float32Array | Float64Array | Int32Array | Uint8Array
   if (dtype === 'int32') {
     out = new Int32Array(n)
+    const sentinels = opts.int64Sentinels ?? true
     for (let i = 0; i < n; i++) {
-      const v = Number((data as ArrayLike<number | bigint>)[i]!)
-      out[i] = v > I32_MAX ? I32_MAX : v < I32_MIN ? I32_MIN : v
+      const raw = (data as ArrayLike<number | bigint>)[i]!
+      const v = Number(raw)
+      if (v > I32_MAX || v < I32_MIN) {
+        if (sentinels && dataType === OnnxDataType.INT64 && (raw === I64_MAX || raw === I64_MIN)) {
+          out[i] = raw === I64_MAX ? I32_MAX : I32_MIN
+          continue
+        }
+        throw new OnnxImportError(`tensor '${t.name ?? ''}': element ${i} is ${raw}, outside the int32 range refnets carries integers in ([${I32_MIN}, ${I32_MAX}]; only INT64_MAX/INT64_MIN as sentinels are mapped)`)
+      }
+      out[i] = v
     }
   } else if (dtype === 'bool') {
     out = Uint8Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0))

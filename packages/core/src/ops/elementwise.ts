@@ -218,13 +218,15 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   return apply(Where, [c, x, y], {})
 }
 
-/** max(min(x, hi), lo), exported as ONNX Clip. Gradient 1 inside [lo, hi], 0 outside. */
+/** min(max(x, lo), hi), exported as ONNX Clip. Gradient 1 inside [lo, hi], 0 outside. */
 export const Clip = defineOp<{ min?: number; max?: number }>({
   name: 'Clip',
   forward: ([x], { min, max }) => {
+    // NOTE: lo first, then hi: when lo > hi every element becomes hi, as the ONNX Clip spec and
+    // torch.clamp both state (the other order would give lo).
     let y = x!
-    if (max !== undefined) y = minimum(y, max)
     if (min !== undefined) y = maximum(y, min)
+    if (max !== undefined) y = minimum(y, max)
     return y === x ? x!.clone() : y
   },
   onnx: (ctx, [x], { inputs: [t], attrs: { min, max } }) => {

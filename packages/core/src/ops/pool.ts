@@ -153,12 +153,16 @@ const MaxPool2dBackward: OpDef<PoolBackAttrs> = defineOp<PoolBackAttrs>({
  * NOTE: ONNX Runtime divided a ceil-mode window that overhangs the padded input by the whole kernel
  * under count_include_pad (onnxruntime#16203, fixed only for opset >= 19), where PyTorch divides by
  * the part inside the padded input; this form gives PyTorch's numbers on every opset. The attribute
- * `dilations` of AveragePool needs opset 19; avgPool2d has no dilation (as in PyTorch), so it is never emitted.
+ * `dilations` of AveragePool needs opset 19; avgPool2d has no dilation (as in PyTorch), so only an
+ * imported dilated AveragePool emits it.
  */
 function lowerAvgPool(ctx: LoweringContext, x: string, xShape: readonly number[], a: AvgPool2dAttrs): string[] {
   const [exH, exW] = ceilExtra(xShape, a)
   const p = a.pads
-  const base = { kernel_shape: a.kernel, strides: a.strides }
+  const dilated = a.dilations[0] !== 1 || a.dilations[1] !== 1
+  // A dilated window (only from an imported ONNX AveragePool) needs the attribute of opset 19.
+  if (dilated) ctx.requireOpset(19)
+  const base = dilated ? { kernel_shape: a.kernel, strides: a.strides, dilations: a.dilations } : { kernel_shape: a.kernel, strides: a.strides }
   if (exH === 0 && exW === 0) return ctx.node('AveragePool', [x], { ...base, pads: p, count_include_pad: a.countIncludePad ? 1 : 0 })
   if (!a.countIncludePad || p.every((v) => v === 0))
     return ctx.node('AveragePool', [x], { ...base, pads: [p[0], p[1], p[2] + exH, p[3] + exW], count_include_pad: 0 })

@@ -286,69 +286,71 @@ function maxPool2dBackward(dy: FloatArray, indices: Int32Array, dx: FloatArray, 
 }
 
 /**
- * The window of average pooling as PyTorch computes it: rows [hs, he) clipped to the input, and
- * the divisor. With count_include_pad the divisor counts padding but not the part of a ceil-mode
- * window that runs past the padded input: (min(hs + kH, inH + padBottom) - hs) * (same for w).
+ * The windows of average pooling as PyTorch computes them, generalised to dilated windows as in
+ * ONNX AveragePool (opset 19): for each output, the row start hs, the taps [i0, i1) of the kH whose
+ * rows hs + i * dilationH lie inside the input (likewise for columns), and the divisor. Without
+ * count_include_pad the divisor is the number of taps inside the input; with it, the taps inside the
+ * padded input, so the part of a ceil-mode window that runs past the padding is never counted
+ * (undilated: (min(hs + kH, inH + padBottom) - hs) * (same for w)).
+ * Each window is pushed as 8 numbers: o, hs, i0, i1, ws, j0, j1, count.
  */
-function avgWindows(g: Pool2dGeometry, countIncludePad: boolean, visit: (o: number, h0: number, h1: number, w0: number, w1: number, count: number) => void): void {
-  const { inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, padBottom, padRight } = g
+function avgWindows(g: Pool2dGeometry, countIncludePad: boolean): number[] {
+  const { inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW } = g
+  const win: number[] = []
   for (let oh = 0; oh < outH; oh++) {
     const hs = oh * strideH - padTop
-    const heP = Math.min(hs + kH, inH + padBottom)
-    const h0 = Math.max(hs, 0)
-    const h1 = Math.min(heP, inH)
+    const [i0, i1] = tapRange(hs, kH, dilationH, inH)
+    const padRows = Math.min(kH, Math.floor((inH + padBottom - 1 - hs) / dilationH) + 1)
     for (let ow = 0; ow < outW; ow++) {
       const ws = ow * strideW - padLeft
-      const weP = Math.min(ws + kW, inW + padRight)
-      const w0 = Math.max(ws, 0)
-      const w1 = Math.min(weP, inW)
-      const count = countIncludePad ? (heP - hs) * (weP - ws) : (h1 - h0) * (w1 - w0)
-      visit(oh * outW + ow, h0, h1, w0, w1, h1 > h0 && w1 > w0 ? count : 0)
+      const [j0, j1] = tapRange(ws, kW, dilationW, inW)
+      const padCols = Math.min(kW, Math.floor((inW + padRight - 1 - ws) / dilationW) + 1)
+      const inside = (i1 - i0) * (j1 - j0)
+      win.push(oh * outW + ow, hs, i0, i1, ws, j0, j1, inside === 0 ? 0 : countIncludePad ? padRows * padCols : inside)
     }
   }
+  return win
 }
 
 function avgPool2d(x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean): void {
-  const { planes, inH, inW, outH, outW } = g
+  const { planes, inH, inW, outH, outW, dilationH, dilationW } = g
   const plane = inH * inW
   const ohw = outH * outW
   // The windows are the same for every plane: list them once, then sweep the planes.
-  const win: number[] = []
-  avgWindows(g, countIncludePad, (o, h0, h1, w0, w1, count) => win.push(o, h0, h1, w0, w1, count))
+  const win = avgWindows(g, countIncludePad)
   for (let p = 0; p < planes; p++) {
     const xo = p * plane
     const yo = p * ohw
-    for (let t = 0; t < win.length; t += 6) {
-      const h1 = win[t + 2]!, w0 = win[t + 3]!, w1 = win[t + 4]!
+    for (let t = 0; t < win.length; t += 8) {
+      const hs = win[t + 1]!, i1 = win[t + 3]!, ws = win[t + 4]!, j0 = win[t + 5]!, j1 = win[t + 6]!
       let s = 0
-      for (let h = win[t + 1]!; h < h1; h++) {
-        const r = xo + h * inW
-        for (let w = w0; w < w1; w++) s += x[r + w]!
+      for (let i = win[t + 2]!; i < i1; i++) {
+        const r = xo + (hs + i * dilationH) * inW + ws
+        for (let j = j0; j < j1; j++) s += x[r + j * dilationW]!
       }
-      // An empty window (possible only with odd paddings) gives 0, as in PyTorch.
-      y[yo + win[t]!] = win[t + 5] === 0 ? 0 : s / win[t + 5]!
+      // An empty window (possible only with odd paddings or large dilations) gives 0, as in PyTorch.
+      y[yo + win[t]!] = win[t + 7] === 0 ? 0 : s / win[t + 7]!
     }
   }
 }
 
 function avgPool2dBackward(dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean): void {
-  const { planes, inH, inW, outH, outW } = g
+  const { planes, inH, inW, outH, outW, dilationH, dilationW } = g
   const plane = inH * inW
   const ohw = outH * outW
-  const win: number[] = []
-  avgWindows(g, countIncludePad, (o, h0, h1, w0, w1, count) => win.push(o, h0, h1, w0, w1, count))
+  const win = avgWindows(g, countIncludePad)
   dx.fill(0)
   for (let p = 0; p < planes; p++) {
     const xo = p * plane
     const yo = p * ohw
-    for (let t = 0; t < win.length; t += 6) {
-      const h1 = win[t + 2]!, w0 = win[t + 3]!, w1 = win[t + 4]!
-      const count = win[t + 5]!
+    for (let t = 0; t < win.length; t += 8) {
+      const hs = win[t + 1]!, i1 = win[t + 3]!, ws = win[t + 4]!, j0 = win[t + 5]!, j1 = win[t + 6]!
+      const count = win[t + 7]!
       if (count === 0) continue
       const v = dy[yo + win[t]!]! / count
-      for (let h = win[t + 1]!; h < h1; h++) {
-        const r = xo + h * inW
-        for (let w = w0; w < w1; w++) dx[r + w]! += v
+      for (let i = win[t + 2]!; i < i1; i++) {
+        const r = xo + (hs + i * dilationH) * inW + ws
+        for (let j = j0; j < j1; j++) dx[r + j * dilationW]! += v
       }
     }
   }
