@@ -1,0 +1,2 @@
+import type { ModelSpec } from '@refnets/core'
+export const specs: ModelSpec[] = []
