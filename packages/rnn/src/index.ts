@@ -7,4 +7,5 @@
  */
 export * from './layers/index.js'
 export * from './text/index.js'
+export * from './models/index.js'
 export { specs } from './specs.js'

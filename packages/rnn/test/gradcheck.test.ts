@@ -53,7 +53,7 @@ describe('layers: gradcheck of output, h_n (and c_n) w.r.t. input, initial state
     const res = gradcheck(layerFn(m, c), inputs, c.mode === 'LSTM' ? {} : { wrt: [0, 1, ...m.parameters().map((_, i) => i + 3)] })
     expect(res.relError).toBeLessThan(1e-7)
     // The module computes the same function (its forward runs the same code on its parameters).
-    const [out, hN, cN] = noGrad(() => m.call(inputs[0]!, inputs[1]!, c.mode === 'LSTM' ? inputs[2]! : null, c.lengths ?? null))
+    const [out, hN, cN] = noGrad(() => m.forwardStates(inputs[0]!, inputs[1]!, c.mode === 'LSTM' ? inputs[2]! : null, c.lengths ?? null))
     const ref = noGrad(() => layerFn(m, c)(...(inputs as [Tensor, Tensor, Tensor, ...Tensor[]])))
     expect(Array.from(concat([out!.flatten(), hN!.flatten(), ...(cN ? [cN.flatten()] : [])]).data)).toEqual(Array.from(ref.data))
   })

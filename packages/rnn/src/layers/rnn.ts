@@ -10,8 +10,8 @@
  * Deep (numLayers) and bidirectional variants: https://d2l.ai/chapter_recurrent-modern/deep-rnn.html,
  * https://d2l.ai/chapter_recurrent-modern/bi-rnn.html.
  *
- * Call: `forward(x, h0?, c0?, lengths?)` (c0 for LSTM only) returns `[output, hN]`, or
- * `[output, hN, cN]` for LSTM. NOTE: PyTorch returns (output, (h_n, c_n)) and takes hx as a tuple;
+ * Call: RNN and GRU `forward(x, h0?, lengths?)` returns `[output, hN]`; LSTM
+ * `forward(x, h0?, c0?, lengths?)` returns `[output, hN, cN]`. NOTE: PyTorch returns (output, (h_n, c_n)) and takes hx as a tuple;
  * here states are flat arguments and results so that every layer is an ONNX-exportable module of
  * tensors. x is (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h0/c0 and the
  * returned states are (numLayers * D, B, H) as in PyTorch (batchFirst does not apply to them).
@@ -34,7 +34,10 @@ export interface RecurrentLayerOptions {
 
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`
 
-export abstract class RecurrentBase extends Module<[Tensor, (Tensor | null)?, (Tensor | null)?, (Tensor | ArrayLike<number> | null)?], Tensor[]> {
+/** Sequence lengths: an int32 tensor (B) or plain numbers. */
+export type Lengths = Tensor | ArrayLike<number>
+
+export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<I, Tensor[]> {
   readonly numLayers: number
   readonly bias: boolean
   readonly batchFirst: boolean
@@ -90,7 +93,11 @@ export abstract class RecurrentBase extends Module<[Tensor, (Tensor | null)?, (T
     return unbatched ? s.unsqueeze(1) : s
   }
 
-  forward(x: Tensor, h0?: Tensor | null, c0?: Tensor | null, lengths?: Tensor | ArrayLike<number> | null): Tensor[] {
+  /**
+   * The forward pass of every mode: RNN and GRU take no c0. Subclasses' `forward` has PyTorch's
+   * argument list for their mode; models that hold any of the three call this.
+   */
+  forwardStates(x: Tensor, h0?: Tensor | null, c0?: Tensor | null, lengths?: Lengths | null): Tensor[] {
     const name = this.constructor.name
     if (x.rank !== 2 && x.rank !== 3)
       throw new ShapeError(`${name}: expected input of rank 3 (${this.batchFirst ? 'B, T, I' : 'T, B, I'}) or 2 (T, I), got shape ${fmt(x.shape)}`)
@@ -127,23 +134,37 @@ export abstract class RecurrentBase extends Module<[Tensor, (Tensor | null)?, (T
   }
 }
 
-/** Elman RNN; `nonlinearity` 'tanh' (default) or 'relu'. */
-export class RNN extends RecurrentBase {
+type HiddenArgs = [Tensor, (Tensor | null)?, (Lengths | null)?]
+type LstmArgs = [Tensor, (Tensor | null)?, (Tensor | null)?, (Lengths | null)?]
+
+/** Elman RNN; `nonlinearity` 'tanh' (default) or 'relu'. forward(x, h0?, lengths?) -> [output, h_n]. */
+export class RNN extends RecurrentBase<HiddenArgs> {
   constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
     const nl = opts.nonlinearity ?? 'tanh'
     if (nl !== 'tanh' && nl !== 'relu') throw new ArgumentError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts)
   }
-}
-
-export class GRU extends RecurrentBase {
-  constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions = {}) {
-    super('GRU', inputSize, hiddenSize, opts)
+  forward(x: Tensor, h0?: Tensor | null, lengths?: Lengths | null): Tensor[] {
+    return this.forwardStates(x, h0, null, lengths)
   }
 }
 
-export class LSTM extends RecurrentBase {
+/** forward(x, h0?, lengths?) -> [output, h_n]. */
+export class GRU extends RecurrentBase<HiddenArgs> {
+  constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions = {}) {
+    super('GRU', inputSize, hiddenSize, opts)
+  }
+  forward(x: Tensor, h0?: Tensor | null, lengths?: Lengths | null): Tensor[] {
+    return this.forwardStates(x, h0, null, lengths)
+  }
+}
+
+/** forward(x, h0?, c0?, lengths?) -> [output, h_n, c_n]. */
+export class LSTM extends RecurrentBase<LstmArgs> {
   constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions = {}) {
     super('LSTM', inputSize, hiddenSize, opts)
+  }
+  forward(x: Tensor, h0?: Tensor | null, c0?: Tensor | null, lengths?: Lengths | null): Tensor[] {
+    return this.forwardStates(x, h0, c0, lengths)
   }
 }
