@@ -12,6 +12,8 @@
  * the state at len_b - 1, and the reverse direction, run from t = T-1 down to 0, stays at its
  * initial state through the padding and starts at len_b - 1: both as PyTorch and ONNX define them.
  */
+import { gruPointwise, lstmPointwise } from './fused.js'
+import { recurrentScan } from './scan.js'
 import { type Tensor, ArgumentError, ShapeError, concat, dropout, fromValues, linear, select, stack } from '@refnets/core'
 
 export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
@@ -38,30 +40,21 @@ export interface CellState {
  * Returns the new (h, c), each (B, H).
  */
 export function cellStep(mode: RecurrentMode, xi: Tensor, state: CellState, w: CellWeights): CellState {
-  const H = w.wHh.shape[1]!
   // (B, H) @ (H, G*H) -> (B, G*H)
   const hh = linear(state.h, w.wHh, w.bHh)
   if (mode === 'RNN_TANH') return { h: xi.add(hh).tanh(), c: null }
   if (mode === 'RNN_RELU') return { h: xi.add(hh).relu(), c: null }
   if (mode === 'LSTM') {
-    const g = xi.add(hh)
-    // (B, 4H) -> four (B, H) gates in PyTorch's order i, f, g, o
-    const i = g.slice(1, 0, H).sigmoid()
-    const f = g.slice(1, H, 2 * H).sigmoid()
-    const cand = g.slice(1, 2 * H, 3 * H).tanh()
-    const o = g.slice(1, 3 * H, 4 * H).sigmoid()
-    const c = f.mul(state.c!).add(i.mul(cand))
-    return { h: o.mul(c.tanh()), c }
+    // (B, 4H) gates i, f, g, o -> c = f * c_prev + i * g, h = o * tanh(c): one fused op (fused.ts)
+    const [h, c] = lstmPointwise(xi, hh, state.c!)
+    return { h, c }
   }
-  // GRU, gates r, z, n.
-  const r = xi.slice(1, 0, H).add(hh.slice(1, 0, H)).sigmoid()
-  const z = xi.slice(1, H, 2 * H).add(hh.slice(1, H, 2 * H)).sigmoid()
+  // GRU, gates r, z, n: r = sigmoid(x_r + h_r), z = sigmoid(x_z + h_z), n = tanh(x_n + r * h_n).
   // NOTE: the reset gate multiplies (W_hn h + b_hn), after the linear map, as PyTorch does (ONNX
   // GRU with linear_before_reset = 1); the GRU paper and d2l apply it to h before W_hn.
-  const n = xi.slice(1, 2 * H, 3 * H).add(r.mul(hh.slice(1, 2 * H, 3 * H))).tanh()
   // NOTE: h_t = (1 - z) * n + z * h_{t-1}: the update gate z keeps the old state (PyTorch, ONNX,
-  // d2l); Cho et al. 2014 write the same, some texts swap z and 1 - z.
-  return { h: n.sub(n.mul(z)).add(z.mul(state.h)), c: null }
+  // d2l); some texts swap z and 1 - z.
+  return { h: gruPointwise(xi, hh, state.h), c: null }
 }
 
 /** The (T, B, 1) float mask [t < len_b] of a batch, or null when every sequence is full. */
@@ -76,32 +69,15 @@ export function lengthMask(lengths: ArrayLike<number> | null, T: number, B: numb
 }
 
 /**
- * Run one layer in one direction over the projected inputs `xp` (T, B, G*H).
- * Returns the outputs (T, B, H) in time order and the final state.
+ * Run one layer in one direction over the projected inputs `xp` (T, B, G*H): the whole time loop
+ * and its backpropagation through time are one op (scan.ts). Returns the outputs (T, B, H) in time
+ * order and the final state.
  */
 export function runDirection(
   mode: RecurrentMode, xp: Tensor, init: CellState, w: CellWeights, mask: Tensor | null, reverse: boolean,
 ): { y: Tensor; state: CellState } {
-  const T = xp.shape[0]!
-  const ys: Tensor[] = new Array(T)
-  let state = init
-  for (let k = 0; k < T; k++) {
-    const t = reverse ? T - 1 - k : k
-    const next = cellStep(mode, select(xp, 0, t), state, w)
-    if (mask) {
-      // (B, 1): carry the state through padding; padded outputs are 0.
-      const m = select(mask, 0, t)
-      const h = state.h.add(m.mul(next.h.sub(state.h)))
-      const c = next.c && state.c ? state.c.add(m.mul(next.c.sub(state.c))) : null
-      ys[t] = next.h.mul(m)
-      state = { h, c }
-    } else {
-      ys[t] = next.h
-      state = next
-    }
-  }
-  // T x (B, H) -> (T, B, H)
-  return { y: stack(ys, 0), state }
+  const r = recurrentScan(mode, xp, init.h, init.c, w.wHh, w.bHh, mask, reverse)
+  return { y: r.y, state: { h: r.h, c: r.c } }
 }
 
 export interface RecurrentOptions {
