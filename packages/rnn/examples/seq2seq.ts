@@ -9,7 +9,7 @@
  * the test BLEU is measured on the first `--test` test groups (default 500), with all their
  * references, by greedy decoding and by beam search (beam 4, length normalisation alpha 0.75).
  *
- *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--epochs 30] [--minutes 13] [--test 500]
+ *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--min-freq 2] [--epochs 30] [--minutes 13] [--test 500]
  */
 import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
 import { Seq2Seq, Vocab, bleu, corpusBleu, groupBySource, idRows, maskedCrossEntropy, splitGroups, tokens, translate, truncatePad } from '../src/index.js'
@@ -25,6 +25,7 @@ const layers = Number(arg('layers', '2'))
 const maxEpochs = Number(arg('epochs', '30'))
 const minutes = Number(arg('minutes', '13'))
 const nTest = Number(arg('test', '500'))
+const minFreq = Number(arg('min-freq', '2'))
 const numSteps = 10
 const batchSize = 64
 
@@ -33,11 +34,11 @@ const pairs = loadFraEng()
 const groups = groupBySource(pairs)
 const { train, test } = splitGroups(groups, 0.1, 0)
 const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
-const special = { minFreq: 2, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
+const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
 const src = new Vocab(trainPairs.map(([e]) => tokens(e)), special)
 const tgt = new Vocab(trainPairs.map(([, f]) => tokens(f)), special)
 console.log(`${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`)
-console.log(`vocabularies (min frequency 2): English ${src.length}, French ${tgt.length}; GRU ${layers} layers, hidden ${hidden}, embedding ${embed}`)
+console.log(`vocabularies (min frequency ${minFreq}): English ${src.length}, French ${tgt.length}; GRU ${layers} layers, hidden ${hidden}, embedding ${embed}`)
 
 const model = new Seq2Seq(src.length, tgt.length, { embedDim: embed, numHiddens: hidden, numLayers: layers, dropout: 0.1 })
 const opt = new optim.Adam(model.parameters(), { lr: 0.005 })

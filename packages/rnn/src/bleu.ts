@@ -1,6 +1,7 @@
 /**
  * BLEU (Papineni et al. 2002, https://aclanthology.org/P02-1040/), in two forms:
- * - `bleu`: d2l's sentence score (https://d2l.ai/chapter_recurrent-modern/seq2seq.html#evaluation-of-predicted-sequences)
+ * - `bleu`: d2l's sentence score
+ *   (https://d2l.ai/chapter_recurrent-modern/seq2seq.html#evaluation-of-predicted-sequences):
  *   exp(min(0, 1 - len_label / len_pred)) * prod_{n=1..k} p_n^(1/2^n): the brevity penalty, and
  *   longer n-gram matches weighted more (p_n^(1/2^n) grows with n for p_n < 1);
  * - `corpusBleu`: the standard corpus-level BLEU-4 (uniform weights 1/4): clipped n-gram counts
@@ -60,7 +61,9 @@ function closestRefLength(refs: string[][], c: number): number {
  * Corpus BLEU: `references[i]` are the references of `hypotheses[i]` (token lists or strings).
  * Default weights (1/4, 1/4, 1/4, 1/4): BLEU-4.
  */
-export function corpusBleu(references: (string | string[])[][], hypotheses: (string | string[])[], weights = [0.25, 0.25, 0.25, 0.25]): number {
+export function corpusBleu(
+  references: (string | string[])[][], hypotheses: (string | string[])[], weights = [0.25, 0.25, 0.25, 0.25],
+): number {
   if (references.length !== hypotheses.length)
     throw new ArgumentError(`corpusBleu: ${hypotheses.length} hypotheses but ${references.length} reference lists`)
   const tok = (s: string | string[]) => (typeof s === 'string' ? tokens(s) : s)

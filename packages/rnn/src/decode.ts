@@ -61,8 +61,11 @@ const normalised = (logProb: number, len: number, alpha: number) => logProb / Ma
  * Beam search; returns every candidate (finished or cut at maxLen), best score first.
  * beamSize 1 is greedy search.
  */
-export function beamSearch<S>(step: StepFn<S>, init: S, { bos, eos, maxLen, beamSize = 4, alpha = 0.75 }: DecodeOptions & { beamSize?: number; alpha?: number }): Hypothesis[] {
-  if (!Number.isInteger(beamSize) || beamSize < 1) throw new ArgumentError(`beamSize must be a positive integer, got ${beamSize}`)
+export function beamSearch<S>(
+  step: StepFn<S>, init: S, { bos, eos, maxLen, beamSize = 4, alpha = 0.75 }: DecodeOptions & { beamSize?: number; alpha?: number },
+): Hypothesis[] {
+  if (!Number.isInteger(beamSize) || beamSize < 1)
+    throw new ArgumentError(`beamSize must be a positive integer, got ${beamSize}`)
   if (!(maxLen >= 1)) throw new ArgumentError(`maxLen must be >= 1, got ${maxLen}`)
   let beams: Beam<S>[] = [{ tokens: [], logProb: 0, state: init }]
   const done: Hypothesis[] = []
@@ -81,13 +84,15 @@ export function beamSearch<S>(step: StepFn<S>, init: S, { bos, eos, maxLen, beam
     for (const e of expanded) {
       if (next.length === beamSize) break
       if (e.token === eos) {
-        done.push({ tokens: e.from.tokens, logProb: e.logProb, score: normalised(e.logProb, e.from.tokens.length + 1, alpha), finished: true })
+        const score = normalised(e.logProb, e.from.tokens.length + 1, alpha)
+        done.push({ tokens: e.from.tokens, logProb: e.logProb, score, finished: true })
         continue
       }
       next.push({ tokens: [...e.from.tokens, e.token], logProb: e.logProb, state: e.state })
     }
     beams = next
   }
-  for (const b of beams) done.push({ tokens: b.tokens, logProb: b.logProb, score: normalised(b.logProb, b.tokens.length, alpha), finished: false })
+  for (const b of beams)
+    done.push({ tokens: b.tokens, logProb: b.logProb, score: normalised(b.logProb, b.tokens.length, alpha), finished: false })
   return done.sort((a, b) => b.score - a.score)
 }

@@ -32,8 +32,11 @@ export function groupBySource(pairs: [string, string][]): SourceGroup[] {
  * Split groups into train and test: a seeded permutation of the groups, the first `testFraction`
  * of it for test. Deterministic for a given seed and input order.
  */
-export function splitGroups(groups: SourceGroup[], testFraction: number, seed = 0): { train: SourceGroup[]; test: SourceGroup[] } {
-  if (!(testFraction > 0 && testFraction < 1)) throw new ArgumentError(`testFraction must be in (0, 1), got ${testFraction}`)
+export function splitGroups(
+  groups: SourceGroup[], testFraction: number, seed = 0,
+): { train: SourceGroup[]; test: SourceGroup[] } {
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new ArgumentError(`testFraction must be in (0, 1), got ${testFraction}`)
   const perm = new Generator(seed).permutation(groups.length)
   const nTest = Math.round(groups.length * testFraction)
   const test: SourceGroup[] = []
@@ -51,7 +54,8 @@ export function truncatePad(sentence: string, vocab: Vocab, numSteps: number): {
 }
 
 /** Rows of ids as a (B, T) int32 tensor. */
-export const idRows = (rows: number[][]): Tensor => new T(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length])
+export const idRows = (rows: number[][]): Tensor =>
+  new T(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length])
 
 export interface TranslateOptions {
   numSteps: number
@@ -60,7 +64,9 @@ export interface TranslateOptions {
 }
 
 /** Translate one preprocessed sentence: greedy with beamSize 1 (default), else beam search. */
-export function translate(model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab, sentence: string, { numSteps, beamSize = 1, alpha = 0.75 }: TranslateOptions): { text: string; hypothesis: Hypothesis } {
+export function translate(
+  model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab, sentence: string, { numSteps, beamSize = 1, alpha = 0.75 }: TranslateOptions,
+): { text: string; hypothesis: Hypothesis } {
   return noGrad(() => {
     const wasTraining = model.training
     model.eval()
@@ -73,7 +79,8 @@ export function translate(model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab, sent
         return { logProbs: logSoftmax(logits!, -1).data, state: next! }
       }
       const opts = { bos: tgtVocab.indexOf('<bos>'), eos: tgtVocab.indexOf('<eos>'), maxLen: numSteps }
-      const hyp = beamSize === 1 ? greedyDecode(step, state, opts) : beamSearch(step, state, { ...opts, beamSize, alpha })[0]!
+      const hyp =
+        beamSize === 1 ? greedyDecode(step, state, opts) : beamSearch(step, state, { ...opts, beamSize, alpha })[0]!
       return { text: tgtVocab.decode(hyp.tokens).join(' '), hypothesis: hyp }
     } finally {
       model.train(wasTraining)

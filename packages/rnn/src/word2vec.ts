@@ -20,7 +20,8 @@ export function subsample(sentences: number[][], counts: Map<number, number>, ge
 
 /** Every centre word with its context (a window of random size 1..maxWindow on each side). */
 export function centersAndContexts(sentences: number[][], maxWindow: number, gen: Generator): { centers: number[]; contexts: number[][] } {
-  if (!Number.isInteger(maxWindow) || maxWindow < 1) throw new ArgumentError(`maxWindow must be a positive integer, got ${maxWindow}`)
+  if (!Number.isInteger(maxWindow) || maxWindow < 1)
+    throw new ArgumentError(`maxWindow must be a positive integer, got ${maxWindow}`)
   const centers: number[] = []
   const contexts: number[][] = []
   for (const s of sentences) {

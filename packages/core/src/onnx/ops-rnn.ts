@@ -78,7 +78,8 @@ function recurrentOp(kind: Kind): OnnxOpImpl {
     const P = kind === 'LSTM' ? optional(ctx, 7) : undefined
     const direction = attrString(ctx, 'direction', 'forward')
     const dirs = direction === 'bidirectional' ? [false, true] : direction === 'reverse' ? [true] : direction === 'forward' ? [false] : null
-    if (!dirs) throw new OnnxImportError(`${where}: direction must be forward, reverse or bidirectional, got '${direction}'`)
+    if (!dirs)
+      throw new OnnxImportError(`${where}: direction must be forward, reverse or bidirectional, got '${direction}'`)
     const D = dirs.length
     const G = GATES[kind]
     const H = attrInt(ctx, 'hidden_size', R.shape[2] ?? 0)
@@ -107,11 +108,13 @@ function recurrentOp(kind: Kind): OnnxOpImpl {
     let mask: Tensor | null = null
     if (lens) {
       const l = lens.data
-      if (l.length !== Bn) throw new OnnxImportError(`${where}: sequence_lens has ${l.length} entries for a batch of ${Bn}`)
+      if (l.length !== Bn)
+        throw new OnnxImportError(`${where}: sequence_lens has ${l.length} entries for a batch of ${Bn}`)
       const m = new Float64Array(T * Bn)
       for (let b = 0; b < Bn; b++) {
         const v = Number(l[b])
-        if (!(v >= 0 && v <= T)) throw new ArgumentError(`${where}: sequence length ${b} must be in [0, ${T}], got ${v}`)
+        if (!(v >= 0 && v <= T))
+          throw new ArgumentError(`${where}: sequence length ${b} must be in [0, ${T}], got ${v}`)
         for (let t = 0; t < v; t++) m[t * Bn + b] = 1
       }
       mask = F.fromValues(X.dtype, [T, Bn, 1], m)

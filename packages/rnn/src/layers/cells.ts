@@ -19,8 +19,10 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
 
   constructor(readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, bias = true, dtype: 'float32' | 'float64' = 'float32') {
     super()
-    if (!Number.isInteger(inputSize) || inputSize < 1) throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
-    if (!Number.isInteger(hiddenSize) || hiddenSize < 1) throw new ArgumentError(`hiddenSize must be a positive integer, got ${hiddenSize}`)
+    if (!Number.isInteger(inputSize) || inputSize < 1)
+      throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
+    if (!Number.isInteger(hiddenSize) || hiddenSize < 1)
+      throw new ArgumentError(`hiddenSize must be a positive integer, got ${hiddenSize}`)
     const k = 1 / Math.sqrt(hiddenSize)
     const G = GATES[mode] * hiddenSize
     const u = (shape: number[]) => new Parameter(rand(shape, { low: -k, high: k, dtype }))
@@ -33,7 +35,8 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
   /** Checks shapes and runs one step; x (B, I) or (I). */
   protected step(x: Tensor, h?: Tensor | null, c?: Tensor | null): CellState {
     const name = this.constructor.name
-    if (x.rank !== 1 && x.rank !== 2) throw new ShapeError(`${name}: expected input of shape (B, ${this.inputSize}) or (${this.inputSize}), got ${fmt(x.shape)}`)
+    if (x.rank !== 1 && x.rank !== 2)
+      throw new ShapeError(`${name}: expected input of shape (B, ${this.inputSize}) or (${this.inputSize}), got ${fmt(x.shape)}`)
     if (x.shape[x.rank - 1] !== this.inputSize)
       throw new ShapeError(`${name}: expected input size ${this.inputSize}, got ${x.shape[x.rank - 1]} in shape ${fmt(x.shape)}`)
     const unbatched = x.rank === 1
@@ -63,7 +66,8 @@ export interface CellOptions {
 export class RNNCell extends CellBase<[Tensor, (Tensor | null)?], Tensor> {
   constructor(inputSize: number, hiddenSize: number, opts: CellOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
     const nl = opts.nonlinearity ?? 'tanh'
-    if (nl !== 'tanh' && nl !== 'relu') throw new ArgumentError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)
+    if (nl !== 'tanh' && nl !== 'relu')
+      throw new ArgumentError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts.bias, opts.dtype)
   }
   forward(x: Tensor, h?: Tensor | null): Tensor {

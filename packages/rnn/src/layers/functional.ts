@@ -142,9 +142,11 @@ export function recurrent(
  */
 export function checkLengths(lengths: Tensor | ArrayLike<number>, T: number, B: number): Int32Array {
   const raw = 'shape' in lengths ? (lengths as Tensor) : null
-  if (raw && raw.rank !== 1) throw new ShapeError(`sequence lengths must be 1-D (batch ${B}), got shape [${raw.shape.join(', ')}]`)
+  if (raw && raw.rank !== 1)
+    throw new ShapeError(`sequence lengths must be 1-D (batch ${B}), got shape [${raw.shape.join(', ')}]`)
   const vals = raw ? raw.data : (lengths as ArrayLike<number>)
-  if (vals.length !== B) throw new ShapeError(`expected ${B} sequence lengths (one per batch entry), got ${vals.length}`)
+  if (vals.length !== B)
+    throw new ShapeError(`expected ${B} sequence lengths (one per batch entry), got ${vals.length}`)
   const out = new Int32Array(B)
   for (let b = 0; b < B; b++) {
     const v = Number(vals[b])

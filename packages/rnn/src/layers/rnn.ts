@@ -47,9 +47,12 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   constructor(readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, opts: RecurrentLayerOptions = {}) {
     super()
     const { numLayers = 1, bias = true, batchFirst = false, dropout = 0, bidirectional = false, dtype = 'float32' } = opts
-    if (!Number.isInteger(inputSize) || inputSize < 1) throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
-    if (!Number.isInteger(hiddenSize) || hiddenSize < 1) throw new ArgumentError(`hiddenSize must be a positive integer, got ${hiddenSize}`)
-    if (!Number.isInteger(numLayers) || numLayers < 1) throw new ArgumentError(`numLayers must be a positive integer, got ${numLayers}`)
+    if (!Number.isInteger(inputSize) || inputSize < 1)
+      throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
+    if (!Number.isInteger(hiddenSize) || hiddenSize < 1)
+      throw new ArgumentError(`hiddenSize must be a positive integer, got ${hiddenSize}`)
+    if (!Number.isInteger(numLayers) || numLayers < 1)
+      throw new ArgumentError(`numLayers must be a positive integer, got ${numLayers}`)
     if (!(dropout >= 0 && dropout < 1)) throw new ArgumentError(`dropout must be in [0, 1), got ${dropout}`)
     this.numLayers = numLayers
     this.bias = bias
@@ -141,7 +144,8 @@ type LstmArgs = [Tensor, (Tensor | null)?, (Tensor | null)?, (Lengths | null)?]
 export class RNN extends RecurrentBase<HiddenArgs> {
   constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
     const nl = opts.nonlinearity ?? 'tanh'
-    if (nl !== 'tanh' && nl !== 'relu') throw new ArgumentError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)
+    if (nl !== 'tanh' && nl !== 'relu')
+      throw new ArgumentError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts)
   }
   forward(x: Tensor, h0?: Tensor | null, lengths?: Lengths | null): Tensor[] {

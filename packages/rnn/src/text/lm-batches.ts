@@ -16,8 +16,10 @@ export interface LmBatch {
 }
 
 function check(corpus: ArrayLike<number>, batchSize: number, numSteps: number): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batchSize must be a positive integer, got ${batchSize}`)
-  if (!Number.isInteger(numSteps) || numSteps < 1) throw new ArgumentError(`numSteps must be a positive integer, got ${numSteps}`)
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ArgumentError(`batchSize must be a positive integer, got ${batchSize}`)
+  if (!Number.isInteger(numSteps) || numSteps < 1)
+    throw new ArgumentError(`numSteps must be a positive integer, got ${numSteps}`)
   if (corpus.length < batchSize * numSteps + 1)
     throw new ArgumentError(`corpus of ${corpus.length} tokens is too short for one minibatch of ${batchSize} x ${numSteps} (+1)`)
 }

@@ -8,6 +8,7 @@ import { ArgumentError } from '@refnets/core'
 /** Perplexity from a summed negative log-likelihood (nats) over `count` tokens. */
 export function perplexity(totalNll: number, count: number): number {
   if (!(count > 0)) throw new ArgumentError(`perplexity needs a positive token count, got ${count}`)
-  if (!Number.isFinite(totalNll)) throw new ArgumentError(`perplexity: the summed negative log-likelihood is ${totalNll}`)
+  if (!Number.isFinite(totalNll))
+    throw new ArgumentError(`perplexity: the summed negative log-likelihood is ${totalNll}`)
   return Math.exp(totalNll / count)
 }

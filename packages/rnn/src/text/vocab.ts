@@ -22,11 +22,13 @@ export class Vocab {
   /** `tokens` may be a flat list or a list of lines of tokens. */
   constructor(tokens: string[] | string[][] = [], { minFreq = 0, reservedTokens = [] }: VocabOptions = {}) {
     if (!(minFreq >= 0)) throw new ArgumentError(`Vocab: minFreq must be >= 0, got ${minFreq}`)
-    if (reservedTokens.includes('<unk>')) throw new ArgumentError('Vocab: <unk> is always index 0; do not list it in reservedTokens')
+    if (reservedTokens.includes('<unk>'))
+      throw new ArgumentError('Vocab: <unk> is always index 0; do not list it in reservedTokens')
     this.tokenFreqs = countTokens(tokens)
     this.idxToToken = ['<unk>', ...reservedTokens]
     this.tokenToIdx = new Map(this.idxToToken.map((t, i) => [t, i]))
-    if (this.tokenToIdx.size !== this.idxToToken.length) throw new ArgumentError(`Vocab: reserved tokens repeat: ${reservedTokens.join(' ')}`)
+    if (this.tokenToIdx.size !== this.idxToToken.length)
+      throw new ArgumentError(`Vocab: reserved tokens repeat: ${reservedTokens.join(' ')}`)
     for (const [token, freq] of this.tokenFreqs) {
       if (freq < minFreq) break
       if (!this.tokenToIdx.has(token)) {
@@ -58,7 +60,8 @@ export class Vocab {
   decode(indices: ArrayLike<number>): string[] {
     return Array.from(indices, (i) => {
       const t = this.idxToToken[i]
-      if (t === undefined) throw new ArgumentError(`Vocab.decode: index ${i} is outside the vocabulary [0, ${this.length})`)
+      if (t === undefined)
+        throw new ArgumentError(`Vocab.decode: index ${i} is outside the vocabulary [0, ${this.length})`)
       return t
     })
   }
