@@ -6,11 +6,11 @@
  * the book is held out; validation perplexity is measured on it with the state carried through.
  * Ends by generating text from the prefix "time traveller".
  *
- *   pnpm example:char-lm [--cell lstm|gru|rnn] [--hidden 256] [--layers 1] [--steps 35]
+ *   pnpm example:char-lm [--cell lstm|gru|rnn] [--style layer|scratch] [--hidden 256] [--layers 1] [--steps 35]
  *                        [--batch 32] [--lr 0.005] [--epochs 20] [--minutes 14]
  */
 import { Generator, Tensor, crossEntropy, logSoftmax, manualSeed, noGrad, optim } from '@refnets/core'
-import { type CellKind, RnnLM, perplexity, sequentialLmBatches } from '../src/index.js'
+import { type CellKind, CellLM, RnnLM, perplexity, sequentialLmBatches } from '../src/index.js'
 import { loadTimeMachine } from '../src/data.js'
 
 const arg = (name: string, def: string): string => {
@@ -25,6 +25,7 @@ const batchSize = Number(arg('batch', '32'))
 const lr = Number(arg('lr', '0.005'))
 const maxEpochs = Number(arg('epochs', '20'))
 const minutes = Number(arg('minutes', '14'))
+const style = arg('style', 'layer') as 'layer' | 'scratch'
 
 manualSeed(0)
 const { corpus, vocab } = loadTimeMachine('char')
@@ -32,9 +33,10 @@ const split = Math.floor(corpus.length * 0.9)
 const train = corpus.subarray(0, split)
 const val = corpus.subarray(split)
 console.log(`time machine: ${corpus.length} characters, vocabulary ${vocab.length}; train ${train.length}, held-out ${val.length} (last 10%)`)
-console.log(`model: ${cell} hidden ${hidden} layers ${layers}; batch ${batchSize} x ${numSteps} steps, Adam lr ${lr}`)
+console.log(`model: ${style}-style ${cell} hidden ${hidden} layers ${layers}; batch ${batchSize} x ${numSteps} steps, Adam lr ${lr}`)
 
-const model = new RnnLM(vocab.length, hidden, { cell, embedDim: 32, numLayers: layers })
+// layer-style: the RNN/GRU/LSTM layer; scratch-style: the time loop written out over a cell.
+const model = style === 'scratch' ? new CellLM(vocab.length, hidden, { cell, embedDim: 32 }) : new RnnLM(vocab.length, hidden, { cell, embedDim: 32, numLayers: layers })
 const opt = new optim.Adam(model.parameters(), { lr })
 
 /** Run the model over ids (B, T) from state `st`; returns logits and the new (detached) state. */
@@ -115,4 +117,4 @@ for (let epoch = 1; epoch <= maxEpochs; epoch++) {
 }
 const final = validate()
 console.log(`generated: ${generate('time traveller', 50)}`)
-console.log(JSON.stringify({ cell, hidden, layers, epochs, seconds: Math.round((Date.now() - t0) / 1000), validationPerplexity: Number(final.toFixed(3)) }))
+console.log(JSON.stringify({ cell, style, hidden, layers, epochs, seconds: Math.round((Date.now() - t0) / 1000), validationPerplexity: Number(final.toFixed(3)) }))
