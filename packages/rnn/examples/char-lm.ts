@@ -88,6 +88,12 @@ function generate(prefix: string, numPreds: number): string {
 }
 
 const t0 = Date.now()
+const cpu0 = process.cpuUsage()
+/** CPU seconds of this process (equal to wall time on an otherwise idle machine: the kernels are single-threaded). */
+const cpuSeconds = () => {
+  const u = process.cpuUsage(cpu0)
+  return (u.user + u.system) / 1e6
+}
 let best = Infinity
 let epochs = 0
 for (let epoch = 1; epoch <= maxEpochs; epoch++) {
@@ -112,9 +118,9 @@ for (let epoch = 1; epoch <= maxEpochs; epoch++) {
   epochs = epoch
   const ppl = validate()
   best = Math.min(best, ppl)
-  console.log(`epoch ${epoch}: train perplexity ${perplexity(nll, n).toFixed(2)}, validation perplexity ${ppl.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+  console.log(`epoch ${epoch}: train perplexity ${perplexity(nll, n).toFixed(2)}, validation perplexity ${ppl.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`)
   if ((Date.now() - t0) / 60_000 > minutes) break
 }
 const final = validate()
 console.log(`generated: ${generate('time traveller', 50)}`)
-console.log(JSON.stringify({ cell, style, hidden, layers, epochs, seconds: Math.round((Date.now() - t0) / 1000), validationPerplexity: Number(final.toFixed(3)) }))
+console.log(JSON.stringify({ cell, style, hidden, layers, epochs, seconds: Math.round((Date.now() - t0) / 1000), cpuSeconds: Math.round(cpuSeconds()), validationPerplexity: Number(final.toFixed(3)) }))

@@ -1,6 +1,6 @@
 /**
  * English -> French translation with a GRU encoder-decoder (https://d2l.ai/chapter_recurrent-modern/seq2seq.html)
- * on ../shared/data/text/fra-eng.txt (the first 20,000 pairs of d2l's fra.txt).
+ * on ../shared/data/text/fra-eng.txt (the first 20,000 pairs of d2l's fra.txt; `--pairs` takes the first N).
  *
  * Split: the pairs are grouped by English sentence (every French translation of one English
  * sentence is a reference of that sentence); a permutation of the groups seeded with 0 puts 10%
@@ -9,7 +9,7 @@
  * the test BLEU is measured on the first `--test` test groups (default 500), with all their
  * references, by greedy decoding and by beam search (beam 4, length normalisation alpha 0.75).
  *
- *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--min-freq 2] [--epochs 30] [--minutes 13] [--test 500]
+ *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--min-freq 2] [--pairs 20000] [--epochs 30] [--minutes 13] [--test 500]
  */
 import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
 import { Seq2Seq, Vocab, bleu, corpusBleu, groupBySource, idRows, maskedCrossEntropy, splitGroups, tokens, translate, truncatePad } from '../src/index.js'
@@ -26,11 +26,12 @@ const maxEpochs = Number(arg('epochs', '30'))
 const minutes = Number(arg('minutes', '13'))
 const nTest = Number(arg('test', '500'))
 const minFreq = Number(arg('min-freq', '2'))
+const maxPairs = Number(arg('pairs', '20000'))
 const numSteps = 10
 const batchSize = 64
 
 manualSeed(0)
-const pairs = loadFraEng()
+const pairs = loadFraEng(undefined, maxPairs)
 const groups = groupBySource(pairs)
 const { train, test } = splitGroups(groups, 0.1, 0)
 const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
@@ -48,6 +49,12 @@ const bos = tgt.indexOf('<bos>')
 
 const t0 = Date.now()
 const elapsed = () => (Date.now() - t0) / 1000
+const cpu0 = process.cpuUsage()
+/** CPU seconds of this process (equal to wall time on an otherwise idle machine: the kernels are single-threaded). */
+const cpuSeconds = () => {
+  const u = process.cpuUsage(cpu0)
+  return (u.user + u.system) / 1e6
+}
 let epochs = 0
 outer: for (let epoch = 1; epoch <= maxEpochs; epoch++) {
   const order = new Generator(epoch).permutation(trainPairs.length)
@@ -74,7 +81,7 @@ outer: for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     }
   }
   epochs = epoch
-  console.log(`epoch ${epoch}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s)`)
+  console.log(`epoch ${epoch}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`)
 }
 
 const evalGroups = test.slice(0, nTest)
@@ -93,4 +100,4 @@ for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
   const score = Math.max(0, ...refsOf.map((r) => bleu(out, r, 2)))
   console.log(`${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`)
 }
-console.log(JSON.stringify({ hidden, embed, layers, epochs, seconds: Math.round(elapsed()), bleuGreedy: Number(bleuGreedy.toFixed(4)), bleuBeam: Number(bleuBeam.toFixed(4)) }))
+console.log(JSON.stringify({ pairs: maxPairs, hidden, embed, layers, epochs, seconds: Math.round(elapsed()), cpuSeconds: Math.round(cpuSeconds()), bleuGreedy: Number(bleuGreedy.toFixed(4)), bleuBeam: Number(bleuBeam.toFixed(4)) }))
