@@ -1,0 +1,103 @@
+/**
+ * English -> French translation with a GRU encoder-decoder (https://d2l.ai/chapter_recurrent-modern/seq2seq.html)
+ * on ../shared/data/text/fra-eng.txt (the first 20,000 pairs of d2l's fra.txt; `--pairs` takes the first N).
+ *
+ * Split: the pairs are grouped by English sentence (every French translation of one English
+ * sentence is a reference of that sentence); a permutation of the groups seeded with 0 puts 10%
+ * of them in the test set, so no test sentence is seen in training. Training uses every
+ * (English, French) pair of the training groups with teacher forcing and a masked cross-entropy;
+ * the test BLEU is measured on the first `--test` test groups (default 500), with all their
+ * references, by greedy decoding and by beam search (beam 4, length normalisation alpha 0.75).
+ *
+ *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--min-freq 2] [--pairs 20000] [--epochs 30] [--minutes 13] [--test 500]
+ */
+import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
+import { Seq2Seq, Vocab, bleu, corpusBleu, groupBySource, idRows, maskedCrossEntropy, splitGroups, tokens, translate, truncatePad } from '../src/index.js'
+import { loadFraEng } from '../src/data.js'
+
+const arg = (name: string, def: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
+}
+const hidden = Number(arg('hidden', '128'))
+const embed = Number(arg('embed', '64'))
+const layers = Number(arg('layers', '2'))
+const maxEpochs = Number(arg('epochs', '30'))
+const minutes = Number(arg('minutes', '13'))
+const nTest = Number(arg('test', '500'))
+const minFreq = Number(arg('min-freq', '2'))
+const maxPairs = Number(arg('pairs', '20000'))
+const numSteps = 10
+const batchSize = 64
+
+manualSeed(0)
+const pairs = loadFraEng(undefined, maxPairs)
+const groups = groupBySource(pairs)
+const { train, test } = splitGroups(groups, 0.1, 0)
+const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
+const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
+const src = new Vocab(trainPairs.map(([e]) => tokens(e)), special)
+const tgt = new Vocab(trainPairs.map(([, f]) => tokens(f)), special)
+console.log(`${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`)
+console.log(`vocabularies (min frequency ${minFreq}): English ${src.length}, French ${tgt.length}; GRU ${layers} layers, hidden ${hidden}, embedding ${embed}`)
+
+const model = new Seq2Seq(src.length, tgt.length, { embedDim: embed, numHiddens: hidden, numLayers: layers, dropout: 0.1 })
+const opt = new optim.Adam(model.parameters(), { lr: 0.005 })
+const S = trainPairs.map(([e]) => truncatePad(e, src, numSteps))
+const Tg = trainPairs.map(([, f]) => truncatePad(f, tgt, numSteps))
+const bos = tgt.indexOf('<bos>')
+
+const t0 = Date.now()
+const elapsed = () => (Date.now() - t0) / 1000
+const cpu0 = process.cpuUsage()
+/** CPU seconds of this process (equal to wall time on an otherwise idle machine: the kernels are single-threaded). */
+const cpuSeconds = () => {
+  const u = process.cpuUsage(cpu0)
+  return (u.user + u.system) / 1e6
+}
+let epochs = 0
+outer: for (let epoch = 1; epoch <= maxEpochs; epoch++) {
+  const order = new Generator(epoch).permutation(trainPairs.length)
+  let sum = 0
+  let n = 0
+  for (let s = 0; s + batchSize <= order.length; s += batchSize) {
+    const idx = Array.from(order.subarray(s, s + batchSize))
+    const X = idRows(idx.map((i) => S[i]!.ids))
+    const Y = idRows(idx.map((i) => Tg[i]!.ids))
+    // Teacher forcing: the decoder reads <bos> and the target shifted right.
+    const decIn = idRows(idx.map((i) => [bos, ...Tg[i]!.ids.slice(0, -1)]))
+    const loss = maskedCrossEntropy(model.call(X, decIn, idx.map((i) => S[i]!.validLen)), Y, idx.map((i) => Tg[i]!.validLen))
+    opt.zeroGrad()
+    loss.backward()
+    optim.clipGradNorm(model.parameters(), 1)
+    opt.step()
+    sum += loss.item()
+    n++
+    if (n % 50 === 0) console.log(`  epoch ${epoch} batch ${n}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s)`)
+    if (elapsed() / 60 > minutes) {
+      epochs = epoch
+      console.log(`epoch ${epoch} (stopped at the time limit): loss ${(sum / n).toFixed(3)}`)
+      break outer
+    }
+  }
+  epochs = epoch
+  console.log(`epoch ${epoch}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`)
+}
+
+const evalGroups = test.slice(0, nTest)
+const refs = evalGroups.map((g) => g.references)
+const greedy = evalGroups.map((g) => translate(model, src, tgt, g.source, { numSteps }).text)
+const beam = evalGroups.map((g) => translate(model, src, tgt, g.source, { numSteps, beamSize: 4 }).text)
+const bleuGreedy = corpusBleu(refs, greedy)
+const bleuBeam = corpusBleu(refs, beam)
+console.log(`test BLEU-4 (corpus, ${evalGroups.length} sentences, all references): greedy ${bleuGreedy.toFixed(4)}, beam 4 ${bleuBeam.toFixed(4)}`)
+for (let i = 0; i < 5; i++) console.log(`  ${evalGroups[i]!.source} => ${beam[i]} (references: ${evalGroups[i]!.references.join(' | ')})`)
+
+const trainSet = new Set(train.map((g) => g.source))
+for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
+  const refsOf = groups.find((g) => g.source === e)?.references ?? []
+  const out = noGrad(() => translate(model, src, tgt, e, { numSteps, beamSize: 4 }).text)
+  const score = Math.max(0, ...refsOf.map((r) => bleu(out, r, 2)))
+  console.log(`${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`)
+}
+console.log(JSON.stringify({ pairs: maxPairs, hidden, embed, layers, epochs, seconds: Math.round(elapsed()), cpuSeconds: Math.round(cpuSeconds()), bleuGreedy: Number(bleuGreedy.toFixed(4)), bleuBeam: Number(bleuBeam.toFixed(4)) }))

@@ -1,0 +1,2 @@
+export * from './rnn-lm.js'
+export * from './seq2seq.js'

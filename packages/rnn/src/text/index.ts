@@ -1,0 +1,5 @@
+export * from './tokenize.js'
+export * from './vocab.js'
+export * from './ngram.js'
+export * from './lm-batches.js'
+export * from './perplexity.js'
