@@ -5,9 +5,10 @@
  */
 import { specs as cnn } from '@refnets/cnn'
 import { type ModelSpec, specs as core } from '@refnets/core'
+import { specs as detection } from '@refnets/detection'
 import type { SelectedSpec } from './run.js'
 
-export const packages: Record<string, ModelSpec[]> = { core, cnn }
+export const packages: Record<string, ModelSpec[]> = { core, cnn, detection }
 
 export class SelectionError extends Error {
   override name = 'SelectionError'

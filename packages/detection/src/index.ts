@@ -1,0 +1,11 @@
+/**
+ * @refnets/detection: bounding boxes, the IoU family and its losses, non-maximum suppression,
+ * anchors, RoI pooling and align, SSD and YOLO detectors, a two-stage detector, and VOC / COCO
+ * evaluation. `specs` registers the detection ops and models with the tests and the benchmark
+ * harness. Drawing boxes onto PNG images (Node only) is in `@refnets/detection/draw`.
+ */
+export * from './boxes.js'
+export * from './iou.js'
+export * from './losses.js'
+export * from './nms.js'
+export { specs } from './specs.js'
