@@ -12,6 +12,7 @@ import { castOps } from './ops-cast.js'
 import { attentionOps } from './ops-attention.js'
 import { resizeOps } from './ops-resize.js'
 import { convOps } from './ops-conv.js'
+import { detectionOps } from './ops-detection.js'
 
 /** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
 export class OnnxSequence {
@@ -44,4 +45,5 @@ export const onnxOps: Record<string, OnnxOpImpl> = {
   ...attentionOps,
   ...resizeOps,
   ...convOps,
+  ...detectionOps,
 }
