@@ -28,3 +28,35 @@ describe('COCO evaluator', () => {
     expect(formatCocoStats(r.stats).split('\n')[0]).toBe(' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.505')
   })
 })
+
+import { CocoFormatError, parseCocoDataset, parseCocoResults, toCocoResults, writeCocoJson } from '../src/index.js'
+
+describe('COCO JSON and edge cases', () => {
+  const tiny: CocoDataset = {
+    images: [{ id: 1 }, { id: 2 }],
+    annotations: [
+      { id: 1, image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], area: 100, iscrowd: 0 },
+      { id: 2, image_id: 1, category_id: 1, bbox: [20, 20, 30, 30], area: 900, iscrowd: 1 },
+    ],
+    categories: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }],
+  }
+  it('round-trips datasets and results, converting corner boxes to xywh', () => {
+    expect(parseCocoDataset(writeCocoJson(tiny))).toEqual(tiny)
+    const r = toCocoResults(1, [[0, 0, 10, 10]], [0.9], [1])
+    expect(r).toEqual([{ image_id: 1, category_id: 1, bbox: [0, 0, 10, 10], score: 0.9 }])
+    expect(parseCocoResults(writeCocoJson(r))).toEqual(r)
+  })
+  it('a perfect detection gives AP 1; detections inside a crowd region are ignored, not false positives', () => {
+    const r = cocoEvaluate(tiny, [...toCocoResults(1, [[0, 0, 10, 10]], [0.9], [1]), ...toCocoResults(1, [[22, 22, 30, 30], [25, 25, 40, 40]], [0.95, 0.99], [1, 1])])
+    expect(r.stats[0]).toBeCloseTo(1, 12)
+    expect(r.stats[3]).toBeCloseTo(1, 12) // the 100-pixel box is small
+    expect(r.stats[4]).toBe(-1) // no medium ground truth that is not a crowd
+  })
+  it('no results: AP 0 where ground truth exists; results for unknown images or bad JSON are errors', () => {
+    expect(cocoEvaluate(tiny, []).stats[0]).toBe(0)
+    expect(() => cocoEvaluate(tiny, toCocoResults(9, [[0, 0, 1, 1]], [1], [1]))).toThrow(/image 9/)
+    expect(() => parseCocoResults('[{"image_id": 1}]')).toThrow(CocoFormatError)
+    expect(() => parseCocoDataset('{"images": []}')).toThrow(CocoFormatError)
+    expect(() => cocoEvaluate(tiny, [{ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], score: NaN }])).toThrow(/score/)
+  })
+})
