@@ -120,3 +120,23 @@ export class YoloV4 extends Module<[Tensor], Tensor[]> {
 
 export const yolov4 = (o: Omit<YoloV4Options, 'config'> = {}): YoloV4 => new YoloV4({ ...o, config: YOLOV4_CONFIG })
 export const smallYolo = (o: Omit<YoloV4Options, 'config'> = {}): YoloV4 => new YoloV4({ ...o, config: SMALL_YOLO_CONFIG })
+
+/**
+ * YOLOv3's detection head (Redmon & Farhadi 2018): on each of three maps (strides 8, 16, 32) a 3x3
+ * ConvBnAct doubling the channels and a 1x1 convolution to A (5 + C) outputs per cell.
+ */
+export class YoloV3Head extends Module<[Tensor, Tensor, Tensor], Tensor[]> {
+  convs: ConvBnAct[]
+  outs: Conv2d[]
+
+  constructor(inChannels: [number, number, number], numClasses = 80, anchorsPerLevel = 3) {
+    super()
+    this.convs = inChannels.map((c) => new ConvBnAct(c, 2 * c, 3))
+    this.outs = inChannels.map((c) => new Conv2d(2 * c, anchorsPerLevel * (5 + numClasses), 1))
+  }
+
+  forward(p3: Tensor, p4: Tensor, p5: Tensor): Tensor[] {
+    // (N, c_l, h_l, w_l) -> (N, 2 c_l, h_l, w_l) -> (N, A (5 + C), h_l, w_l)
+    return [p3, p4, p5].map((p, i) => this.outs[i]!.call(this.convs[i]!.call(p)))
+  }
+}
