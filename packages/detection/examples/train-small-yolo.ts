@@ -16,7 +16,15 @@
  */
 import { Generator, manualSeed, noGrad, optim, stack } from '@refnets/core'
 import { mosaic } from '@refnets/cnn'
-import { type YoloLevel, type YoloTarget, kmeansAnchors, smallYolo, syntheticDetectionData, yoloDetect, yoloLoss } from '../src/index.js'
+import {
+  type YoloLevel,
+  type YoloTarget,
+  kmeansAnchors,
+  smallYolo,
+  syntheticDetectionData,
+  yoloDetect,
+  yoloLoss,
+} from '../src/index.js'
 import { drawDetections, mapAt50, type Predicted, seconds } from './common.js'
 
 const env = (k: string, d: string) => process.env[k] ?? d
@@ -39,13 +47,27 @@ manualSeed(0)
 const t0 = Date.now()
 const all = syntheticDetectionData({ count: TRAIN + VAL, size: SIZE, seed: 0, maxObjects: 2 })
 const [train, val] = [all.slice(0, TRAIN), all.slice(TRAIN)]
-const km = kmeansAnchors(train.flatMap((s) => s.boxes.map((b) => [b[2]! - b[0]!, b[3]! - b[1]!] as [number, number])), 9, { seed: 0 })
+const km = kmeansAnchors(
+  train.flatMap((s) => s.boxes.map((b) => [b[2]! - b[0]!, b[3]! - b[1]!] as [number, number])),
+  9,
+  { seed: 0 },
+)
 const levels: YoloLevel[] = [8, 16, 32].map((stride, l) => ({ stride, anchors: km.anchors.slice(3 * l, 3 * l + 3) }))
-console.log(`small YOLO; anchors ${km.anchors.map(([w, h]) => `${w.toFixed(0)}x${h.toFixed(0)}`).join(' ')} (mean IoU ${km.meanIou.toFixed(3)}); ` +
-  `mosaic ${MOSAIC}, label smoothing ${SMOOTH}, box loss ${BOX}, cosine ${COSINE}; ${TRAIN}/${VAL} images`)
+console.log(
+  `small YOLO; anchors ${km.anchors.map(([w, h]) => `${w.toFixed(0)}x${h.toFixed(0)}`).join(' ')} (mean IoU ${km.meanIou.toFixed(3)}); ` +
+    `mosaic ${MOSAIC}, label smoothing ${SMOOTH}, box loss ${BOX}, cosine ${COSINE}; ${TRAIN}/${VAL} images`,
+)
 
 const model = smallYolo({ numClasses: C })
-const opts = { numClasses: C, levels, gridScale: 1.1, iouThreshold: 0.213, ignoreThreshold: 0.7, labelSmoothing: SMOOTH, boxLoss: BOX }
+const opts = {
+  numClasses: C,
+  levels,
+  gridScale: 1.1,
+  iouThreshold: 0.213,
+  ignoreThreshold: 0.7,
+  labelSmoothing: SMOOTH,
+  boxLoss: BOX,
+}
 const opt = new optim.Adam(model.parameters(), { lr: LR })
 const steps = EPOCHS * Math.ceil(TRAIN / BATCH)
 const schedule = COSINE ? new optim.CosineAnnealingLR(opt, { tMax: steps }) : null
@@ -57,7 +79,16 @@ function predict(samples: typeof val): Predicted[] {
   for (let i = 0; i < samples.length; i += 32) {
     const chunk = samples.slice(i, i + 32)
     const maps = noGrad(() => model.call(stack(chunk.map((s) => s.image))))
-    out.push(...yoloDetect(maps, { numClasses: C, levels, gridScale: 1.1, scoreThreshold: 0.05, iouThreshold: 0.45, maxDetections: 20 }))
+    out.push(
+      ...yoloDetect(maps, {
+        numClasses: C,
+        levels,
+        gridScale: 1.1,
+        scoreThreshold: 0.05,
+        iouThreshold: 0.45,
+        maxDetections: 20,
+      }),
+    )
   }
   model.train()
   return out
@@ -71,13 +102,22 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
   let n = 0
   for (let i = 0; i < order.length; i += BATCH) {
     const items = order.slice(i, i + BATCH).map((j) => {
-      if (!MOSAIC || gen.random() < 0.5) return { image: train[j]!.image, target: { boxes: train[j]!.boxes, labels: train[j]!.labels } as YoloTarget }
-      const four = [j, ...[0, 1, 2].map(() => Math.floor(gen.random() * TRAIN))].map((k) => ({ image: train[k]!.image, boxes: train[k]!.boxes, labels: train[k]!.labels }))
+      if (!MOSAIC || gen.random() < 0.5)
+        return { image: train[j]!.image, target: { boxes: train[j]!.boxes, labels: train[j]!.labels } as YoloTarget }
+      const four = [j, ...[0, 1, 2].map(() => Math.floor(gen.random() * TRAIN))].map((k) => ({
+        image: train[k]!.image,
+        boxes: train[k]!.boxes,
+        labels: train[k]!.labels,
+      }))
       const m = mosaic(four, { size: SIZE, minSize: 4, generator: gen })
       return { image: m.image, target: { boxes: m.boxes, labels: m.labels ?? [] } }
     })
     const maps = model.call(stack(items.map((it) => it.image)))
-    const loss = yoloLoss(maps, items.map((it) => it.target), opts)
+    const loss = yoloLoss(
+      maps,
+      items.map((it) => it.target),
+      opts,
+    )
     opt.zeroGrad()
     loss.total.backward()
     opt.step()
@@ -86,7 +126,9 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     n++
   }
   map = mapAt50(val, predict(val))
-  console.log(`epoch ${epoch}/${EPOCHS}: loss ${(sum / n).toFixed(4)}, validation mAP@0.5 ${map.toFixed(3)} (${seconds(te)} s, total ${seconds(t0)} s)`)
+  console.log(
+    `epoch ${epoch}/${EPOCHS}: loss ${(sum / n).toFixed(4)}, validation mAP@0.5 ${map.toFixed(3)} (${seconds(te)} s, total ${seconds(t0)} s)`,
+  )
   if ((Date.now() - t0) / 1000 > BUDGET) {
     console.log(`stopping: past the ${BUDGET} s budget`)
     break
@@ -94,4 +136,6 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
 }
 const files = drawDetections(TAG, val, predict(val))
 console.log(`drew ${files.join(', ')}`)
-console.log(`final validation mAP@0.5 ${map.toFixed(3)} (target ${TARGET}): ${map >= TARGET ? 'reached' : 'NOT reached'} in ${seconds(t0)} s`)
+console.log(
+  `final validation mAP@0.5 ${map.toFixed(3)} (target ${TARGET}): ${map >= TARGET ? 'reached' : 'NOT reached'} in ${seconds(t0)} s`,
+)

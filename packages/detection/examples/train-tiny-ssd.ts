@@ -32,8 +32,12 @@ const [train, val] = [all.slice(0, TRAIN), all.slice(TRAIN)]
 const model = new TinySsd({ numClasses: 3, widths: WIDTHS })
 const anchors = model.anchors(SIZE, SIZE) // (344, 4) relative corners
 const A = anchors.shape[0]!
-const targets = train.map((s) => multiboxTarget(anchors, tensor(s.boxes.map((b, k) => [s.labels[k]!, ...b.map((v) => v / SIZE)]))))
-console.log(`tiny SSD (widths ${WIDTHS}), ${A} anchors; ${TRAIN} training / ${VAL} validation images; data in ${seconds(t0)} s`)
+const targets = train.map((s) =>
+  multiboxTarget(anchors, tensor(s.boxes.map((b, k) => [s.labels[k]!, ...b.map((v) => v / SIZE)]))),
+)
+console.log(
+  `tiny SSD (widths ${WIDTHS}), ${A} anchors; ${TRAIN} training / ${VAL} validation images; data in ${seconds(t0)} s`,
+)
 
 const opt = new optim.Adam(model.parameters(), { lr: LR })
 const steps = EPOCHS * Math.ceil(TRAIN / BATCH)
@@ -46,7 +50,12 @@ function predict(samples: typeof val): Predicted[] {
     const chunk = samples.slice(i, i + 32)
     const [cls, box] = noGrad(() => model.call(stack(chunk.map((s) => s.image))))
     chunk.forEach((_, b) => {
-      const d = postprocessDetections(cls.slice(0, b, b + 1).reshape(A, -1), box.slice(0, b, b + 1).reshape(A, 4), anchors, { scoreThreshold: 0.05, iouThreshold: 0.45, maxDetections: 20 })
+      const d = postprocessDetections(
+        cls.slice(0, b, b + 1).reshape(A, -1),
+        box.slice(0, b, b + 1).reshape(A, 4),
+        anchors,
+        { scoreThreshold: 0.05, iouThreshold: 0.45, maxDetections: 20 },
+      )
       out.push({ boxes: d.boxes.map((bb) => bb.map((v) => v * SIZE)), scores: d.scores, labels: d.labels })
     })
   }
@@ -65,7 +74,9 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     const x = stack(idx.map((j) => train[j]!.image)) as Tensor
     const [cls, box] = model.call(x)
     const labels = tensor(Int32Array.from(idx.flatMap((j) => [...targets[j]!.labels])), { shape: [idx.length, A] })
-    const offsets = tensor(Float32Array.from(idx.flatMap((j) => [...targets[j]!.offsets.data])), { shape: [idx.length, A, 4] })
+    const offsets = tensor(Float32Array.from(idx.flatMap((j) => [...targets[j]!.offsets.data])), {
+      shape: [idx.length, A, 4],
+    })
     const loss = ssdLoss(cls, box, { labels, offsets })
     opt.zeroGrad()
     loss.total.backward()
@@ -75,7 +86,9 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     n++
   }
   map = mapAt50(val, predict(val))
-  console.log(`epoch ${epoch}/${EPOCHS}: loss ${(sum / n).toFixed(4)}, validation mAP@0.5 ${map.toFixed(3)} (${seconds(te)} s, total ${seconds(t0)} s)`)
+  console.log(
+    `epoch ${epoch}/${EPOCHS}: loss ${(sum / n).toFixed(4)}, validation mAP@0.5 ${map.toFixed(3)} (${seconds(te)} s, total ${seconds(t0)} s)`,
+  )
   if ((Date.now() - t0) / 1000 > BUDGET) {
     console.log(`stopping: past the ${BUDGET} s budget`)
     break
@@ -83,4 +96,6 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
 }
 const files = drawDetections('tiny-ssd', val, predict(val))
 console.log(`drew ${files.join(', ')}`)
-console.log(`final validation mAP@0.5 ${map.toFixed(3)} (target ${TARGET}): ${map >= TARGET ? 'reached' : 'NOT reached'} in ${seconds(t0)} s`)
+console.log(
+  `final validation mAP@0.5 ${map.toFixed(3)} (target ${TARGET}): ${map >= TARGET ? 'reached' : 'NOT reached'} in ${seconds(t0)} s`,
+)

@@ -21,8 +21,12 @@ import { boxIou } from './iou.js'
  * square in pixels on a non-square image for r = 1.
  */
 export function multiboxPrior(h: number, w: number, sizes: number[], ratios: number[]): Tensor {
-  if (!sizes.length || !ratios.length) throw new ArgumentError('multiboxPrior: expected at least one size and one ratio')
-  const ws = [...sizes.map((s) => s * Math.sqrt(ratios[0]!)), ...ratios.slice(1).map((r) => sizes[0]! * Math.sqrt(r))].map((v) => (v * h) / w)
+  if (!sizes.length || !ratios.length)
+    throw new ArgumentError('multiboxPrior: expected at least one size and one ratio')
+  const ws = [
+    ...sizes.map((s) => s * Math.sqrt(ratios[0]!)),
+    ...ratios.slice(1).map((r) => sizes[0]! * Math.sqrt(r)),
+  ].map((v) => (v * h) / w)
   const hs = [...sizes.map((s) => s / Math.sqrt(ratios[0]!)), ...ratios.slice(1).map((r) => sizes[0]! / Math.sqrt(r))]
   const out = new Float32Array(h * w * ws.length * 4)
   let o = 0
@@ -59,15 +63,22 @@ function ssdWhPairs(o: SsdDefaultBoxOptions): number[][][] {
   const k = aspectRatios.length
   let scales = o.scales
   if (!scales) {
-    scales = k > 1 ? Array.from({ length: k }, (_, i) => minRatio + ((maxRatio - minRatio) * i) / (k - 1)) : [minRatio, maxRatio]
+    scales =
+      k > 1
+        ? Array.from({ length: k }, (_, i) => minRatio + ((maxRatio - minRatio) * i) / (k - 1))
+        : [minRatio, maxRatio]
     if (k > 1) scales.push(1)
   }
-  if (scales.length < k + 1) throw new ArgumentError(`ssdDefaultBoxes: expected ${k + 1} scales for ${k} levels, got ${scales.length}`)
+  if (scales.length < k + 1)
+    throw new ArgumentError(`ssdDefaultBoxes: expected ${k + 1} scales for ${k} levels, got ${scales.length}`)
   const f = Math.fround
   return aspectRatios.map((ars, i) => {
     const s = scales![i]!
     const sp = Math.sqrt(s * scales![i + 1]!)
-    const pairs = [[s, s], [sp, sp]]
+    const pairs = [
+      [s, s],
+      [sp, sp],
+    ]
     for (const ar of ars) {
       const q = Math.sqrt(ar)
       pairs.push([s * q, s / q], [s / q, s * q])
@@ -83,9 +94,15 @@ export const ssdBoxesPerLevel = (aspectRatios: number[][]): number[] => aspectRa
  * SSD default boxes for feature maps of the given (h, w) sizes on an image of (H, W) pixels:
  * (sum_k h_k w_k a_k, 4) corner boxes in pixels, level by level, pixel by pixel, as torchvision.
  */
-export function ssdDefaultBoxes(gridSizes: [number, number][], imageSize: [number, number], o: SsdDefaultBoxOptions): Tensor {
+export function ssdDefaultBoxes(
+  gridSizes: [number, number][],
+  imageSize: [number, number],
+  o: SsdDefaultBoxOptions,
+): Tensor {
   if (gridSizes.length !== o.aspectRatios.length)
-    throw new ArgumentError(`ssdDefaultBoxes: ${gridSizes.length} feature maps but ${o.aspectRatios.length} levels of aspect ratios`)
+    throw new ArgumentError(
+      `ssdDefaultBoxes: ${gridSizes.length} feature maps but ${o.aspectRatios.length} levels of aspect ratios`,
+    )
   const whs = ssdWhPairs(o)
   const f = Math.fround
   const rows: number[] = []
@@ -108,9 +125,21 @@ export function ssdDefaultBoxes(gridSizes: [number, number][], imageSize: [numbe
 
 /** YOLOv3's anchors (w, h) in pixels at strides 8, 16 and 32 (COCO k-means). */
 export const YOLOV3_ANCHORS: [number, number][][] = [
-  [[10, 13], [16, 30], [33, 23]],
-  [[30, 61], [62, 45], [59, 119]],
-  [[116, 90], [156, 198], [373, 326]],
+  [
+    [10, 13],
+    [16, 30],
+    [33, 23],
+  ],
+  [
+    [30, 61],
+    [62, 45],
+    [59, 119],
+  ],
+  [
+    [116, 90],
+    [156, 198],
+    [373, 326],
+  ],
 ]
 
 /**
@@ -172,8 +201,10 @@ export function encodeBoxes(anchors: Tensor, boxes: Tensor, weights: BoxWeights 
   const [ax, ay, aw, ah] = unbindBoxes(boxConvert(anchors, 'xyxy', 'cxcywh'))
   const [bx, by, bw, bh] = unbindBoxes(boxConvert(boxes, 'xyxy', 'cxcywh'))
   return stackBoxes(
-    bx.sub(ax).div(aw).mul(weights[0]), by.sub(ay).div(ah).mul(weights[1]),
-    log(bw.div(aw).add(eps)).mul(weights[2]), log(bh.div(ah).add(eps)).mul(weights[3]),
+    bx.sub(ax).div(aw).mul(weights[0]),
+    by.sub(ay).div(ah).mul(weights[1]),
+    log(bw.div(aw).add(eps)).mul(weights[2]),
+    log(bh.div(ah).add(eps)).mul(weights[3]),
   )
 }
 
@@ -206,13 +237,21 @@ export interface MultiboxTargets {
  * d2l's multibox_target for one image: labels (K, 5) rows [class, x1, y1, x2, y2] -> the offset,
  * mask and class targets of every anchor. Classes must be integers >= 0.
  */
-export function multiboxTarget(anchors: Tensor, labels: Tensor, iouThreshold = 0.5, weights: BoxWeights = [10, 10, 5, 5]): MultiboxTargets {
+export function multiboxTarget(
+  anchors: Tensor,
+  labels: Tensor,
+  iouThreshold = 0.5,
+  weights: BoxWeights = [10, 10, 5, 5],
+): MultiboxTargets {
   if (labels.rank !== 2 || labels.shape[1] !== 5)
-    throw new ArgumentError(`multiboxTarget: labels must be (K, 5) rows [class, x1, y1, x2, y2], got shape [${labels.shape.join(', ')}]`)
+    throw new ArgumentError(
+      `multiboxTarget: labels must be (K, 5) rows [class, x1, y1, x2, y2], got shape [${labels.shape.join(', ')}]`,
+    )
   const na = anchors.shape[0]!
   const L = labels.data
   for (let k = 0; k < labels.shape[0]!; k++)
-    if (!Number.isInteger(L[5 * k]!) || L[5 * k]! < 0) throw new ArgumentError(`multiboxTarget: class of box ${k} is ${L[5 * k]}; expected an integer >= 0`)
+    if (!Number.isInteger(L[5 * k]!) || L[5 * k]! < 0)
+      throw new ArgumentError(`multiboxTarget: class of box ${k} is ${L[5 * k]}; expected an integer >= 0`)
   const gt = labels.slice(1, 1, 5)
   const map = assignAnchors(anchors, gt, iouThreshold)
   const cls = new Int32Array(na)
@@ -261,7 +300,8 @@ export interface KmeansAnchors {
 export function kmeansAnchors(sizes: [number, number][], k: number, { seed = 0, maxIter = 300 } = {}): KmeansAnchors {
   if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`kmeansAnchors: k must be an integer >= 1, got ${k}`)
   if (sizes.length < k) throw new ArgumentError(`kmeansAnchors: need at least k = ${k} boxes, got ${sizes.length}`)
-  for (const [w, h] of sizes) if (!(w > 0 && h > 0)) throw new ArgumentError(`kmeansAnchors: box sizes must be > 0, got (${w}, ${h})`)
+  for (const [w, h] of sizes)
+    if (!(w > 0 && h > 0)) throw new ArgumentError(`kmeansAnchors: box sizes must be > 0, got (${w}, ${h})`)
   const gen = new Generator(seed)
   const order = [...sizes.keys()]
   for (let i = order.length - 1; i > 0; i--) {
@@ -281,14 +321,18 @@ export function kmeansAnchors(sizes: [number, number][], k: number, { seed = 0, 
     cents = cents.map((old, c) => {
       const members = sizes.filter((_, i) => assignment[i] === c)
       if (!members.length) return old
-      return [members.reduce((a, m) => a + m[0], 0) / members.length, members.reduce((a, m) => a + m[1], 0) / members.length]
+      return [
+        members.reduce((a, m) => a + m[0], 0) / members.length,
+        members.reduce((a, m) => a + m[1], 0) / members.length,
+      ]
     })
     if (!changed) break
   }
   const meanIou = sizes.reduce((a, s, i) => a + whIou(s, cents[assignment[i]!]!), 0) / sizes.length
   const rank = [...cents.keys()].sort((p, q) => cents[p]![0] * cents[p]![1] - cents[q]![0] * cents[q]![1])
   const newIndex = new Array<number>(k)
-  rank.forEach((c, i) => { newIndex[c] = i })
+  rank.forEach((c, i) => {
+    newIndex[c] = i
+  })
   return { anchors: rank.map((c) => cents[c]!), meanIou, assignment: assignment.map((c) => newIndex[c]!) }
 }
-

@@ -36,7 +36,9 @@ export function checkXyxy(boxes: Tensor, what = 'boxes'): void {
     if (Number.isNaN(x1) || Number.isNaN(y1) || Number.isNaN(x2) || Number.isNaN(y2))
       throw new BoxError(`${what}: box ${i / 4} has a NaN coordinate: [${x1}, ${y1}, ${x2}, ${y2}]`)
     if (x2 < x1 || y2 < y1)
-      throw new BoxError(`${what}: box ${i / 4} = [${x1}, ${y1}, ${x2}, ${y2}] is not (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1`)
+      throw new BoxError(
+        `${what}: box ${i / 4} = [${x1}, ${y1}, ${x2}, ${y2}] is not (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1`,
+      )
   }
 }
 
@@ -72,7 +74,9 @@ function fromXyxy(boxes: Tensor, to: BoxFormat): Tensor {
  * formats goes through xyxy, so results agree bit for bit.
  */
 export function boxConvert(boxes: Tensor, from: BoxFormat, to: BoxFormat): Tensor {
-  for (const f of [from, to]) if (!FORMATS.includes(f)) throw new ArgumentError(`boxConvert: format must be one of ${FORMATS.join(', ')}, got '${f}'`)
+  for (const f of [from, to])
+    if (!FORMATS.includes(f))
+      throw new ArgumentError(`boxConvert: format must be one of ${FORMATS.join(', ')}, got '${f}'`)
   checkBoxShape(boxes)
   if (from === to) return boxes
   return fromXyxy(toXyxy(boxes, from), to)
@@ -89,7 +93,8 @@ export function boxArea(boxes: Tensor): Tensor {
 export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor {
   checkBoxShape(boxes)
   const [h, w] = size
-  if (!(h >= 0 && w >= 0)) throw new ArgumentError(`clipBoxesToImage: size must be [height, width] >= 0, got [${h}, ${w}]`)
+  if (!(h >= 0 && w >= 0))
+    throw new ArgumentError(`clipBoxesToImage: size must be [height, width] >= 0, got [${h}, ${w}]`)
   const [x1, y1, x2, y2] = unbindBoxes(boxes)
   return stackBoxes(x1.clamp(0, w), y1.clamp(0, h), x2.clamp(0, w), y2.clamp(0, h))
 }
@@ -99,6 +104,7 @@ export function removeSmallBoxes(boxes: Tensor, minSize: number): number[] {
   checkBoxShape(boxes)
   const d = boxes.data
   const keep: number[] = []
-  for (let i = 0; i < d.length / 4; i++) if (d[4 * i + 2]! - d[4 * i]! >= minSize && d[4 * i + 3]! - d[4 * i + 1]! >= minSize) keep.push(i)
+  for (let i = 0; i < d.length / 4; i++)
+    if (d[4 * i + 2]! - d[4 * i]! >= minSize && d[4 * i + 3]! - d[4 * i + 1]! >= minSize) keep.push(i)
   return keep
 }

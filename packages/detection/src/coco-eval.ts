@@ -14,12 +14,37 @@
 import { ArgumentError } from '@refnets/core'
 
 /** COCO annotation (ground truth): bbox is [x, y, width, height]; area is the object's (segment) area. */
-export interface CocoAnnotation { id: number; image_id: number; category_id: number; bbox: number[]; area?: number; iscrowd?: number }
+export interface CocoAnnotation {
+  id: number
+  image_id: number
+  category_id: number
+  bbox: number[]
+  area?: number
+  iscrowd?: number
+}
 /** COCO result (detection). */
-export interface CocoResult { image_id: number; category_id: number; bbox: number[]; score: number }
-export interface CocoImage { id: number; width?: number; height?: number; file_name?: string }
-export interface CocoCategory { id: number; name: string; supercategory?: string }
-export interface CocoDataset { images: CocoImage[]; annotations: CocoAnnotation[]; categories: CocoCategory[] }
+export interface CocoResult {
+  image_id: number
+  category_id: number
+  bbox: number[]
+  score: number
+}
+export interface CocoImage {
+  id: number
+  width?: number
+  height?: number
+  file_name?: string
+}
+export interface CocoCategory {
+  id: number
+  name: string
+  supercategory?: string
+}
+export interface CocoDataset {
+  images: CocoImage[]
+  annotations: CocoAnnotation[]
+  categories: CocoCategory[]
+}
 
 export interface CocoEvalParams {
   iouThresholds: number[]
@@ -39,12 +64,28 @@ export const defaultCocoParams = (): CocoEvalParams => ({
   iouThresholds: linspace(0.5, 0.95, 10),
   recallThresholds: linspace(0, 1, 101),
   maxDets: [1, 10, 100],
-  areaRanges: [[0, 1e10], [0, 32 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e10]],
+  areaRanges: [
+    [0, 1e10],
+    [0, 32 ** 2],
+    [32 ** 2, 96 ** 2],
+    [96 ** 2, 1e10],
+  ],
   areaLabels: ['all', 'small', 'medium', 'large'],
 })
 
-interface Dt { id: number; score: number; bbox: number[]; area: number }
-interface Gt { id: number; bbox: number[]; area: number; crowd: boolean; ignore: boolean }
+interface Dt {
+  id: number
+  score: number
+  bbox: number[]
+  area: number
+}
+interface Gt {
+  id: number
+  bbox: number[]
+  area: number
+  crowd: boolean
+  ignore: boolean
+}
 
 /** IoU of xywh boxes; for a crowd ground truth, intersection over the detection's area. */
 function iouXywh(d: number[], g: number[], crowd: boolean): number {
@@ -56,16 +97,31 @@ function iouXywh(d: number[], g: number[], crowd: boolean): number {
   return inter / u
 }
 
-interface ImageEval { dtScores: number[]; dtMatched: boolean[][]; dtIgnore: boolean[][]; gtIgnore: boolean[] }
+interface ImageEval {
+  dtScores: number[]
+  dtMatched: boolean[][]
+  dtIgnore: boolean[][]
+  gtIgnore: boolean[]
+}
 
-function evaluateImage(gts: Gt[], dts: Dt[], area: [number, number], maxDet: number, p: CocoEvalParams): ImageEval | null {
+function evaluateImage(
+  gts: Gt[],
+  dts: Dt[],
+  area: [number, number],
+  maxDet: number,
+  p: CocoEvalParams,
+): ImageEval | null {
   if (!gts.length && !dts.length) return null
   const gIg = gts.map((g) => g.ignore || g.area < area[0] || g.area > area[1])
   // ground truth: non-ignored first (stable); detections: by score, stable, at most maxDet
   const gOrder = [...gts.keys()].sort((a, b) => Number(gIg[a]) - Number(gIg[b]) || a - b)
   const G = gOrder.map((i) => gts[i]!)
   const GIg = gOrder.map((i) => gIg[i]!)
-  const D = [...dts].map((d, i) => [d, i] as const).sort((a, b) => b[0].score - a[0].score || a[1] - b[1]).slice(0, maxDet).map((x) => x[0])
+  const D = [...dts]
+    .map((d, i) => [d, i] as const)
+    .sort((a, b) => b[0].score - a[0].score || a[1] - b[1])
+    .slice(0, maxDet)
+    .map((x) => x[0])
   const ious = D.map((d) => G.map((g) => iouXywh(d.bbox, g.bbox, g.crowd)))
   const T = p.iouThresholds.length
   const gtm = Array.from({ length: T }, () => new Array<number>(G.length).fill(0))
@@ -108,30 +164,38 @@ export interface CocoEvalResult {
 }
 
 function checkNumber(v: unknown, what: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`${what} must be a finite number, got ${String(v)}`)
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ArgumentError(`${what} must be a finite number, got ${String(v)}`)
 }
 
 /**
  * Evaluate COCO results against a COCO ground-truth dataset (bbox), as COCOeval.evaluate(),
  * accumulate() and summarize(). Results for images not in the dataset are an error (as loadRes).
  */
-export function cocoEvaluate(gt: CocoDataset, results: CocoResult[], params: CocoEvalParams = defaultCocoParams()): CocoEvalResult {
+export function cocoEvaluate(
+  gt: CocoDataset,
+  results: CocoResult[],
+  params: CocoEvalParams = defaultCocoParams(),
+): CocoEvalResult {
   const imgIds = [...new Set(gt.images.map((i) => i.id))].sort((a, b) => a - b)
   const catIds = [...new Set(gt.categories.map((c) => c.id))].sort((a, b) => a - b)
   const imgSet = new Set(imgIds)
   const key = (i: number, c: number) => `${i}:${c}`
   const gts = new Map<string, Gt[]>()
   for (const a of gt.annotations) {
-    if (!a.bbox || a.bbox.length !== 4) throw new ArgumentError(`cocoEvaluate: annotation ${a.id} needs bbox [x, y, w, h]`)
+    if (!a.bbox || a.bbox.length !== 4)
+      throw new ArgumentError(`cocoEvaluate: annotation ${a.id} needs bbox [x, y, w, h]`)
     a.bbox.forEach((v, j) => checkNumber(v, `cocoEvaluate: annotation ${a.id} bbox[${j}]`))
-    if (a.id === 0) throw new ArgumentError('cocoEvaluate: annotation ids must be non-zero (0 marks "unmatched" in the evaluator)')
+    if (a.id === 0)
+      throw new ArgumentError('cocoEvaluate: annotation ids must be non-zero (0 marks "unmatched" in the evaluator)')
     const crowd = Boolean(a.iscrowd)
     const g: Gt = { id: a.id, bbox: a.bbox, area: a.area ?? a.bbox[2]! * a.bbox[3]!, crowd, ignore: crowd }
     gts.set(key(a.image_id, a.category_id), [...(gts.get(key(a.image_id, a.category_id)) ?? []), g])
   }
   const dts = new Map<string, Dt[]>()
   results.forEach((r, i) => {
-    if (!imgSet.has(r.image_id)) throw new ArgumentError(`cocoEvaluate: result ${i} is for image ${r.image_id}, which is not in the ground truth`)
+    if (!imgSet.has(r.image_id))
+      throw new ArgumentError(`cocoEvaluate: result ${i} is for image ${r.image_id}, which is not in the ground truth`)
     if (!r.bbox || r.bbox.length !== 4) throw new ArgumentError(`cocoEvaluate: result ${i} needs bbox [x, y, w, h]`)
     r.bbox.forEach((v, j) => checkNumber(v, `cocoEvaluate: result ${i} bbox[${j}]`))
     checkNumber(r.score, `cocoEvaluate: result ${i} score`)
@@ -139,13 +203,27 @@ export function cocoEvaluate(gt: CocoDataset, results: CocoResult[], params: Coc
     dts.set(key(r.image_id, r.category_id), [...(dts.get(key(r.image_id, r.category_id)) ?? []), d])
   })
   const p = params
-  const [T, R, K, A, M] = [p.iouThresholds.length, p.recallThresholds.length, catIds.length, p.areaRanges.length, p.maxDets.length]
+  const [T, R, K, A, M] = [
+    p.iouThresholds.length,
+    p.recallThresholds.length,
+    catIds.length,
+    p.areaRanges.length,
+    p.maxDets.length,
+  ]
   const maxDet = p.maxDets[M - 1]!
-  const precision = Array.from({ length: T }, () => Array.from({ length: R }, () => Array.from({ length: K }, () => Array.from({ length: A }, () => new Array<number>(M).fill(-1)))))
-  const recall = Array.from({ length: T }, () => Array.from({ length: K }, () => Array.from({ length: A }, () => new Array<number>(M).fill(-1))))
+  const precision = Array.from({ length: T }, () =>
+    Array.from({ length: R }, () =>
+      Array.from({ length: K }, () => Array.from({ length: A }, () => new Array<number>(M).fill(-1))),
+    ),
+  )
+  const recall = Array.from({ length: T }, () =>
+    Array.from({ length: K }, () => Array.from({ length: A }, () => new Array<number>(M).fill(-1))),
+  )
   catIds.forEach((c, k) => {
     p.areaRanges.forEach((area, a) => {
-      const E = imgIds.map((i) => evaluateImage(gts.get(key(i, c)) ?? [], dts.get(key(i, c)) ?? [], area, maxDet, p)).filter((e): e is ImageEval => e !== null)
+      const E = imgIds
+        .map((i) => evaluateImage(gts.get(key(i, c)) ?? [], dts.get(key(i, c)) ?? [], area, maxDet, p))
+        .filter((e): e is ImageEval => e !== null)
       if (!E.length) return
       p.maxDets.forEach((md, m) => {
         const scores = E.flatMap((e) => e.dtScores.slice(0, md))
@@ -160,7 +238,11 @@ export function cocoEvaluate(gt: CocoDataset, results: CocoResult[], params: Coc
           const pr: number[] = []
           for (const o of order) {
             const [e, j] = src[o]!
-            if (e.dtIgnore[t]![j]) { rc.push(tp / npig); pr.push(tp / (fp + tp + Number.EPSILON)); continue }
+            if (e.dtIgnore[t]![j]) {
+              rc.push(tp / npig)
+              pr.push(tp / (fp + tp + Number.EPSILON))
+              continue
+            }
             if (e.dtMatched[t]![j]) tp++
             else fp++
             rc.push(tp / npig)
@@ -194,11 +276,22 @@ export function cocoEvaluate(gt: CocoDataset, results: CocoResult[], params: Coc
     const ts = iou === undefined ? [...Array(T).keys()] : [p.iouThresholds.findIndex((x) => x === iou)]
     return mean(ts.flatMap((t) => precision[t]!.flatMap((byR) => byR.map((byK) => byK[ai(area)]![mi(md)]!))))
   }
-  const ar = (area: string, md: number) => mean([...Array(T).keys()].flatMap((t) => recall[t]!.map((byK) => byK[ai(area)]![mi(md)]!)))
+  const ar = (area: string, md: number) =>
+    mean([...Array(T).keys()].flatMap((t) => recall[t]!.map((byK) => byK[ai(area)]![mi(md)]!)))
   const last = p.maxDets[M - 1]!
   const stats = [
-    ap('all', last), ap('all', last, 0.5), ap('all', last, 0.75), ap('small', last), ap('medium', last), ap('large', last),
-    ar('all', p.maxDets[0]!), ar('all', p.maxDets[1]!), ar('all', last), ar('small', last), ar('medium', last), ar('large', last),
+    ap('all', last),
+    ap('all', last, 0.5),
+    ap('all', last, 0.75),
+    ap('small', last),
+    ap('medium', last),
+    ap('large', last),
+    ar('all', p.maxDets[0]!),
+    ar('all', p.maxDets[1]!),
+    ar('all', last),
+    ar('small', last),
+    ar('medium', last),
+    ar('large', last),
   ]
   return { stats, precision, recall, categoryIds: catIds, params: p }
 }
@@ -206,11 +299,23 @@ export function cocoEvaluate(gt: CocoDataset, results: CocoResult[], params: Coc
 /** The 12 numbers as COCOeval.summarize() prints them. */
 export function formatCocoStats(stats: number[]): string {
   const rows: [string, string, string, string][] = [
-    ['Precision', '0.50:0.95', 'all', '100'], ['Precision', '0.50', 'all', '100'], ['Precision', '0.75', 'all', '100'],
-    ['Precision', '0.50:0.95', 'small', '100'], ['Precision', '0.50:0.95', 'medium', '100'], ['Precision', '0.50:0.95', 'large', '100'],
-    ['Recall', '0.50:0.95', 'all', '1'], ['Recall', '0.50:0.95', 'all', '10'], ['Recall', '0.50:0.95', 'all', '100'],
-    ['Recall', '0.50:0.95', 'small', '100'], ['Recall', '0.50:0.95', 'medium', '100'], ['Recall', '0.50:0.95', 'large', '100'],
+    ['Precision', '0.50:0.95', 'all', '100'],
+    ['Precision', '0.50', 'all', '100'],
+    ['Precision', '0.75', 'all', '100'],
+    ['Precision', '0.50:0.95', 'small', '100'],
+    ['Precision', '0.50:0.95', 'medium', '100'],
+    ['Precision', '0.50:0.95', 'large', '100'],
+    ['Recall', '0.50:0.95', 'all', '1'],
+    ['Recall', '0.50:0.95', 'all', '10'],
+    ['Recall', '0.50:0.95', 'all', '100'],
+    ['Recall', '0.50:0.95', 'small', '100'],
+    ['Recall', '0.50:0.95', 'medium', '100'],
+    ['Recall', '0.50:0.95', 'large', '100'],
   ]
-  return rows.map(([k, iou, a, d], i) =>
-    ` ${`Average ${k}`.padEnd(18)} (${k === 'Precision' ? 'AP' : 'AR'}) @[ IoU=${iou.padEnd(9)} | area=${a.padStart(6)} | maxDets=${d.padStart(3)} ] = ${stats[i]!.toFixed(3)}`).join('\n')
+  return rows
+    .map(
+      ([k, iou, a, d], i) =>
+        ` ${`Average ${k}`.padEnd(18)} (${k === 'Precision' ? 'AP' : 'AR'}) @[ IoU=${iou.padEnd(9)} | area=${a.padStart(6)} | maxDets=${d.padStart(3)} ] = ${stats[i]!.toFixed(3)}`,
+    )
+    .join('\n')
 }

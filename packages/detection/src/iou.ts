@@ -101,7 +101,8 @@ function aspectTerm(p: Parts): Tensor {
 const pair = (a: Tensor, b: Tensor): [Tensor, Tensor] => {
   checkBoxShape(a, 'boxes1')
   checkBoxShape(b, 'boxes2')
-  if (a.rank !== 2 || b.rank !== 2) throw new ShapeError(`pairwise IoU takes (N, 4) and (M, 4) boxes, got [${a.shape}] and [${b.shape}]`)
+  if (a.rank !== 2 || b.rank !== 2)
+    throw new ShapeError(`pairwise IoU takes (N, 4) and (M, 4) boxes, got [${a.shape}] and [${b.shape}]`)
   return [a.unsqueeze(1), b.unsqueeze(0)]
 }
 

@@ -29,7 +29,12 @@ function lossParts(a: Tensor, b: Tensor, eps: number) {
 }
 
 /** 1 - GIoU of paired (..., 4) corner boxes. */
-export function generalizedBoxIouLoss(boxes1: Tensor, boxes2: Tensor, reduction: Reduction = 'none', eps = 1e-7): Tensor {
+export function generalizedBoxIouLoss(
+  boxes1: Tensor,
+  boxes2: Tensor,
+  reduction: Reduction = 'none',
+  eps = 1e-7,
+): Tensor {
   const { p, iou } = lossParts(boxes1, boxes2, eps)
   const areaC = p.cw.mul(p.ch)
   const giou = iou.sub(areaC.sub(p.union).div(areaC.add(eps)))
@@ -52,7 +57,13 @@ export function distanceBoxIouLoss(boxes1: Tensor, boxes2: Tensor, reduction: Re
  * gradient (the paper's choice, and torchvision's); pass `alpha` to fix it instead, which makes the
  * loss an ordinary differentiable function of the boxes (that is what gradcheck checks).
  */
-export function completeBoxIouLoss(boxes1: Tensor, boxes2: Tensor, reduction: Reduction = 'none', eps = 1e-7, alpha?: Tensor): Tensor {
+export function completeBoxIouLoss(
+  boxes1: Tensor,
+  boxes2: Tensor,
+  reduction: Reduction = 'none',
+  eps = 1e-7,
+  alpha?: Tensor,
+): Tensor {
   const { p, iou, loss } = diou(boxes1, boxes2, eps)
   const v = iouInternals.aspectTerm(p)
   alpha ??= v.div(iou.neg().add(1).add(v).add(eps)).detach()
@@ -75,13 +86,26 @@ export interface FocalLossOptions {
 }
 
 /** Sigmoid focal loss of logits against {0, 1} (or soft) targets of the same shape. */
-export function sigmoidFocalLoss(inputs: Tensor, targets: Tensor, { alpha = 0.25, gamma = 2, reduction = 'none' }: FocalLossOptions = {}): Tensor {
+export function sigmoidFocalLoss(
+  inputs: Tensor,
+  targets: Tensor,
+  { alpha = 0.25, gamma = 2, reduction = 'none' }: FocalLossOptions = {},
+): Tensor {
   const p = sigmoid(inputs)
   const ce = binaryCrossEntropyWithLogits(inputs, targets, { reduction: 'none' })
   // p_t = p t + (1 - p)(1 - t)
   const pt = p.mul(targets).add(p.neg().add(1).mul(targets.neg().add(1)))
   let loss = ce.mul(pt.neg().add(1).pow(gamma))
-  if (alpha >= 0) loss = targets.mul(alpha).add(targets.neg().add(1).mul(1 - alpha)).mul(loss)
+  if (alpha >= 0)
+    loss = targets
+      .mul(alpha)
+      .add(
+        targets
+          .neg()
+          .add(1)
+          .mul(1 - alpha),
+      )
+      .mul(loss)
   return reduceLoss(loss, reduction, 'sigmoidFocalLoss')
 }
 

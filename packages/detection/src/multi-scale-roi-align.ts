@@ -19,7 +19,8 @@ export interface MultiScaleRoiAlignOptions extends Omit<RoiAlignOptions, 'spatia
  */
 export function assignLevels(rois: Tensor, scales: number[], canonicalSize = 224, canonicalLevel = 4): number[] {
   const lv = scales.map((s) => -Math.log2(s))
-  if (lv.some((l) => !Number.isInteger(l))) throw new ArgumentError(`multiScaleRoiAlign: scales must be powers of two (1/4, 1/8, ...), got ${scales}`)
+  if (lv.some((l) => !Number.isInteger(l)))
+    throw new ArgumentError(`multiScaleRoiAlign: scales must be powers of two (1/4, 1/8, ...), got ${scales}`)
   const [kMin, kMax] = [lv[0]!, lv[lv.length - 1]!]
   const d = rois.data
   return Array.from({ length: rois.shape[0]! }, (_, r) => {
@@ -31,9 +32,16 @@ export function assignLevels(rois: Tensor, scales: number[], canonicalSize = 224
 }
 
 /** RoI align from a pyramid of (N, C, H_l, W_l) maps with the given scales -> (K, C, outH, outW). */
-export function multiScaleRoiAlign(features: Tensor[], scales: number[], rois: Tensor, opts: MultiScaleRoiAlignOptions): Tensor {
+export function multiScaleRoiAlign(
+  features: Tensor[],
+  scales: number[],
+  rois: Tensor,
+  opts: MultiScaleRoiAlignOptions,
+): Tensor {
   if (features.length === 0 || features.length !== scales.length)
-    throw new ArgumentError(`multiScaleRoiAlign: expected one scale per feature map, got ${features.length} maps and ${scales.length} scales`)
+    throw new ArgumentError(
+      `multiScaleRoiAlign: expected one scale per feature map, got ${features.length} maps and ${scales.length} scales`,
+    )
   const { canonicalSize, canonicalLevel, ...align } = opts
   const levels = assignLevels(rois, scales, canonicalSize, canonicalLevel)
   const parts: Tensor[] = []
@@ -50,6 +58,8 @@ export function multiScaleRoiAlign(features: Tensor[], scales: number[], rois: T
   }
   // (K, C, oh, ow) in level order -> box order
   const inverse = new Array<number>(order.length)
-  order.forEach((box, pos) => { inverse[box] = pos })
+  order.forEach((box, pos) => {
+    inverse[box] = pos
+  })
   return gather(concat(parts, 0), 0, tensor(inverse, { dtype: 'int32' }))
 }

@@ -14,14 +14,19 @@
 import { ArgumentError, ShapeError, type Tensor } from '@refnets/core'
 import { checkXyxy } from './boxes.js'
 
-function readInputs(boxes: Tensor, scores: Tensor, what: string): { b: ArrayLike<number>; s: ArrayLike<number>; n: number } {
+function readInputs(
+  boxes: Tensor,
+  scores: Tensor,
+  what: string,
+): { b: ArrayLike<number>; s: ArrayLike<number>; n: number } {
   if (boxes.rank !== 2) throw new ShapeError(`${what}: boxes must be (N, 4), got shape [${boxes.shape.join(', ')}]`)
   checkXyxy(boxes, `${what}: boxes`)
   const n = boxes.shape[0]!
   if (scores.rank !== 1 || scores.shape[0] !== n)
     throw new ShapeError(`${what}: scores must be (N) = (${n}) for ${n} boxes, got shape [${scores.shape.join(', ')}]`)
   const s = scores.data
-  for (let i = 0; i < n; i++) if (Number.isNaN(s[i]!)) throw new ArgumentError(`${what}: score ${i} is NaN; scores must be numbers`)
+  for (let i = 0; i < n; i++)
+    if (Number.isNaN(s[i]!)) throw new ArgumentError(`${what}: score ${i} is NaN; scores must be numbers`)
   return { b: boxes.data, s, n }
 }
 
@@ -55,7 +60,13 @@ function byScore(s: ArrayLike<number>, idx: number[]): number[] {
   return idx.sort((p, q) => s[q]! - s[p]! || p - q)
 }
 
-function greedy(b: ArrayLike<number>, s: ArrayLike<number>, order: number[], thr: number, overlap: typeof iouAt): number[] {
+function greedy(
+  b: ArrayLike<number>,
+  s: ArrayLike<number>,
+  order: number[],
+  thr: number,
+  overlap: typeof iouAt,
+): number[] {
   const keep: number[] = []
   const dead = new Uint8Array(b.length / 4)
   for (const i of order) {
@@ -83,7 +94,8 @@ function readClasses(idxs: Tensor | ArrayLike<number>, n: number, what: string):
   const c = 'data' in idxs && !(idxs instanceof Array) ? (idxs as Tensor).data : (idxs as ArrayLike<number>)
   if (c.length !== n) throw new ShapeError(`${what}: expected ${n} class ids (one per box), got ${c.length}`)
   for (let i = 0; i < n; i++)
-    if (!Number.isInteger(c[i]!) || c[i]! < 0) throw new ArgumentError(`${what}: class id ${i} is ${c[i]}; class ids are integers >= 0`)
+    if (!Number.isInteger(c[i]!) || c[i]! < 0)
+      throw new ArgumentError(`${what}: class id ${i} is ${c[i]}; class ids are integers >= 0`)
   return c
 }
 
@@ -91,7 +103,12 @@ function readClasses(idxs: Tensor | ArrayLike<number>, n: number, what: string):
  * NMS within each class (torchvision.ops.batched_nms): boxes of different classes never suppress
  * each other. Returns the kept indices over all classes, by score descending.
  */
-export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor | ArrayLike<number>, iouThreshold: number): number[] {
+export function batchedNms(
+  boxes: Tensor,
+  scores: Tensor,
+  idxs: Tensor | ArrayLike<number>,
+  iouThreshold: number,
+): number[] {
   checkThreshold(iouThreshold, 'batchedNms')
   const { b, s, n } = readInputs(boxes, scores, 'batchedNms')
   const c = readClasses(idxs, n, 'batchedNms')
@@ -128,7 +145,13 @@ export interface Detections {
   scores: number[]
 }
 
-function softNms(b: ArrayLike<number>, s0: ArrayLike<number>, members: number[], o: Required<Pick<DetectOptions, 'iouThreshold' | 'scoreThreshold' | 'sigma'>>, gaussian: boolean) {
+function softNms(
+  b: ArrayLike<number>,
+  s0: ArrayLike<number>,
+  members: number[],
+  o: Required<Pick<DetectOptions, 'iouThreshold' | 'scoreThreshold' | 'sigma'>>,
+  gaussian: boolean,
+) {
   const s = new Map(members.map((i) => [i, s0[i]!]))
   const left = new Set(members)
   const out: [number, number][] = []
@@ -152,10 +175,18 @@ function softNms(b: ArrayLike<number>, s0: ArrayLike<number>, members: number[],
  * `maxDetections`. Empty input gives empty output.
  */
 export function detect(boxes: Tensor, scores: Tensor, opts: DetectOptions = {}): Detections {
-  const { method = 'greedy', iouThreshold = 0.5, scoreThreshold = 0, topK = Infinity, maxDetections = Infinity, sigma = 0.5 } = opts
+  const {
+    method = 'greedy',
+    iouThreshold = 0.5,
+    scoreThreshold = 0,
+    topK = Infinity,
+    maxDetections = Infinity,
+    sigma = 0.5,
+  } = opts
   checkThreshold(iouThreshold, 'detect')
   if (!(sigma > 0)) throw new ArgumentError(`detect: sigma must be > 0, got ${sigma}`)
-  if (!(topK >= 0) || !(maxDetections >= 0)) throw new ArgumentError(`detect: topK and maxDetections must be >= 0, got ${topK} and ${maxDetections}`)
+  if (!(topK >= 0) || !(maxDetections >= 0))
+    throw new ArgumentError(`detect: topK and maxDetections must be >= 0, got ${topK} and ${maxDetections}`)
   if (!['greedy', 'diou', 'soft-linear', 'soft-gaussian'].includes(method))
     throw new ArgumentError(`detect: method must be greedy, diou, soft-linear or soft-gaussian, got '${method}'`)
   const { b, s, n } = readInputs(boxes, scores, 'detect')
@@ -167,7 +198,13 @@ export function detect(boxes: Tensor, scores: Tensor, opts: DetectOptions = {}):
     const members = byScore(s, all).slice(0, topK)
     if (method === 'soft-linear' || method === 'soft-gaussian')
       kept.push(...softNms(b, s, members, { iouThreshold, scoreThreshold, sigma }, method === 'soft-gaussian'))
-    else kept.push(...greedy(b, s, members, iouThreshold, method === 'diou' ? diouAt : iouAt).map((i): [number, number] => [i, s[i]!]))
+    else
+      kept.push(
+        ...greedy(b, s, members, iouThreshold, method === 'diou' ? diouAt : iouAt).map((i): [number, number] => [
+          i,
+          s[i]!,
+        ]),
+      )
   }
   kept.sort((p, q) => q[1] - p[1] || p[0] - q[0])
   const top = kept.slice(0, maxDetections)

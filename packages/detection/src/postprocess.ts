@@ -29,8 +29,20 @@ export interface PostprocessOptions {
 }
 
 /** Detections from (A, C) logits, (A, 4) offsets and (A, 4) anchors of one image. */
-export function postprocessDetections(logits: Tensor, offsets: Tensor, anchors: Tensor, o: PostprocessOptions = {}): ImageDetections {
-  const { scoreThreshold = 0.01, iouThreshold = 0.45, topK = 400, maxDetections = 200, weights = [10, 10, 5, 5], scoring = 'softmax' } = o
+export function postprocessDetections(
+  logits: Tensor,
+  offsets: Tensor,
+  anchors: Tensor,
+  o: PostprocessOptions = {},
+): ImageDetections {
+  const {
+    scoreThreshold = 0.01,
+    iouThreshold = 0.45,
+    topK = 400,
+    maxDetections = 200,
+    weights = [10, 10, 5, 5],
+    scoring = 'softmax',
+  } = o
   return noGrad(() => {
     let boxes = decodeBoxes(anchors.to(offsets.dtype), offsets, weights)
     if (o.clipTo) boxes = clipBoxesToImage(boxes, o.clipTo)
@@ -51,7 +63,12 @@ export function postprocessDetections(logits: Tensor, offsets: Tensor, anchors: 
         }
     const n = candScores.length
     const bt = Float64Array.from(candBoxes)
-    const det = detect(tensor(bt, { shape: [n, 4] }), tensor(Float64Array.from(candScores)), { iouThreshold, topK, maxDetections, classes: candClasses })
+    const det = detect(tensor(bt, { shape: [n, 4] }), tensor(Float64Array.from(candScores)), {
+      iouThreshold,
+      topK,
+      maxDetections,
+      classes: candClasses,
+    })
     return {
       boxes: det.indices.map((i) => [bt[4 * i]!, bt[4 * i + 1]!, bt[4 * i + 2]!, bt[4 * i + 3]!]),
       scores: det.scores,

@@ -12,7 +12,17 @@
  * Boxes are (K, 5) rows [batchIndex, x1, y1, x2, y2] in image coordinates; `spatialScale` maps them
  * onto the feature map (1/16 for a stride-16 backbone).
  */
-import { ArgumentError, type OpDef, ShapeError, type Tensor, Tensor as T, allocate, apply, concat, defineOp } from '@refnets/core'
+import {
+  ArgumentError,
+  type OpDef,
+  ShapeError,
+  type Tensor,
+  Tensor as T,
+  allocate,
+  apply,
+  concat,
+  defineOp,
+} from '@refnets/core'
 
 export interface RoiAlignOptions {
   /** Output (height, width) per box, or one number for a square. */
@@ -25,7 +35,14 @@ export interface RoiAlignOptions {
   aligned?: boolean
 }
 
-interface AlignAttrs { oh: number; ow: number; scale: number; ratio: number; aligned: boolean; inShape: number[] }
+interface AlignAttrs {
+  oh: number
+  ow: number
+  scale: number
+  ratio: number
+  aligned: boolean
+  inShape: number[]
+}
 
 /** The bilinear taps of one sample: up to 4 (offset, weight) pairs; none when the sample is outside. */
 function taps(y: number, x: number, h: number, w: number, out: number[]): number {
@@ -38,21 +55,36 @@ function taps(y: number, x: number, h: number, w: number, out: number[]): number
   let xl = Math.floor(x)
   let yh: number
   let xh: number
-  if (yl >= h - 1) { yh = yl = h - 1; y = yl } else yh = yl + 1
-  if (xl >= w - 1) { xh = xl = w - 1; x = xl } else xh = xl + 1
+  if (yl >= h - 1) {
+    yh = yl = h - 1
+    y = yl
+  } else yh = yl + 1
+  if (xl >= w - 1) {
+    xh = xl = w - 1
+    x = xl
+  } else xh = xl + 1
   const ly = y - yl
   const lx = x - xl
   const hy = 1 - ly
   const hx = 1 - lx
-  out[0] = yl * w + xl; out[1] = hy * hx
-  out[2] = yl * w + xh; out[3] = hy * lx
-  out[4] = yh * w + xl; out[5] = ly * hx
-  out[6] = yh * w + xh; out[7] = ly * lx
+  out[0] = yl * w + xl
+  out[1] = hy * hx
+  out[2] = yl * w + xh
+  out[3] = hy * lx
+  out[4] = yh * w + xl
+  out[5] = ly * hx
+  out[6] = yh * w + xh
+  out[7] = ly * lx
   return 4
 }
 
 /** Visit every (output index, input index, weight) of RoI align; the adjoint uses the same walk. */
-function alignWalk(rois: ArrayLike<number>, k: number, a: AlignAttrs, visit: (o: number, i: number, wgt: number) => void): void {
+function alignWalk(
+  rois: ArrayLike<number>,
+  k: number,
+  a: AlignAttrs,
+  visit: (o: number, i: number, wgt: number) => void,
+): void {
   const [, c, h, w] = a.inShape as [number, number, number, number]
   const off = a.aligned ? 0.5 : 0
   const tp: number[] = new Array(8).fill(0)
@@ -62,7 +94,10 @@ function alignWalk(rois: ArrayLike<number>, k: number, a: AlignAttrs, visit: (o:
     const y1 = rois[5 * r + 2]! * a.scale - off
     let rw = rois[5 * r + 3]! * a.scale - off - x1
     let rh = rois[5 * r + 4]! * a.scale - off - y1
-    if (!a.aligned) { rw = Math.max(rw, 1); rh = Math.max(rh, 1) }
+    if (!a.aligned) {
+      rw = Math.max(rw, 1)
+      rh = Math.max(rh, 1)
+    }
     const bh = rh / a.oh
     const bw = rw / a.ow
     const gh = a.ratio > 0 ? a.ratio : Math.ceil(rh / a.oh)
@@ -88,9 +123,14 @@ function alignWalk(rois: ArrayLike<number>, k: number, a: AlignAttrs, visit: (o:
 const RoiAlignGrad: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
   name: 'RoiAlignGrad',
   forward: ([dy, rois], a) => {
-    const g = allocate(dy!.dtype as 'float64', a.inShape.reduce((p, q) => p * q, 1))
+    const g = allocate(
+      dy!.dtype as 'float64',
+      a.inShape.reduce((p, q) => p * q, 1),
+    )
     const d = dy!.data
-    alignWalk(rois!.data, rois!.shape[0]!, a, (o, i, wgt) => { g[i] += wgt * d[o]! })
+    alignWalk(rois!.data, rois!.shape[0]!, a, (o, i, wgt) => {
+      g[i] += wgt * d[o]!
+    })
     return new T(g, a.inShape)
   },
   backward: (ddx, { inputs: [, rois], attrs }) => [apply(RoiAlignOp, [ddx, rois!], attrs), null],
@@ -103,7 +143,9 @@ const RoiAlignOp: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
     const c = a.inShape[1]!
     const y = allocate(x!.dtype as 'float64', k * c * a.oh * a.ow)
     const d = x!.data
-    alignWalk(rois!.data, k, a, (o, i, wgt) => { y[o] += wgt * d[i]! })
+    alignWalk(rois!.data, k, a, (o, i, wgt) => {
+      y[o] += wgt * d[i]!
+    })
     return new T(y, [k, c, a.oh, a.ow])
   },
   backward: (dy, { inputs: [, rois], attrs }) => [apply(RoiAlignGrad, [dy, rois!], attrs), null],
@@ -119,18 +161,30 @@ const RoiAlignOp: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
     const flat = ctx.node('Squeeze', [col, axis])[0]!
     const batch = ctx.node('Cast', [flat], { to: 7 })[0]!
     return ctx.node('RoiAlign', [x!, boxes, batch], {
-      mode: 'avg', output_height: a.oh, output_width: a.ow, sampling_ratio: Math.max(a.ratio, 0),
-      spatial_scale: a.scale, coordinate_transformation_mode: a.aligned ? 'half_pixel' : 'output_half_pixel',
+      mode: 'avg',
+      output_height: a.oh,
+      output_width: a.ow,
+      sampling_ratio: Math.max(a.ratio, 0),
+      spatial_scale: a.scale,
+      coordinate_transformation_mode: a.aligned ? 'half_pixel' : 'output_half_pixel',
     })
   },
 })
 
 /** Check x (N, C, H, W) and boxes (K, 5) [batch, x1, y1, x2, y2]; returns [outH, outW]. */
-function checkRoiInputs(what: string, x: Tensor, rois: Tensor, outputSize: number | readonly [number, number]): [number, number] {
+function checkRoiInputs(
+  what: string,
+  x: Tensor,
+  rois: Tensor,
+  outputSize: number | readonly [number, number],
+): [number, number] {
   if (x.rank !== 4) throw new ShapeError(`${what}: input must be (N, C, H, W), got shape [${x.shape.join(', ')}]`)
   if (rois.rank !== 2 || rois.shape[1] !== 5)
-    throw new ShapeError(`${what}: boxes must be (K, 5) rows [batchIndex, x1, y1, x2, y2], got shape [${rois.shape.join(', ')}]`)
-  if (rois.dtype !== x.dtype) throw new ArgumentError(`${what}: boxes (${rois.dtype}) must have the input's dtype (${x.dtype})`)
+    throw new ShapeError(
+      `${what}: boxes must be (K, 5) rows [batchIndex, x1, y1, x2, y2], got shape [${rois.shape.join(', ')}]`,
+    )
+  if (rois.dtype !== x.dtype)
+    throw new ArgumentError(`${what}: boxes (${rois.dtype}) must have the input's dtype (${x.dtype})`)
   const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize
   if (!(Number.isInteger(oh) && Number.isInteger(ow) && oh > 0 && ow > 0))
     throw new ArgumentError(`${what}: outputSize must be positive integers, got [${oh}, ${ow}]`)
@@ -139,7 +193,8 @@ function checkRoiInputs(what: string, x: Tensor, rois: Tensor, outputSize: numbe
     const b = d[5 * r]!
     if (!Number.isInteger(b) || b < 0 || b >= x.shape[0]!)
       throw new ArgumentError(`${what}: box ${r} has batch index ${b}; expected an integer in [0, ${x.shape[0]})`)
-    for (let j = 1; j < 5; j++) if (!Number.isFinite(d[5 * r + j]!)) throw new ArgumentError(`${what}: box ${r} has a non-finite coordinate`)
+    for (let j = 1; j < 5; j++)
+      if (!Number.isFinite(d[5 * r + j]!)) throw new ArgumentError(`${what}: box ${r} has a non-finite coordinate`)
   }
   return [oh, ow]
 }
@@ -147,25 +202,45 @@ function checkRoiInputs(what: string, x: Tensor, rois: Tensor, outputSize: numbe
 /** Boxes given per image ((K_i, 4) each) as one (K, 5) tensor with the image index in column 0. */
 export function boxesToRois(boxes: Tensor[]): Tensor {
   if (boxes.length === 0) throw new ArgumentError('boxesToRois: expected one (K_i, 4) box tensor per image, got none')
-  return concat(boxes.map((b, i) => {
-    if (b.rank !== 2 || b.shape[1] !== 4) throw new ShapeError(`boxesToRois: boxes of image ${i} must be (K, 4), got [${b.shape.join(', ')}]`)
-    const col = new T(allocate(b.dtype as 'float64', b.shape[0]!).fill(i), [b.shape[0]!, 1])
-    return concat([col, b], 1)
-  }), 0)
+  return concat(
+    boxes.map((b, i) => {
+      if (b.rank !== 2 || b.shape[1] !== 4)
+        throw new ShapeError(`boxesToRois: boxes of image ${i} must be (K, 4), got [${b.shape.join(', ')}]`)
+      const col = new T(allocate(b.dtype as 'float64', b.shape[0]!).fill(i), [b.shape[0]!, 1])
+      return concat([col, b], 1)
+    }),
+    0,
+  )
 }
 
 /**
  * RoI align: (N, C, H, W) features and (K, 5) boxes -> (K, C, outH, outW), as
  * torchvision.ops.roi_align(input, boxes, output_size, spatial_scale, sampling_ratio, aligned).
  */
-export function roiAlign(x: Tensor, rois: Tensor, { outputSize, spatialScale = 1, samplingRatio = -1, aligned = false }: RoiAlignOptions): Tensor {
+export function roiAlign(
+  x: Tensor,
+  rois: Tensor,
+  { outputSize, spatialScale = 1, samplingRatio = -1, aligned = false }: RoiAlignOptions,
+): Tensor {
   const [oh, ow] = checkRoiInputs('roiAlign', x, rois, outputSize)
-  return apply(RoiAlignOp, [x, rois], { oh, ow, scale: spatialScale, ratio: samplingRatio, aligned, inShape: [...x.shape] })
+  return apply(RoiAlignOp, [x, rois], {
+    oh,
+    ow,
+    scale: spatialScale,
+    ratio: samplingRatio,
+    aligned,
+    inShape: [...x.shape],
+  })
 }
 
 // ---- RoI pooling ------------------------------------------------------------------------------
 
-interface PoolAttrs { oh: number; ow: number; scale: number; inShape: number[] }
+interface PoolAttrs {
+  oh: number
+  ow: number
+  scale: number
+  inShape: number[]
+}
 
 /** C's round(): halves away from zero (Math.round sends -2.5 to -2). */
 const roundC = (v: number): number => Math.sign(v) * Math.round(Math.abs(v))
@@ -222,11 +297,16 @@ const RoiPoolOp = defineOp<PoolAttrs>({
     return new T(y, [rois!.shape[0]!, a.inShape[1]!, a.oh, a.ow])
   },
   backward: (dy, { inputs: [x, rois], attrs }) => [apply(RoiPoolGrad, [dy, x!.detach(), rois!], attrs), null],
-  onnx: (ctx, [x, rois], { attrs: a }) => ctx.node('MaxRoiPool', [x!, rois!], { pooled_shape: [a.oh, a.ow], spatial_scale: a.scale }),
+  onnx: (ctx, [x, rois], { attrs: a }) =>
+    ctx.node('MaxRoiPool', [x!, rois!], { pooled_shape: [a.oh, a.ow], spatial_scale: a.scale }),
 })
 
 /** RoI max pooling: (N, C, H, W) and (K, 5) boxes -> (K, C, outH, outW), as torchvision.ops.roi_pool. */
-export function roiPool(x: Tensor, rois: Tensor, { outputSize, spatialScale = 1 }: Pick<RoiAlignOptions, 'outputSize' | 'spatialScale'>): Tensor {
+export function roiPool(
+  x: Tensor,
+  rois: Tensor,
+  { outputSize, spatialScale = 1 }: Pick<RoiAlignOptions, 'outputSize' | 'spatialScale'>,
+): Tensor {
   const [oh, ow] = checkRoiInputs('roiPool', x, rois, outputSize)
   return apply(RoiPoolOp, [x, rois], { oh, ow, scale: spatialScale, inShape: [...x.shape] })
 }

@@ -15,19 +15,41 @@ export interface SsdLossTargets {
   offsets: Tensor
 }
 
-export interface SsdLoss { classification: Tensor; bboxRegression: Tensor; total: Tensor }
+export interface SsdLoss {
+  classification: Tensor
+  bboxRegression: Tensor
+  total: Tensor
+}
 
 /** SSD loss of logits (N, A, C) and offsets (N, A, 4) against per-anchor targets. */
-export function ssdLoss(clsLogits: Tensor, bboxRegression: Tensor, targets: SsdLossTargets, { negPosRatio = 3 } = {}): SsdLoss {
+export function ssdLoss(
+  clsLogits: Tensor,
+  bboxRegression: Tensor,
+  targets: SsdLossTargets,
+  { negPosRatio = 3 } = {},
+): SsdLoss {
   const [n, a, c] = clsLogits.shape as [number, number, number]
-  if (clsLogits.rank !== 3 || bboxRegression.rank !== 3 || bboxRegression.shape[0] !== n || bboxRegression.shape[1] !== a || bboxRegression.shape[2] !== 4)
-    throw new ShapeError(`ssdLoss: expected logits (N, A, C) and offsets (N, A, 4), got [${clsLogits.shape}] and [${bboxRegression.shape}]`)
+  if (
+    clsLogits.rank !== 3 ||
+    bboxRegression.rank !== 3 ||
+    bboxRegression.shape[0] !== n ||
+    bboxRegression.shape[1] !== a ||
+    bboxRegression.shape[2] !== 4
+  )
+    throw new ShapeError(
+      `ssdLoss: expected logits (N, A, C) and offsets (N, A, 4), got [${clsLogits.shape}] and [${bboxRegression.shape}]`,
+    )
   if (targets.labels.shape.join() !== `${n},${a}` || targets.offsets.shape.join() !== `${n},${a},4`)
-    throw new ShapeError(`ssdLoss: targets must be labels (${n}, ${a}) and offsets (${n}, ${a}, 4), got [${targets.labels.shape}] and [${targets.offsets.shape}]`)
+    throw new ShapeError(
+      `ssdLoss: targets must be labels (${n}, ${a}) and offsets (${n}, ${a}, 4), got [${targets.labels.shape}] and [${targets.offsets.shape}]`,
+    )
   if (!(negPosRatio >= 0)) throw new ArgumentError(`ssdLoss: negPosRatio must be >= 0, got ${negPosRatio}`)
   const labels = targets.labels.data as Int32Array
   // (N A, C) logits against (N A) labels; crossEntropy checks the class range.
-  const ce = crossEntropy(clsLogits.reshape(n * a, c), targets.labels.reshape(n * a), { reduction: 'none' }).reshape(n, a)
+  const ce = crossEntropy(clsLogits.reshape(n * a, c), targets.labels.reshape(n * a), { reduction: 'none' }).reshape(
+    n,
+    a,
+  )
   const ceVals = noGrad(() => ce.data)
   const pos = new Float64Array(n * a)
   const sel = new Float64Array(n * a)
@@ -36,7 +58,11 @@ export function ssdLoss(clsLogits: Tensor, bboxRegression: Tensor, targets: SsdL
     const neg: number[] = []
     let p = 0
     for (let j = 0; j < a; j++) {
-      if (labels[i * a + j]! > 0) { pos[i * a + j] = 1; sel[i * a + j] = 1; p++ } else neg.push(i * a + j)
+      if (labels[i * a + j]! > 0) {
+        pos[i * a + j] = 1
+        sel[i * a + j] = 1
+        p++
+      } else neg.push(i * a + j)
     }
     numPos += p
     // hardest negatives first (stable for ties)
@@ -45,8 +71,14 @@ export function ssdLoss(clsLogits: Tensor, bboxRegression: Tensor, targets: SsdL
   }
   const dt = clsLogits.dtype
   const denom = Math.max(1, numPos)
-  const classification = ce.mul(tensor(sel, { shape: [n, a] }).to(dt)).sum().div(denom)
+  const classification = ce
+    .mul(tensor(sel, { shape: [n, a] }).to(dt))
+    .sum()
+    .div(denom)
   const l1 = smoothL1Loss(bboxRegression, targets.offsets.to(dt), 1, 'none').sum(2)
-  const bbox = l1.mul(tensor(pos, { shape: [n, a] }).to(dt)).sum().div(denom)
+  const bbox = l1
+    .mul(tensor(pos, { shape: [n, a] }).to(dt))
+    .sum()
+    .div(denom)
   return { classification, bboxRegression: bbox, total: classification.add(bbox) }
 }

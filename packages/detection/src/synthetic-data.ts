@@ -46,12 +46,25 @@ function inside(c: number, u: number, v: number): boolean {
   return Math.abs(x) <= 0.9 && Math.abs(y) <= 0.9
 }
 
-const COLOURS = [[0.95, 0.85, 0.15], [0.85, 0.15, 0.15], [0.15, 0.3, 0.9]]
+const COLOURS = [
+  [0.95, 0.85, 0.15],
+  [0.85, 0.15, 0.15],
+  [0.15, 0.3, 0.9],
+]
 
 /** Generate `count` images with 1..maxObjects non-overlapping (IoU < 0.3) objects each. */
-export function syntheticDetectionData({ count, size = 64, seed = 0, maxObjects = 2, scale = [0.2, 0.45], numClasses = 3 }: SyntheticOptions): SyntheticSample[] {
-  if (!(Number.isInteger(count) && count >= 0)) throw new ArgumentError(`syntheticDetectionData: count must be an integer >= 0, got ${count}`)
-  if (!(numClasses >= 1 && numClasses <= SYNTHETIC_CLASSES.length)) throw new ArgumentError(`syntheticDetectionData: numClasses must be 1 to ${SYNTHETIC_CLASSES.length}`)
+export function syntheticDetectionData({
+  count,
+  size = 64,
+  seed = 0,
+  maxObjects = 2,
+  scale = [0.2, 0.45],
+  numClasses = 3,
+}: SyntheticOptions): SyntheticSample[] {
+  if (!(Number.isInteger(count) && count >= 0))
+    throw new ArgumentError(`syntheticDetectionData: count must be an integer >= 0, got ${count}`)
+  if (!(numClasses >= 1 && numClasses <= SYNTHETIC_CLASSES.length))
+    throw new ArgumentError(`syntheticDetectionData: numClasses must be 1 to ${SYNTHETIC_CLASSES.length}`)
   const g = new Generator(seed)
   const r = () => g.random()
   const out: SyntheticSample[] = []
@@ -70,7 +83,9 @@ export function syntheticDetectionData({ count, size = 64, seed = 0, maxObjects 
       const [x0, y0] = [Math.floor(r() * size), Math.floor(r() * size)]
       const [w, h] = [Math.floor(2 + r() * size * 0.3), Math.floor(2 + r() * size * 0.3)]
       const col = [r(), r(), r()].map((v) => 0.3 + 0.4 * v)
-      for (let i = y0; i < Math.min(size, y0 + h); i++) for (let j = x0; j < Math.min(size, x0 + w); j++) for (let k = 0; k < 3; k++) img[(k * size + i) * size + j] = col[k]!
+      for (let i = y0; i < Math.min(size, y0 + h); i++)
+        for (let j = x0; j < Math.min(size, x0 + w); j++)
+          for (let k = 0; k < 3; k++) img[(k * size + i) * size + j] = col[k]!
     }
     const boxes: number[][] = []
     const labels: number[] = []
@@ -94,7 +109,8 @@ export function syntheticDetectionData({ count, size = 64, seed = 0, maxObjects 
       for (let i = y1; i < y1 + h; i++)
         for (let j = x1; j < x1 + w; j++)
           if (inside(c, (j - x1 + 0.5) / w, (i - y1 + 0.5) / h))
-            for (let k = 0; k < 3; k++) img[(k * size + i) * size + j] = Math.min(1, COLOURS[c]![k]! * shade + (r() - 0.5) * 0.06)
+            for (let k = 0; k < 3; k++)
+              img[(k * size + i) * size + j] = Math.min(1, COLOURS[c]![k]! * shade + (r() - 0.5) * 0.06)
       boxes.push(b)
       labels.push(c)
     }
@@ -108,10 +124,22 @@ export function syntheticDetectionData({ count, size = 64, seed = 0, maxObjects 
 export function toCoco(samples: SyntheticSample[], numClasses = 3): CocoDataset {
   let id = 0
   return {
-    images: samples.map((s, i) => ({ id: i + 1, width: s.image.shape[2]!, height: s.image.shape[1]!, file_name: `${String(i + 1).padStart(5, '0')}.png` })),
-    annotations: samples.flatMap((s, i) => s.boxes.map((b, k) => ({
-      id: ++id, image_id: i + 1, category_id: s.labels[k]! + 1, bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!], area: (b[2]! - b[0]!) * (b[3]! - b[1]!), iscrowd: 0,
-    }))),
+    images: samples.map((s, i) => ({
+      id: i + 1,
+      width: s.image.shape[2]!,
+      height: s.image.shape[1]!,
+      file_name: `${String(i + 1).padStart(5, '0')}.png`,
+    })),
+    annotations: samples.flatMap((s, i) =>
+      s.boxes.map((b, k) => ({
+        id: ++id,
+        image_id: i + 1,
+        category_id: s.labels[k]! + 1,
+        bbox: [b[0]!, b[1]!, b[2]! - b[0]!, b[3]! - b[1]!],
+        area: (b[2]! - b[0]!) * (b[3]! - b[1]!),
+        iscrowd: 0,
+      })),
+    ),
     categories: SYNTHETIC_CLASSES.slice(0, numClasses).map((name, c) => ({ id: c + 1, name })),
   }
 }

@@ -15,8 +15,15 @@ import { ArgumentError } from '@refnets/core'
 /** A box as [x1, y1, x2, y2]. */
 export type Box = [number, number, number, number]
 
-export interface GroundTruthBox { image: string | number; cls: string | number; box: Box; difficult?: boolean }
-export interface DetectionBox extends GroundTruthBox { score: number }
+export interface GroundTruthBox {
+  image: string | number
+  cls: string | number
+  box: Box
+  difficult?: boolean
+}
+export interface DetectionBox extends GroundTruthBox {
+  score: number
+}
 
 export interface PrCurve {
   /** Precision and recall after each detection, in confidence order. */
@@ -47,7 +54,8 @@ function check(what: string, items: GroundTruthBox[]): void {
     const [x1, y1, x2, y2] = d.box
     if (![x1, y1, x2, y2].every(Number.isFinite) || x2 < x1 || y2 < y1)
       throw new ArgumentError(`${what} ${i}: box [${d.box}] must be finite (x1, y1, x2, y2) with x2 >= x1 and y2 >= y1`)
-    if ('score' in d && !Number.isFinite((d as DetectionBox).score)) throw new ArgumentError(`${what} ${i}: score must be a finite number, got ${(d as DetectionBox).score}`)
+    if ('score' in d && !Number.isFinite((d as DetectionBox).score))
+      throw new ArgumentError(`${what} ${i}: score must be a finite number, got ${(d as DetectionBox).score}`)
   })
 }
 
@@ -56,7 +64,12 @@ function check(what: string, items: GroundTruthBox[]): void {
  * (a stable sort). Ground truth marked `difficult` is neither counted nor penalised: a detection
  * matched to it is ignored (VOC's rule).
  */
-export function prCurve(groundTruth: GroundTruthBox[], detections: DetectionBox[], iouThreshold: number, { plusOne = false } = {}): PrCurve {
+export function prCurve(
+  groundTruth: GroundTruthBox[],
+  detections: DetectionBox[],
+  iouThreshold: number,
+  { plusOne = false } = {},
+): PrCurve {
   check('ground truth', groundTruth)
   check('detection', detections)
   const byImage = new Map<string | number, { g: GroundTruthBox; used: boolean }[]>()
@@ -74,10 +87,16 @@ export function prCurve(groundTruth: GroundTruthBox[], detections: DetectionBox[
     const gts = byImage.get(d.image) ?? []
     gts.forEach((x, j) => {
       const v = iouOf(d.box, x.g.box, plusOne)
-      if (v > bestIou) { bestIou = v; best = j }
+      if (v > bestIou) {
+        bestIou = v
+        best = j
+      }
     })
     if (best >= 0 && bestIou >= iouThreshold && gts[best]!.g.difficult) continue
-    if (best >= 0 && bestIou >= iouThreshold && !gts[best]!.used) { gts[best]!.used = true; tp++ } else fp++
+    if (best >= 0 && bestIou >= iouThreshold && !gts[best]!.used) {
+      gts[best]!.used = true
+      tp++
+    } else fp++
     precision.push(tp / (tp + fp))
     recall.push(numGroundTruth ? tp / numGroundTruth : 0)
     scores.push(d.score)
@@ -94,7 +113,9 @@ export function ap11(c: Pick<PrCurve, 'precision' | 'recall'>): number {
   for (let k = 0; k <= 10; k++) {
     const r = k === 10 ? 1 : k * 0.1
     let p = 0
-    c.recall.forEach((rc, i) => { if (rc >= r) p = Math.max(p, c.precision[i]!) })
+    c.recall.forEach((rc, i) => {
+      if (rc >= r) p = Math.max(p, c.precision[i]!)
+    })
     s += p
   }
   return s / 11
@@ -110,21 +131,35 @@ export function apAllPoint(c: Pick<PrCurve, 'precision' | 'recall'>): number {
   return ap
 }
 
-export interface VocResult { ap: number; curve: PrCurve }
+export interface VocResult {
+  ap: number
+  curve: PrCurve
+}
 
 /**
  * VOC AP per class at one IoU threshold (mAP is the mean of `ap` over classes with ground truth).
  * A class with no ground truth gets AP 0 (and is left out of `mAP`).
  */
 export function vocEvaluate(
-  groundTruth: GroundTruthBox[], detections: DetectionBox[],
-  { iouThreshold = 0.5, method = 'all-point', plusOne = false }: { iouThreshold?: number; method?: '11-point' | 'all-point'; plusOne?: boolean } = {},
+  groundTruth: GroundTruthBox[],
+  detections: DetectionBox[],
+  {
+    iouThreshold = 0.5,
+    method = 'all-point',
+    plusOne = false,
+  }: { iouThreshold?: number; method?: '11-point' | 'all-point'; plusOne?: boolean } = {},
 ): { perClass: Map<string | number, VocResult>; mAP: number } {
-  if (!(iouThreshold >= 0 && iouThreshold <= 1)) throw new ArgumentError(`vocEvaluate: iouThreshold must be in [0, 1], got ${iouThreshold}`)
+  if (!(iouThreshold >= 0 && iouThreshold <= 1))
+    throw new ArgumentError(`vocEvaluate: iouThreshold must be in [0, 1], got ${iouThreshold}`)
   const classes = [...new Set([...groundTruth.map((g) => g.cls), ...detections.map((d) => d.cls)])]
   const perClass = new Map<string | number, VocResult>()
   for (const c of classes) {
-    const curve = prCurve(groundTruth.filter((g) => g.cls === c), detections.filter((d) => d.cls === c), iouThreshold, { plusOne })
+    const curve = prCurve(
+      groundTruth.filter((g) => g.cls === c),
+      detections.filter((d) => d.cls === c),
+      iouThreshold,
+      { plusOne },
+    )
     perClass.set(c, { ap: curve.numGroundTruth ? (method === '11-point' ? ap11(curve) : apAllPoint(curve)) : 0, curve })
   }
   const withGt = [...perClass.values()].filter((r) => r.curve.numGroundTruth > 0)

@@ -13,7 +13,17 @@
  *   on every cell, where negatives whose predicted box overlaps a ground truth by more than
  *   `ignoreThreshold` are left out; BCE for classes with label smoothing (targets 1 - ε/2 and ε/2).
  */
-import { ArgumentError, type Tensor, binaryCrossEntropyWithLogits, concat, exp, gather, noGrad, sigmoid, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  type Tensor,
+  binaryCrossEntropyWithLogits,
+  concat,
+  exp,
+  gather,
+  noGrad,
+  sigmoid,
+  tensor,
+} from '@refnets/core'
 import { stackBoxes } from './boxes.js'
 import { type Reduction, completeBoxIouLoss, distanceBoxIouLoss, generalizedBoxIouLoss } from './losses.js'
 import { detect } from './nms.js'
@@ -55,12 +65,25 @@ export interface YoloLossOptions {
 export function splitHeadMap(map: Tensor, anchorsPerLevel: number, numClasses: number): Tensor {
   const [n, c, h, w] = map.shape as [number, number, number, number]
   if (c !== anchorsPerLevel * (5 + numClasses))
-    throw new ArgumentError(`YOLO head map has ${c} channels; expected ${anchorsPerLevel} anchors x (5 + ${numClasses} classes) = ${anchorsPerLevel * (5 + numClasses)}`)
+    throw new ArgumentError(
+      `YOLO head map has ${c} channels; expected ${anchorsPerLevel} anchors x (5 + ${numClasses} classes) = ${anchorsPerLevel * (5 + numClasses)}`,
+    )
   return map.reshape(n, anchorsPerLevel, 5 + numClasses, h, w).permute(0, 1, 3, 4, 2)
 }
 
 /** Box centres and sizes from raw t-values (any shape (...)) given cell indices and anchors of the same shape. */
-function decodeT(tx: Tensor, ty: Tensor, tw: Tensor, th: Tensor, gx: Tensor, gy: Tensor, aw: Tensor, ah: Tensor, stride: number, s: number): Tensor {
+function decodeT(
+  tx: Tensor,
+  ty: Tensor,
+  tw: Tensor,
+  th: Tensor,
+  gx: Tensor,
+  gy: Tensor,
+  aw: Tensor,
+  ah: Tensor,
+  stride: number,
+  s: number,
+): Tensor {
   const off = (s - 1) / 2
   const cx = sigmoid(tx).mul(s).sub(off).add(gx).mul(stride)
   const cy = sigmoid(ty).mul(s).sub(off).add(gy).mul(stride)
@@ -76,7 +99,15 @@ const whIou = (a: [number, number], b: [number, number]) => {
   return i / (a[0] * a[1] + b[0] * b[1] - i)
 }
 
-interface Positive { level: number; flat: number; box: number[]; label: number; a: number; gx: number; gy: number }
+interface Positive {
+  level: number
+  flat: number
+  box: number[]
+  label: number
+  a: number
+  gx: number
+  gy: number
+}
 
 /** The positives of a batch: one entry per (level, image, anchor, cell) that has a target. */
 export function assignYoloTargets(shapes: [number, number][], targets: YoloTarget[], o: YoloLossOptions): Positive[] {
@@ -84,14 +115,19 @@ export function assignYoloTargets(shapes: [number, number][], targets: YoloTarge
   const thr = o.iouThreshold ?? 1
   const byKey = new Map<string, Positive>()
   targets.forEach((t, b) => {
-    if (t.boxes.length !== t.labels.length) throw new ArgumentError(`YOLO targets of image ${b}: ${t.boxes.length} boxes but ${t.labels.length} labels`)
+    if (t.boxes.length !== t.labels.length)
+      throw new ArgumentError(`YOLO targets of image ${b}: ${t.boxes.length} boxes but ${t.labels.length} labels`)
     t.boxes.forEach((box, k) => {
       const label = t.labels[k]!
       if (!Number.isInteger(label) || label < 0 || label >= o.numClasses)
-        throw new ArgumentError(`YOLO targets of image ${b}: label ${label} of box ${k} is not a class id in [0, ${o.numClasses})`)
+        throw new ArgumentError(
+          `YOLO targets of image ${b}: label ${label} of box ${k} is not a class id in [0, ${o.numClasses})`,
+        )
       const [x1, y1, x2, y2] = box as [number, number, number, number]
       if (![x1, y1, x2, y2].every(Number.isFinite) || x2 <= x1 || y2 <= y1)
-        throw new ArgumentError(`YOLO targets of image ${b}: box ${k} = [${box}] must be finite with x2 > x1 and y2 > y1`)
+        throw new ArgumentError(
+          `YOLO targets of image ${b}: box ${k} = [${box}] must be finite with x2 > x1 and y2 > y1`,
+        )
       const wh: [number, number] = [x2 - x1, y2 - y1]
       const ious = all.map((c) => whIou(wh, c.a))
       const best = ious.indexOf(Math.max(...ious))
@@ -110,15 +146,31 @@ export function assignYoloTargets(shapes: [number, number][], targets: YoloTarge
   return [...byKey.values()]
 }
 
-export interface YoloLoss { box: Tensor; objectness: Tensor; classification: Tensor; total: Tensor; numPositives: number }
+export interface YoloLoss {
+  box: Tensor
+  objectness: Tensor
+  classification: Tensor
+  total: Tensor
+  numPositives: number
+}
 
 /** The YOLO loss of the head maps (finest first) for one batch of targets (one per image). */
 export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptions): YoloLoss {
-  const { numClasses: C, levels, gridScale = 1, ignoreThreshold = 0.7, labelSmoothing = 0, boxLoss = 'ciou', weights = [1, 1, 1] } = o
-  if (maps.length !== levels.length) throw new ArgumentError(`yoloLoss: ${maps.length} head maps but ${levels.length} levels`)
+  const {
+    numClasses: C,
+    levels,
+    gridScale = 1,
+    ignoreThreshold = 0.7,
+    labelSmoothing = 0,
+    boxLoss = 'ciou',
+    weights = [1, 1, 1],
+  } = o
+  if (maps.length !== levels.length)
+    throw new ArgumentError(`yoloLoss: ${maps.length} head maps but ${levels.length} levels`)
   const n = maps[0]!.shape[0]!
   if (targets.length !== n) throw new ArgumentError(`yoloLoss: ${n} images but ${targets.length} targets`)
-  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) throw new ArgumentError(`yoloLoss: labelSmoothing must be in [0, 1), got ${labelSmoothing}`)
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+    throw new ArgumentError(`yoloLoss: labelSmoothing must be in [0, 1), got ${labelSmoothing}`)
   const dt = maps[0]!.dtype
   const preds = maps.map((m, l) => splitHeadMap(m, levels[l]!.anchors.length, C)) // (N, A, H, W, 5 + C)
   const shapes = preds.map((p) => [p.shape[2]!, p.shape[3]!] as [number, number])
@@ -135,9 +187,19 @@ export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptio
     const weight = new Float64Array(n * A * H * W).fill(1)
     for (const q of mine) target[q.flat] = 1
     noGrad(() => {
-      const gx = tensor(Array.from({ length: n * A * H * W }, (_, i) => i % W), { dtype: dt })
-      const gy = tensor(Array.from({ length: n * A * H * W }, (_, i) => Math.floor(i / W) % H), { dtype: dt })
-      const anc = (k: 0 | 1) => tensor(Array.from({ length: n * A * H * W }, (_, i) => levels[l]!.anchors[Math.floor(i / (H * W)) % A]![k]), { dtype: dt })
+      const gx = tensor(
+        Array.from({ length: n * A * H * W }, (_, i) => i % W),
+        { dtype: dt },
+      )
+      const gy = tensor(
+        Array.from({ length: n * A * H * W }, (_, i) => Math.floor(i / W) % H),
+        { dtype: dt },
+      )
+      const anc = (k: 0 | 1) =>
+        tensor(
+          Array.from({ length: n * A * H * W }, (_, i) => levels[l]!.anchors[Math.floor(i / (H * W)) % A]![k]),
+          { dtype: dt },
+        )
       const col = (k: number) => rows.slice(1, k, k + 1).reshape(-1)
       const boxes = decodeT(col(0), col(1), col(2), col(3), gx, gy, anc(0), anc(1), levels[l]!.stride, gridScale).data
       for (let i = 0; i < n * A * H * W; i++) {
@@ -148,15 +210,35 @@ export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptio
           const ih = Math.min(boxes[4 * i + 3]!, g[3]!) - Math.max(boxes[4 * i + 1]!, g[1]!)
           if (iw <= 0 || ih <= 0) continue
           const inter = iw * ih
-          const u = (boxes[4 * i + 2]! - boxes[4 * i]!) * (boxes[4 * i + 3]! - boxes[4 * i + 1]!) + (g[2]! - g[0]!) * (g[3]! - g[1]!) - inter
-          if (inter / u > ignoreThreshold) { weight[i] = 0; break }
+          const u =
+            (boxes[4 * i + 2]! - boxes[4 * i]!) * (boxes[4 * i + 3]! - boxes[4 * i + 1]!) +
+            (g[2]! - g[0]!) * (g[3]! - g[1]!) -
+            inter
+          if (inter / u > ignoreThreshold) {
+            weight[i] = 0
+            break
+          }
         }
       }
     })
     const objLogits = rows.slice(1, 4, 5).reshape(-1)
-    objTerms.push(binaryCrossEntropyWithLogits(objLogits, tensor(target, { dtype: dt }), { weight: tensor(weight, { dtype: dt }), reduction: 'sum' }))
+    objTerms.push(
+      binaryCrossEntropyWithLogits(objLogits, tensor(target, { dtype: dt }), {
+        weight: tensor(weight, { dtype: dt }),
+        reduction: 'sum',
+      }),
+    )
     if (mine.length) {
-      posRows.push(gather(rows, 0, tensor(mine.map((q) => q.flat), { dtype: 'int32' })))
+      posRows.push(
+        gather(
+          rows,
+          0,
+          tensor(
+            mine.map((q) => q.flat),
+            { dtype: 'int32' },
+          ),
+        ),
+      )
       posMeta.push(...mine)
     }
   })
@@ -171,7 +253,10 @@ export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptio
     const stride = v((q) => levels[q.level]!.stride)
     const aw = v((q) => levels[q.level]!.anchors[q.a]![0])
     const ah = v((q) => levels[q.level]!.anchors[q.a]![1])
-    const gtBoxes = tensor(posMeta.map((q) => q.box), { dtype: dt })
+    const gtBoxes = tensor(
+      posMeta.map((q) => q.box),
+      { dtype: dt },
+    )
     const red: Reduction = 'mean'
     if (boxLoss === 'mse') {
       // YOLOv3's original box loss: squared error of the raw (sigmoid(tx), sigmoid(ty), tw, th).
@@ -180,8 +265,14 @@ export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptio
       const cy = v((q) => (q.box[1]! + q.box[3]!) / 2 / levels[q.level]!.stride - q.gy)
       const tw = v((q) => Math.log((q.box[2]! - q.box[0]!) / levels[q.level]!.anchors[q.a]![0]))
       const th = v((q) => Math.log((q.box[3]! - q.box[1]!) / levels[q.level]!.anchors[q.a]![1]))
-      const dx = sigmoid(col(0)).mul(s).sub((s - 1) / 2).sub(cx)
-      const dy = sigmoid(col(1)).mul(s).sub((s - 1) / 2).sub(cy)
+      const dx = sigmoid(col(0))
+        .mul(s)
+        .sub((s - 1) / 2)
+        .sub(cx)
+      const dy = sigmoid(col(1))
+        .mul(s)
+        .sub((s - 1) / 2)
+        .sub(cy)
       box = dx.square().add(dy.square()).add(col(2).sub(tw).square()).add(col(3).sub(th).square()).mean()
     } else {
       // stride-scaled decode with per-positive strides: decodeT multiplies by one stride, so pass 1 and scale here.
@@ -189,12 +280,19 @@ export function yoloLoss(maps: Tensor[], targets: YoloTarget[], o: YoloLossOptio
       const gy = v((q) => q.gy)
       const unit = decodeT(col(0), col(1), col(2), col(3), gx, gy, aw.div(stride), ah.div(stride), 1, gridScale)
       const pred = unit.mul(stride.reshape(-1, 1))
-      const f = boxLoss === 'ciou' ? completeBoxIouLoss : boxLoss === 'diou' ? distanceBoxIouLoss : generalizedBoxIouLoss
+      const f =
+        boxLoss === 'ciou' ? completeBoxIouLoss : boxLoss === 'diou' ? distanceBoxIouLoss : generalizedBoxIouLoss
       box = f(pred, gtBoxes, red)
     }
     const onehot = new Float64Array(posMeta.length * C).fill(labelSmoothing / 2)
-    posMeta.forEach((q, i) => { onehot[i * C + q.label] = 1 - labelSmoothing / 2 })
-    classification = binaryCrossEntropyWithLogits(P.slice(1, 5, 5 + C), tensor(onehot, { dtype: dt, shape: [posMeta.length, C] }), { reduction: 'mean' })
+    posMeta.forEach((q, i) => {
+      onehot[i * C + q.label] = 1 - labelSmoothing / 2
+    })
+    classification = binaryCrossEntropyWithLogits(
+      P.slice(1, 5, 5 + C),
+      tensor(onehot, { dtype: dt, shape: [posMeta.length, C] }),
+      { reduction: 'mean' },
+    )
   }
   const total = box.mul(weights[0]).add(objectness.mul(weights[1])).add(classification.mul(weights[2]))
   return { box, objectness, classification, total, numPositives: posMeta.length }
@@ -210,20 +308,37 @@ export interface YoloDetectOptions {
 }
 
 /** Detections of every image from the head maps: score = sigmoid(objectness) sigmoid(class), NMS per class. */
-export function yoloDetect(maps: Tensor[], o: YoloDetectOptions): { boxes: number[][]; scores: number[]; labels: number[] }[] {
+export function yoloDetect(
+  maps: Tensor[],
+  o: YoloDetectOptions,
+): { boxes: number[][]; scores: number[]; labels: number[] }[] {
   const { numClasses: C, levels, gridScale = 1, scoreThreshold = 0.25, iouThreshold = 0.45, maxDetections = 100 } = o
   return noGrad(() => {
     const n = maps[0]!.shape[0]!
-    const out = Array.from({ length: n }, () => ({ boxes: [] as number[], scores: [] as number[], labels: [] as number[] }))
+    const out = Array.from({ length: n }, () => ({
+      boxes: [] as number[],
+      scores: [] as number[],
+      labels: [] as number[],
+    }))
     maps.forEach((m, l) => {
       const p = splitHeadMap(m, levels[l]!.anchors.length, C)
       const [, A, H, W] = p.shape as [number, number, number, number]
       const rows = p.reshape(-1, 5 + C)
       const total = n * A * H * W
       const dt = m.dtype
-      const gx = tensor(Array.from({ length: total }, (_, i) => i % W), { dtype: dt })
-      const gy = tensor(Array.from({ length: total }, (_, i) => Math.floor(i / W) % H), { dtype: dt })
-      const anc = (k: 0 | 1) => tensor(Array.from({ length: total }, (_, i) => levels[l]!.anchors[Math.floor(i / (H * W)) % A]![k]), { dtype: dt })
+      const gx = tensor(
+        Array.from({ length: total }, (_, i) => i % W),
+        { dtype: dt },
+      )
+      const gy = tensor(
+        Array.from({ length: total }, (_, i) => Math.floor(i / W) % H),
+        { dtype: dt },
+      )
+      const anc = (k: 0 | 1) =>
+        tensor(
+          Array.from({ length: total }, (_, i) => levels[l]!.anchors[Math.floor(i / (H * W)) % A]![k]),
+          { dtype: dt },
+        )
       const col = (k: number) => rows.slice(1, k, k + 1).reshape(-1)
       const boxes = decodeT(col(0), col(1), col(2), col(3), gx, gy, anc(0), anc(1), levels[l]!.stride, gridScale).data
       const prob = sigmoid(rows.slice(1, 4, 5 + C)).data
@@ -241,9 +356,16 @@ export function yoloDetect(maps: Tensor[], o: YoloDetectOptions): { boxes: numbe
     })
     return out.map((r) => {
       const k = r.scores.length
-      const d = detect(tensor(Float64Array.from(r.boxes), { shape: [k, 4] }), tensor(Float64Array.from(r.scores)), { iouThreshold, maxDetections, classes: r.labels })
-      return { boxes: d.indices.map((i) => r.boxes.slice(4 * i, 4 * i + 4)), scores: d.scores, labels: d.indices.map((i) => r.labels[i]!) }
+      const d = detect(tensor(Float64Array.from(r.boxes), { shape: [k, 4] }), tensor(Float64Array.from(r.scores)), {
+        iouThreshold,
+        maxDetections,
+        classes: r.labels,
+      })
+      return {
+        boxes: d.indices.map((i) => r.boxes.slice(4 * i, 4 * i + 4)),
+        scores: d.scores,
+        labels: d.indices.map((i) => r.labels[i]!),
+      }
     })
   })
 }
-

@@ -5,9 +5,26 @@
 import { ArgumentError, DTypeError, ShapeError, gradcheck, tensor, zeros } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  BoxError, type BoxFormat, ciouAlpha, boxArea, boxConvert, boxIou, checkXyxy, clipBoxesToImage, completeBoxIou, completeBoxIouLoss,
-  distanceBoxIou, distanceBoxIouLoss, generalizedBoxIou, generalizedBoxIouLoss, pairedBoxIou, pairedCompleteBoxIou,
-  pairedDistanceBoxIou, pairedGeneralizedBoxIou, removeSmallBoxes, sigmoidFocalLoss,
+  BoxError,
+  type BoxFormat,
+  ciouAlpha,
+  boxArea,
+  boxConvert,
+  boxIou,
+  checkXyxy,
+  clipBoxesToImage,
+  completeBoxIou,
+  completeBoxIouLoss,
+  distanceBoxIou,
+  distanceBoxIouLoss,
+  generalizedBoxIou,
+  generalizedBoxIouLoss,
+  pairedBoxIou,
+  pairedCompleteBoxIou,
+  pairedDistanceBoxIou,
+  pairedGeneralizedBoxIou,
+  removeSmallBoxes,
+  sigmoidFocalLoss,
 } from '../src/index.js'
 import { expectClose, f64, fx } from './golden.js'
 
@@ -21,9 +38,17 @@ describe('box formats', () => {
   })
 
   it('computes areas, clips to the image and removes small boxes', () => {
-    const b = f64([[1, 2, 4, 8], [-3, -1, 20, 5], [0, 0, 0.5, 9]])
+    const b = f64([
+      [1, 2, 4, 8],
+      [-3, -1, 20, 5],
+      [0, 0, 0.5, 9],
+    ])
     expect(boxArea(b).toArray()).toEqual([18, 138, 4.5])
-    expect(clipBoxesToImage(b, [6, 10]).toArray()).toEqual([[1, 2, 4, 6], [0, 0, 10, 5], [0, 0, 0.5, 6]])
+    expect(clipBoxesToImage(b, [6, 10]).toArray()).toEqual([
+      [1, 2, 4, 6],
+      [0, 0, 10, 5],
+      [0, 0, 0.5, 6],
+    ])
     expect(removeSmallBoxes(b, 1)).toEqual([0, 1])
   })
 
@@ -31,7 +56,14 @@ describe('box formats', () => {
     expect(() => boxConvert(zeros([3, 5]), 'xyxy', 'xywh')).toThrow(ShapeError)
     expect(() => boxArea(tensor([[1, 2, 3, 4]], { dtype: 'int32' }))).toThrow(DTypeError)
     expect(() => boxConvert(zeros([3, 4]), 'xyxy', 'yxyx' as BoxFormat)).toThrow(ArgumentError)
-    expect(() => checkXyxy(f64([[0, 0, 1, 1], [5, 0, 4, 1]]))).toThrow(/box 1 = \[5, 0, 4, 1\]/)
+    expect(() =>
+      checkXyxy(
+        f64([
+          [0, 0, 1, 1],
+          [5, 0, 4, 1],
+        ]),
+      ),
+    ).toThrow(/box 1 = \[5, 0, 4, 1\]/)
     expect(() => checkXyxy(f64([[0, NaN, 1, 1]]))).toThrow(BoxError)
     expect(() => checkXyxy(f64([[2, 2, 2, 2]]))).not.toThrow()
   })
@@ -52,7 +84,12 @@ describe('IoU family (pairwise) against torchvision', () => {
   it('paired versions are the diagonal of the pairwise matrices', () => {
     const n = 5
     const bb = b.slice(0, 0, n)
-    for (const [pw, pd] of [[boxIou, pairedBoxIou], [generalizedBoxIou, pairedGeneralizedBoxIou], [distanceBoxIou, pairedDistanceBoxIou], [completeBoxIou, pairedCompleteBoxIou]] as const) {
+    for (const [pw, pd] of [
+      [boxIou, pairedBoxIou],
+      [generalizedBoxIou, pairedGeneralizedBoxIou],
+      [distanceBoxIou, pairedDistanceBoxIou],
+      [completeBoxIou, pairedCompleteBoxIou],
+    ] as const) {
       const m = pw(a, bb).data
       const d = pd(a, bb).data
       for (let i = 0; i < n; i++) expect(d[i]).toBeCloseTo(m[i * n + i]!, 12)
@@ -88,7 +125,10 @@ describe('IoU losses against torchvision, with gradients', () => {
     // CIoU's α carries no gradient by definition, so it is checked with α fixed at its value.
     const [q1, q2] = [p1.slice(0, 0, 5), p2.slice(0, 0, 5)]
     const alpha = ciouAlpha(q1, q2)
-    const r = gradcheck((x, y) => (fn === completeBoxIouLoss ? completeBoxIouLoss(x!, y!, 'none', 1e-7, alpha) : fn(x!, y!)), [q1, q2])
+    const r = gradcheck(
+      (x, y) => (fn === completeBoxIouLoss ? completeBoxIouLoss(x!, y!, 'none', 1e-7, alpha) : fn(x!, y!)),
+      [q1, q2],
+    )
     expect(r.relError).toBeLessThan(1e-7)
   })
 
@@ -109,7 +149,12 @@ describe('sigmoid focal loss against torchvision', () => {
   it('matches for the default, alpha < 0 with gamma 0, and a mean reduction', () => {
     expectClose(sigmoidFocalLoss(x, t), fx.focal.default)
     expectClose(sigmoidFocalLoss(x, t, { alpha: -1, gamma: 0 }), fx.focal['alpha_-1_gamma_0'])
-    expect(Math.abs(sigmoidFocalLoss(x, t, { alpha: 0.5, gamma: 1.5, reduction: 'mean' }).item() - fx.focal['alpha_0.5_gamma_1.5_mean'])).toBeLessThan(1e-10)
+    expect(
+      Math.abs(
+        sigmoidFocalLoss(x, t, { alpha: 0.5, gamma: 1.5, reduction: 'mean' }).item() -
+          fx.focal['alpha_0.5_gamma_1.5_mean'],
+      ),
+    ).toBeLessThan(1e-10)
   })
   it('passes gradcheck', () => {
     expect(gradcheck((a) => sigmoidFocalLoss(a!, t), [x]).relError).toBeLessThan(1e-7)

@@ -2,7 +2,14 @@
 import { ArgumentError, ShapeError, zeros } from '@refnets/core'
 import { decodePng } from '@refnets/cnn/image'
 import { describe, expect, it } from 'vitest'
-import { cocoEvaluate, parseCocoDataset, syntheticDetectionData, toCoco, toCocoResults, writeCocoJson } from '../src/index.js'
+import {
+  cocoEvaluate,
+  parseCocoDataset,
+  syntheticDetectionData,
+  toCoco,
+  toCocoResults,
+  writeCocoJson,
+} from '../src/index.js'
 import { drawBoxes, drawBoxesPng } from '../src/draw.js'
 
 describe('synthetic detection data', () => {
@@ -17,14 +24,22 @@ describe('synthetic detection data', () => {
       expect(s.image.shape).toEqual([3, 48, 48])
       expect(s.boxes.length).toBeGreaterThanOrEqual(1)
       expect(s.boxes.length).toBe(s.labels.length)
-      for (const [x1, y1, x2, y2] of s.boxes) expect(x1! >= 0 && y1! >= 0 && x2! <= 48 && y2! <= 48 && x2! > x1! && y2! > y1!).toBe(true)
+      for (const [x1, y1, x2, y2] of s.boxes)
+        expect(x1! >= 0 && y1! >= 0 && x2! <= 48 && y2! <= 48 && x2! > x1! && y2! > y1!).toBe(true)
     }
   })
   it('writes COCO JSON that the evaluator reads (ground truth as results gives AP 1)', () => {
     const coco = parseCocoDataset(writeCocoJson(toCoco(a)))
     expect(coco.images.length).toBe(6)
     expect(coco.annotations.length).toBe(a.reduce((s, x) => s + x.boxes.length, 0))
-    const results = a.flatMap((s, i) => toCocoResults(i + 1, s.boxes, s.boxes.map(() => 1), s.labels.map((l) => l + 1)))
+    const results = a.flatMap((s, i) =>
+      toCocoResults(
+        i + 1,
+        s.boxes,
+        s.boxes.map(() => 1),
+        s.labels.map((l) => l + 1),
+      ),
+    )
     expect(cocoEvaluate(coco, results).stats[1]).toBeCloseTo(1, 12)
   })
   it('rejects a negative count', () => {

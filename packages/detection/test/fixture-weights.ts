@@ -24,7 +24,11 @@ export function fillSsdWeights(model: Module<any, any>, keys: [string, number[]]
   const sd: Record<string, Tensor> = {}
   keys.forEach(([k, shape], t) => {
     const n = shape.reduce((a, b) => a * b, 1)
-    const [c, s] = k.endsWith('scale_weight') ? [20, 0] : k.endsWith('weight') ? [0, 2 / Math.sqrt(n / shape[0]!)] : [0, 0.1]
+    const [c, s] = k.endsWith('scale_weight')
+      ? [20, 0]
+      : k.endsWith('weight')
+        ? [0, 2 / Math.sqrt(n / shape[0]!)]
+        : [0, 0.1]
     sd[k] = fromArray(hashFill(new Float32Array(n), t, c, s), shape)
   })
   model.loadStateDict(sd)

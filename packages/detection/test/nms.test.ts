@@ -15,7 +15,10 @@ describe('greedy NMS against torchvision', () => {
   })
 
   it('keeps one of two identical boxes, and both when they are in different classes', () => {
-    const b = f64([[0, 0, 2, 2], [0, 0, 2, 2]])
+    const b = f64([
+      [0, 0, 2, 2],
+      [0, 0, 2, 2],
+    ])
     const s = f64([0.9, 0.9])
     expect(nms(b, s, 0.99)).toEqual([0])
     expect(batchedNms(b, s, [0, 1], 0.5)).toEqual([0, 1])
@@ -23,7 +26,13 @@ describe('greedy NMS against torchvision', () => {
 })
 
 describe('detect: thresholds, top-k, max detections and NMS variants', () => {
-  const b = f64([[0, 0, 10, 10], [1, 0, 11, 10], [20, 20, 30, 30], [0, 0, 10, 9], [12, 0, 22, 10]])
+  const b = f64([
+    [0, 0, 10, 10],
+    [1, 0, 11, 10],
+    [20, 20, 30, 30],
+    [0, 0, 10, 9],
+    [12, 0, 22, 10],
+  ])
   const s = f64([0.9, 0.8, 0.7, 0.3, 0.6])
   it('greedy with a score threshold, top-k and max detections', () => {
     expect(detect(b, s, { iouThreshold: 0.5 }).indices).toEqual([0, 2, 4])
@@ -45,7 +54,10 @@ describe('detect: thresholds, top-k, max detections and NMS variants', () => {
 
   it('DIoU-NMS keeps an overlapping box whose centre is far away', () => {
     // IoU of the two is 0.4; DIoU subtracts the centre-distance term, so at threshold 0.35 only greedy suppresses.
-    const bb = f64([[0, 0, 10, 10], [0, 4.2857142857142865, 10, 14.285714285714286]])
+    const bb = f64([
+      [0, 0, 10, 10],
+      [0, 4.2857142857142865, 10, 14.285714285714286],
+    ])
     const ss = f64([0.9, 0.8])
     expect(detect(bb, ss, { iouThreshold: 0.35 }).indices).toEqual([0])
     expect(detect(bb, ss, { method: 'diou', iouThreshold: 0.35 }).indices).toEqual([0, 1])
@@ -56,7 +68,10 @@ describe('bad input', () => {
   it('empty in, empty out', () => {
     const e = zeros([0, 4], { dtype: 'float64' })
     expect(nms(e, zeros([0], { dtype: 'float64' }), 0.5)).toEqual([])
-    expect(detect(e, zeros([0], { dtype: 'float64' }), { method: 'soft-gaussian' })).toEqual({ indices: [], scores: [] })
+    expect(detect(e, zeros([0], { dtype: 'float64' }), { method: 'soft-gaussian' })).toEqual({
+      indices: [],
+      scores: [],
+    })
   })
   it('typed errors for x2 < x1, NaN scores, mismatched shapes, bad class ids and thresholds', () => {
     expect(() => nms(f64([[3, 0, 1, 1]]), f64([1]), 0.5)).toThrow(BoxError)

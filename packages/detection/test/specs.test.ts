@@ -57,7 +57,9 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
   beforeAll(() => {
     model = spec.build(0) as Module<Tensor[], Tensor | Tensor[]>
     const frozen = NO_GRAD_INPUTS[spec.name] ?? []
-    inputs = spec.inputs('small', 1).map((x, i) => (!frozen.includes(i) && (x.dtype === 'float32' || x.dtype === 'float64') ? x.requireGrad() : x))
+    inputs = spec
+      .inputs('small', 1)
+      .map((x, i) => (!frozen.includes(i) && (x.dtype === 'float32' || x.dtype === 'float64') ? x.requireGrad() : x))
     const y = model.call(...inputs)
     outputs = Array.isArray(y) ? y : [y]
   })
@@ -93,7 +95,10 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
 
   it('exports to ONNX and matches ONNX Runtime (CPU)', async () => {
     const x = spec.inputs('small', 2)
-    const result = await crossCheck(model!, x, { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const result = await crossCheck(model!, x, {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     const cpu = result.providers[0]!
     expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
     expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))

@@ -14,7 +14,9 @@ const fx = JSON.parse(readFileSync(new URL('./fixtures/ssd300.json', import.meta
 /** max |a - b| / max(|b|, 1) over the fixture's sampled values. */
 function relErr(ours: ArrayLike<number>, sampled: number[], stride: number): number {
   let m = 0
-  sampled.forEach((v, j) => { m = Math.max(m, Math.abs(ours[j * stride]! - v) / Math.max(Math.abs(v), 1)) })
+  sampled.forEach((v, j) => {
+    m = Math.max(m, Math.abs(ours[j * stride]! - v) / Math.max(Math.abs(v), 1))
+  })
   return m
 }
 

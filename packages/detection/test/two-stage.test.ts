@@ -7,8 +7,15 @@ describe('two-stage detector', () => {
   const m = new TwoStageDetector({ numClasses: 3, width: 16, hidden: 32 }).eval()
   it("uses torchvision's parameter names", () => {
     const names = Object.keys(m.stateDict())
-    for (const k of ['rpn.head.conv.0.0.weight', 'rpn.head.cls_logits.weight', 'rpn.head.bbox_pred.bias', 'roi_heads.box_head.fc6.weight',
-      'roi_heads.box_head.fc7.bias', 'roi_heads.box_predictor.cls_score.weight', 'roi_heads.box_predictor.bbox_pred.weight'])
+    for (const k of [
+      'rpn.head.conv.0.0.weight',
+      'rpn.head.cls_logits.weight',
+      'rpn.head.bbox_pred.bias',
+      'roi_heads.box_head.fc6.weight',
+      'roi_heads.box_head.fc7.bias',
+      'roi_heads.box_predictor.cls_score.weight',
+      'roi_heads.box_predictor.bbox_pred.weight',
+    ])
       expect(names).toContain(k)
   })
   it('RPN anchors are centred on stride multiples with area size² and h / w = ratio', () => {
@@ -29,7 +36,15 @@ describe('two-stage detector', () => {
       expect(p.shape[0]).toBeLessThanOrEqual(50)
       for (const v of p.data) expect(v >= 0 && v <= 64).toBe(true)
     }
-    const [cls, box] = noGrad(() => m.detectRois(x, tensor([[0, 0, 0, 32, 32], [1, 8, 8, 60, 50]])))
+    const [cls, box] = noGrad(() =>
+      m.detectRois(
+        x,
+        tensor([
+          [0, 0, 0, 32, 32],
+          [1, 8, 8, 60, 50],
+        ]),
+      ),
+    )
     expect(cls.shape).toEqual([2, 3])
     expect(box.shape).toEqual([2, 12])
   })

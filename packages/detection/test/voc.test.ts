@@ -7,15 +7,40 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { type Box, type DetectionBox, type GroundTruthBox, ap11, apAllPoint, iouOf, prCurve, vocEvaluate } from '../src/index.js'
+import {
+  type Box,
+  type DetectionBox,
+  type GroundTruthBox,
+  ap11,
+  apAllPoint,
+  iouOf,
+  prCurve,
+  vocEvaluate,
+} from '../src/index.js'
 
 const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/detection/voc-toy')
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'))
 const xywh = (x: number, y: number, w: number, h: number): Box => [x, y, x + w, y + h]
-const read = (sub: string) => readdirSync(join(dir, sub)).sort().flatMap((f) =>
-  readFileSync(join(dir, sub, f), 'utf8').trim().split('\n').map((l) => ({ image: f.slice(0, -4), parts: l.trim().split(/\s+/) })))
-const gts: GroundTruthBox[] = read('gts').map(({ image, parts: [c, x, y, w, h] }) => ({ image, cls: c!, box: xywh(+x!, +y!, +w!, +h!) }))
-const dets: DetectionBox[] = read('dets').map(({ image, parts: [c, s, x, y, w, h] }) => ({ image, cls: c!, score: +s!, box: xywh(+x!, +y!, +w!, +h!) }))
+const read = (sub: string) =>
+  readdirSync(join(dir, sub))
+    .sort()
+    .flatMap((f) =>
+      readFileSync(join(dir, sub, f), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => ({ image: f.slice(0, -4), parts: l.trim().split(/\s+/) })),
+    )
+const gts: GroundTruthBox[] = read('gts').map(({ image, parts: [c, x, y, w, h] }) => ({
+  image,
+  cls: c!,
+  box: xywh(+x!, +y!, +w!, +h!),
+}))
+const dets: DetectionBox[] = read('dets').map(({ image, parts: [c, s, x, y, w, h] }) => ({
+  image,
+  cls: c!,
+  score: +s!,
+  box: xywh(+x!, +y!, +w!, +h!),
+}))
 
 describe('VOC AP on voc-toy', () => {
   it('reads 15 ground truths and 24 detections', () => {
@@ -49,7 +74,12 @@ describe('curves and edge cases', () => {
     const g: GroundTruthBox[] = [{ image: 1, cls: 'a', box: [0, 0, 10, 10] }]
     expect(vocEvaluate(g, [{ image: 1, cls: 'a', score: 0.9, box: [0, 0, 10, 10] }]).mAP).toBe(1)
     expect(vocEvaluate(g, []).mAP).toBe(0)
-    expect(vocEvaluate(g, [{ image: 1, cls: 'a', score: 0.9, box: [0, 0, 10, 10] }, { image: 1, cls: 'b', score: 0.5, box: [0, 0, 1, 1] }]).mAP).toBe(1)
+    expect(
+      vocEvaluate(g, [
+        { image: 1, cls: 'a', score: 0.9, box: [0, 0, 10, 10] },
+        { image: 1, cls: 'b', score: 0.5, box: [0, 0, 1, 1] },
+      ]).mAP,
+    ).toBe(1)
     expect(vocEvaluate([], []).mAP).toBe(0)
     expect(ap11({ precision: [], recall: [] })).toBe(0)
     expect(apAllPoint({ precision: [1, 0.5], recall: [0.5, 0.5] })).toBe(0.5)

@@ -12,7 +12,11 @@ import { Conv2d } from '@refnets/cnn'
 export class SsdScoringHead extends Module<[Tensor[]], Tensor> {
   module_list: Conv2d[]
 
-  constructor(inChannels: number[], anchorsPerLevel: number[], readonly columns: number) {
+  constructor(
+    inChannels: number[],
+    anchorsPerLevel: number[],
+    readonly columns: number,
+  ) {
     super()
     this.module_list = inChannels.map((c, i) => new Conv2d(c, anchorsPerLevel[i]! * columns, 3, { padding: 1 }))
   }

@@ -27,7 +27,12 @@ export const SSD300_BOXES: SsdDefaultBoxOptions = {
 
 const relu = () => new nn.ReLU()
 const extraBlock = (cin: number, mid: number, cout: number, strided: boolean): nn.Sequential =>
-  new nn.Sequential(new Conv2d(cin, mid, 1), relu(), new Conv2d(mid, cout, 3, strided ? { padding: 1, stride: 2 } : {}), relu())
+  new nn.Sequential(
+    new Conv2d(cin, mid, 1),
+    relu(),
+    new Conv2d(mid, cout, 3, strided ? { padding: 1, stride: 2 } : {}),
+    relu(),
+  )
 
 /** The VGG-16 feature extractor of SSD300: six maps with 512, 1024, 512, 256, 256, 256 channels. */
 export class SsdVggBackbone extends Module<[Tensor], Tensor[]> {
@@ -37,15 +42,23 @@ export class SsdVggBackbone extends Module<[Tensor], Tensor[]> {
 
   constructor() {
     super()
-    const vgg = [[2, 64], [2, 128], [3, 256], [3, 512], [3, 512]].flatMap(([n, c], i, a) => vggBlock(n!, i === 0 ? 3 : a[i - 1]![1]!, c!))
+    const vgg = [
+      [2, 64],
+      [2, 128],
+      [3, 256],
+      [3, 512],
+      [3, 512],
+    ].flatMap(([n, c], i, a) => vggBlock(n!, i === 0 ? 3 : a[i - 1]![1]!, c!))
     // NOTE: pool3 rounds up (ceil mode), so 75 -> 38 and conv4_3 is 38x38 as in the paper.
     vgg[16] = new MaxPool2d(2, { stride: 2, ceilMode: true })
     this.features = new nn.Sequential(...vgg.slice(0, 23)) // up to conv4_3 + ReLU
     this.scale_weight = new nn.Parameter(full([512], 20))
     const fc = new nn.Sequential(
       new MaxPool2d(3, { stride: 1, padding: 1 }), // pool5, 3x3 stride 1
-      new Conv2d(512, 1024, 3, { padding: 6, dilation: 6 }), relu(), // fc6 as an atrous conv
-      new Conv2d(1024, 1024, 1), relu(), // fc7
+      new Conv2d(512, 1024, 3, { padding: 6, dilation: 6 }),
+      relu(), // fc6 as an atrous conv
+      new Conv2d(1024, 1024, 1),
+      relu(), // fc7
     )
     this.extra = [
       new nn.Sequential(...vgg.slice(23, 30), fc), // pool4, conv5_1..3, fc6, fc7: 19x19
@@ -94,7 +107,18 @@ export class Ssd300 extends Module<[Tensor], [Tensor, Tensor]> {
 
   /** The 8732 default boxes (corner, pixels) for a 300x300 image. */
   defaultBoxes(): Tensor {
-    return ssdDefaultBoxes([[38, 38], [19, 19], [10, 10], [5, 5], [3, 3], [1, 1]], [300, 300], SSD300_BOXES)
+    return ssdDefaultBoxes(
+      [
+        [38, 38],
+        [19, 19],
+        [10, 10],
+        [5, 5],
+        [3, 3],
+        [1, 1],
+      ],
+      [300, 300],
+      SSD300_BOXES,
+    )
   }
 }
 

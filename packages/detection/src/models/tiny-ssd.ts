@@ -16,12 +16,22 @@ import { multiboxPrior } from '../anchors.js'
 export function downSampleBlock(inChannels: number, outChannels: number): nn.Sequential {
   const layers: Module[] = []
   for (let i = 0; i < 2; i++) {
-    layers.push(new Conv2d(i ? outChannels : inChannels, outChannels, 3, { padding: 1 }), new BatchNorm2d(outChannels), new nn.ReLU())
+    layers.push(
+      new Conv2d(i ? outChannels : inChannels, outChannels, 3, { padding: 1 }),
+      new BatchNorm2d(outChannels),
+      new nn.ReLU(),
+    )
   }
   return new nn.Sequential(...layers, new MaxPool2d(2))
 }
 
-export const TINY_SSD_SIZES = [[0.2, 0.272], [0.37, 0.447], [0.54, 0.619], [0.71, 0.79], [0.88, 0.961]]
+export const TINY_SSD_SIZES = [
+  [0.2, 0.272],
+  [0.37, 0.447],
+  [0.54, 0.619],
+  [0.71, 0.79],
+  [0.88, 0.961],
+]
 export const TINY_SSD_RATIOS = [1, 2, 0.5]
 
 export interface TinySsdOptions {
@@ -38,8 +48,16 @@ export class TinySsd extends Module<[Tensor], [Tensor, Tensor]> {
   blk_2: nn.Sequential
   blk_3: nn.Sequential
   blk_4: AdaptiveMaxPool2d
-  cls_0: Conv2d; cls_1: Conv2d; cls_2: Conv2d; cls_3: Conv2d; cls_4: Conv2d
-  bbox_0: Conv2d; bbox_1: Conv2d; bbox_2: Conv2d; bbox_3: Conv2d; bbox_4: Conv2d
+  cls_0: Conv2d
+  cls_1: Conv2d
+  cls_2: Conv2d
+  cls_3: Conv2d
+  cls_4: Conv2d
+  bbox_0: Conv2d
+  bbox_1: Conv2d
+  bbox_2: Conv2d
+  bbox_3: Conv2d
+  bbox_4: Conv2d
   readonly numClasses: number
   readonly numAnchors = TINY_SSD_SIZES[0]!.length + TINY_SSD_RATIOS.length - 1
 
@@ -54,13 +72,23 @@ export class TinySsd extends Module<[Tensor], [Tensor, Tensor]> {
     this.blk_4 = new AdaptiveMaxPool2d([1, 1])
     const chans = [c, d, d, d, d]
     const k = this.numAnchors
-    ;[this.cls_0, this.cls_1, this.cls_2, this.cls_3, this.cls_4] = chans.map((ch) => new Conv2d(ch, k * (numClasses + 1), 3, { padding: 1 })) as Conv2d[]
-    ;[this.bbox_0, this.bbox_1, this.bbox_2, this.bbox_3, this.bbox_4] = chans.map((ch) => new Conv2d(ch, k * 4, 3, { padding: 1 })) as Conv2d[]
+    ;[this.cls_0, this.cls_1, this.cls_2, this.cls_3, this.cls_4] = chans.map(
+      (ch) => new Conv2d(ch, k * (numClasses + 1), 3, { padding: 1 }),
+    ) as Conv2d[]
+    ;[this.bbox_0, this.bbox_1, this.bbox_2, this.bbox_3, this.bbox_4] = chans.map(
+      (ch) => new Conv2d(ch, k * 4, 3, { padding: 1 }),
+    ) as Conv2d[]
   }
 
-  private get blocks(): Module[] { return [this.blk_0, this.blk_1, this.blk_2, this.blk_3, this.blk_4] }
-  private get cls(): Conv2d[] { return [this.cls_0, this.cls_1, this.cls_2, this.cls_3, this.cls_4] }
-  private get bbox(): Conv2d[] { return [this.bbox_0, this.bbox_1, this.bbox_2, this.bbox_3, this.bbox_4] }
+  private get blocks(): Module[] {
+    return [this.blk_0, this.blk_1, this.blk_2, this.blk_3, this.blk_4]
+  }
+  private get cls(): Conv2d[] {
+    return [this.cls_0, this.cls_1, this.cls_2, this.cls_3, this.cls_4]
+  }
+  private get bbox(): Conv2d[] {
+    return [this.bbox_0, this.bbox_1, this.bbox_2, this.bbox_3, this.bbox_4]
+  }
 
   forward(x: Tensor): [Tensor, Tensor] {
     const n = x.shape[0]!
@@ -70,7 +98,11 @@ export class TinySsd extends Module<[Tensor], [Tensor, Tensor]> {
     for (let i = 0; i < 5; i++) {
       y = this.blocks[i]!.call(y) // (N, 3, 256, 256) -> (N, 64, 32, 32) -> (N, 128, 16, 16) -> 8 -> 4 -> 1
       // (N, k (C + 1), H, W) -> (N, H, W, k (C + 1)) -> (N, H W k, C + 1): d2l's flatten_pred
-      cls.push(this.cls[i]!.call(y).permute(0, 2, 3, 1).reshape(n, -1, this.numClasses + 1))
+      cls.push(
+        this.cls[i]!.call(y)
+          .permute(0, 2, 3, 1)
+          .reshape(n, -1, this.numClasses + 1),
+      )
       box.push(this.bbox[i]!.call(y).permute(0, 2, 3, 1).reshape(n, -1, 4))
     }
     return [concat(cls, 1), concat(box, 1)]
@@ -81,8 +113,15 @@ export class TinySsd extends Module<[Tensor], [Tensor, Tensor]> {
     const sizes: [number, number][] = []
     // base net: 3 pools; then a pool per block; the last block pools to 1x1.
     let [fh, fw] = [Math.floor(h / 8), Math.floor(w / 8)]
-    for (let i = 0; i < 4; i++) { sizes.push([fh, fw]); fh = Math.floor(fh / 2); fw = Math.floor(fw / 2) }
+    for (let i = 0; i < 4; i++) {
+      sizes.push([fh, fw])
+      fh = Math.floor(fh / 2)
+      fw = Math.floor(fw / 2)
+    }
     sizes.push([1, 1])
-    return concat(sizes.map(([a, b], i) => multiboxPrior(a, b, TINY_SSD_SIZES[i]!, TINY_SSD_RATIOS)), 0)
+    return concat(
+      sizes.map(([a, b], i) => multiboxPrior(a, b, TINY_SSD_SIZES[i]!, TINY_SSD_RATIOS)),
+      0,
+    )
   }
 }

@@ -21,13 +21,16 @@ import { ConvBnAct } from './yolo-blocks.js'
 /** torchvision's AnchorGenerator for one map: per pixel, sizes x ratios (h/w = r) centred on stride multiples. */
 export function rpnAnchors(h: number, w: number, stride: number, sizes: number[], ratios: number[]): Tensor {
   const base: number[][] = []
-  for (const r of ratios) for (const s of sizes) {
-    const hr = Math.sqrt(r)
-    const [ws, hs] = [s / hr, s * hr]
-    base.push([Math.round(-ws / 2), Math.round(-hs / 2), Math.round(ws / 2), Math.round(hs / 2)])
-  }
+  for (const r of ratios)
+    for (const s of sizes) {
+      const hr = Math.sqrt(r)
+      const [ws, hs] = [s / hr, s * hr]
+      base.push([Math.round(-ws / 2), Math.round(-hs / 2), Math.round(ws / 2), Math.round(hs / 2)])
+    }
   const out: number[] = []
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (const b of base) out.push(j * stride + b[0]!, i * stride + b[1]!, j * stride + b[2]!, i * stride + b[3]!)
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      for (const b of base) out.push(j * stride + b[0]!, i * stride + b[1]!, j * stride + b[2]!, i * stride + b[3]!)
   return tensor(Float32Array.from(out), { shape: [out.length / 4, 4] })
 }
 
@@ -66,7 +69,16 @@ export class RegionProposalNetwork extends Module<[Tensor], [Tensor, Tensor]> {
 
   constructor(channels: number, o: RegionProposalOptions = {}) {
     super()
-    this.o = { sizes: [32, 64], ratios: [0.5, 1, 2], stride: 16, preNmsTopN: 200, postNmsTopN: 50, nmsThreshold: 0.7, minSize: 1, ...o }
+    this.o = {
+      sizes: [32, 64],
+      ratios: [0.5, 1, 2],
+      stride: 16,
+      preNmsTopN: 200,
+      postNmsTopN: 50,
+      nmsThreshold: 0.7,
+      minSize: 1,
+      ...o,
+    }
     this.head = new RpnHead(channels, this.o.sizes.length * this.o.ratios.length)
   }
 
@@ -83,14 +95,32 @@ export class RegionProposalNetwork extends Module<[Tensor], [Tensor, Tensor]> {
       const obj = objectness.permute(0, 2, 3, 1).reshape(n, -1)
       const del = deltas.reshape(n, a, 4, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, 4)
       return Array.from({ length: n }, (_, b) => {
-        const boxes = clipBoxesToImage(decodeBoxes(anchors, del.slice(0, b, b + 1).reshape(-1, 4).to('float32'), [1, 1, 1, 1]), imageSize)
+        const boxes = clipBoxesToImage(
+          decodeBoxes(
+            anchors,
+            del
+              .slice(0, b, b + 1)
+              .reshape(-1, 4)
+              .to('float32'),
+            [1, 1, 1, 1],
+          ),
+          imageSize,
+        )
         const s = obj.slice(0, b, b + 1).reshape(-1)
-        const order = [...Array(s.size).keys()].sort((p, q) => s.data[q]! - s.data[p]! || p - q).slice(0, this.o.preNmsTopN)
+        const order = [...Array(s.size).keys()]
+          .sort((p, q) => s.data[q]! - s.data[p]! || p - q)
+          .slice(0, this.o.preNmsTopN)
         const keepSmall = new Set(removeSmallBoxes(boxes, this.o.minSize))
         const cand = order.filter((i) => keepSmall.has(i))
-        const cb = tensor(cand.flatMap((i) => [...boxes.data.subarray(4 * i, 4 * i + 4)]), { shape: [cand.length, 4] })
+        const cb = tensor(
+          cand.flatMap((i) => [...boxes.data.subarray(4 * i, 4 * i + 4)]),
+          { shape: [cand.length, 4] },
+        )
         const keep = nms(cb, tensor(cand.map((i) => s.data[i]!)), this.o.nmsThreshold).slice(0, this.o.postNmsTopN)
-        return tensor(keep.flatMap((k) => [...cb.data.subarray(4 * k, 4 * k + 4)]), { shape: [keep.length, 4] })
+        return tensor(
+          keep.flatMap((k) => [...cb.data.subarray(4 * k, 4 * k + 4)]),
+          { shape: [keep.length, 4] },
+        )
       })
     })
   }
@@ -144,7 +174,13 @@ export class FastRcnnHead extends Module<[Tensor], [Tensor, Tensor]> {
   }
 }
 
-export interface TwoStageOptions { numClasses?: number; width?: number; pool?: number; hidden?: number; rpn?: RegionProposalOptions }
+export interface TwoStageOptions {
+  numClasses?: number
+  width?: number
+  pool?: number
+  hidden?: number
+  rpn?: RegionProposalOptions
+}
 
 /**
  * The detector: a stride-16 conv backbone, the RPN, and the Fast R-CNN head on RoI align.
@@ -173,7 +209,9 @@ export class TwoStageDetector extends Module<[Tensor], [Tensor, Tensor]> {
   /** Second stage on (K, 5) rois: [classLogits (K, classes), boxDeltas (K, 4 classes)]. */
   detectRois(x: Tensor, rois: Tensor): [Tensor, Tensor] {
     const f = this.backbone.call(x)
-    return this.roi_heads.call(roiAlign(f, rois.to(f.dtype), { outputSize: this.pool, spatialScale: 1 / 16, samplingRatio: 2 }))
+    return this.roi_heads.call(
+      roiAlign(f, rois.to(f.dtype), { outputSize: this.pool, spatialScale: 1 / 16, samplingRatio: 2 }),
+    )
   }
 
   /** Proposals from an image batch: RPN, decode, clip, NMS. */
@@ -182,4 +220,3 @@ export class TwoStageDetector extends Module<[Tensor], [Tensor, Tensor]> {
     return this.rpn.proposals(o, d, [x.shape[2]!, x.shape[3]!])
   }
 }
-

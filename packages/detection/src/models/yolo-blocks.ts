@@ -64,7 +64,9 @@ export class CspStage extends Module {
     this.down = new ConvBnAct(cin, cout, 3, { stride: 2, act })
     this.split0 = new ConvBnAct(cout, hidden, 1, { act })
     this.split1 = new ConvBnAct(cout, hidden, 1, { act })
-    this.blocks = new nn.Sequential(...Array.from({ length: numBlocks }, () => new DarknetResidual(hidden, first ? hidden / 2 : hidden, act)))
+    this.blocks = new nn.Sequential(
+      ...Array.from({ length: numBlocks }, () => new DarknetResidual(hidden, first ? hidden / 2 : hidden, act)),
+    )
     this.post = new ConvBnAct(hidden, hidden, 1, { act })
     this.fuse = new ConvBnAct(2 * hidden, cout, 1, { act })
   }
@@ -94,13 +96,17 @@ export class Spp extends Module {
 /** Nearest-neighbour 2x upsampling: (N, C, H, W) -> (N, C, 2H, 2W). */
 export function upsample2x(x: Tensor): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number]
-  return x.reshape(n, c, h, 1, w, 1).expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+  return x
+    .reshape(n, c, h, 1, w, 1)
+    .expand(n, c, h, 2, w, 2)
+    .reshape(n, c, 2 * h, 2 * w)
 }
 
 /** A stack of 1x1 / 3x3 ConvBnAct alternating (YOLO's "conv set"), ending in 1x1 to `c`; optional DropBlock. */
 export function convSet(cin: number, c: number, n: number, act: YoloAct = 'leaky', dropBlock = 0): nn.Sequential {
   const layers: Module[] = []
-  for (let i = 0; i < n; i++) layers.push(new ConvBnAct(i === 0 ? cin : i % 2 ? c : 2 * c, i % 2 ? 2 * c : c, i % 2 ? 3 : 1, { act }))
+  for (let i = 0; i < n; i++)
+    layers.push(new ConvBnAct(i === 0 ? cin : i % 2 ? c : 2 * c, i % 2 ? 2 * c : c, i % 2 ? 3 : 1, { act }))
   if (dropBlock > 0) layers.push(new DropBlock({ blockSize: 3, dropRate: dropBlock }))
   return new nn.Sequential(...layers)
 }

@@ -25,9 +25,17 @@ export interface YoloV4Config {
   neckDepth: number
 }
 
-export const YOLOV4_CONFIG: YoloV4Config = { widths: [32, 64, 128, 256, 512, 1024], depths: [1, 2, 8, 8, 4], neckDepth: 5 }
+export const YOLOV4_CONFIG: YoloV4Config = {
+  widths: [32, 64, 128, 256, 512, 1024],
+  depths: [1, 2, 8, 8, 4],
+  neckDepth: 5,
+}
 /** A small YOLO of the same design that trains on two CPU cores. */
-export const SMALL_YOLO_CONFIG: YoloV4Config = { widths: [8, 16, 24, 32, 48, 64], depths: [1, 1, 1, 1, 1], neckDepth: 3 }
+export const SMALL_YOLO_CONFIG: YoloV4Config = {
+  widths: [8, 16, 24, 32, 48, 64],
+  depths: [1, 1, 1, 1, 1],
+  neckDepth: 3,
+}
 
 export interface YoloV4Options {
   numClasses?: number
@@ -65,12 +73,22 @@ export class YoloV4 extends Module<[Tensor], Tensor[]> {
   spp_pre: Module
   spp: Spp
   spp_post: Module
-  lat4: ConvBnAct; up5: ConvBnAct; td4: Module
-  lat3: ConvBnAct; up4: ConvBnAct; td3: Module
-  down3: ConvBnAct; bu4: Module
-  down4: ConvBnAct; bu5: Module
-  head3: ConvBnAct; head4: ConvBnAct; head5: ConvBnAct
-  out3: Conv2d; out4: Conv2d; out5: Conv2d
+  lat4: ConvBnAct
+  up5: ConvBnAct
+  td4: Module
+  lat3: ConvBnAct
+  up4: ConvBnAct
+  td3: Module
+  down3: ConvBnAct
+  bu4: Module
+  down4: ConvBnAct
+  bu5: Module
+  head3: ConvBnAct
+  head4: ConvBnAct
+  head5: ConvBnAct
+  out3: Conv2d
+  out4: Conv2d
+  out5: Conv2d
   readonly numClasses: number
   readonly anchorsPerLevel: number
 
@@ -114,12 +132,17 @@ export class YoloV4 extends Module<[Tensor], Tensor[]> {
     const q4 = this.bu4.call(concat([this.down3.call(p3), p4], 1)) // (N, n4, H/16, W/16)
     const q5 = this.bu5.call(concat([this.down4.call(q4), p5], 1)) // (N, n5, H/32, W/32)
     // each -> (N, A (5 + C), h, w)
-    return [this.out3.call(this.head3.call(p3)), this.out4.call(this.head4.call(q4)), this.out5.call(this.head5.call(q5))]
+    return [
+      this.out3.call(this.head3.call(p3)),
+      this.out4.call(this.head4.call(q4)),
+      this.out5.call(this.head5.call(q5)),
+    ]
   }
 }
 
 export const yolov4 = (o: Omit<YoloV4Options, 'config'> = {}): YoloV4 => new YoloV4({ ...o, config: YOLOV4_CONFIG })
-export const smallYolo = (o: Omit<YoloV4Options, 'config'> = {}): YoloV4 => new YoloV4({ ...o, config: SMALL_YOLO_CONFIG })
+export const smallYolo = (o: Omit<YoloV4Options, 'config'> = {}): YoloV4 =>
+  new YoloV4({ ...o, config: SMALL_YOLO_CONFIG })
 
 /**
  * YOLOv3's detection head (Redmon & Farhadi 2018): on each of three maps (strides 8, 16, 32) a 3x3
