@@ -5,10 +5,11 @@
  */
 import { specs as cnn } from '@refnets/cnn'
 import { type ModelSpec, specs as core } from '@refnets/core'
+import { specs as detection } from '@refnets/detection'
 import { specs as rnn } from '@refnets/rnn'
 import type { SelectedSpec } from './run.js'
 
-export const packages: Record<string, ModelSpec[]> = { core, cnn, rnn }
+export const packages: Record<string, ModelSpec[]> = { core, cnn, rnn, detection }
 
 export class SelectionError extends Error {
   override name = 'SelectionError'

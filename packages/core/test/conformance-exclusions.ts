@@ -11,13 +11,4 @@ export const exclusions: Record<string, string> = {
   test_maxpool_3d_default: 'MaxPool: 3-D inputs raise OnnxImportError (refnets pools 1-D and 2-D inputs only)',
   test_maxpool_3d_dilations: 'MaxPool: 3-D inputs raise OnnxImportError (refnets pools 1-D and 2-D inputs only)',
   test_maxpool_3d_dilations_use_ref_impl_large: 'MaxPool: 3-D inputs raise OnnxImportError (refnets pools 1-D and 2-D inputs only)',
-  test_nonmaxsuppression_center_point_box_format: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_identical_boxes: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_iou_threshold_boundary: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_limit_output_size: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_single_box: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_suppress_by_IOU_and_scores: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_nonmaxsuppression_two_batches: 'op NonMaxSuppression raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_roialign_aligned_false: 'op RoiAlign raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
-  test_roialign_aligned_true: 'op RoiAlign raises OnnxImportError: detection ops belong to @refnets/detection, which is not built yet',
 }

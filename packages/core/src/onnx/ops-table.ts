@@ -13,6 +13,7 @@ import { attentionOps } from './ops-attention.js'
 import { resizeOps } from './ops-resize.js'
 import { convOps } from './ops-conv.js'
 import { rnnOps } from './ops-rnn.js'
+import { detectionOps } from './ops-detection.js'
 
 /** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
 export class OnnxSequence {
@@ -46,4 +47,5 @@ export const onnxOps: Record<string, OnnxOpImpl> = {
   ...resizeOps,
   ...convOps,
   ...rnnOps,
+  ...detectionOps,
 }

@@ -1,0 +1,108 @@
+/**
+ * The registry-driven test: every entry of `specs` (box ops, RoI ops, detectors) at its small input.
+ * - the (first) output has the spec's shape and is finite;
+ * - after a backward pass, the differentiable inputs and every parameter have a finite gradient,
+ *   every weight of rank >= 2 a non-zero one;
+ * - the module exports to ONNX with the native operators listed below (RoiAlign, MaxRoiPool, Atan,
+ *   Mish, ...), and ONNX Runtime (CPU) computes the same outputs within the spec's tolerance.
+ */
+import { type Module, type ModelSpec, type Tensor, Generator, onnx, randn } from '@refnets/core'
+import { crossCheck } from '@refnets/ort'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { specs } from '../src/index.js'
+
+/** Inputs that are not differentiable (RoI coordinates): no gradient is expected for them. */
+const NO_GRAD_INPUTS: Record<string, number[]> = {
+  'roi-align': [1],
+  'roi-align-unaligned-adaptive': [1],
+  'roi-pool': [1],
+  'fast-rcnn-head': [1],
+}
+
+/** ONNX operators each export must contain. */
+const NATIVE_OPS: Record<string, string[]> = {
+  'box-iou': ['Max', 'Min', 'Relu', 'Div'],
+  'complete-box-iou-loss': ['Atan'],
+  'roi-align': ['RoiAlign'],
+  'roi-align-unaligned-adaptive': ['RoiAlign'],
+  'roi-pool': ['MaxRoiPool'],
+  'tiny-ssd': ['Conv', 'BatchNormalization', 'MaxPool', 'Concat'],
+  'ssd300-vgg16': ['Conv', 'MaxPool', 'Relu', 'Concat'],
+  'small-yolo': ['Conv', 'BatchNormalization', 'Mish', 'LeakyRelu', 'MaxPool', 'Concat'],
+  yolov4: ['Conv', 'BatchNormalization', 'Mish', 'LeakyRelu', 'MaxPool', 'Concat'],
+  rpn: ['Conv', 'Relu'],
+  'fast-rcnn-head': ['RoiAlign', 'Gemm'],
+}
+
+const allFinite = (d: ArrayLike<number>) => {
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false
+  return true
+}
+const allZero = (d: ArrayLike<number>) => {
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false
+  return true
+}
+
+it('registers every op and detector once', () => {
+  const names = specs.map((s) => s.name)
+  expect(new Set(names).size).toBe(names.length)
+  for (const name of Object.keys(NATIVE_OPS)) expect(names).toContain(name)
+})
+
+describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name, spec) => {
+  let model: Module<Tensor[], Tensor | Tensor[]> | undefined
+  let inputs: Tensor[] = []
+  let outputs: Tensor[] = []
+
+  beforeAll(() => {
+    model = spec.build(0) as Module<Tensor[], Tensor | Tensor[]>
+    const frozen = NO_GRAD_INPUTS[spec.name] ?? []
+    inputs = spec
+      .inputs('small', 1)
+      .map((x, i) => (!frozen.includes(i) && (x.dtype === 'float32' || x.dtype === 'float64') ? x.requireGrad() : x))
+    const y = model.call(...inputs)
+    outputs = Array.isArray(y) ? y : [y]
+  })
+  afterAll(() => {
+    model = undefined
+    outputs = []
+    inputs = []
+  })
+
+  it('produces the output shape of its spec', () => {
+    expect(outputs[0]!.shape).toEqual(spec.outputShape!('small'))
+    for (const o of outputs) expect(allFinite(o.data)).toBe(true)
+  })
+
+  it('gives the inputs and every parameter a gradient', () => {
+    const g = new Generator(7)
+    let loss: Tensor | undefined
+    for (const o of outputs) {
+      const t = o.mul(randn([...o.shape], { dtype: o.dtype, generator: g })).sum()
+      loss = loss ? loss.add(t) : t
+    }
+    loss!.backward()
+    for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
+    const missing: string[] = []
+    for (const [name, p] of model!.namedParameters()) {
+      const gr = p.grad
+      if (!gr || gr.shape.join() !== p.shape.join() || !allFinite(gr.data)) missing.push(name)
+      else if (p.rank >= 2 && allZero(gr.data)) missing.push(`${name} (all zero)`)
+    }
+    expect(missing).toEqual([])
+    model!.zeroGrad()
+  })
+
+  it('exports to ONNX and matches ONNX Runtime (CPU)', async () => {
+    const x = spec.inputs('small', 2)
+    const result = await crossCheck(model!, x, {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
+    const cpu = result.providers[0]!
+    expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
+    expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
+    const ops = new Set(onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!))
+    for (const op of NATIVE_OPS[spec.name] ?? []) expect([...ops], `${spec.name} exports ${op}`).toContain(op)
+  })
+})
