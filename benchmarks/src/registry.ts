@@ -3,11 +3,12 @@
  * dependency in benchmarks/package.json); its specs then get parity checks, timings and a place
  * in the report.
  */
+import { specs as attention } from '@refnets/attention'
 import { specs as cnn } from '@refnets/cnn'
 import { type ModelSpec, specs as core } from '@refnets/core'
 import type { SelectedSpec } from './run.js'
 
-export const packages: Record<string, ModelSpec[]> = { core, cnn }
+export const packages: Record<string, ModelSpec[]> = { core, cnn, attention }
 
 export class SelectionError extends Error {
   override name = 'SelectionError'

@@ -1,0 +1,9 @@
+/**
+ * @refnets/attention: attention pooling (Nadaraya-Watson), scoring functions (masked softmax,
+ * additive and scaled dot-product attention), positional encodings, and SVG figures for attention
+ * weights. `specs` registers the layers and models with the tests and the benchmark harness.
+ */
+export * from './layers/index.js'
+export * from './pooling/nadaraya-watson.js'
+export * from './plot-svg.js'
+export { specs } from './specs.js'
