@@ -3,37 +3,12 @@
  * the Transformer layers and stacks, loaded by PyTorch's state-dict names. Outputs and the
  * gradients of every parameter and float input match to 1e-10.
  */
-import { readFileSync } from 'node:fs'
-import { type Module, Tensor, nn } from '@refnets/core'
+import { type Module, type Tensor, nn } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
   MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 } from '../src/index.js'
-
-interface T { shape: number[]; dtype: 'bool' | 'float64'; data: (number | boolean | string)[] }
-interface Case {
-  name: string
-  config: Record<string, any>
-  params: Record<string, T>
-  inputs: Record<string, T>
-  masks: Record<string, T>
-  R: T[]
-  outputs: T[]
-  grads: Record<string, T>
-}
-
-export const fixture = JSON.parse(readFileSync(new URL('./fixtures/transformer.json', import.meta.url), 'utf8')) as { cases: Case[] }
-
-export const toTensor = (t: T): Tensor =>
-  t.dtype === 'bool' ? new Tensor(Uint8Array.from(t.data as boolean[], Number), t.shape) : new Tensor(Float64Array.from(t.data, Number), t.shape)
-
-export const maxAbsDiff = (a: Tensor, b: T): number => {
-  expect(a.shape).toEqual(b.shape)
-  let m = 0
-  const d = a.data
-  b.data.forEach((v, i) => (m = Math.max(m, Math.abs(Number(d[i]) - Number(v)))))
-  return m
-}
+import { type Case, fixture, maxAbsDiff, toTensor } from './golden.js'
 
 const layerOpts = (c: Record<string, any>) => ({
   dimFeedforward: c.dimFeedforward, dropout: 0, activation: c.activation ?? 'relu', batchFirst: c.batchFirst ?? false,
