@@ -64,7 +64,7 @@ describe('BERT pretraining data', () => {
     const b = collatePretraining(examples.slice(0, 4))
     expect(b.inputIds.shape).toEqual([4, 64])
     expect(b.predPositions.shape).toEqual([4, 10])
-    expect(b.attentionMask.data.slice(0, 64).reduce((a, c) => a + Number(c), 0)).toBe(examples[0]!.validLen)
+    expect(Array.from(b.attentionMask.data.slice(0, 64), Number).reduce((a, c) => a + c, 0)).toBe(examples[0]!.validLen)
     expect(b.nspLabels.shape).toEqual([4])
     expect(() => collatePretraining([])).toThrow(/at least one example/)
   })
