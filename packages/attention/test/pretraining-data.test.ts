@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { IS_NEXT, NOT_NEXT, WordPieceTokenizer, collatePretraining, makePretrainingExamples, splitParagraphs } from '../src/index.js'
+import { IS_NEXT, NOT_NEXT, VocabSubset, WordPieceTokenizer, collatePretraining, makePretrainingExamples, splitParagraphs } from '../src/index.js'
 import { bertVocabText, sharedData } from './data-paths.js'
 
 const tok = WordPieceTokenizer.fromVocabText(bertVocabText())
@@ -67,5 +67,20 @@ describe('BERT pretraining data', () => {
     expect(Array.from(b.attentionMask.data.slice(0, 64), Number).reduce((a, c) => a + c, 0)).toBe(examples[0]!.validLen)
     expect(b.nspLabels.shape).toEqual([4])
     expect(() => collatePretraining([])).toThrow(/at least one example/)
+    const t = collatePretraining(examples.slice(0, 4), { trim: true })
+    expect(t.inputIds.shape).toEqual([4, Math.max(...examples.slice(0, 4).map((e) => e.validLen))])
+    expect(t.predPositions.shape).toEqual([4, 10])
+  })
+})
+
+describe('VocabSubset', () => {
+  it('renumbers the corpus ids with [PAD] at 0 and maps the rest to [UNK]', () => {
+    const v = new VocabSubset(tok, examples.flatMap((e) => e.mlmLabels))
+    expect(v.tokens([0, 1, 2, 3, 4])).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'])
+    const the = tok.id('the')
+    const [c] = v.compact([the])
+    expect(v.expand([c!])).toEqual([the])
+    expect(v.compact([tok.id('[unused5]')])).toEqual([1])
+    expect(() => v.expand([v.size])).toThrow(/compact ids in \[0, \d+\), got \d+/)
   })
 })
