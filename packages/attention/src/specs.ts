@@ -54,11 +54,12 @@ class Additive extends Module<[Tensor, Tensor, Tensor, Tensor], Tensor> {
 /** MHA with its masks as graph inputs; returns [output, averaged weights]. */
 class Mha extends Module<Tensor[], Tensor[]> {
   mha: MultiheadAttention
-  constructor(E: number, heads: number, readonly kind: 'self' | 'cross' | 'causal', kdim?: number) {
+  constructor(E: number, heads: number, readonly kind: 'self' | 'cross' | 'causal' | 'fused', kdim?: number) {
     super()
-    this.mha = new MultiheadAttention(E, heads, { batchFirst: true, dropout: 0.1, kdim, vdim: kdim })
+    this.mha = new MultiheadAttention(E, heads, { batchFirst: true, dropout: 0.1, kdim, vdim: kdim, onnxAttentionOp: kind === 'fused' })
   }
   forward(...xs: Tensor[]): Tensor[] {
+    if (this.kind === 'fused') return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3], needWeights: false }).slice(0, 1) as Tensor[]
     if (this.kind === 'self') return this.mha.call(xs[0]!, xs[0]!, xs[0]!, { keyPaddingMask: xs[1] }) as Tensor[]
     if (this.kind === 'cross') return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3] }) as Tensor[]
     const T = xs[0]!.shape[1]!
@@ -67,9 +68,9 @@ class Mha extends Module<Tensor[], Tensor[]> {
 }
 class EncoderLayer extends Module<[Tensor, Tensor], Tensor> {
   layer: TransformerEncoderLayer
-  constructor(E: number, normFirst: boolean) {
+  constructor(E: number, normFirst: boolean, onnxAttentionOp = false) {
     super()
-    this.layer = new TransformerEncoderLayer(E, 4, { dimFeedforward: 4 * E, batchFirst: true, normFirst, activation: normFirst ? 'gelu' : 'relu' })
+    this.layer = new TransformerEncoderLayer(E, 4, { dimFeedforward: 4 * E, batchFirst: true, normFirst, activation: normFirst ? 'gelu' : 'relu', onnxAttentionOp })
   }
   forward(x: Tensor, kpm: Tensor): Tensor {
     return this.layer.call(x, { srcKeyPaddingMask: kpm })
@@ -131,6 +132,9 @@ const layerSpecs: ModelSpec[] = [
   spec('mha-cross-kdim-masks', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'cross', E / 2),
     ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E / 2], s + 1), padding(B, S, s + 2), normal([T, S], s + 3)], ({ B, T, E }) => [B, T, E]),
   spec('mha-causal', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'causal'), ({ B, T, E }, s) => [normal([B, T, E], s)], ({ B, T, E }) => [B, T, E]),
+  spec('mha-cross-onnx-attention-op', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'fused'),
+    ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), padding(B, S, s + 2), normal([T, S], s + 3)], ({ B, T, E }) => [B, T, E]),
+  spec('transformer-encoder-layer-onnx-attention-op', TRANSFORMER, VASWANI, ({ E }) => new EncoderLayer(E, false, true), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
   spec('transformer-encoder-layer', TRANSFORMER, VASWANI, ({ E }) => new EncoderLayer(E, false), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
   spec('transformer-encoder-layer-norm-first-gelu', TRANSFORMER, 'Xiong et al. 2020', ({ E }) => new EncoderLayer(E, true), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
   spec('transformer-decoder-layer', TRANSFORMER, VASWANI, ({ E }) => new DecoderLayer(E),

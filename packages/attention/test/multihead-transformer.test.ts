@@ -67,6 +67,23 @@ describe('MultiheadAttention gradcheck', () => {
   })
 })
 
+describe('the ONNX Attention path (onnxAttentionOp)', () => {
+  it('equals the MatMul/Softmax path and passes gradcheck with both mask kinds', () => {
+    manualSeed(5)
+    const plain = new MultiheadAttention(6, 2, { batchFirst: true, dtype: 'float64' })
+    const fused = new MultiheadAttention(6, 2, { batchFirst: true, dtype: 'float64', onnxAttentionOp: true })
+    fused.loadStateDict(plain.stateDict())
+    const q = r64([2, 3, 6], 1)
+    const kv = r64([2, 4, 6], 2)
+    const opts = { attnMask: r64([3, 4], 3), keyPaddingMask: bool([0, 0, 0, 1, 0, 0, 1, 1], [2, 4]), needWeights: false }
+    const a = plain.call(q, kv, kv, opts)[0].data
+    const b = fused.call(q, kv, kv, opts)[0].data
+    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v as number, 12))
+    expect(gradcheck((x, y) => fused.call(x, y, y, opts)[0], [q, kv]).relError).toBeLessThan(1e-7)
+    expect(gradcheckModule(fused, (x, y) => fused.call(x, y, y, opts)[0], [q, kv])).toBeLessThan(1e-7)
+  })
+})
+
 describe('incremental decoding with a key/value cache', () => {
   it('equals the full causal forward, step by step and in blocks', () => {
     manualSeed(1)

@@ -23,6 +23,8 @@ const NATIVE_OPS: Record<string, string[]> = {
   'mha-self-key-padding': [...ATTENTION, 'Where'],
   'mha-cross-kdim-masks': [...ATTENTION, 'Where', 'Add'],
   'mha-causal': ATTENTION,
+  'mha-cross-onnx-attention-op': ['Attention'],
+  'transformer-encoder-layer-onnx-attention-op': ['Attention', 'LayerNormalization'],
   'transformer-encoder-layer': [...ATTENTION, 'LayerNormalization', 'Relu'],
   'transformer-encoder-layer-norm-first-gelu': [...ATTENTION, 'LayerNormalization'],
   'transformer-decoder-layer': [...ATTENTION, 'LayerNormalization'],

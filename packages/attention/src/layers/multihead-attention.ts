@@ -10,6 +10,7 @@
 import {
   ArgumentError, DTypeError, Module, Parameter, ShapeError, Tensor, concat, dropout as dropoutOp, fmt, linear, nn, softmax, where, zeros,
 } from '@refnets/core'
+import { attentionOp } from './attention-op.js'
 import { MASK_FILL } from './masked-softmax.js'
 
 export interface MultiheadAttentionOptions {
@@ -22,6 +23,11 @@ export interface MultiheadAttentionOptions {
   /** Inputs and outputs (B, L, E) instead of PyTorch's default (L, B, E). */
   batchFirst?: boolean
   dtype?: 'float32' | 'float64'
+  /**
+   * Compute attention with the op that exports as one ONNX `Attention` node (opset 23) instead of
+   * MatMul/Softmax (opset 17). Used when the weights are not requested and dropout is inactive.
+   */
+  onnxAttentionOp?: boolean
 }
 
 export interface MultiheadAttentionCallOptions {
@@ -61,6 +67,7 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   readonly vdim: number
   readonly batchFirst: boolean
   readonly dropout: number
+  readonly onnxAttentionOp: boolean
   /** (3E, E) when kdim = vdim = E: the query, key and value projections stacked. */
   in_proj_weight: Parameter | null = null
   q_proj_weight: Parameter | null = null
@@ -82,6 +89,7 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     this.vdim = opts.vdim ?? embedDim
     this.batchFirst = batchFirst
     this.dropout = dropout
+    this.onnxAttentionOp = opts.onnxAttentionOp ?? false
     const E = embedDim
     // PyTorch's _reset_parameters: Xavier-uniform projections, zero biases.
     if (this.kdim === E && this.vdim === E) this.in_proj_weight = new Parameter(nn.xavierUniform_(zeros([3 * E, E], { dtype })))
@@ -130,6 +138,10 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
 
     // Project and split heads: (B, L, E) -> (B, H, L, D); keys and values (B, S, *) -> (B, H, S, D).
     // NOTE: the queries are scaled by 1/sqrt(D) before the product, as PyTorch does.
+    if (this.onnxAttentionOp && !needWeights && !(this.training && this.dropout > 0)) {
+      const out = this.attendFused(q0, k0, v0, opts.attnMask ?? null, opts.keyPaddingMask ?? null, B)
+      return [!batched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1), null]
+    }
     const q = this.splitHeads(this.project(q0, 0)).mul(1 / Math.sqrt(this.headDim))
     const k = this.splitHeads(this.project(k0, 1))
     const v = this.splitHeads(this.project(v0, 2))
@@ -155,6 +167,28 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     // (B, H, L, S) @ (B, H, S, D) -> (B, H, L, D) -> (B, L, H, D) -> (B, L, E)
     const heads = dropped.matmul(v).permute(0, 2, 1, 3).reshape(B, L, this.embedDim)
     return [this.out_proj.call(heads), weights]
+  }
+
+  /** The ONNX-Attention path: masks folded into one additive bias (B|1, H|1, L, S). */
+  private attendFused(q0: Tensor, k0: Tensor, v0: Tensor, attnMask: Tensor | null, keyPaddingMask: Tensor | null, B: number): Tensor {
+    const [, L] = q0.shape as [number, number]
+    const S = k0.shape[1]!
+    const H = this.numHeads
+    const q = this.splitHeads(this.project(q0, 0))
+    const k = this.splitHeads(this.project(k0, 1))
+    const v = this.splitHeads(this.project(v0, 2))
+    const additive = (m: Tensor, shape: number[]) => (m.dtype === 'bool' ? where(m, MASK_FILL, 0).to(q.dtype as 'float32') : m).reshape(shape)
+    let bias: Tensor | null = null
+    if (attnMask) bias = additive(attnMask, attnMask.rank === 3 ? [B, H, L, S] : [1, 1, L, S])
+    if (keyPaddingMask) {
+      const kpm = additive(keyPaddingMask, keyPaddingMask.rank === 1 ? [1, 1, 1, S] : [B, 1, 1, S])
+      bias = bias ? bias.add(kpm) : kpm
+    }
+    // NOTE: ONNX Runtime's Attention wants the mask's query axis spelled out (no broadcast over L).
+    if (bias && bias.shape[2] !== L) bias = bias.expand(bias.shape[0]!, bias.shape[1]!, L, S)
+    // (B, H, L, D) -> (B, L, H, D) -> (B, L, E) -> out_proj
+    const heads = attentionOp(q, k, v, bias, 1 / Math.sqrt(this.headDim)).permute(0, 2, 1, 3).reshape(B, L, this.embedDim)
+    return this.out_proj.call(heads)
   }
 
   /**

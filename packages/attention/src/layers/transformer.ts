@@ -21,6 +21,8 @@ export interface TransformerLayerOptions {
   batchFirst?: boolean
   normFirst?: boolean
   dtype?: 'float32' | 'float64'
+  /** Attention as one ONNX `Attention` node (opset 23) at export; see MultiheadAttentionOptions. */
+  onnxAttentionOp?: boolean
 }
 
 function activationFn(a: Activation): (x: Tensor) => Tensor {
@@ -86,8 +88,8 @@ export class TransformerEncoderLayer extends LayerBase<[Tensor, EncoderLayerCall
 
   constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
     super(dModel, opts)
-    const { dropout = 0.1, layerNormEps = 1e-5, batchFirst = false, dtype = 'float32' } = opts
-    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype })
+    const { dropout = 0.1, layerNormEps = 1e-5, batchFirst = false, dtype = 'float32', onnxAttentionOp } = opts
+    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype, onnxAttentionOp })
     this.norm1 = new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
     this.norm2 = new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
     this.dropout1 = new nn.Dropout(dropout)
@@ -131,9 +133,9 @@ export class TransformerDecoderLayer extends LayerBase<[Tensor, Tensor, DecoderL
 
   constructor(dModel: number, nhead: number, opts: TransformerLayerOptions = {}) {
     super(dModel, opts)
-    const { dropout = 0.1, layerNormEps = 1e-5, batchFirst = false, dtype = 'float32' } = opts
-    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype })
-    this.multihead_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype })
+    const { dropout = 0.1, layerNormEps = 1e-5, batchFirst = false, dtype = 'float32', onnxAttentionOp } = opts
+    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype, onnxAttentionOp })
+    this.multihead_attn = new MultiheadAttention(dModel, nhead, { dropout, batchFirst, dtype, onnxAttentionOp })
     this.norm1 = new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
     this.norm2 = new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
     this.norm3 = new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
