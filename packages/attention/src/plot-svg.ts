@@ -26,7 +26,10 @@ export interface HeatmapOptions {
 }
 
 /** One cell per entry of a 2-D matrix (rows = queries, columns = keys), scaled from its min to its max. */
-export function heatmapSvg(matrix: Tensor, { title = '', xlabel = 'Keys', ylabel = 'Queries', cell }: HeatmapOptions = {}): string {
+export function heatmapSvg(
+  matrix: Tensor,
+  { title = '', xlabel = 'Keys', ylabel = 'Queries', cell }: HeatmapOptions = {},
+): string {
   if (matrix.rank !== 2) throw new ShapeError(`heatmapSvg: expected a matrix (rows, columns), got ${fmt(matrix.shape)}`)
   const [rows, cols] = matrix.shape as [number, number]
   const v = Array.from(matrix.data, Number)
@@ -67,7 +70,10 @@ export interface Series {
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b']
 
 /** A line chart of several series with axes, ticks and a legend. */
-export function lineChartSvg(series: Series[], { title = '', xlabel = '', ylabel = '', width = 560, height = 320 } = {}): string {
+export function lineChartSvg(
+  series: Series[],
+  { title = '', xlabel = '', ylabel = '', width = 560, height = 320 } = {},
+): string {
   const xs = series.flatMap((s) => s.x)
   const ys = series.flatMap((s) => s.y)
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)]
@@ -88,7 +94,8 @@ export function lineChartSvg(series: Series[], { title = '', xlabel = '', ylabel
   ]
   series.forEach((s, k) => {
     const col = PALETTE[k % PALETTE.length]!
-    if (s.points) parts.push(...s.x.map((x, i) => `<circle cx="${px(x).toFixed(1)}" cy="${py(s.y[i]!).toFixed(1)}" r="2.5" fill="${col}"/>`))
+    if (s.points)
+      parts.push(...s.x.map((x, i) => `<circle cx="${px(x).toFixed(1)}" cy="${py(s.y[i]!).toFixed(1)}" r="2.5" fill="${col}"/>`))
     else parts.push(`<polyline fill="none" stroke="${col}" stroke-width="1.5" points="${s.x.map((x, i) => `${px(x).toFixed(1)},${py(s.y[i]!).toFixed(1)}`).join(' ')}"/>`)
     parts.push(`<rect x="${width - m.r + 10}" y="${m.t + k * 16}" width="10" height="10" fill="${col}"/>`)
     parts.push(`<text x="${width - m.r + 25}" y="${m.t + k * 16 + 9}">${esc(s.name)}</text>`)

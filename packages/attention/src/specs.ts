@@ -59,9 +59,11 @@ class Mha extends Module<Tensor[], Tensor[]> {
     this.mha = new MultiheadAttention(E, heads, { batchFirst: true, dropout: 0.1, kdim, vdim: kdim, onnxAttentionOp: kind === 'fused' })
   }
   forward(...xs: Tensor[]): Tensor[] {
-    if (this.kind === 'fused') return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3], needWeights: false }).slice(0, 1) as Tensor[]
+    if (this.kind === 'fused')
+      return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3], needWeights: false }).slice(0, 1) as Tensor[]
     if (this.kind === 'self') return this.mha.call(xs[0]!, xs[0]!, xs[0]!, { keyPaddingMask: xs[1] }) as Tensor[]
-    if (this.kind === 'cross') return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3] }) as Tensor[]
+    if (this.kind === 'cross')
+      return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3] }) as Tensor[]
     const T = xs[0]!.shape[1]!
     return this.mha.call(xs[0]!, xs[0]!, xs[0]!, { attnMask: causalMask(T), needWeights: false }).slice(0, 1) as Tensor[]
   }
@@ -153,7 +155,14 @@ function bertInputs(B: number, T: number, vocab: number, seed: number): Tensor[]
   return [ids, types, mask]
 }
 
-function bertSpec(name: string, config: BertConfig, make: (c: BertConfig) => Module<any, any>, sizes: Record<SpecSize, [number, number]>, out: (B: number, T: number) => number[]): ModelSpec {
+function bertSpec(
+  name: string,
+  config: BertConfig,
+  make: (c: BertConfig) => Module<any,
+  any>, sizes: Record<SpecSize,
+  [number, number]>, out: (B: number,
+  T: number) => number[],
+): ModelSpec {
   return {
     name, family: BERT, paper: DEVLIN,
     build: (seed) => {

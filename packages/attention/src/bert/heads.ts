@@ -6,7 +6,9 @@
  * sequence classification (pooled [CLS] -> labels) and token classification (every position ->
  * labels).
  */
-import { ArgumentError, Module, Parameter, ShapeError, Tensor, crossEntropy, fmt, gelu, linear, nn, zeros } from '@refnets/core'
+import {
+  ArgumentError, Module, Parameter, ShapeError, Tensor, crossEntropy, fmt, gelu, linear, nn, zeros,
+} from '@refnets/core'
 
 type StateDict = Record<string, Tensor>
 import { type BertConfig, BertModel, initBertWeights } from './model.js'
@@ -78,7 +80,8 @@ export class BertForPreTraining extends Module<[Tensor, (Tensor | null)?, (Tenso
     if (mlmPositions) {
       const [B, P] = mlmPositions.shape as [number, number]
       const T = seq.shape[1]!
-      if (mlmPositions.rank !== 2 || B !== seq.shape[0]) throw new ShapeError(`mlmPositions: expected (${seq.shape[0]}, P), got ${fmt(mlmPositions.shape)}`)
+      if (mlmPositions.rank !== 2 || B !== seq.shape[0])
+        throw new ShapeError(`mlmPositions: expected (${seq.shape[0]}, P), got ${fmt(mlmPositions.shape)}`)
       // Flat row index b * T + p per prediction: (B, P) -> (B * P) -> gather rows of (B * T, H).
       const flat = new Int32Array(B * P)
       const pos = mlmPositions.data as Int32Array
@@ -99,7 +102,13 @@ export class BertForPreTraining extends Module<[Tensor, (Tensor | null)?, (Tenso
  * d2l's pretraining loss: the MLM cross-entropy over the predicted positions weighted by
  * `mlmWeights` (1 for real predictions, 0 for padding), plus the NSP cross-entropy.
  */
-export function bertPretrainingLoss(mlmLogits: Tensor, nspLogits: Tensor, mlmLabels: Tensor, mlmWeights: Tensor, nspLabels: Tensor): { mlm: Tensor; nsp: Tensor; total: Tensor } {
+export function bertPretrainingLoss(
+  mlmLogits: Tensor,
+  nspLogits: Tensor,
+  mlmLabels: Tensor,
+  mlmWeights: Tensor,
+  nspLabels: Tensor,
+): { mlm: Tensor; nsp: Tensor; total: Tensor } {
   const V = mlmLogits.shape[mlmLogits.rank - 1]!
   const perToken = crossEntropy(mlmLogits.reshape(-1, V), mlmLabels.reshape(-1), { reduction: 'none' })
   const w = mlmWeights.reshape(-1).to(perToken.dtype)
@@ -157,8 +166,12 @@ export function fromHuggingFace(sd: StateDict): StateDict {
     if (k.endsWith('embeddings.position_ids')) continue
     if (k === 'cls.predictions.decoder.weight' || k === 'cls.predictions.decoder.bias') {
       const twin = sd[k.endsWith('weight') ? 'bert.embeddings.word_embeddings.weight' : 'cls.predictions.bias']
-      if (twin && twin.shape.join() === v.shape.join() && Array.prototype.every.call(twin.data, (x: number, i: number) => x === v.data[i])) continue
-      throw new ArgumentError(`fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's BertForPreTraining`)
+      if (twin && twin.shape.join() === v.shape.join() && Array.prototype.every.call(twin.data, (x: number, i: number) => x === v.data[i]))
+        continue
+      throw new ArgumentError(
+        `fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's ` +
+          `BertForPreTraining`,
+      )
     }
     out[k] = v
   }

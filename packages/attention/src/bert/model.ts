@@ -7,7 +7,9 @@
  * encoder is a stack of post-norm Transformer encoder layers with GELU (erf) and LayerNorm eps
  * 1e-12; the pooler maps the [CLS] vector through a tanh layer for sentence-level tasks.
  */
-import { ArgumentError, DTypeError, Module, ShapeError, type Tensor, arange, defaultGenerator as gen, fmt, gelu, nn } from '@refnets/core'
+import {
+  ArgumentError, DTypeError, Module, ShapeError, type Tensor, arange, defaultGenerator as gen, fmt, gelu, nn,
+} from '@refnets/core'
 import { scaledDotProductAttention } from '../layers/dot-product-attention.js'
 
 export interface BertConfig {
@@ -56,7 +58,8 @@ function checkIds(what: string, ids: Tensor, limit: number, limitName: string): 
   if (ids.dtype !== 'int32') throw new DTypeError(`${what} must be int32, got ${ids.dtype}`)
   const d = ids.data as Int32Array
   for (let i = 0; i < d.length; i++)
-    if (d[i]! < 0 || d[i]! >= limit) throw new ArgumentError(`${what}: expected ids in [0, ${limit}) (${limitName}), got ${d[i]} at flat index ${i}`)
+    if (d[i]! < 0 || d[i]! >= limit)
+      throw new ArgumentError(`${what}: expected ids in [0, ${limit}) (${limitName}), got ${d[i]} at flat index ${i}`)
 }
 
 export class BertEmbeddings extends Module<[Tensor, Tensor?], Tensor> {
@@ -77,15 +80,22 @@ export class BertEmbeddings extends Module<[Tensor, Tensor?], Tensor> {
   }
 
   forward(inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
-    if (inputIds.rank !== 2) throw new ShapeError(`BertEmbeddings: expected input ids (batch, seq), got ${fmt(inputIds.shape)}`)
+    if (inputIds.rank !== 2)
+      throw new ShapeError(`BertEmbeddings: expected input ids (batch, seq), got ${fmt(inputIds.shape)}`)
     const [, T] = inputIds.shape as [number, number]
     const { vocabSize, maxPositionEmbeddings, typeVocabSize } = this.config
     checkIds('input ids', inputIds, vocabSize, 'vocabSize')
     if (T > maxPositionEmbeddings)
-      throw new ArgumentError(`BertEmbeddings: the sequence has ${T} tokens but the position table has ${maxPositionEmbeddings}; expected at most ${maxPositionEmbeddings}`)
+      throw new ArgumentError(
+        `BertEmbeddings: the sequence has ${T} tokens but the position table has ` +
+          `${maxPositionEmbeddings}; expected at most ${maxPositionEmbeddings}`,
+      )
     if (tokenTypeIds) {
       if (tokenTypeIds.shape.join() !== inputIds.shape.join())
-        throw new ShapeError(`BertEmbeddings: expected token type ids of the input's shape ${fmt(inputIds.shape)}, got ${fmt(tokenTypeIds.shape)}`)
+        throw new ShapeError(
+          `BertEmbeddings: expected token type ids of the input's shape ${fmt(inputIds.shape)}, got ` +
+            `${fmt(tokenTypeIds.shape)}`,
+        )
       checkIds('token type ids', tokenTypeIds, typeVocabSize, 'typeVocabSize')
     }
     // (B, T) -> (B, T, H) token + (T, H) position + (B, T, H) segment
@@ -108,7 +118,10 @@ export class BertSelfAttention extends Module<[Tensor, Tensor | null], Tensor> {
     super()
     const { hiddenSize, numAttentionHeads, dtype = 'float32' } = config
     if (hiddenSize % numAttentionHeads !== 0)
-      throw new ArgumentError(`BERT: numAttentionHeads must divide hiddenSize; expected a divisor of ${hiddenSize}, got ${numAttentionHeads}`)
+      throw new ArgumentError(
+        `BERT: numAttentionHeads must divide hiddenSize; expected a divisor of ${hiddenSize}, got ` +
+          `${numAttentionHeads}`,
+      )
     this.query = new nn.Linear(hiddenSize, hiddenSize, { dtype })
     this.key = new nn.Linear(hiddenSize, hiddenSize, { dtype })
     this.value = new nn.Linear(hiddenSize, hiddenSize, { dtype })
@@ -220,7 +233,10 @@ export class BertPooler extends Module {
  */
 export function paddingMask(attentionMask: Tensor, inputShape: readonly number[]): Tensor {
   if (attentionMask.shape.join() !== inputShape.join())
-    throw new ShapeError(`BERT: expected an attention mask of the input's shape ${fmt(inputShape)}, got ${fmt(attentionMask.shape)}`)
+    throw new ShapeError(
+      `BERT: expected an attention mask of the input's shape ${fmt(inputShape)}, got ` +
+        `${fmt(attentionMask.shape)}`,
+    )
   const [B, T] = inputShape as [number, number]
   const m = attentionMask.dtype === 'bool' ? attentionMask.to('int32') : attentionMask
   return m.eq(0).reshape(B, 1, 1, T)

@@ -48,7 +48,11 @@ export function splitParagraphs(text: string): string[][] {
 }
 
 /** The pretraining examples of a corpus: every adjacent sentence pair that fits maxLen, masked. */
-export function makePretrainingExamples(paragraphs: string[][], tokenizer: WordPieceTokenizer, opts: PretrainingDataOptions = {}): PretrainingExample[] {
+export function makePretrainingExamples(
+  paragraphs: string[][],
+  tokenizer: WordPieceTokenizer,
+  opts: PretrainingDataOptions = {},
+): PretrainingExample[] {
   const { maxLen = 64, maskRate = 0.15, seed = 0 } = opts
   if (!(maxLen >= 5)) throw new ArgumentError(`maxLen must be at least 5 ([CLS] a [SEP] b [SEP]), got ${maxLen}`)
   const g = new Generator(seed)
@@ -56,7 +60,8 @@ export function makePretrainingExamples(paragraphs: string[][], tokenizer: WordP
   const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tokenizer.id(t)) as [number, number, number, number]
   const special = new Set([cls, sep, mask, pad])
   const replacement = opts.replacementIds ?? [...new Set(ids.flat(2))].filter((i) => !special.has(i)).sort((a, b) => a - b)
-  if (replacement.length === 0) throw new ArgumentError('makePretrainingExamples: the corpus has no tokens to draw replacements from')
+  if (replacement.length === 0)
+    throw new ArgumentError('makePretrainingExamples: the corpus has no tokens to draw replacements from')
   const maxPreds = Math.round(maxLen * maskRate)
   const out: PretrainingExample[] = []
   for (const para of ids)
@@ -116,7 +121,10 @@ export interface PretrainingBatch {
  * (B) NSP labels. With `trim`, T is the batch's longest valid length instead of maxLen: the padding
  * beyond it is masked anyway, so the outputs at real tokens are the same and the step is cheaper.
  */
-export function collatePretraining(examples: PretrainingExample[], { dtype = 'float32', trim = false }: { dtype?: 'float32' | 'float64'; trim?: boolean } = {}): PretrainingBatch {
+export function collatePretraining(
+  examples: PretrainingExample[],
+  { dtype = 'float32', trim = false }: { dtype?: 'float32' | 'float64'; trim?: boolean } = {},
+): PretrainingBatch {
   const B = examples.length
   if (B === 0) throw new ArgumentError('collatePretraining: expected at least one example, got none')
   const T = trim ? Math.max(...examples.map((e) => e.validLen)) : examples[0]!.tokenIds.length

@@ -17,7 +17,8 @@ export class VocabSubset {
     const special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((t) => tokenizer.id(t))
     const rest = [...new Set(ids)].filter((i) => !special.includes(i)).sort((a, b) => a - b)
     for (const i of rest)
-      if (!Number.isInteger(i) || i < 0 || i >= tokenizer.size) throw new ArgumentError(`VocabSubset: expected ids in [0, ${tokenizer.size}), got ${i}`)
+      if (!Number.isInteger(i) || i < 0 || i >= tokenizer.size)
+        throw new ArgumentError(`VocabSubset: expected ids in [0, ${tokenizer.size}), got ${i}`)
     this.fullIds = [...special, ...rest]
     this.compactOf = new Map(this.fullIds.map((id, k) => [id, k]))
     this.unk = this.compactOf.get(tokenizer.id('[UNK]'))!

@@ -221,11 +221,17 @@ export class WordPieceTokenizer {
     const special = addSpecialTokens ? (b ? 3 : 2) : 0
     if (maxLength !== undefined) {
       if (!Number.isInteger(maxLength) || maxLength < special + (b ? 2 : 1))
-        throw new ArgumentError(`encode: maxLength must be an integer >= ${special + (b ? 2 : 1)} to hold the special tokens and one token per text, got ${maxLength}`)
+        throw new ArgumentError(
+          `encode: maxLength must be an integer >= ${special + (b ? 2 : 1)} to hold the special tokens ` +
+            `and one token per text, got ${maxLength}`,
+        )
       if (truncation)
         while (a.length + (b?.length ?? 0) + special > maxLength) (b && b.length > a.length ? b : a).pop()
       else if (a.length + (b?.length ?? 0) + special > maxLength)
-        throw new ShapeError(`encode: ${a.length + (b?.length ?? 0) + special} tokens do not fit maxLength ${maxLength} and truncation is off`)
+        throw new ShapeError(
+          `encode: ${a.length + (b?.length ?? 0) + special} tokens do not fit maxLength ${maxLength} ` +
+            `and truncation is off`,
+        )
     }
     const enc: Encoding = { tokens: [], ids: [], tokenTypeIds: [], attentionMask: [], offsets: [], sequenceIds: [] }
     const add = (token: string, type: number, span: [number, number], seq: number | null, mask = 1) => {
@@ -252,7 +258,8 @@ export class WordPieceTokenizer {
     const special = new Set(['[CLS]', '[SEP]', '[PAD]', '[MASK]'])
     let out = ''
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.size) throw new ArgumentError(`decode: token id must be in [0, ${this.size}), got ${id}`)
+      if (!Number.isInteger(id) || id < 0 || id >= this.size)
+        throw new ArgumentError(`decode: token id must be in [0, ${this.size}), got ${id}`)
       const t = this.idToToken[id]!
       if (skipSpecialTokens && special.has(t)) continue
       out += t.startsWith('##') ? t.slice(2) : (out ? ' ' : '') + t

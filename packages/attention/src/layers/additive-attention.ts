@@ -22,7 +22,12 @@ export class AdditiveAttention extends Module<[Tensor, Tensor, Tensor, (Attentio
   /** The weights of the last forward pass (B, Q, K), for plotting. */
   attentionWeights: Tensor | null = null
 
-  constructor(keySize: number, querySize: number, numHiddens: number, { dropout = 0, dtype = 'float32' }: AdditiveAttentionOptions = {}) {
+  constructor(
+    keySize: number,
+    querySize: number,
+    numHiddens: number,
+    { dropout = 0, dtype = 'float32' }: AdditiveAttentionOptions = {},
+  ) {
     super()
     this.W_k = new nn.Linear(keySize, numHiddens, { bias: false, dtype })
     this.W_q = new nn.Linear(querySize, numHiddens, { bias: false, dtype })

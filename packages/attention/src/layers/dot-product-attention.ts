@@ -3,7 +3,9 @@
  * d2l.ai 11.3.2): softmax(Q K^T / sqrt(d)) V. Dividing by sqrt(d) keeps the scores' variance at 1
  * for unit-variance queries and keys, so the softmax does not saturate as the width d grows.
  */
-import { ArgumentError, type Generator, Module, ShapeError, type Tensor, dropout as dropoutOp, fmt } from '@refnets/core'
+import {
+  ArgumentError, type Generator, Module, ShapeError, type Tensor, dropout as dropoutOp, fmt,
+} from '@refnets/core'
 import { type AttentionMask, maskedSoftmax } from './masked-softmax.js'
 
 export interface ScaledDotProductOptions {
@@ -23,9 +25,15 @@ export function scaledDotProductAttention(
 ): { output: Tensor; weights: Tensor } {
   const d = queries.shape[queries.rank - 1]!
   if (keys.shape[keys.rank - 1] !== d)
-    throw new ShapeError(`dot-product attention: keys must have the queries' width ${d} in the last dim, got keys ${fmt(keys.shape)}`)
+    throw new ShapeError(
+      `dot-product attention: keys must have the queries' width ${d} in the last dim, got keys ` +
+        `${fmt(keys.shape)}`,
+    )
   if (keys.shape[keys.rank - 2] !== values.shape[values.rank - 2])
-    throw new ShapeError(`dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many rows`)
+    throw new ShapeError(
+      `dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many ` +
+        `rows`,
+    )
   const p = opts.dropoutP ?? 0
   if (!(p >= 0 && p < 1)) throw new ArgumentError(`dropoutP must be in [0, 1), got ${p}`)
   const scale = opts.scale ?? 1 / Math.sqrt(d)

@@ -33,7 +33,8 @@ export function lengthMask(validLens: Tensor, scoreShape: readonly number[]): Te
   for (const l of lens) if (l < 0) throw new ArgumentError(`validLens must be >= 0, got ${l}`)
   // (B) -> (B, 1, ..., 1, 1) or (B, Q) -> (B, 1, ..., Q, 1), compared with (K) positions.
   let shaped: Tensor
-  if (validLens.rank === 1 && validLens.shape[0] === scoreShape[0]) shaped = validLens.reshape([scoreShape[0]!, ...new Array(rank - 1).fill(1)])
+  if (validLens.rank === 1 && validLens.shape[0] === scoreShape[0])
+    shaped = validLens.reshape([scoreShape[0]!, ...new Array(rank - 1).fill(1)])
   else if (validLens.rank === 2 && validLens.shape[0] === scoreShape[0] && validLens.shape[1] === scoreShape[rank - 2])
     shaped = validLens.reshape([scoreShape[0]!, ...new Array(rank - 3).fill(1), validLens.shape[1]!, 1])
   else
@@ -49,7 +50,8 @@ export function applyMask(scores: Tensor, mask: AttentionMask | null | undefined
   if (!(mask instanceof Tensor)) return where(lengthMask(mask.validLens, scores.shape), MASK_FILL, scores)
   checkBroadcast('attention mask', mask.shape, scores.shape, ' (queries, keys) or (batch, ..., queries, keys)')
   if (mask.dtype === 'bool') return where(mask, MASK_FILL, scores)
-  if (mask.dtype !== scores.dtype) throw new DTypeError(`a float attention mask must have the scores' dtype ${scores.dtype}, got ${mask.dtype}`)
+  if (mask.dtype !== scores.dtype)
+    throw new DTypeError(`a float attention mask must have the scores' dtype ${scores.dtype}, got ${mask.dtype}`)
   return scores.add(mask)
 }
 
@@ -58,6 +60,7 @@ export function applyMask(scores: Tensor, mask: AttentionMask | null | undefined
  * `maskedSoftmax(X, { validLens })` is d2l's `masked_softmax(X, valid_lens)`.
  */
 export function maskedSoftmax(scores: Tensor, mask?: AttentionMask | null): Tensor {
-  if (scores.rank < 2) throw new ShapeError(`maskedSoftmax: expected scores of rank >= 2 (..., queries, keys), got ${fmt(scores.shape)}`)
+  if (scores.rank < 2)
+    throw new ShapeError(`maskedSoftmax: expected scores of rank >= 2 (..., queries, keys), got ${fmt(scores.shape)}`)
   return softmax(applyMask(scores, mask), -1)
 }

@@ -80,10 +80,15 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
     super()
     const { dropout = 0, bias = true, batchFirst = false, dtype = 'float32' } = opts
-    if (!Number.isInteger(numHeads) || numHeads < 1) throw new ArgumentError(`MultiheadAttention: numHeads must be a positive integer, got ${numHeads}`)
+    if (!Number.isInteger(numHeads) || numHeads < 1)
+      throw new ArgumentError(`MultiheadAttention: numHeads must be a positive integer, got ${numHeads}`)
     if (embedDim % numHeads !== 0)
-      throw new ArgumentError(`MultiheadAttention: numHeads must divide embedDim; expected a divisor of ${embedDim}, got numHeads ${numHeads}`)
-    if (!(dropout >= 0 && dropout < 1)) throw new ArgumentError(`MultiheadAttention: dropout must be in [0, 1), got ${dropout}`)
+      throw new ArgumentError(
+        `MultiheadAttention: numHeads must divide embedDim; expected a divisor of ${embedDim}, got ` +
+          `numHeads ${numHeads}`,
+      )
+    if (!(dropout >= 0 && dropout < 1))
+      throw new ArgumentError(`MultiheadAttention: dropout must be in [0, 1), got ${dropout}`)
     this.headDim = embedDim / numHeads
     this.kdim = opts.kdim ?? embedDim
     this.vdim = opts.vdim ?? embedDim
@@ -92,7 +97,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     this.onnxAttentionOp = opts.onnxAttentionOp ?? false
     const E = embedDim
     // PyTorch's _reset_parameters: Xavier-uniform projections, zero biases.
-    if (this.kdim === E && this.vdim === E) this.in_proj_weight = new Parameter(nn.xavierUniform_(zeros([3 * E, E], { dtype })))
+    if (this.kdim === E && this.vdim === E)
+      this.in_proj_weight = new Parameter(nn.xavierUniform_(zeros([3 * E, E], { dtype })))
     else {
       this.q_proj_weight = new Parameter(nn.xavierUniform_(zeros([E, E], { dtype })))
       this.k_proj_weight = new Parameter(nn.xavierUniform_(zeros([E, this.kdim], { dtype })))
@@ -121,7 +127,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const { needWeights = true, averageAttnWeights = true } = opts
     const batched = query.rank === 3
     const E = this.embedDim
-    if (!batched && query.rank !== 2) throw new ShapeError(`MultiheadAttention: expected a query of rank 3 (or 2 unbatched), got ${fmt(query.shape)}`)
+    if (!batched && query.rank !== 2)
+      throw new ShapeError(`MultiheadAttention: expected a query of rank 3 (or 2 unbatched), got ${fmt(query.shape)}`)
     // To batch-major (B, L, E), (B, S, kdim), (B, S, vdim).
     const toBLE = (x: Tensor) => (!batched ? x.unsqueeze(0) : this.batchFirst ? x : x.transpose(0, 1))
     const [q0, k0, v0] = [toBLE(query), toBLE(key), toBLE(value)]
@@ -155,13 +162,21 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   }
 
   /** Scores, masks, softmax, dropout, weighted sum and output projection: (B, H, L, D) -> (B, L, E) and (B, H, L, S). */
-  private attend(q: Tensor, k: Tensor, v: Tensor, attnMask: Tensor | null, keyPaddingMask: Tensor | null, B: number): [Tensor, Tensor] {
+  private attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attnMask: Tensor | null,
+    keyPaddingMask: Tensor | null,
+    B: number,
+  ): [Tensor, Tensor] {
     const [, H, L] = q.shape as [number, number, number]
     const S = k.shape[2]!
     // (B, H, L, D) @ (B, H, D, S) -> (B, H, L, S)
     let scores = q.matmul(k.transpose(-2, -1))
     if (attnMask) scores = applyMask(scores, attnMask.rank === 3 ? attnMask.reshape(B, H, L, S) : attnMask)
-    if (keyPaddingMask) scores = applyMask(scores, keyPaddingMask.reshape(keyPaddingMask.rank === 1 ? [1, 1, 1, S] : [B, 1, 1, S]))
+    if (keyPaddingMask)
+      scores = applyMask(scores, keyPaddingMask.reshape(keyPaddingMask.rank === 1 ? [1, 1, 1, S] : [B, 1, 1, S]))
     const weights = softmax(scores, -1)
     const dropped = this.training && this.dropout > 0 ? dropoutOp(weights, this.dropout, true) : weights
     // (B, H, L, S) @ (B, H, S, D) -> (B, H, L, D) -> (B, L, H, D) -> (B, L, E)
@@ -170,7 +185,14 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   }
 
   /** The ONNX-Attention path: masks folded into one additive bias (B|1, H|1, L, S). */
-  private attendFused(q0: Tensor, k0: Tensor, v0: Tensor, attnMask: Tensor | null, keyPaddingMask: Tensor | null, B: number): Tensor {
+  private attendFused(
+    q0: Tensor,
+    k0: Tensor,
+    v0: Tensor,
+    attnMask: Tensor | null,
+    keyPaddingMask: Tensor | null,
+    B: number,
+  ): Tensor {
     const [, L] = q0.shape as [number, number]
     const S = k0.shape[1]!
     const H = this.numHeads
@@ -201,10 +223,14 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     if (this.kdim !== this.embedDim || this.vdim !== this.embedDim)
       throw new ArgumentError('MultiheadAttention.forwardIncremental: self-attention needs kdim = vdim = embedDim')
     if (x.rank !== 3 || x.shape[2] !== this.embedDim)
-      throw new ShapeError(`forwardIncremental: expected x ${this.batchFirst ? '(batch, steps' : '(steps, batch'}, ${this.embedDim}), got ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `forwardIncremental: expected x ${this.batchFirst ? '(batch, steps' : '(steps, batch'}, ` +
+          `${this.embedDim}), got ${fmt(x.shape)}`,
+      )
     const xb = this.batchFirst ? x : x.transpose(0, 1)
     const [B, T] = xb.shape as [number, number]
-    if (cache.k && cache.k.shape[0] !== B) throw new ShapeError(`forwardIncremental: the cache holds batch ${cache.k.shape[0]}, got batch ${B}`)
+    if (cache.k && cache.k.shape[0] !== B)
+      throw new ShapeError(`forwardIncremental: the cache holds batch ${cache.k.shape[0]}, got batch ${B}`)
     const q = this.splitHeads(this.project(xb, 0)).mul(1 / Math.sqrt(this.headDim))
     const kNew = this.splitHeads(this.project(xb, 1))
     const vNew = this.splitHeads(this.project(xb, 2))

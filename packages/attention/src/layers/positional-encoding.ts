@@ -20,10 +20,14 @@ export function sinusoidalTable(maxLen: number, numHiddens: number, dtype: 'floa
 }
 
 function checkInput(x: Tensor, maxLen: number, d: number, what: string): number {
-  if (x.rank !== 3 || x.shape[2] !== d) throw new ShapeError(`${what}: expected input (batch, steps, ${d}), got ${fmt(x.shape)}`)
+  if (x.rank !== 3 || x.shape[2] !== d)
+    throw new ShapeError(`${what}: expected input (batch, steps, ${d}), got ${fmt(x.shape)}`)
   const steps = x.shape[1]!
   if (steps > maxLen)
-    throw new ArgumentError(`${what}: the sequence has ${steps} steps but the position table has ${maxLen} (maxLen); expected at most ${maxLen}`)
+    throw new ArgumentError(
+      `${what}: the sequence has ${steps} steps but the position table has ${maxLen} (maxLen); expected ` +
+        `at most ${maxLen}`,
+    )
   return steps
 }
 
@@ -32,7 +36,12 @@ export class PositionalEncoding extends Module {
   readonly P: Tensor
   dropout: nn.Dropout
 
-  constructor(readonly numHiddens: number, dropout = 0, readonly maxLen = 1000, dtype: 'float32' | 'float64' = 'float32') {
+  constructor(
+    readonly numHiddens: number,
+    dropout = 0,
+    readonly maxLen = 1000,
+    dtype: 'float32' | 'float64' = 'float32',
+  ) {
     super()
     this.P = sinusoidalTable(maxLen, numHiddens, dtype)
     this.dropout = new nn.Dropout(dropout)
@@ -50,7 +59,12 @@ export class LearnedPositionalEncoding extends Module {
   weight: Parameter
   dropout: nn.Dropout
 
-  constructor(readonly numHiddens: number, dropout = 0, readonly maxLen = 512, dtype: 'float32' | 'float64' = 'float32') {
+  constructor(
+    readonly numHiddens: number,
+    dropout = 0,
+    readonly maxLen = 512,
+    dtype: 'float32' | 'float64' = 'float32',
+  ) {
     super()
     this.weight = new Parameter(randn([maxLen, numHiddens], { dtype, std: 0.02 }))
     this.dropout = new nn.Dropout(dropout)

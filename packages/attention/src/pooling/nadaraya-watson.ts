@@ -37,13 +37,21 @@ export function nadarayaWatsonData({ nTrain = 50, seed = 0, dtype = 'float32' as
  * predictions (Q) and the attention weights (Q, K). `w` (a number or a 1-element tensor) scales the
  * distance: the Gaussian kernel's bandwidth is 1 / w.
  */
-export function nadarayaWatson(queries: Tensor, keys: Tensor, values: Tensor, w: Tensor | number = 1): { pred: Tensor; weights: Tensor } {
+export function nadarayaWatson(
+  queries: Tensor,
+  keys: Tensor,
+  values: Tensor,
+  w: Tensor | number = 1,
+): { pred: Tensor; weights: Tensor } {
   const q = queries.shape[0]!
   if (queries.rank !== 1) throw new ShapeError(`nadarayaWatson: expected queries (Q), got ${fmt(queries.shape)}`)
   const k2 = keys.rank === 1 ? keys.unsqueeze(0) : keys
   const v2 = values.rank === 1 ? values.unsqueeze(0) : values
   if (k2.rank !== 2 || (k2.shape[0] !== 1 && k2.shape[0] !== q) || v2.shape.join() !== k2.shape.join())
-    throw new ShapeError(`nadarayaWatson: expected keys and values (K) or (${q}, K) of one shape, got ${fmt(keys.shape)} and ${fmt(values.shape)}`)
+    throw new ShapeError(
+      `nadarayaWatson: expected keys and values (K) or (${q}, K) of one shape, got ${fmt(keys.shape)} ` +
+        `and ${fmt(values.shape)}`,
+    )
   // (Q, 1) - (Q|1, K) -> (Q, K) distances, scaled by w, through the Gaussian kernel's exponent.
   const diff = queries.unsqueeze(1).sub(k2).mul(w)
   const weights = softmax(diff.mul(diff).mul(-0.5), -1)
@@ -78,7 +86,11 @@ export function leaveOneOut(x: Tensor): Tensor {
 }
 
 /** Fit `w` as d2l does: SGD (lr 0.5) on the summed squared error of the leave-one-out predictions. */
-export function trainNWKernelRegression(model: NWKernelRegression, data: NadarayaWatsonData, { epochs = 5, lr = 0.5 } = {}): number[] {
+export function trainNWKernelRegression(
+  model: NWKernelRegression,
+  data: NadarayaWatsonData,
+  { epochs = 5, lr = 0.5 } = {},
+): number[] {
   const keys = leaveOneOut(data.xTrain)
   const values = leaveOneOut(data.yTrain)
   const opt = new optim.SGD(model.parameters(), { lr })
