@@ -3,13 +3,14 @@
  * dependency in benchmarks/package.json); its specs then get parity checks, timings and a place
  * in the report.
  */
+import { specs as attention } from '@refnets/attention'
 import { specs as cnn } from '@refnets/cnn'
 import { type ModelSpec, specs as core } from '@refnets/core'
 import { specs as detection } from '@refnets/detection'
 import { specs as rnn } from '@refnets/rnn'
 import type { SelectedSpec } from './run.js'
 
-export const packages: Record<string, ModelSpec[]> = { core, cnn, rnn, detection }
+export const packages: Record<string, ModelSpec[]> = { core, cnn, rnn, attention, detection }
 
 export class SelectionError extends Error {
   override name = 'SelectionError'

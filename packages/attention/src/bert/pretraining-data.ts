@@ -1,0 +1,143 @@
+/**
+ * BERT's pretraining data as d2l builds it (d2l.ai 15.9,
+ * https://d2l.ai/chapter_natural-language-processing-pretraining/bert-dataset.html; Devlin et al.
+ * 2019, https://arxiv.org/abs/1810.04805, section 3.1): sentence pairs where half the second
+ * sentences are the true next sentence and half a random sentence (next sentence prediction), and
+ * 15% of the tokens chosen for masked language modelling, of which 80% become [MASK], 10% a
+ * random token and 10% stay unchanged, so the model cannot rely on seeing [MASK] at test time.
+ */
+import { ArgumentError, Generator, Tensor } from '@refnets/core'
+import type { WordPieceTokenizer } from './wordpiece.js'
+
+/** NSP labels as Hugging Face's BertForPreTraining: 0 = B follows A, 1 = B is a random sentence. */
+export const IS_NEXT = 0
+export const NOT_NEXT = 1
+
+export interface PretrainingExample {
+  /** [CLS] a [SEP] b [SEP] with some tokens masked, padded to maxLen. */
+  tokenIds: number[]
+  segments: number[]
+  validLen: number
+  /** Positions of the MLM predictions, padded with 0 to maxPreds. */
+  predPositions: number[]
+  /** 1 for a real prediction, 0 for padding. */
+  mlmWeights: number[]
+  /** The original token ids at predPositions (0 for padding). */
+  mlmLabels: number[]
+  nspLabel: number
+}
+
+export interface PretrainingDataOptions {
+  maxLen?: number
+  /** Fraction of tokens to predict (default 0.15). */
+  maskRate?: number
+  seed?: number
+  /** Ids a "random token" replacement draws from (default: every id in the corpus but the special tokens). */
+  replacementIds?: number[]
+}
+
+/**
+ * Paragraphs (blank-line separated) of sentences (split after . ? ! followed by a space), the way
+ * d2l splits WikiText-2 paragraphs into sentences; paragraphs with fewer than two sentences are dropped.
+ */
+export function splitParagraphs(text: string): string[][] {
+  return text
+    .split(/\n\s*\n/)
+    .map((p) => p.replace(/\s+/g, ' ').trim().split(/(?<=[.?!])\s+/).filter((s) => /[A-Za-z]/.test(s)))
+    .filter((p) => p.length >= 2)
+}
+
+/** The pretraining examples of a corpus: every adjacent sentence pair that fits maxLen, masked. */
+export function makePretrainingExamples(
+  paragraphs: string[][],
+  tokenizer: WordPieceTokenizer,
+  opts: PretrainingDataOptions = {},
+): PretrainingExample[] {
+  const { maxLen = 64, maskRate = 0.15, seed = 0 } = opts
+  if (!(maxLen >= 5)) throw new ArgumentError(`maxLen must be at least 5 ([CLS] a [SEP] b [SEP]), got ${maxLen}`)
+  const g = new Generator(seed)
+  const ids = paragraphs.map((p) => p.map((s) => tokenizer.tokenize(s).map((t) => tokenizer.id(t))))
+  const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tokenizer.id(t)) as [number, number, number, number]
+  const special = new Set([cls, sep, mask, pad])
+  const replacement = opts.replacementIds ?? [...new Set(ids.flat(2))].filter((i) => !special.has(i)).sort((a, b) => a - b)
+  if (replacement.length === 0)
+    throw new ArgumentError('makePretrainingExamples: the corpus has no tokens to draw replacements from')
+  const maxPreds = Math.round(maxLen * maskRate)
+  const out: PretrainingExample[] = []
+  for (const para of ids)
+    for (let i = 0; i + 1 < para.length; i++) {
+      const a = para[i]!
+      let b = para[i + 1]!
+      let nsp = IS_NEXT
+      if (g.random() >= 0.5) {
+        // A random sentence from a random paragraph (as d2l: it may, rarely, be the true next one).
+        const other = ids[g.int(ids.length)]!
+        b = other[g.int(other.length)]!
+        nsp = NOT_NEXT
+      }
+      if (a.length + b.length + 3 > maxLen || a.length === 0 || b.length === 0) continue
+      const tokens = [cls, ...a, sep, ...b, sep]
+      const segments = [0, ...a.map(() => 0), 0, ...b.map(() => 1), 1]
+      // 15% of the non-special positions, at least one, in random order.
+      const candidates = tokens.map((_, k) => k).filter((k) => tokens[k] !== cls && tokens[k] !== sep)
+      for (let k = candidates.length - 1; k > 0; k--) {
+        const j = g.int(k + 1)
+        ;[candidates[k], candidates[j]] = [candidates[j]!, candidates[k]!]
+      }
+      const numPreds = Math.max(1, Math.round(tokens.length * maskRate))
+      const picked = candidates.slice(0, numPreds).sort((x, y) => x - y)
+      const masked = [...tokens]
+      for (const pos of picked) {
+        const r = g.random()
+        // 80% [MASK], 10% unchanged, 10% a random token.
+        masked[pos] = r < 0.8 ? mask : r < 0.9 ? tokens[pos]! : replacement[g.int(replacement.length)]!
+      }
+      const padTo = <T>(xs: T[], n: number, v: T) => [...xs, ...new Array<T>(n - xs.length).fill(v)]
+      out.push({
+        tokenIds: padTo(masked, maxLen, pad),
+        segments: padTo(segments, maxLen, 0),
+        validLen: tokens.length,
+        predPositions: padTo(picked, maxPreds, 0),
+        mlmWeights: padTo(picked.map(() => 1), maxPreds, 0),
+        mlmLabels: padTo(picked.map((p) => tokens[p]!), maxPreds, 0),
+        nspLabel: nsp,
+      })
+    }
+  return out
+}
+
+export interface PretrainingBatch {
+  inputIds: Tensor
+  tokenTypeIds: Tensor
+  attentionMask: Tensor
+  predPositions: Tensor
+  mlmWeights: Tensor
+  mlmLabels: Tensor
+  nspLabels: Tensor
+}
+
+/**
+ * Stack examples into tensors: (B, T) int32 ids, types and mask; (B, P) positions, weights, labels;
+ * (B) NSP labels. With `trim`, T is the batch's longest valid length instead of maxLen: the padding
+ * beyond it is masked anyway, so the outputs at real tokens are the same and the step is cheaper.
+ */
+export function collatePretraining(
+  examples: PretrainingExample[],
+  { dtype = 'float32', trim = false }: { dtype?: 'float32' | 'float64'; trim?: boolean } = {},
+): PretrainingBatch {
+  const B = examples.length
+  if (B === 0) throw new ArgumentError('collatePretraining: expected at least one example, got none')
+  const T = trim ? Math.max(...examples.map((e) => e.validLen)) : examples[0]!.tokenIds.length
+  examples = examples.map((e) => ({ ...e, tokenIds: e.tokenIds.slice(0, T), segments: e.segments.slice(0, T) }))
+  const P = examples[0]!.predPositions.length
+  const int = (f: (e: PretrainingExample) => number[], n: number) => new Tensor(Int32Array.from(examples.flatMap(f)), [B, n])
+  return {
+    inputIds: int((e) => e.tokenIds, T),
+    tokenTypeIds: int((e) => e.segments, T),
+    attentionMask: int((e) => e.tokenIds.map((_, k) => (k < e.validLen ? 1 : 0)), T),
+    predPositions: int((e) => e.predPositions, P),
+    mlmWeights: new Tensor((dtype === 'float64' ? Float64Array : Float32Array).from(examples.flatMap((e) => e.mlmWeights)), [B, P]),
+    mlmLabels: int((e) => e.mlmLabels, P),
+    nspLabels: new Tensor(Int32Array.from(examples.map((e) => e.nspLabel)), [B]),
+  }
+}

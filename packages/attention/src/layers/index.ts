@@ -1,0 +1,7 @@
+export * from './masked-softmax.js'
+export * from './additive-attention.js'
+export * from './dot-product-attention.js'
+export * from './positional-encoding.js'
+export * from './multihead-attention.js'
+export * from './transformer.js'
+export * from './attention-op.js'

@@ -1,0 +1,86 @@
+/**
+ * d2l's BERT pretraining data on The Time Machine with bert-base-uncased's WordPiece: about half
+ * the pairs are random next sentences, about 15% of tokens are predicted with the 80/10/10 rule,
+ * and padding, segments and masks line up.
+ */
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { IS_NEXT, NOT_NEXT, VocabSubset, WordPieceTokenizer, collatePretraining, makePretrainingExamples, splitParagraphs } from '../src/index.js'
+import { bertVocabText, sharedData } from './data-paths.js'
+
+const tok = WordPieceTokenizer.fromVocabText(bertVocabText())
+const paragraphs = splitParagraphs(readFileSync(sharedData('text/timemachine.txt'), 'utf8'))
+const examples = makePretrainingExamples(paragraphs, tok, { maxLen: 64, seed: 0 })
+
+describe('BERT pretraining data', () => {
+  it('splits paragraphs into sentences', () => {
+    expect(paragraphs.length).toBeGreaterThan(100)
+    expect(splitParagraphs('One. Two? Three!\n\nAlone.\n\nA b. C d.')).toEqual([['One.', 'Two?', 'Three!'], ['A b.', 'C d.']])
+  })
+
+  it('makes about half the pairs random next sentences', () => {
+    expect(examples.length).toBeGreaterThan(500)
+    const notNext = examples.filter((e) => e.nspLabel === NOT_NEXT).length / examples.length
+    expect(notNext).toBeGreaterThan(0.4)
+    expect(notNext).toBeLessThan(0.6)
+    expect(examples.every((e) => e.nspLabel === IS_NEXT || e.nspLabel === NOT_NEXT)).toBe(true)
+  })
+
+  it('lays out [CLS] a [SEP] b [SEP] with segments, padding and about 15% predictions', () => {
+    const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tok.id(t))
+    let predicted = 0
+    let tokens = 0
+    let masked = 0
+    let kept = 0
+    for (const e of examples) {
+      expect(e.tokenIds.length).toBe(64)
+      expect(e.tokenIds[0]).toBe(cls)
+      expect(e.tokenIds[e.validLen - 1]).toBe(sep)
+      expect(e.tokenIds.slice(e.validLen).every((t) => t === pad)).toBe(true)
+      const firstSep = e.segments.indexOf(1) - 1
+      expect(e.tokenIds[firstSep]).toBe(sep)
+      const n = e.mlmWeights.filter((w) => w === 1).length
+      expect(n).toBe(Math.max(1, Math.round(e.validLen * 0.15)))
+      for (let k = 0; k < n; k++) {
+        const pos = e.predPositions[k]!
+        expect(pos).toBeGreaterThan(0)
+        expect(pos).toBeLessThan(e.validLen - 1)
+        if (e.tokenIds[pos] === mask) masked++
+        else if (e.tokenIds[pos] === e.mlmLabels[k]) kept++
+      }
+      predicted += n
+      tokens += e.validLen
+    }
+    expect(predicted / tokens).toBeGreaterThan(0.13)
+    expect(predicted / tokens).toBeLessThan(0.17)
+    // 80% [MASK]; 10% kept (plus the rare random draw of the same token).
+    expect(masked / predicted).toBeGreaterThan(0.77)
+    expect(masked / predicted).toBeLessThan(0.83)
+    expect(kept / predicted).toBeGreaterThan(0.08)
+    expect(kept / predicted).toBeLessThan(0.12)
+  })
+
+  it('collates a batch into tensors', () => {
+    const b = collatePretraining(examples.slice(0, 4))
+    expect(b.inputIds.shape).toEqual([4, 64])
+    expect(b.predPositions.shape).toEqual([4, 10])
+    expect(Array.from(b.attentionMask.data.slice(0, 64), Number).reduce((a, c) => a + c, 0)).toBe(examples[0]!.validLen)
+    expect(b.nspLabels.shape).toEqual([4])
+    expect(() => collatePretraining([])).toThrow(/at least one example/)
+    const t = collatePretraining(examples.slice(0, 4), { trim: true })
+    expect(t.inputIds.shape).toEqual([4, Math.max(...examples.slice(0, 4).map((e) => e.validLen))])
+    expect(t.predPositions.shape).toEqual([4, 10])
+  })
+})
+
+describe('VocabSubset', () => {
+  it('renumbers the corpus ids with [PAD] at 0 and maps the rest to [UNK]', () => {
+    const v = new VocabSubset(tok, examples.flatMap((e) => e.mlmLabels))
+    expect(v.tokens([0, 1, 2, 3, 4])).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'])
+    const the = tok.id('the')
+    const [c] = v.compact([the])
+    expect(v.expand([c!])).toEqual([the])
+    expect(v.compact([tok.id('[unused5]')])).toEqual([1])
+    expect(() => v.expand([v.size])).toThrow(/compact ids in \[0, \d+\), got \d+/)
+  })
+})
