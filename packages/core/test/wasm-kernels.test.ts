@@ -6,26 +6,10 @@
  * length of the sum and the magnitude of the result.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Conv2dGeometry, Generator, getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
+import { getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
+import { checkConv, convGeometry, expectClose, int, rand, gen } from './kernel-check.js'
 import { jsKernels } from '../src/backends/js/kernels.js'
 import { type WasmBackend, createWasmBackend, hasRelaxedSimd } from '../src/backends/wasm/index.js'
-
-const gen = new Generator(7)
-const rand = (n: number) => Float32Array.from({ length: n }, () => gen.random() * 2 - 1)
-const int = (lo: number, hi: number) => lo + Math.floor(gen.random() * (hi - lo + 1))
-
-/** max |got - want| <= 2e-6 * sqrt(terms) * max |want| (+ a floor for all-zero results). */
-function expectClose(got: Float32Array, want: Float32Array, terms: number): void {
-  expect(got.length).toBe(want.length)
-  let diff = 0
-  let scale = 0
-  for (let i = 0; i < want.length; i++) {
-    expect(Number.isNaN(got[i]!)).toBe(Number.isNaN(want[i]!))
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!))
-    scale = Math.max(scale, Math.abs(want[i]!))
-  }
-  expect(diff).toBeLessThanOrEqual(2e-6 * Math.sqrt(terms) * scale + 1e-7)
-}
 
 const backends: [string, WasmBackend][] = []
 for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
@@ -36,37 +20,6 @@ it('both SIMD builds are exercised where the engine has relaxed SIMD (Node >= 20
   expect(backends.some(([, b]) => !b.relaxedSimd)).toBe(true)
   expect(backends.some(([, b]) => b.relaxedSimd)).toBe(hasRelaxedSimd())
 })
-
-function convGeometry(p: Partial<Conv2dGeometry> & Pick<Conv2dGeometry, 'inC' | 'outC' | 'inH' | 'inW' | 'kH' | 'kW'>): Conv2dGeometry {
-  const g = { batch: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, groups: 1, ...p }
-  const outH = Math.floor((g.inH + 2 * g.padTop - g.dilationH * (g.kH - 1) - 1) / g.strideH) + 1
-  const outW = Math.floor((g.inW + 2 * g.padLeft - g.dilationW * (g.kW - 1) - 1) / g.strideW) + 1
-  return { ...g, outH, outW }
-}
-
-/** The three conv kernels of `be` against js on geometry g. */
-export function checkConv(be: { kernels: Partial<typeof jsKernels> }, g: Conv2dGeometry, withBias = true): void {
-  const k = be.kernels as typeof jsKernels
-  const cg = g.inC / g.groups
-  const x = rand(g.batch * g.inC * g.inH * g.inW)
-  const w = rand(g.outC * cg * g.kH * g.kW)
-  const ny = g.batch * g.outC * g.outH * g.outW
-  const bias = withBias ? rand(g.outC) : null
-  const [y1, y2] = [new Float32Array(ny), new Float32Array(ny)]
-  jsKernels.Conv2d(x, w, bias, y1, g)
-  k.Conv2d(x, w, bias, y2, g)
-  expectClose(y2, y1, cg * g.kH * g.kW)
-  const dy = rand(ny)
-  const bx = withBias ? rand(g.inC) : null
-  const [d1, d2] = [new Float32Array(x.length).fill(NaN), new Float32Array(x.length).fill(NaN)]
-  jsKernels.Conv2dBackwardInput(dy, w, bx, d1, g)
-  k.Conv2dBackwardInput(dy, w, bx, d2, g)
-  expectClose(d2, d1, (g.outC / g.groups) * g.kH * g.kW)
-  const [w1, w2] = [new Float32Array(w.length).fill(NaN), new Float32Array(w.length).fill(NaN)]
-  jsKernels.Conv2dBackwardWeight(x, dy, w1, g)
-  k.Conv2dBackwardWeight(x, dy, w2, g)
-  expectClose(w2, w1, g.batch * g.outH * g.outW)
-}
 
 describe.each(backends)('wasm kernels, %s', (_, be) => {
   const k = be.kernels as typeof jsKernels
