@@ -6,7 +6,7 @@
  * `js` elsewhere; the environment variable `REFNETS_BACKEND=js` (or `wasm`) chooses explicitly.
  */
 import { jsKernels } from './backends/js/kernels.js'
-import { type WasmBackend, createWasmBackend, warnOnce } from './backends/wasm/index.js'
+import { type WasmBackend, compileKernels, createWasmBackend, warnOnce } from './backends/wasm/index.js'
 import type { KernelTable } from './kernel-table.js'
 
 export interface Backend {
@@ -59,6 +59,28 @@ function activate(b: Backend): Backend {
 
 export function getBackend(): Backend {
   return active ?? activate(defaultBackend())
+}
+
+/**
+ * Get the wasm backend ready without blocking: compile its kernels and start its worker threads
+ * asynchronously, then make it the active backend (unless REFNETS_BACKEND=js). In Node everything also
+ * happens on first use; in a browser, call this first (the main thread may neither compile a module this
+ * size synchronously nor wait for workers to start). Resolves to the backend in use.
+ */
+export async function initBackend(): Promise<Backend> {
+  let compiled = true
+  try {
+    await compileKernels()
+  } catch (e) {
+    compiled = false
+    warnOnce(`the wasm backend is unavailable (${(e as Error).message}); using js`)
+  }
+  // A synchronous first use may have failed only because the kernels were not compiled yet: try again.
+  if (compiled && wasm === null) wasm = undefined
+  await (compiled ? wasmBackend() : null)?.startThreads()
+  active = undefined
+  table = undefined
+  return getBackend()
 }
 
 /** Threads per kernel call of the wasm backend (the calling thread included). Default: available parallelism. */

@@ -11,7 +11,7 @@ import { wasmKernels } from './kernels.js'
 import { ThreadPool, ThreadPoolError } from './pool.js'
 import { WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
 
-export { hasRelaxedSimd, hasSimd } from './runtime.js'
+export { compileKernels, hasRelaxedSimd, hasSimd } from './runtime.js'
 export { WASM_MIN_MACS, THREADS_MIN_MACS } from './kernels.js'
 
 export interface WasmBackendOptions {
@@ -29,6 +29,8 @@ export interface WasmBackend extends Backend {
   setThreads(n: number): void
   /** Stop the worker threads (they are restarted on the next large call). */
   close(): void
+  /** Start the worker threads now without blocking (a browser's main thread cannot block while they start). */
+  startThreads(): Promise<void>
 }
 
 /** The machine's available parallelism (1 where it cannot be known). */
@@ -67,6 +69,17 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     close() {
       pool?.close()
       pool = null
+    },
+    async startThreads() {
+      if (backend.threads <= 1 || pool?.size === backend.threads) return
+      pool?.close()
+      try {
+        pool = await ThreadPool.start(rt, backend.threads)
+      } catch (e) {
+        warnOnce(`wasm backend: ${(e as Error).message}; running on one thread`)
+        backend.threads = 1
+        pool = null
+      }
     },
   }
   const getPool = (): ThreadPool | null => {

@@ -66,11 +66,15 @@ export class ThreadPool {
   readonly size: number
   private readonly canWait: boolean
 
-  /** Start `threads - 1` workers on `rt`'s module and memory; waits (at most `timeoutMs`) until they run. */
+  /**
+   * Start `threads - 1` workers on `rt`'s module and memory; waits (at most `timeoutMs`) until they run. On a
+   * browser's main thread, which cannot block while workers start, use `ThreadPool.start` instead.
+   */
   constructor(
     private readonly rt: WasmRuntime,
     threads: number,
     timeoutMs = 10_000,
+    wait = true,
   ) {
     this.size = threads
     this.ctl = new Int32Array(new SharedArrayBuffer(SLOTS * 4))
@@ -91,15 +95,33 @@ export class ThreadPool {
           this.workers.push(w)
         }
       }
-      const deadline = Date.now() + timeoutMs
-      let ready: number
-      while ((ready = Atomics.load(this.ctl, READY)) < threads - 1) {
-        if (Date.now() > deadline) throw new ThreadPoolError(`only ${ready} of ${threads - 1} worker threads started within ${timeoutMs} ms`)
-        if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
-      }
+      if (wait) this.awaitReady(timeoutMs)
     } catch (e) {
       this.close()
       throw e instanceof ThreadPoolError ? e : new ThreadPoolError(`cannot start worker threads: ${(e as Error).message}`)
+    }
+  }
+
+  /** Start a pool without blocking the calling thread: resolves once every worker runs. */
+  static async start(rt: WasmRuntime, threads: number, timeoutMs = 10_000): Promise<ThreadPool> {
+    const pool = new ThreadPool(rt, threads, timeoutMs, false)
+    const deadline = Date.now() + timeoutMs
+    while (Atomics.load(pool.ctl, READY) < threads - 1) {
+      if (Date.now() > deadline) {
+        pool.close()
+        throw new ThreadPoolError(`only ${Atomics.load(pool.ctl, READY)} of ${threads - 1} worker threads started within ${timeoutMs} ms`)
+      }
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    return pool
+  }
+
+  private awaitReady(timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs
+    let ready: number
+    while ((ready = Atomics.load(this.ctl, READY)) < this.size - 1) {
+      if (Date.now() > deadline) throw new ThreadPoolError(`only ${ready} of ${this.size - 1} worker threads started within ${timeoutMs} ms`)
+      if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
     }
   }
 

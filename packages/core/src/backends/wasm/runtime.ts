@@ -35,6 +35,13 @@ const MAX_PAGES = 32768
 const decode = (b64: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
 
 let relaxedSupport: boolean | undefined
+const compiled = new Map<boolean, WebAssembly.Module>()
+
+/** Compile the kernels asynchronously (the relaxed-SIMD build where supported, and the plain one). */
+export async function compileKernels(): Promise<void> {
+  for (const relaxed of hasRelaxedSimd() ? [true, false] : [false])
+    if (!compiled.has(relaxed)) compiled.set(relaxed, await WebAssembly.compile(decode(relaxed ? relaxedBase64 : simdBase64)))
+}
 
 /** Whether this engine runs relaxed SIMD (turning on Node 20's flag for it first, where there is one). */
 export function hasRelaxedSimd(): boolean {
@@ -82,7 +89,9 @@ export class WasmRuntime {
   i32: Int32Array
 
   constructor(readonly relaxedSimd: boolean) {
-    this.module = new WebAssembly.Module(decode(relaxedSimd ? relaxedBase64 : simdBase64))
+    // NOTE: browsers refuse to compile modules over 4 KB synchronously on the main thread; `compileKernels`
+    // (called by initWasm) compiles them asynchronously first, and the compiled module is used here.
+    this.module = compiled.get(relaxedSimd) ?? new WebAssembly.Module(decode(relaxedSimd ? relaxedBase64 : simdBase64))
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })
     this.exports = new WebAssembly.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as KernelExports
     this.base = this.exports.heapBase()
