@@ -3,7 +3,7 @@
  * TransformerEncoderLayer(activation='gelu', layer_norm_eps=1e-12) on the same weights (golden
  * fixture, outputs and gradients to 1e-10), the heads, the pretraining loss, and typed errors.
  */
-import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, gradcheck, manualSeed, randint, tensor } from '@refnets/core'
+import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, gradcheck, manualSeed, optim, randint, tensor } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
   BERT_SMALL, type BertConfig, BertForPreTraining, BertForSequenceClassification, BertForTokenClassification, BertLayer, BertModel,
@@ -152,5 +152,39 @@ describe('BertModel', () => {
     expect(Object.keys(fromHuggingFace(hf)).sort()).toEqual(Object.keys(sd).sort())
     m.loadStateDict(fromHuggingFace(hf))
     expect(() => fromHuggingFace({ ...hf, 'cls.predictions.decoder.bias': tensor(new Array(50).fill(9)) })).toThrow(/must equal its tied tensor/)
+  })
+})
+
+describe('BERT training', () => {
+  it('fits a fixed pretraining batch (MLM loss falls, NSP learned) and hands its encoder to a classifier', () => {
+    manualSeed(7)
+    const cfg: BertConfig = { ...tiny, vocabSize: 30, hiddenSize: 16, numAttentionHeads: 2, intermediateSize: 32, numHiddenLayers: 1 }
+    const model = new BertForPreTraining(cfg)
+    const B = 4
+    const T = 8
+    const ids = randint(5, 30, [B, T], { generator: new Generator(3) })
+    const types = i32(Array.from({ length: B * T }, (_, i) => (i % T >= 4 ? 1 : 0)), [B, T])
+    const positions = i32([1, 5, 2, 6, 3, 7, 1, 4], [B, 2])
+    const labels = i32([7, 8, 9, 10, 11, 12, 13, 14], [B, 2])
+    const nspLabels = i32([0, 1, 0, 1], [B])
+    const weights = tensor(new Array(B * 2).fill(1), { shape: [B, 2] })
+    const opt = new optim.Adam(model.parameters(), { lr: 1e-2 })
+    const losses: number[] = []
+    for (let step = 0; step < 40; step++) {
+      const [mlm, nsp] = model.call(ids, types, null, positions)
+      const loss = bertPretrainingLoss(mlm!, nsp!, labels, weights, nspLabels)
+      opt.zeroGrad()
+      loss.total.backward()
+      opt.step()
+      losses.push(loss.mlm.item())
+    }
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 4)
+    model.eval()
+    const nsp = model.call(ids, types, null, positions)[1]!.argmax(-1)
+    expect(Array.from(nsp.data)).toEqual([0, 1, 0, 1])
+    // The encoder's weights load into a sequence classifier by their `bert.` names.
+    const cls = new BertForSequenceClassification(cfg, 2)
+    const encoder = Object.fromEntries(Object.entries(model.stateDict()).filter(([k]) => k.startsWith('bert.')))
+    expect(cls.loadStateDict(encoder, { strict: false }).missing).toEqual(['classifier.weight', 'classifier.bias'])
   })
 })

@@ -1,7 +1,8 @@
 /**
- * The exported graphs run again through core's ONNX importer (`loadOnnx`): the encoder layer,
- * MultiheadAttention and the small BERT (Gather, LayerNormalization, Erf, MatMul, Softmax, Where,
- * Equal) give the same outputs as the modules that exported them.
+ * The exported graphs run again through core's ONNX importer (`loadOnnx`): MultiheadAttention
+ * (also as one opset-23 Attention node), the encoder and decoder layers and the small BERT (Gather,
+ * LayerNormalization, Gelu, MatMul, Softmax, Where, Equal) give the same outputs as the modules
+ * that exported them.
  */
 import { type Module, type Tensor, exportOnnx, loadOnnx, noGrad } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
@@ -14,7 +15,7 @@ const maxDiff = (a: Tensor, b: Tensor) => {
   return m
 }
 
-describe.each(['mha-cross-kdim-masks', 'transformer-encoder-layer', 'transformer-decoder-layer', 'bert-small'])('%s', (name) => {
+describe.each(['mha-cross-kdim-masks', 'mha-cross-onnx-attention-op', 'transformer-encoder-layer', 'transformer-decoder-layer', 'bert-small'])('%s', (name) => {
   it('round-trips through exportOnnx and loadOnnx', () => {
     const spec = specs.find((s) => s.name === name)!
     const model = (spec.build(0) as Module<Tensor[], Tensor | Tensor[]>).eval()
