@@ -82,7 +82,13 @@ function convPlan(kernel: ConvKernel, g: Conv2dGeometry, threads: number) {
   const cg = g.inC / g.groups
   const og = g.outC / g.groups
   const K = cg * g.kH * g.kW
-  const rows = Math.min(g.outH, Math.max(1, Math.floor(COLS_TILE / K / g.outW)))
+  let rows = Math.min(g.outH, Math.max(1, Math.floor(COLS_TILE / K / g.outW)))
+  // Forward on several threads: prefer a number of row tiles that divides evenly among them, so each thread
+  // unrolls only its own rows (a split by output channels has every thread unroll the same tile).
+  if (kernel === 'conv2d' && threads > 1 && (g.batch * g.groups) % threads !== 0) {
+    const tiles = Math.ceil(Math.ceil(g.outH / rows) / threads) * threads
+    if (tiles <= g.outH && Math.ceil(g.outH / Math.ceil(g.outH / tiles)) % threads === 0) rows = Math.ceil(g.outH / tiles)
+  }
   const [units, strips] =
     kernel === 'conv2d'
       ? [g.batch * g.groups * Math.ceil(g.outH / rows), Math.ceil(og / 4)]
