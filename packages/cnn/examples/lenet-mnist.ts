@@ -1,6 +1,6 @@
 /**
  * LeNet-5 on MNIST (LeCun et al. 1998; d2l 7.6), with ReLU and max pooling instead of the paper's
- * sigmoid and average pooling (`lenet5Modern`), trained on the plain-JS backend:
+ * sigmoid and average pooling (`lenet5Modern`), trained on the default (wasm) backend:
  *
  *   (B, 1, 28, 28) -> conv 5x5 pad 2 -> (B, 6, 28, 28) -> pool -> (B, 6, 14, 14)
  *   -> conv 5x5 -> (B, 16, 10, 10) -> pool -> (B, 16, 5, 5) -> fc 120 -> fc 84 -> fc 10

@@ -64,6 +64,30 @@ class MatMul extends Module {
   }
 }
 
+/** x + y: one element-wise op, the per-call overhead of the smallest model there is. */
+class AddModule extends Module<[Tensor, Tensor]> {
+  forward(x: Tensor, y: Tensor): Tensor {
+    return x.add(y)
+  }
+}
+
+/** One 3-element add (two inputs): per-op overhead against ONNX Runtime's per-call overhead. */
+const add3: ModelSpec = {
+  name: 'add-3',
+  family: 'layer',
+  paper: 'ONNX Add (https://onnx.ai/onnx/operators/onnx__Add.html)',
+  build: () => new AddModule(),
+  inputs: (_, seed) => {
+    const g = new Generator(seed)
+    return [randn([3], { generator: g }), randn([3], { generator: g })]
+  },
+  outputShape: () => [3],
+  trainable: false,
+}
+
+/** One sample through a tiny model: where per-op overhead, not arithmetic, is the cost. */
+const TINY: Shapes = { small: [1, 4], bench: [1, 4] }
+
 const activations: [string, string, () => Module<any, any>][] = [
   ['sigmoid', 'notes 000', () => new nn.Sigmoid()],
   ['tanh', 'notes 002', () => new nn.Tanh()],
@@ -86,6 +110,9 @@ export const specs: ModelSpec[] = [
   spec('logistic-regression', 'linear-model', 'Cox 1958; notes 000', () => new LogisticRegression(784), MNIST, { small: [4], bench: [64] }),
   spec('softmax-regression', 'linear-model', 'notes 001', () => new SoftmaxRegression(784, 10), MNIST, { small: [4, 10], bench: [64, 10] }),
   spec('mlp-mnist', 'mlp', 'Rumelhart et al. 1986; notes 002', () => new MLP([784, 256, 10]), MNIST, { small: [4, 10], bench: [64, 10] }),
+  spec('mlp-tiny', 'tiny', 'Rumelhart et al. 1986', () => new MLP([4, 16, 3]), TINY, { small: [1, 3], bench: [1, 3] }),
+  spec('logistic-regression-tiny', 'tiny', 'Cox 1958', () => new LogisticRegression(4), TINY, { small: [1], bench: [1] }),
+  add3,
   spec('matmul-512', 'gemm', 'Goto & van de Geijn 2008, https://doi.org/10.1145/1356052.1356053', () => new MatMul(512, 512),
     { small: [8, 512], bench: [512, 512] }, { small: [8, 512], bench: [512, 512] }),
   spec('linear', 'layer', 'notes 000', () => new nn.Linear(256, 256), FEATURES, FEATURES),
