@@ -7,7 +7,7 @@
 import type { Backend } from '../../backend.js'
 import type { KernelTable } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
-import { wasmKernels } from './kernels.js'
+import { WASM_MIN_MACS, wasmKernels } from './kernels.js'
 import { ThreadPool, ThreadPoolError } from './pool.js'
 import { WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
 
@@ -19,6 +19,8 @@ export interface WasmBackendOptions {
   relaxedSimd?: boolean
   /** Threads per kernel call, the calling one included (default: the machine's available parallelism). */
   threads?: number
+  /** Calls below this many multiply-adds stay on the js kernels (default WASM_MIN_MACS). */
+  minMacs?: number
 }
 
 export interface WasmBackend extends Backend {
@@ -96,7 +98,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     }
     return pool
   }
-  const fast = wasmKernels({ rt, pool: getPool })
+  const fast = wasmKernels({ rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS })
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.
   const kernels: Partial<KernelTable> = {}
   for (const [name, k] of Object.entries(fast) as [keyof KernelTable, (...a: unknown[]) => void][]) {

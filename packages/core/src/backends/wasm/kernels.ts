@@ -27,6 +27,8 @@ const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === n
 
 export interface WasmContext {
   rt: WasmRuntime
+  /** Calls below this many multiply-adds run on the js kernels (WASM_MIN_MACS). */
+  minMacs: number
   /** The pool for calls big enough to share (null: one thread). */
   pool: () => ThreadPool | null
 }
@@ -135,26 +137,26 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
   const js = jsKernels
   return {
     MatMul: (a, b, out, m, k, n, batch, aStride, bStride) => {
-      if (!isF32(a, b, out) || m * k * n * batch < WASM_MIN_MACS) return js.MatMul(a, b, out, m, k, n, batch, aStride, bStride)
+      if (!isF32(a, b, out) || m * k * n * batch < ctx.minMacs) return js.MatMul(a, b, out, m, k, n, batch, aStride, bStride)
       gemm(ctx, a as Float32Array, aStride, k, 1, aStride ? batch * m * k : m * k, b as Float32Array, bStride, n, 1,
         bStride ? batch * k * n : k * n, out as Float32Array, m, k, n, batch)
     },
     MatMulTransB: (a, bt, out, m, k, n, batch, aStride) => {
-      if (!isF32(a, bt, out) || m * k * n * batch < WASM_MIN_MACS) return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride)
+      if (!isF32(a, bt, out) || m * k * n * batch < ctx.minMacs) return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride)
       gemm(ctx, a as Float32Array, aStride, k, 1, aStride ? batch * m * k : m * k, bt as Float32Array, 0, 1, k, n * k,
         out as Float32Array, m, k, n, batch)
     },
     Conv2d: (x, w, bias, y, g) => {
-      if (!isF32(x, w, bias, y) || macsOf(g) < WASM_MIN_MACS) return js.Conv2d(x, w, bias, y, g)
+      if (!isF32(x, w, bias, y) || macsOf(g) < ctx.minMacs) return js.Conv2d(x, w, bias, y, g)
       conv(ctx, 'conv2d', g, { x: x as Float32Array, w: w as Float32Array, bias: bias as Float32Array | null, y: y as Float32Array }, 'y')
     },
     Conv2dBackwardInput: (dy, w, bias, dx, g) => {
-      if (!isF32(dy, w, bias, dx) || macsOf(g) < WASM_MIN_MACS) return js.Conv2dBackwardInput(dy, w, bias, dx, g)
+      if (!isF32(dy, w, bias, dx) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardInput(dy, w, bias, dx, g)
       const slots = { x: dy as Float32Array, w: w as Float32Array, bias: bias as Float32Array | null, y: dx as Float32Array }
       conv(ctx, 'conv2dBackwardInput', g, slots, 'y')
     },
     Conv2dBackwardWeight: (x, dy, dw, g) => {
-      if (!isF32(x, dy, dw) || macsOf(g) < WASM_MIN_MACS) return js.Conv2dBackwardWeight(x, dy, dw, g)
+      if (!isF32(x, dy, dw) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardWeight(x, dy, dw, g)
       conv(ctx, 'conv2dBackwardWeight', g, { x: x as Float32Array, w: dw as Float32Array, bias: null, y: dy as Float32Array }, 'w')
     },
   }
