@@ -6,8 +6,8 @@
  * the book is held out; validation perplexity is measured on it with the state carried through.
  * Ends by generating text from the prefix "time traveller".
  *
- *   pnpm example:char-lm [--cell lstm|gru|rnn] [--style layer|scratch] [--hidden 256] [--layers 1] [--steps 35]
- *                        [--batch 32] [--lr 0.005] [--epochs 20] [--minutes 14]
+ *   pnpm example:char-lm [--cell lstm|gru|rnn] [--style layer|scratch] [--hidden 128] [--layers 1] [--steps 20]
+ *                        [--batch 16] [--lr 0.01] [--epochs 20] [--minutes 14]
  */
 import { Generator, Tensor, crossEntropy, logSoftmax, manualSeed, noGrad, optim } from '@refnets/core'
 import { type CellKind, CellLM, RnnLM, perplexity, sequentialLmBatches } from '../src/index.js'
@@ -18,11 +18,11 @@ const arg = (name: string, def: string): string => {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
 }
 const cell = arg('cell', 'lstm') as CellKind
-const hidden = Number(arg('hidden', '256'))
+const hidden = Number(arg('hidden', '128'))
 const layers = Number(arg('layers', '1'))
-const numSteps = Number(arg('steps', '35'))
-const batchSize = Number(arg('batch', '32'))
-const lr = Number(arg('lr', '0.005'))
+const numSteps = Number(arg('steps', '20'))
+const batchSize = Number(arg('batch', '16'))
+const lr = Number(arg('lr', '0.01'))
 const maxEpochs = Number(arg('epochs', '20'))
 const minutes = Number(arg('minutes', '14'))
 const style = arg('style', 'layer') as 'layer' | 'scratch'

@@ -5,7 +5,7 @@
  * neighbours, analogy queries, and a 2-D PCA projection of the 150 most frequent words written as
  * an SVG scatter plot.
  *
- *   pnpm example:word2vec [--kind skip-gram|cbow] [--epochs 5] [--dim 100] [--out docs/figures/word2vec-skip-gram.svg]
+ *   pnpm example:word2vec [--kind skip-gram|cbow] [--epochs 30] [--dim 50] [--out docs/figures/word2vec-skip-gram.svg]
  */
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -22,8 +22,8 @@ const arg = (name: string, def: string): string => {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def
 }
 const kind = arg('kind', 'skip-gram') as 'skip-gram' | 'cbow'
-const epochs = Number(arg('epochs', '5'))
-const dim = Number(arg('dim', '100'))
+const epochs = Number(arg('epochs', '30'))
+const dim = Number(arg('dim', '50'))
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const out = resolve(repoRoot, arg('out', `docs/figures/word2vec-${kind}.svg`))
 

@@ -11,14 +11,17 @@
  * https://d2l.ai/chapter_recurrent-modern/bi-rnn.html.
  *
  * Call: RNN and GRU `forward(x, h0?, lengths?)` returns `[output, hN]`; LSTM
- * `forward(x, h0?, c0?, lengths?)` returns `[output, hN, cN]`. NOTE: PyTorch returns (output, (h_n, c_n)) and takes hx as a tuple;
+ * `forward(x, h0?, c0?, lengths?)` returns `[output, hN, cN]`.
+ * NOTE: PyTorch returns (output, (h_n, c_n)) and takes hx as a tuple;
  * here states are flat arguments and results so that every layer is an ONNX-exportable module of
  * tensors. x is (T, B, I), or (B, T, I) with batchFirst, or unbatched (T, I); h0/c0 and the
  * returned states are (numLayers * D, B, H) as in PyTorch (batchFirst does not apply to them).
  * `lengths` (B valid lengths, 1..T) is the equivalent of a packed sequence: padded outputs are 0
  * and the states are those at each sequence's end.
  */
-import { type Tensor, ArgumentError, Module, Parameter, ShapeError, applyMulti, rand, transpose, zeros } from '@refnets/core'
+import {
+  type Tensor, ArgumentError, Module, Parameter, ShapeError, applyMulti, rand, transpose, zeros,
+} from '@refnets/core'
 import { type CellWeights, type RecurrentMode, GATES, checkLengths, recurrent } from './functional.js'
 import { type LoweringAttrs, lowerRecurrent } from './onnx.js'
 
@@ -44,9 +47,12 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   readonly dropout: number
   readonly bidirectional: boolean
 
-  constructor(readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, opts: RecurrentLayerOptions = {}) {
+  constructor(
+    readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, opts: RecurrentLayerOptions = {},
+  ) {
     super()
-    const { numLayers = 1, bias = true, batchFirst = false, dropout = 0, bidirectional = false, dtype = 'float32' } = opts
+    const { numLayers = 1, bias = true, batchFirst = false, dropout = 0, bidirectional = false } = opts
+    const dtype = opts.dtype ?? 'float32'
     if (!Number.isInteger(inputSize) || inputSize < 1)
       throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
     if (!Number.isInteger(hiddenSize) || hiddenSize < 1)
@@ -85,14 +91,19 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   cellWeights(l: number, d: number): CellWeights {
     const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`
     const self = this as unknown as Record<string, Parameter | undefined>
-    return { wIh: self[`weight_ih${sfx}`]!, wHh: self[`weight_hh${sfx}`]!, bIh: self[`bias_ih${sfx}`] ?? null, bHh: self[`bias_hh${sfx}`] ?? null }
+    return {
+      wIh: self[`weight_ih${sfx}`]!, wHh: self[`weight_hh${sfx}`]!,
+      bIh: self[`bias_ih${sfx}`] ?? null, bHh: self[`bias_hh${sfx}`] ?? null,
+    }
   }
 
   protected checkState(name: string, s: Tensor, B: number, unbatched: boolean): Tensor {
     const LD = this.numLayers * this.numDirections
     const want = unbatched ? [LD, this.hiddenSize] : [LD, B, this.hiddenSize]
     if (s.rank !== want.length || s.shape.some((v, i) => v !== want[i]))
-      throw new ShapeError(`${this.constructor.name}: expected ${name} of shape ${fmt(want)} (numLayers * directions, batch, hiddenSize), got ${fmt(s.shape)}`)
+      throw new ShapeError(
+        `${this.constructor.name}: expected ${name} of shape ${fmt(want)} (numLayers * directions, batch, hiddenSize), got ${fmt(s.shape)}`,
+      )
     return unbatched ? s.unsqueeze(1) : s
   }
 
@@ -103,9 +114,13 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   forwardStates(x: Tensor, h0?: Tensor | null, c0?: Tensor | null, lengths?: Lengths | null): Tensor[] {
     const name = this.constructor.name
     if (x.rank !== 2 && x.rank !== 3)
-      throw new ShapeError(`${name}: expected input of rank 3 (${this.batchFirst ? 'B, T, I' : 'T, B, I'}) or 2 (T, I), got shape ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `${name}: expected input of rank 3 (${this.batchFirst ? 'B, T, I' : 'T, B, I'}) or 2 (T, I), got shape ${fmt(x.shape)}`,
+      )
     if (x.shape[x.rank - 1] !== this.inputSize)
-      throw new ShapeError(`${name}: expected input size ${this.inputSize} (last dim), got ${x.shape[x.rank - 1]} in shape ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `${name}: expected input size ${this.inputSize} (last dim), got ${x.shape[x.rank - 1]} in shape ${fmt(x.shape)}`,
+      )
     if (this.mode !== 'LSTM' && c0) throw new ArgumentError(`${name} has no cell state; pass c0 only to an LSTM`)
     const unbatched = x.rank === 2
     // (B, T, I) or (T, I) -> (T, B, I)
@@ -116,7 +131,8 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
     const c = c0 ? this.checkState('c0', c0, B, unbatched).to(x.dtype) : null
     const lens = lengths === undefined || lengths === null ? null : checkLengths(lengths, T, B)
     const weights: CellWeights[] = []
-    for (let l = 0; l < this.numLayers; l++) for (let d = 0; d < this.numDirections; d++) weights.push(this.cellWeights(l, d))
+    for (let l = 0; l < this.numLayers; l++)
+      for (let d = 0; d < this.numDirections; d++) weights.push(this.cellWeights(l, d))
     const params = weights.flatMap((w) => (w.bIh && w.bHh ? [w.wIh, w.wHh, w.bIh, w.bHh] : [w.wIh, w.wHh]))
     const lensTensor = lens ? (lengths && 'shape' in lengths ? (lengths as Tensor) : zeros([B], { dtype: 'int32' })) : null
     if (lensTensor && !('shape' in lengths!)) (lensTensor.storage as Int32Array).set(lens!)
@@ -124,10 +140,12 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
       mode: this.mode, hiddenSize: this.hiddenSize, numLayers: this.numLayers, bidirectional: this.bidirectional,
       batchFirst: this.batchFirst && !unbatched, bias: this.bias, hasH0: !!h, hasC0: !!c, hasLengths: !!lensTensor,
     }
-    const inputs = [unbatched ? xt : x, ...(h ? [h] : []), ...(c ? [c] : []), ...(lensTensor ? [lensTensor] : []), ...params]
+    const states = [...(h ? [h] : []), ...(c ? [c] : []), ...(lensTensor ? [lensTensor] : [])]
+    const inputs = [unbatched ? xt : x, ...states, ...params]
     const outs = applyMulti({ name: this.mode, onnx: lowerRecurrent }, inputs, attrs, () => {
       const r = recurrent(this.mode, xt, h, c, weights, {
-        numLayers: this.numLayers, bidirectional: this.bidirectional, dropout: this.dropout, training: this.training, lengths: lens,
+        numLayers: this.numLayers, bidirectional: this.bidirectional, dropout: this.dropout,
+        training: this.training, lengths: lens,
       })
       // (T, B, D*H) -> (B, T, D*H) for batchFirst
       const out = this.batchFirst && !unbatched ? transpose(r.output, 0, 1) : r.output
