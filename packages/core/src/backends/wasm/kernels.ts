@@ -15,7 +15,7 @@ export const WASM_MIN_MACS = 4096
 export const THREADS_MIN_MACS = 1 << 18
 
 /** Target size of one thread's tile of unrolled patches (floats, 4 MB): big enough that the weights are packed once for most layers, small enough to stay in the last-level cache. */
-const COLS_TILE = 1 << 20
+const COLS_TILE = 1 << 18
 
 // Parameter block slots (must match wasm/kernels.ts).
 const G = { batch: 0, m: 1, n: 2, k: 3, a: 4, aBS: 5, rsA: 6, csA: 7, b: 8, bBS: 9, rsB: 10, csB: 11, c: 12, cBS: 13,
