@@ -21,6 +21,7 @@ import { completeBoxIouLoss } from './losses.js'
 import { boxIou, generalizedBoxIou } from './iou.js'
 import { boxConvert } from './boxes.js'
 import { roiAlign, roiPool } from './roi.js'
+import { onnxNonMaxSuppression } from './nms.js'
 import { Ssd300 } from './models/ssd300.js'
 import { TinySsd } from './models/tiny-ssd.js'
 import { YoloV3Head, smallYolo, yolov4 } from './models/yolov4.js'
@@ -94,7 +95,7 @@ function imageSpec(
       const m = make()
       // Batch norm with realistic statistics (as cnn's specs): estimate them from a few N(0, 1) images.
       if ([...m.namedModules()].some(([, x]) => x instanceof nn.BatchNorm))
-        nn.updateBatchNorm(m, [[randn([2, ...input.small.slice(1)], { generator: new Generator(seed + 1000) })]])
+        nn.updateBatchNorm(m, [[randn([4, ...input.small.slice(1)], { generator: new Generator(seed + 1000) })]])
       return m
     },
     inputs: (size, seed) => [randn(input[size], { generator: new Generator(seed) })],
@@ -202,6 +203,22 @@ const opSpecs: ModelSpec[] = [
     trainable: false,
   },
 ]
+
+const nmsInputs = (size: SpecSize, seed: number): Tensor[] => {
+  const g = new Generator(seed)
+  const [n, c] = size === 'small' ? [20, 2] : [2000, 20]
+  return [randomBoxes(n, 100, g).reshape(1, n, 4), rand([1, c, n], { generator: g })]
+}
+const nmsOpts = { maxOutputBoxesPerClass: 10, iouThreshold: 0.5, scoreThreshold: 0.2 }
+
+opSpecs.push({
+  name: 'nms', family: OPS, paper: 'ONNX NonMaxSuppression; d2l.ai 14.4',
+  build: () => new Fn((b, s) => onnxNonMaxSuppression(b!, s!, nmsOpts)),
+  inputs: nmsInputs,
+  // The number of kept boxes depends on the data: computed from the spec's own seeded inputs.
+  outputShape: (size) => [...onnxNonMaxSuppression(...(nmsInputs(size, 1) as [Tensor, Tensor]), nmsOpts).shape],
+  trainable: false,
+})
 
 const modelTol = { atol: 1e-4, rtol: 1e-3 }
 
