@@ -11,7 +11,7 @@
  * Boxes are (N, 4) corner tensors; scores (N). Indices come back as plain numbers, best first.
  * Ties in score keep the lower index first (a stable sort), as torch's CPU sort does.
  */
-import { ArgumentError, ShapeError, type Tensor } from '@refnets/core'
+import { ArgumentError, ShapeError, Tensor, apply, defineOp } from '@refnets/core'
 import { checkXyxy } from './boxes.js'
 
 function readInputs(
@@ -209,4 +209,65 @@ export function detect(boxes: Tensor, scores: Tensor, opts: DetectOptions = {}):
   kept.sort((p, q) => q[1] - p[1] || p[0] - q[0])
   const top = kept.slice(0, maxDetections)
   return { indices: top.map((k) => k[0]), scores: top.map((k) => k[1]) }
+}
+
+interface OnnxNmsAttrs {
+  maxOutputBoxesPerClass: number
+  iouThreshold: number
+  scoreThreshold: number
+}
+
+/**
+ * ONNX NonMaxSuppression as an op, so a detector's export can end in the native node: boxes
+ * (B, N, 4) corners, scores (B, C, N) -> (K, 3) int32 rows [batch, class, box], per batch and class
+ * in selection order; a box is kept when its score is > scoreThreshold and its IoU with every kept
+ * box of its class is <= iouThreshold, at most maxOutputBoxesPerClass per class.
+ * NOTE: ONNX reads boxes as [y1, x1, y2, x2]; IoU is the same with x and y swapped, so corner
+ * boxes [x1, y1, x2, y2] pass through unchanged.
+ */
+const NonMaxSuppressionOp = defineOp<OnnxNmsAttrs>({
+  name: 'NonMaxSuppression',
+  forward: ([boxes, scores], a) => {
+    const [nb, n] = [boxes!.shape[0]!, boxes!.shape[1]!]
+    const nc = scores!.shape[1]!
+    const s = scores!.data
+    const out: number[] = []
+    for (let b = 0; b < nb; b++) {
+      const bd = boxes!.data.subarray(b * n * 4, (b + 1) * n * 4)
+      for (let c = 0; c < nc; c++) {
+        const sc = (k: number) => s[(b * nc + c) * n + k]!
+        const cand = [...Array(n).keys()].filter((k) => sc(k) > a.scoreThreshold).sort((p, q) => sc(q) - sc(p) || p - q)
+        const kept: number[] = []
+        for (const k of cand) {
+          if (kept.length >= a.maxOutputBoxesPerClass) break
+          if (kept.every((j) => !(iouAt(bd, j, k) > a.iouThreshold))) kept.push(k)
+        }
+        for (const k of kept) out.push(b, c, k)
+      }
+    }
+    return new Tensor(Int32Array.from(out), [out.length / 3, 3])
+  },
+  // ONNX gives int64 indices; refnets keeps int32 inside the graph, so cast right after (as ArgMax does).
+  onnx: (ctx, [boxes, scores], { attrs: a }) => {
+    const [sel] = ctx.node('NonMaxSuppression', [
+      boxes!, scores!,
+      ctx.constant([a.maxOutputBoxesPerClass], 'int64', [1]),
+      ctx.constant([a.iouThreshold], 'float32', [1]),
+      ctx.constant([a.scoreThreshold], 'float32', [1]),
+    ])
+    return ctx.node('Cast', [sel!], { to: 6 })
+  },
+})
+
+/** NMS with ONNX NonMaxSuppression's semantics and export (see NonMaxSuppressionOp). */
+export function onnxNonMaxSuppression(
+  boxes: Tensor, scores: Tensor, { maxOutputBoxesPerClass = 100, iouThreshold = 0.5, scoreThreshold = -Infinity } = {},
+): Tensor {
+  if (boxes.rank !== 3 || boxes.shape[2] !== 4) throw new ShapeError(`onnxNonMaxSuppression: boxes must be (B, N, 4), got [${boxes.shape}]`)
+  if (scores.rank !== 3 || scores.shape[0] !== boxes.shape[0] || scores.shape[2] !== boxes.shape[1])
+    throw new ShapeError(`onnxNonMaxSuppression: scores must be (B, C, N) = (${boxes.shape[0]}, C, ${boxes.shape[1]}), got [${scores.shape}]`)
+  checkThreshold(iouThreshold, 'onnxNonMaxSuppression')
+  checkXyxy(boxes.reshape(-1, 4), 'onnxNonMaxSuppression: boxes')
+  for (const v of scores.data) if (Number.isNaN(v)) throw new ArgumentError('onnxNonMaxSuppression: a score is NaN; scores must be numbers')
+  return apply(NonMaxSuppressionOp, [boxes, scores], { maxOutputBoxesPerClass, iouThreshold, scoreThreshold })
 }
