@@ -34,6 +34,7 @@ const TORCHVISION_PARAMETERS: Record<string, number> = {
   resnet50: 25_557_032,
   resnet101: 44_549_160,
   resnet152: 60_192_808,
+  densenet121: 7_978_856,
 }
 
 /**
@@ -82,6 +83,7 @@ const NATIVE_OPS: Record<string, string[]> = {
   resnet18: ['Conv', 'BatchNormalization', 'MaxPool', 'Add', 'GlobalAveragePool', 'Gemm'],
   resnet50: ['Conv', 'BatchNormalization', 'MaxPool', 'Add', 'GlobalAveragePool', 'Gemm'],
   'fcn-resnet18': ['Conv', 'BatchNormalization', 'ConvTranspose'],
+  densenet121: ['Conv', 'BatchNormalization', 'Relu', 'Concat', 'AveragePool', 'MaxPool', 'GlobalAveragePool', 'Gemm'],
 }
 
 const allFinite = (d: ArrayLike<number>) => {
@@ -96,7 +98,7 @@ const allZero = (d: ArrayLike<number>) => {
 it('registers every layer and architecture once', () => {
   const names = specs.map((s) => s.name)
   expect(new Set(names).size).toBe(names.length)
-  for (const model of ['lenet5', 'alexnet', 'vgg11', 'vgg16', 'vgg11-bn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'resnet152', 'fcn-resnet18'])
+  for (const model of ['lenet5', 'alexnet', 'vgg11', 'vgg16', 'vgg11-bn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'resnet152', 'fcn-resnet18', 'densenet121'])
     expect(names).toContain(model)
   for (const name of [...Object.keys(NATIVE_OPS), ...Object.keys(TORCHVISION_PARAMETERS)]) expect(names).toContain(name)
 })
