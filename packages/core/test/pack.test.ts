@@ -16,15 +16,17 @@ const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const work = mkdtempSync(join(tmpdir(), 'refnets-pack-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
-it('packs, installs into an empty folder and imports', () => {
+it('packs, installs into an empty folder and imports', async () => {
+  // Asynchronous, so the long build and install do not block the worker's event loop (vitest's RPC times out).
+  const run = (cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }) => promisify(execFile)(cmd, args, { ...opts, encoding: 'utf8' })
   const env = { ...process.env, npm_config_loglevel: 'error', npm_config_fund: 'false', npm_config_audit: 'false' }
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: pkgDir, env, stdio: 'pipe' })
-  execFileSync('npm', ['pack', '--pack-destination', work], { cwd: pkgDir, env, stdio: 'pipe' })
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: pkgDir, env })
+  await run('npm', ['pack', '--pack-destination', work], { cwd: pkgDir, env })
   const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'))!
   const app = join(work, 'app')
   execFileSync('mkdir', ['-p', app])
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
-  execFileSync('npm', ['install', '--no-save', join(work, tgz)], { cwd: app, env, stdio: 'pipe' })
+  await run('npm', ['install', '--no-save', join(work, tgz)], { cwd: app, env })
   writeFileSync(
     join(app, 'main.js'),
     `import { tensor, nn, optim } from '@refnets/core'
@@ -36,7 +38,7 @@ opt.step()
 console.log(JSON.stringify({ shape: tensor([[1, 2], [3, 4]]).shape, grad: m.weight.grad.shape }))
 `,
   )
-  const out = execFileSync('node', ['main.js'], { cwd: app, env }).toString().trim()
+  const out = (await run('node', ['main.js'], { cwd: app, env })).stdout.trim()
   expect(JSON.parse(out)).toEqual({ shape: [2, 2], grad: [1, 2] })
 }, 300_000)
 
