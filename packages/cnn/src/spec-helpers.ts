@@ -19,7 +19,7 @@ const FLOAT32_EPS = 2 ** -23
  * (`pnpm --filter @refnets/cnn parity-errors <name>`; the table is in docs/reliability.md); the
  * bound is PARITY_MARGIN times it (at least float32's epsilon), rounded up to one significant digit.
  * NOTE: the margin covers other CPUs and ONNX Runtime builds, which sum in other orders; the error
- * of a deep random network (ResNet-152: 6e-4) is chaotic rounding growth through 150 layers, while a
+ * of a deep random network (ResNet-152: 3.5e-4) is chaotic rounding growth through 150 layers, while a
  * wrong layer gives errors of order 1e-1 to 1 on this scale.
  */
 export function measured(scaledError: number): { atol: number; rtol: number; scaled: boolean } {

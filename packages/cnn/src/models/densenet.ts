@@ -147,6 +147,6 @@ const DENSENET = 'Huang et al. 2017, Densely connected convolutional networks'
 
 /** The registry entries of this file (collected by src/specs.ts). */
 export const densenetSpecs: ModelSpec[] = [
-  // measured max abs error / max |reference| against ONNX Runtime: 5.09e-6
-  imageSpec('densenet121', 'densenet', DENSENET, () => densenet121(), imagenet, logits(1000), { tolerance: measured(5.09e-6) }),
+  // measured max abs error / max |reference| against ONNX Runtime: 5.87e-6
+  imageSpec('densenet121', 'densenet', DENSENET, () => densenet121(), imagenet, logits(1000), { tolerance: measured(5.87e-6) }),
 ]
