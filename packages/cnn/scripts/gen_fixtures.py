@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Golden fixtures for packages/cnn/test (PyTorch 1.13, torchvision 0.14):
 
-  <model>.json   torchvision's alexnet, vgg11, googlenet, resnet18 and resnet50 with deterministic
+  <model>.json   torchvision's alexnet, vgg11, googlenet, resnet18, resnet50 and densenet121 with deterministic
                  weights, run at 224x224: the logits (test/torchvision.test.ts)
   layers.json    conv, transposed conv, pooling, batch norm and LRN forward and autograd backward in
                  float64 (test/golden-layers.test.ts)
@@ -79,6 +79,7 @@ BUILDERS = {
     'googlenet': lambda: torchvision.models.googlenet(aux_logits=False, init_weights=True),
     'resnet18': lambda: torchvision.models.resnet18(),
     'resnet50': lambda: torchvision.models.resnet50(),
+    'densenet121': lambda: torchvision.models.densenet121(),
 }
 
 

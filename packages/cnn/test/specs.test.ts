@@ -34,6 +34,7 @@ const TORCHVISION_PARAMETERS: Record<string, number> = {
   resnet50: 25_557_032,
   resnet101: 44_549_160,
   resnet152: 60_192_808,
+  densenet121: 7_978_856,
 }
 
 /**
@@ -82,6 +83,7 @@ const NATIVE_OPS: Record<string, string[]> = {
   resnet18: ['Conv', 'BatchNormalization', 'MaxPool', 'Add', 'GlobalAveragePool', 'Gemm'],
   resnet50: ['Conv', 'BatchNormalization', 'MaxPool', 'Add', 'GlobalAveragePool', 'Gemm'],
   'fcn-resnet18': ['Conv', 'BatchNormalization', 'ConvTranspose'],
+  densenet121: ['Conv', 'BatchNormalization', 'Relu', 'Concat', 'AveragePool', 'MaxPool', 'GlobalAveragePool', 'Gemm'],
 }
 
 const allFinite = (d: ArrayLike<number>) => {
@@ -96,7 +98,7 @@ const allZero = (d: ArrayLike<number>) => {
 it('registers every layer and architecture once', () => {
   const names = specs.map((s) => s.name)
   expect(new Set(names).size).toBe(names.length)
-  for (const model of ['lenet5', 'alexnet', 'vgg11', 'vgg16', 'vgg11-bn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'resnet152', 'fcn-resnet18'])
+  for (const model of ['lenet5', 'alexnet', 'vgg11', 'vgg16', 'vgg11-bn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'resnet152', 'fcn-resnet18', 'densenet121'])
     expect(names).toContain(model)
   for (const name of [...Object.keys(NATIVE_OPS), ...Object.keys(TORCHVISION_PARAMETERS)]) expect(names).toContain(name)
 })
@@ -150,7 +152,8 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
     const x = spec.inputs('small', 2)
     const result = await crossCheck(model!, x, { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
     const cpu = result.providers[0]!
-    expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
+    console.log(`${spec.name}: parity max abs error / max |reference| = ${cpu.scaledError?.toExponential(2)} (bound ${spec.tolerance?.atol})`)
+    expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError}, scaled ${cpu.scaledError})`).toBe('pass')
     expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
     const ops = new Set(onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!))
     for (const op of NATIVE_OPS[spec.name] ?? []) expect([...ops], `${spec.name} exports ${op}`).toContain(op)

@@ -23,8 +23,13 @@ export interface ModelSpec {
   inputs(size: SpecSize, seed: number): Tensor[]
   /** The shape of the (first) output for `inputs(size)`, checked by the registry-driven tests. */
   outputShape?(size: SpecSize): number[]
-  /** Tolerances for cross-checks (ONNX Runtime parity); the harness default applies when absent. */
-  tolerance?: { atol: number; rtol: number }
+  /**
+   * Tolerances for cross-checks (ONNX Runtime parity); the harness default applies when absent.
+   * Per element |ours - ref| <= atol + rtol |ref|; with `scaled`, the absolute term is
+   * atol * max |ref| (scale-aware: max abs error / max |ref| <= atol when rtol is 0). Set them from
+   * measured errors with a stated margin, not orders of magnitude above.
+   */
+  tolerance?: { atol: number; rtol: number; scaled?: boolean }
   /** Whether every parameter must receive a gradient after a backward pass (default true). */
   trainable?: boolean
 }

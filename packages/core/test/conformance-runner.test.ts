@@ -4,7 +4,7 @@
  * training-mode Dropout cases are checked by the property the spec states, and `pnpm conformance`
  * exits non-zero when a case outside the exclusion list fails (`--report-only` keeps exit 0).
  */
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -89,20 +89,29 @@ describe('pnpm conformance <dir>', () => {
     outputs.forEach((o, i) => writeFileSync(join(dir, 'test_data_set_0', `output_${i}.pb`), o))
   }
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/conformance.ts')
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', script, root, ...args], { encoding: 'utf8', env: { ...process.env, INIT_CWD: root } })
+  // Asynchronous, so the worker's event loop (vitest's RPC) is not blocked while the script runs.
+  const run = (...args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', script, root, ...args], { env: { ...process.env, INIT_CWD: root } })
+      let stdout = ''
+      let stderr = ''
+      p.stdout.on('data', (d) => (stdout += d))
+      p.stderr.on('data', (d) => (stderr += d))
+      p.on('close', (status) => done({ status, stdout, stderr }))
+    })
 
-  it('exits 0 when every case passes, 1 on a failure or a case without data, 0 with --report-only', () => {
+  it('exits 0 when every case passes, 1 on a failure or a case without data, 0 with --report-only', async () => {
     writeCase('test_relu_ok', [pb(DT.FLOAT, [3], [0, 0, 2])])
-    expect(run().status).toBe(0)
+    expect((await run()).status).toBe(0)
     writeCase('test_relu_no_data', [])
-    const noData = run()
+    const noData = await run()
     expect(noData.status).toBe(1)
     expect(noData.stdout).toMatch(/ERROR test_relu_no_data: .*no test data/)
     rmSync(join(root, 'test_relu_no_data'), { recursive: true })
     writeCase('test_relu_wrong', [pb(DT.FLOAT, [3], [0, 1, 2])])
-    const wrong = run()
+    const wrong = await run()
     expect(wrong.status).toBe(1)
     expect(wrong.stderr).toMatch(/test_relu_wrong/)
-    expect(run('--report-only').status).toBe(0)
+    expect((await run('--report-only')).status).toBe(0)
   }, 60_000)
 })

@@ -11,9 +11,13 @@ export interface OutputComparison {
   maxAbsError: number
   /** max |a - b| / |b| over elements where |b| > atol (relative error is meaningless near zero). */
   maxRelError: number
-  /** Elements outside atol + rtol |b|. */
+  /** Elements outside atol + rtol |b| (atol * max |b| + rtol |b| for a scaled tolerance). */
   mismatches: number
   shapeMatches: boolean
+  /** max |b|: the output's scale. */
+  scale: number
+  /** maxAbsError / scale: the scale-aware error (0 when both are 0). */
+  scaledError: number
 }
 
 export interface ProviderResult {
@@ -22,6 +26,8 @@ export interface ProviderResult {
   reason?: string
   maxAbsError?: number
   maxRelError?: number
+  /** The largest scale-aware error (max abs error / max |reference|) over the outputs. */
+  scaledError?: number
   tolerance?: Tolerance
   perOutput?: OutputComparison[]
 }
@@ -43,25 +49,36 @@ export interface CrossCheckOptions {
 
 export function compareTensors(a: Tensor, b: Tensor, tol: Tolerance): OutputComparison {
   const shapeMatches = a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i])
-  if (!shapeMatches) return { maxAbsError: Infinity, maxRelError: Infinity, mismatches: Math.max(a.size, b.size), shapeMatches }
+  if (!shapeMatches) return { maxAbsError: Infinity, maxRelError: Infinity, mismatches: Math.max(a.size, b.size), shapeMatches, scale: NaN, scaledError: Infinity }
   const x = a.data
   const y = b.data
+  let scale = 0
+  for (let i = 0; i < y.length; i++) {
+    const v = Math.abs(Number(y[i]))
+    if (v > scale && v !== Infinity) scale = v
+  }
+  const atol = tol.scaled ? tol.atol * scale : tol.atol
   let maxAbsError = 0
   let maxRelError = 0
   let mismatches = 0
   for (let i = 0; i < y.length; i++) {
-    const d = Math.abs(Number(x[i]) - Number(y[i]))
-    const ref = Math.abs(Number(y[i]))
-    if (Number.isNaN(d) && !(Number.isNaN(Number(x[i])) && Number.isNaN(Number(y[i])))) {
+    const xi = Number(x[i])
+    const yi = Number(y[i])
+    // Equal values (including equal infinities) match; NaN matches only NaN.
+    if (xi === yi || (Number.isNaN(xi) && Number.isNaN(yi))) continue
+    const d = Math.abs(xi - yi)
+    const ref = Math.abs(yi)
+    if (Number.isNaN(d)) {
       mismatches++
       maxAbsError = Infinity
       continue
     }
     if (d > maxAbsError) maxAbsError = d
-    if (ref > tol.atol && d / ref > maxRelError) maxRelError = d / ref
-    if (d > tol.atol + tol.rtol * ref) mismatches++
+    if (ref > atol && d / ref > maxRelError) maxRelError = d / ref
+    if (d > atol + tol.rtol * ref) mismatches++
   }
-  return { maxAbsError, maxRelError, mismatches, shapeMatches }
+  const scaledError = maxAbsError === 0 ? 0 : maxAbsError / scale
+  return { maxAbsError, maxRelError, mismatches, shapeMatches, scale, scaledError }
 }
 
 export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opts: CrossCheckOptions = {}): Promise<CrossCheckResult> {
@@ -95,7 +112,7 @@ export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opt
     }
     const perOutput = outputs.map((o, i) => {
       const tol = opts.tolerance ?? tolerances[provider][o.dtype]
-      return theirs[i] ? compareTensors(o, theirs[i]!, tol) : { maxAbsError: Infinity, maxRelError: Infinity, mismatches: o.size, shapeMatches: false }
+      return theirs[i] ? compareTensors(o, theirs[i]!, tol) : { maxAbsError: Infinity, maxRelError: Infinity, mismatches: o.size, shapeMatches: false, scale: NaN, scaledError: Infinity }
     })
     const ok = theirs.length === outputs.length && perOutput.every((c) => c.shapeMatches && c.mismatches === 0)
     providers.push({
@@ -104,6 +121,7 @@ export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opt
       ...(ok ? {} : { reason: theirs.length !== outputs.length ? `ONNX Runtime returned ${theirs.length} outputs, refnets ${outputs.length}` : 'outputs differ beyond the tolerance' }),
       maxAbsError: Math.max(...perOutput.map((c) => c.maxAbsError)),
       maxRelError: Math.max(...perOutput.map((c) => c.maxRelError)),
+      scaledError: Math.max(...perOutput.map((c) => c.scaledError)),
       tolerance: opts.tolerance ?? tolerances[provider][outputs[0]!.dtype],
       perOutput,
     })

@@ -1,11 +1,15 @@
 /**
  * Parity tolerances, in one place: |refnets - ort| <= atol + rtol * |ort| per element, by provider
  * and dtype. CUDA float32 is looser: its GEMMs may use TF32 and reduce in a different order.
- * A spec may override them (ModelSpec.tolerance) for models whose depth accumulates rounding.
+ * A spec may override them (ModelSpec.tolerance), usually scale-aware: with `scaled`, the absolute
+ * term is atol * max |ort| over the output, so one bound serves logits of size 0.01 and of size 10
+ * (max abs error / max |reference| <= atol when rtol is 0).
  */
 export interface Tolerance {
   atol: number
   rtol: number
+  /** Read atol relative to the output's scale: the absolute term becomes atol * max |reference|. */
+  scaled?: boolean
 }
 
 export type Provider = 'cpu' | 'cuda'

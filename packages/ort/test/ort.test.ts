@@ -24,6 +24,20 @@ describe('ONNX Runtime runner', () => {
     await s.release()
   })
 
+  it('compares scale-aware: a scaled atol is relative to max |reference|', () => {
+    const ref = tensor([100, -50, 0.001, 0])
+    const ours = tensor([100.0001, -50, 0.0011, 0.00007])
+    const scaled = compareTensors(ours, ref, { atol: 2e-6, rtol: 0, scaled: true }) // bound 2e-4
+    expect(scaled.mismatches).toBe(0)
+    expect(scaled.scale).toBe(100)
+    expect(scaled.scaledError).toBeCloseTo(1e-6, 8)
+    expect(compareTensors(ours, ref, { atol: 5e-7, rtol: 0, scaled: true }).mismatches).toBe(3) // bound 5e-5
+    expect(compareTensors(ours, ref, { atol: 2e-6, rtol: 0 }).mismatches).toBe(3) // unscaled: 2e-6 absolute
+    // Equal infinities match; NaN matches only NaN.
+    expect(compareTensors(tensor([Infinity, NaN]), tensor([Infinity, NaN]), { atol: 0, rtol: 0 }).mismatches).toBe(0)
+    expect(compareTensors(tensor([1, NaN]), tensor([NaN, 1]), { atol: 0, rtol: 0 }).mismatches).toBe(2)
+  })
+
   it('reads int64 outputs exactly or fails with a typed error (no silent wrap to int32), and refuses other types', () => {
     expect(Array.from(fromOrt(new ort.Tensor('int64', BigInt64Array.from([-2147483648n, 2147483647n]), [2])).data)).toEqual([-2147483648, 2147483647])
     expect(() => fromOrt(new ort.Tensor('int64', BigInt64Array.from([1n, 4294967297n]), [2]))).toThrow(DTypeError)
