@@ -7,6 +7,7 @@
  */
 import { jsKernels } from './backends/js/kernels.js'
 import { type WasmBackend, compileKernels, createWasmBackend, warnOnce } from './backends/wasm/index.js'
+import { BackendError } from './errors.js'
 import type { KernelTable } from './kernel-table.js'
 
 export interface Backend {
@@ -46,7 +47,7 @@ export function setBackend(b: Backend | 'js' | 'wasm'): void {
   if (b === 'js') activate(jsBackend)
   else if (b === 'wasm') {
     const w = wasmBackend()
-    if (!w) throw new Error('setBackend: the wasm backend is unavailable on this engine')
+    if (!w) throw new BackendError('setBackend: the wasm backend is unavailable on this engine')
     activate(w)
   } else activate(b)
 }

@@ -34,6 +34,11 @@ export class StateDictError extends RefnetsError {
   }
 }
 
+/** A backend cannot run here (no WebAssembly SIMD, no shared memory, worker threads that did not start, memory exhausted). */
+export class BackendError extends RefnetsError {
+  override name = 'BackendError'
+}
+
 /** Autograd misuse: backward on a non-scalar without a gradient, a graph without grad, ... */
 export class AutogradError extends RefnetsError {
   override name = 'AutogradError'

@@ -5,11 +5,12 @@
  * two threads. Float32 sums in another order differ by rounding only, so the bound scales with the
  * length of the sum and the magnitude of the result.
  */
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
 import { checkConv, convGeometry, expectClose, int, rand, gen } from './kernel-check.js'
 import { jsKernels } from '../src/backends/js/kernels.js'
 import { type WasmBackend, createWasmBackend, hasRelaxedSimd } from '../src/backends/wasm/index.js'
+import { WasmMemoryError } from '../src/backends/wasm/runtime.js'
 
 const backends: [string, WasmBackend][] = []
 for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
@@ -130,6 +131,38 @@ describe('backend selection', () => {
       for (let i = 0; i < ref.length; i++) expectClose(fast[i]!.data as Float32Array, ref[i]!.data as Float32Array, 50)
     } finally {
       setBackend(prev)
+    }
+  })
+
+  it('falls back, with one warning line and the right result: workers that do not start -> one thread; memory exhausted -> js', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      const [m, kk, n] = [300, 300, 300]
+      const a = rand(m * kk)
+      const b = rand(kk * n)
+      const want = new Float32Array(m * n)
+      jsKernels.MatMul(a, b, want, m, kk, n, 1, 0, 0)
+
+      const slow = createWasmBackend({ threads: 2, startTimeoutMs: 0 })
+      const got = new Float32Array(m * n)
+      ;(slow.kernels as typeof jsKernels).MatMul(a, b, got, m, kk, n, 1, 0, 0)
+      expectClose(got, want, kk)
+      expect(slow.threads).toBe(1)
+      expect(warn).toHaveBeenCalledTimes(1)
+      expect(String(warn.mock.calls[0]![0])).toMatch(/^refnets: wasm backend: only \d of 1 worker threads started within 0 ms; running on one thread$/)
+      slow.close()
+
+      const full = createWasmBackend({ threads: 1 })
+      full.runtime.reserve = () => {
+        throw new WasmMemoryError('wasm backend: a kernel needs 4294967296 bytes of memory, more than the 2 GiB maximum')
+      }
+      const got2 = new Float32Array(m * n)
+      ;(full.kernels as typeof jsKernels).MatMul(a, b, got2, m, kk, n, 1, 0, 0)
+      expect(got2).toEqual(want)
+      expect(warn).toHaveBeenCalledTimes(2)
+      expect(String(warn.mock.calls[1]![0])).toMatch(/more than the 2 GiB maximum; using the js kernel$/)
+    } finally {
+      warn.mockRestore()
     }
   })
 

@@ -9,7 +9,8 @@ import type { KernelTable } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { WASM_MIN_MACS, wasmKernels } from './kernels.js'
 import { ThreadPool, ThreadPoolError } from './pool.js'
-import { WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
+import { WasmMemoryError, WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
+import { ArgumentError, BackendError } from '../../errors.js'
 
 export { compileKernels, hasRelaxedSimd, hasSimd } from './runtime.js'
 export { WASM_MIN_MACS, THREADS_MIN_MACS } from './kernels.js'
@@ -21,6 +22,8 @@ export interface WasmBackendOptions {
   threads?: number
   /** Calls below this many multiply-adds stay on the js kernels (default WASM_MIN_MACS). */
   minMacs?: number
+  /** How long worker threads may take to start before the backend runs on one thread (default 10 s). */
+  startTimeoutMs?: number
 }
 
 export interface WasmBackend extends Backend {
@@ -52,9 +55,9 @@ export function warnOnce(msg: string): void {
 
 /** Create a wasm backend; throws where WebAssembly SIMD or shared memory is missing. */
 export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
-  if (!hasSimd()) throw new Error('this engine lacks WebAssembly SIMD or SharedArrayBuffer')
+  if (!hasSimd()) throw new BackendError('this engine lacks WebAssembly SIMD or SharedArrayBuffer')
   const relaxedSimd = opts.relaxedSimd ?? hasRelaxedSimd()
-  if (relaxedSimd && !hasRelaxedSimd()) throw new Error('this engine lacks WebAssembly relaxed SIMD')
+  if (relaxedSimd && !hasRelaxedSimd()) throw new BackendError('this engine lacks WebAssembly relaxed SIMD')
   const rt = new WasmRuntime(relaxedSimd)
   let pool: ThreadPool | null = null
   const backend: WasmBackend = {
@@ -64,7 +67,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     threads: Math.max(1, Math.floor(opts.threads ?? defaultThreads())),
     kernels: {},
     setThreads(n: number) {
-      if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: expected a positive integer, got ${n}`)
+      if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`setThreads: expected a positive integer, got ${n}`)
       if (n !== backend.threads) backend.close()
       backend.threads = n
     },
@@ -76,7 +79,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
       if (backend.threads <= 1 || pool?.size === backend.threads) return
       pool?.close()
       try {
-        pool = await ThreadPool.start(rt, backend.threads)
+        pool = await ThreadPool.start(rt, backend.threads, opts.startTimeoutMs)
       } catch (e) {
         warnOnce(`wasm backend: ${(e as Error).message}; running on one thread`)
         backend.threads = 1
@@ -89,7 +92,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     if (pool?.size !== backend.threads) {
       pool?.close()
       try {
-        pool = new ThreadPool(rt, backend.threads)
+        pool = new ThreadPool(rt, backend.threads, opts.startTimeoutMs)
       } catch (e) {
         warnOnce(`wasm backend: ${(e as Error).message}; running on one thread`)
         backend.threads = 1
@@ -112,7 +115,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
           backend.close()
           backend.threads = 1
           k(...args)
-        } else if (e instanceof RangeError) {
+        } else if (e instanceof WasmMemoryError) {
           warnOnce(`wasm backend: ${e.message}; using the js kernel`)
           ref(...args)
         } else throw e

@@ -8,6 +8,7 @@
  * in `Atomics.wait`, because a wake-up through wait/notify costs ~14 us and most calls come in quick
  * succession (docs/performance.md). Each worker waits on the value it loaded, so no wake-up is lost.
  */
+import { BackendError } from '../../errors.js'
 import { nodeBuiltin, parallelKernels, type WasmRuntime } from './runtime.js'
 
 // Control array slots.
@@ -55,7 +56,7 @@ interface NodeWorker {
 type WorkerCtor = new (src: string, opts: { eval: boolean; workerData: unknown }) => NodeWorker
 
 /** Error raised when the pool cannot start or a worker failed; the backend then falls back to js. */
-export class ThreadPoolError extends Error {
+export class ThreadPoolError extends BackendError {
   override name = 'ThreadPoolError'
 }
 

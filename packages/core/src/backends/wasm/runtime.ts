@@ -12,6 +12,7 @@
  * O(n^2) against the kernels' O(n^3), and nothing a user holds can be detached by memory growth). The memory
  * is shared (a SharedArrayBuffer), so the worker threads of pool.ts run the same kernels on it.
  */
+import { BackendError } from '../../errors.js'
 import { relaxed as relaxedBase64, simd as simdBase64 } from './binary.generated.js'
 
 /** The kernel exports; each takes (parameter block pointer, thread id, thread count). */
@@ -100,20 +101,25 @@ export class WasmRuntime {
     this.i32 = new Int32Array(this.memory.buffer)
   }
 
-  /** Make room for `bytes` bytes at `base`; throws a RangeError past the 2 GiB maximum. */
+  /** Make room for `bytes` bytes at `base`; throws a WasmMemoryError past the 2 GiB maximum. */
   reserve(bytes: number): number {
     const need = this.base + bytes
     const have = this.memory.buffer.byteLength
     if (need > have) {
       const pages = Math.ceil((need - have) / PAGE)
       if (have / PAGE + pages > MAX_PAGES)
-        throw new RangeError(`wasm backend: a kernel needs ${need} bytes of memory, more than the 2 GiB maximum`)
+        throw new WasmMemoryError(`wasm backend: a kernel needs ${need} bytes of memory, more than the 2 GiB maximum`)
       this.memory.grow(pages)
       this.f32 = new Float32Array(this.memory.buffer)
       this.i32 = new Int32Array(this.memory.buffer)
     }
     return this.base
   }
+}
+
+/** A kernel call needs more than the 2 GiB the wasm memory may grow to (the call then runs on js). */
+export class WasmMemoryError extends BackendError {
+  override name = 'WasmMemoryError'
 }
 
 /** Bump allocation of one kernel call's operands inside the arena (16-byte aligned), sized before use. */
