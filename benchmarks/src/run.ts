@@ -184,7 +184,18 @@ async function time(fn: () => unknown, opts: RunOptions, firstRunMs?: number): P
   }
   // A call much shorter than the timer's own per-sample cost (a few microseconds) is timed in repeats of
   // `inner` calls per sample, each sample divided by `inner`; synchronous and asynchronous engines alike.
-  const inner = once < 1 ? Math.min(10_000, Math.ceil(1 / Math.max(once, 1e-4))) : 1
+  // The first (cold) call overestimates a short call: calibrate on 20 ms of warm calls, which also warm it up.
+  if (once < 1) {
+    let calls = 0
+    const t0 = performance.now()
+    while (performance.now() - t0 < 20) {
+      const r = fn()
+      if (r instanceof Promise) await r
+      calls++
+    }
+    once = (performance.now() - t0) / calls
+  }
+  const inner = once < 1 ? Math.min(100_000, Math.ceil(1 / Math.max(once, 1e-5))) : 1
   const sample =
     inner === 1
       ? fn
