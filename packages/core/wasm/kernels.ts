@@ -254,6 +254,79 @@ function gemmBlock(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usiz
   }
 }
 
+// ---- few rows of A: no packing ---------------------------------------------------------------------
+/** Rows of A at most this many take the unpacked path (a layer on one sample, a recurrent step). */
+const SMALL_M = 4
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)
+}
+
+/**
+ * C (m x n) = A (m x k) @ B (+ bias) for m <= SMALL_M, A row-major, without packing: packing B would read and
+ * write all of it to use it m times. With B^T in memory (rsB = 1: a Linear weight) each output is the dot
+ * product of a row of A with a row of B^T, four rows of B^T at a time; with B row-major (csB = 1) each row of C
+ * accumulates a[i, p] * B[p, :] over p. Either way B is read once per row of A, in order.
+ */
+function gemmSmallM(m: i32, n: i32, k: i32, A: usize, rsA: i32, B: usize, rsB: i32, csB: i32, C: usize, ldc: i32,
+  beta: bool, bias: usize, biasMode: i32): void {
+  const k4 = k & ~3
+  if (rsB === 1) {
+    for (let i = 0; i < m; i++) {
+      const a = at(A, i * rsA)
+      let j = 0
+      for (; j + 4 <= n; j += 4) {
+        const b0 = at(B, j * csB), b1 = at(b0, csB), b2 = at(b1, csB), b3 = at(b2, csB)
+        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0)
+        for (let p = 0; p < k4; p += 4) {
+          const x = v128.load(at(a, p))
+          s0 = madd(x, v128.load(at(b0, p)), s0)
+          s1 = madd(x, v128.load(at(b1, p)), s1)
+          s2 = madd(x, v128.load(at(b2, p)), s2)
+          s3 = madd(x, v128.load(at(b3, p)), s3)
+        }
+        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
+        for (let p = k4; p < k; p++) {
+          const x = load<f32>(at(a, p))
+          t0 += x * load<f32>(at(b0, p)); t1 += x * load<f32>(at(b1, p))
+          t2 += x * load<f32>(at(b2, p)); t3 += x * load<f32>(at(b3, p))
+        }
+        const c = at(C, i * ldc + j)
+        store<f32>(c, t0); store<f32>(c, t1, 4); store<f32>(c, t2, 8); store<f32>(c, t3, 12)
+      }
+      for (; j < n; j++) {
+        const b0 = at(B, j * csB)
+        let s = f32x4.splat(0)
+        for (let p = 0; p < k4; p += 4) s = madd(v128.load(at(a, p)), v128.load(at(b0, p)), s)
+        let t = hsum(s)
+        for (let p = k4; p < k; p++) t += load<f32>(at(a, p)) * load<f32>(at(b0, p))
+        store<f32>(at(C, i * ldc + j), t)
+      }
+    }
+  } else {
+    const n4 = n & ~3
+    for (let i = 0; i < m; i++) {
+      const c = at(C, i * ldc)
+      if (!beta) memory.fill(c, 0, <usize>n << 2)
+      const a = at(A, i * rsA)
+      for (let p = 0; p < k; p++) {
+        const x = load<f32>(at(a, p))
+        const xs = f32x4.splat(x)
+        const b = at(B, p * rsB)
+        for (let j = 0; j < n4; j += 4) v128.store(at(c, j), madd(xs, v128.load(at(b, j)), v128.load(at(c, j))))
+        for (let j = n4; j < n; j++) store<f32>(at(c, j), load<f32>(at(c, j)) + x * load<f32>(at(b, j)))
+      }
+    }
+  }
+  // Both forms leave the bias to add (the dot-product form is taken only without beta: see gemm()).
+  if (biasMode !== BIAS_NONE)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        const c = at(C, i * ldc + j)
+        store<f32>(c, load<f32>(c) + load<f32>(at(bias, biasMode === BIAS_ROW ? i : j)))
+      }
+}
+
 /**
  * Batched GEMM over the parameter block at `p` (see G_*). Threads split the batch when it has at least
  * as many items as threads, else the columns (in NR-wide strips) when there are enough, else the rows.
@@ -282,7 +355,14 @@ export function gemm(p: usize, tid: i32, nt: i32): void {
     }
   }
   if (m0 >= m1 || n0 >= n1) return
+  // Few rows, row-major A, and B either transposed or row-major (not an accumulation into C through B^T).
+  const small = m1 - m0 <= SMALL_M && csA === 1 && ((rsB === 1 && !beta) || csB === 1)
   for (let b = b0; b < b1; b++) {
+    if (small) {
+      gemmSmallM(m1 - m0, n1 - n0, k, at(A, b * aBS + m0 * rsA), rsA, at(B, b * bBS + n0 * csB), rsB, csB,
+        at(C, b * cBS + m0 * ldc + n0), ldc, beta, bias ? at(bias, biasMode === BIAS_COL ? n0 : m0) : 0, biasMode)
+      continue
+    }
     const bCol: usize = biasMode === BIAS_COL ? at(bias, n0) : 0
     const bRow: usize = biasMode === BIAS_ROW ? at(bias, m0) : 0
     gemmBlock(m1 - m0, n1 - n0, k, at(A, b * aBS + m0 * rsA), rsA, csA, at(B, b * bBS + n0 * csB), rsB, csB,
