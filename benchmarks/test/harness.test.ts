@@ -78,6 +78,17 @@ describe('runHarness', () => {
     expect(md).toMatch(/\| core\/mlp-mnist \| 0\.00163 \|/)
   })
 
+  it('times TensorFlow.js on an identity graph (dropout in eval mode returns its input) without disposing the input', async () => {
+    const r = await runHarness(selectSpecs(['cnn'], ['dropout2d']), {
+      size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, slowLimitMs: 0, providers: ['cpu'], engines: ['tfjs'], seed: 0,
+    })
+    for (const engine of ['tfjs-cpu', 'tfjs-wasm']) {
+      const t = r.cases[0]!.timings.find((x) => x.engine === engine)!
+      expect(t.status, `${engine}: ${t.reason}`).toBe('ok')
+      expect(t.samples).toBeGreaterThanOrEqual(2)
+    }
+  })
+
   it('selects engines by name or prefix; refnets-js only when asked for', () => {
     const all = engineFilter(undefined)
     expect(['refnets', 'refnets-1t', 'ort-cpu', 'tfjs-wasm'].every(all)).toBe(true)
