@@ -1,0 +1,30 @@
+/**
+ * Import-cycle check, run by `pnpm lint` (dependency-cruiser).
+ *
+ * One cycle is accepted: `core/src/tensor.ts` <-> `core/src/ops/*`. Tensor's methods (`x.add(y)`,
+ * `x.matmul(w)`) call the ops, and every op builds and returns Tensors; PyTorch has the same
+ * pattern (torch/_tensor.py calls into torch functions that return Tensors). A cycle through any
+ * other module, or one that leaves tensor.ts and ops/, is an error.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import cycles make load order fragile and modules hard to read alone; see the header of this file.',
+      from: {},
+      to: {
+        circular: true,
+        viaSomeNot: '^packages/core/src/(tensor\\.ts|ops/[^/]+\\.ts)$',
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|dist)/|\\.generated\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'], conditionNames: ['source', 'import', 'default'] },
+  },
+}
