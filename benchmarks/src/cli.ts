@@ -59,7 +59,13 @@ async function main() {
     console.log(HELP)
     return 0
   }
-  const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined)
+  const list = (s: string | undefined) =>
+    s
+      ? s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : undefined
   const num = (s: string | undefined, d: number, what: string) => {
     if (s === undefined) return d
     const n = Number(s)
@@ -69,7 +75,8 @@ async function main() {
   const size = (values.size ?? (values.quick ? 'small' : 'bench')) as RunOptions['size']
   if (size !== 'small' && size !== 'bench') throw new Error(`--size expects small or bench, got '${size}'`)
   const providers = list(values.providers) ?? []
-  for (const p of providers) if (p !== 'cpu' && p !== 'cuda') throw new Error(`--providers expects cpu and/or cuda, got '${p}'`)
+  for (const p of providers)
+    if (p !== 'cpu' && p !== 'cuda') throw new Error(`--providers expects cpu and/or cuda, got '${p}'`)
   let engines = list(values.engines)
   if (values.js) engines = [...(engines ?? ['refnets', 'ort', 'tfjs']), 'refnets-js']
   const opts: RunOptions = {
@@ -88,12 +95,26 @@ async function main() {
   const threshold = num(values.threshold, 0.25, 'threshold')
   const reportsDir = resolve(values.out ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../reports'))
 
-  console.error(`refnets bench: ${selected.length} cases, size ${size}, up to ${opts.samples} samples / ${opts.timeMs} ms per engine`)
+  console.error(
+    `refnets bench: ${selected.length} cases, size ${size}, up to ${opts.samples} samples / ${opts.timeMs} ms per engine`,
+  )
   const t0 = performance.now()
   const report = await runHarness(selected, opts, ({ index, total, case: c }) => {
-    const parity = c.error ? `ERROR ${c.error}` : c.parity.map((p) => `${p.engine} ${p.status}${p.maxAbsError !== undefined ? ` (${p.maxAbsError.toExponential(1)})` : ''}`).join(', ')
-    const times = c.timings.filter((t) => t.medianMs !== undefined).map((t) => `${t.engine} ${t.medianMs} ms`).join(', ')
-    console.error(`[${String(index + 1).padStart(String(total).length)}/${total}] ${c.package}/${c.name}: ${parity}${times ? ` | ${times}` : ''}`)
+    const parity = c.error
+      ? `ERROR ${c.error}`
+      : c.parity
+          .map(
+            (p) =>
+              `${p.engine} ${p.status}${p.maxAbsError !== undefined ? ` (${p.maxAbsError.toExponential(1)})` : ''}`,
+          )
+          .join(', ')
+    const times = c.timings
+      .filter((t) => t.medianMs !== undefined)
+      .map((t) => `${t.engine} ${t.medianMs} ms`)
+      .join(', ')
+    console.error(
+      `[${String(index + 1).padStart(String(total).length)}/${total}] ${c.package}/${c.name}: ${parity}${times ? ` | ${times}` : ''}`,
+    )
   })
   for (const e of report.engines) if (!e.available) console.error(`${e.name}: skipped — ${e.reason}`)
 
@@ -103,11 +124,16 @@ async function main() {
 
   console.log(textTable(summaryRows(report)))
   const failed = report.cases.filter((c) => c.error || c.parity.some((p) => p.status === 'fail'))
-  console.log(`\n${report.cases.length - failed.length}/${report.cases.length} cases pass parity; ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+  console.log(
+    `\n${report.cases.length - failed.length}/${report.cases.length} cases pass parity; ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  )
   if (report.comparison) {
     const r = report.comparison.regressions
     console.log(`compared with ${report.comparison.previous}: ${r.length} regression(s) over ${threshold * 100}%`)
-    for (const x of r) console.log(`  REGRESSION ${x.case} ${x.engine}: ${x.previous} -> ${x.current}${x.change !== undefined ? ` (+${(x.change * 100).toFixed(0)}%)` : ''}`)
+    for (const x of r)
+      console.log(
+        `  REGRESSION ${x.case} ${x.engine}: ${x.previous} -> ${x.current}${x.change !== undefined ? ` (+${(x.change * 100).toFixed(0)}%)` : ''}`,
+      )
   }
   console.log(`reports: ${paths.json}\n         ${paths.md}\n         ${paths.html}`)
   if (failed.length) return 1

@@ -27,7 +27,9 @@ const require = createRequire(import.meta.url)
  * TensorFlow.js engines: the pure-JS cpu and the wasm backend always (they are dependencies);
  * tfjs-node and tfjs-node-gpu only when someone installed them (they download libtensorflow).
  */
-export async function tfjsEngines(wanted: (name: string) => boolean): Promise<{ engines: TfjsEngine[]; infos: EngineInfo[] }> {
+export async function tfjsEngines(
+  wanted: (name: string) => boolean,
+): Promise<{ engines: TfjsEngine[]; infos: EngineInfo[] }> {
   const engines: TfjsEngine[] = []
   const infos: EngineInfo[] = []
   const tf = (await import('@tensorflow/tfjs')) as typeof TF
@@ -47,10 +49,17 @@ export async function tfjsEngines(wanted: (name: string) => boolean): Promise<{ 
       engines.push({ name: 'tfjs-wasm', tf, backend: 'wasm' })
       infos.push({ name: 'tfjs-wasm', available: true, version: wasm.version_wasm })
     } catch (e) {
-      infos.push({ name: 'tfjs-wasm', available: false, reason: `the wasm backend did not start: ${(e as Error).message}` })
+      infos.push({
+        name: 'tfjs-wasm',
+        available: false,
+        reason: `the wasm backend did not start: ${(e as Error).message}`,
+      })
     }
   }
-  for (const [name, pkg, backend] of [['tfjs-node', '@tensorflow/tfjs-node', 'tensorflow'], ['tfjs-node-gpu', '@tensorflow/tfjs-node-gpu', 'tensorflow']] as const) {
+  for (const [name, pkg, backend] of [
+    ['tfjs-node', '@tensorflow/tfjs-node', 'tensorflow'],
+    ['tfjs-node-gpu', '@tensorflow/tfjs-node-gpu', 'tensorflow'],
+  ] as const) {
     if (!wanted(name)) continue
     try {
       const tfn = (await import(pkg)) as typeof TF
@@ -60,7 +69,13 @@ export async function tfjsEngines(wanted: (name: string) => boolean): Promise<{ 
       infos.push({ name, available: true, version: tfn.version.tfjs })
     } catch (e) {
       const missing = /Cannot find (module|package)/.test((e as Error).message)
-      infos.push({ name, available: false, reason: missing ? `${pkg} is not installed (optional: it downloads libtensorflow at install time)` : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}` })
+      infos.push({
+        name,
+        available: false,
+        reason: missing
+          ? `${pkg} is not installed (optional: it downloads libtensorflow at install time)`
+          : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`,
+      })
     }
   }
   return { engines, infos }

@@ -38,7 +38,24 @@ const fmt = (x: number) => x.toFixed(1)
 
 function geometry(inC: number, outC: number, size: number, k: number, stride: number, pad: number): Conv2dGeometry {
   const out = Math.floor((size + 2 * pad - k) / stride) + 1
-  return { batch: 1, inC, inH: size, inW: size, outC, outH: out, outW: out, kH: k, kW: k, strideH: stride, strideW: stride, padTop: pad, padLeft: pad, dilationH: 1, dilationW: 1, groups: 1 }
+  return {
+    batch: 1,
+    inC,
+    inH: size,
+    inW: size,
+    outC,
+    outH: out,
+    outW: out,
+    kH: k,
+    kW: k,
+    strideH: stride,
+    strideW: stride,
+    padTop: pad,
+    padLeft: pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+  }
 }
 
 function main(): void {
@@ -73,7 +90,9 @@ function main(): void {
   const row = (name: string, flop: number, run: (k: Kernels) => void) => {
     const t1 = ms(() => run(k1))
     const tn = ms(() => run(kn))
-    console.log(`| ${name} | ${(flop / 1e9).toFixed(3)} | ${fmt(gflops(flop, t1))} | ${((100 * gflops(flop, t1)) / peak).toFixed(0)}% | ${fmt(gflops(flop, tn))} | ${(t1 / tn).toFixed(2)}x |`)
+    console.log(
+      `| ${name} | ${(flop / 1e9).toFixed(3)} | ${fmt(gflops(flop, t1))} | ${((100 * gflops(flop, t1)) / peak).toFixed(0)}% | ${fmt(gflops(flop, tn))} | ${(t1 / tn).toFixed(2)}x |`,
+    )
   }
   for (const n of [128, 256, 512, 1024]) {
     const a = rand(n * n)
@@ -86,7 +105,9 @@ function main(): void {
     const [a, b, c] = [rand(n * n), rand(n * n), new Float32Array(n * n)]
     const plain = one.get(false)!.kernels as Kernels
     const t = ms(() => plain.MatMul(a, b, c, n, n, n, 1, 0, 0))
-    console.log(`| GEMM 512^3, plain-SIMD build | 0.268 | ${fmt(gflops(2 * n ** 3, t))} | ${((100 * gflops(2 * n ** 3, t)) / peaks.get(false)!).toFixed(0)}% of its peak | | |`)
+    console.log(
+      `| GEMM 512^3, plain-SIMD build | 0.268 | ${fmt(gflops(2 * n ** 3, t))} | ${((100 * gflops(2 * n ** 3, t)) / peaks.get(false)!).toFixed(0)}% of its peak | | |`,
+    )
   }
   const layers: [string, Conv2dGeometry][] = [
     ['conv 7x7/2, 3->64, 224 (ResNet stem)', geometry(3, 64, 224, 7, 2, 3)],
@@ -116,7 +137,9 @@ function main(): void {
       const cols = rand(K * N)
       const tg = ms(() => k1.MatMul(w, cols, y, g.outC, K, N, 1, 0, 0))
       const tc = ms(() => k1.Conv2d(x, w, bias, y, g))
-      console.log(`| ${name}: the GEMM alone (M ${g.outC}, N ${N}, K ${K}) | | ${fmt(gflops(2 * macs, tg))} | conv takes ${((100 * tc) / tg).toFixed(0)}% of its time | | |`)
+      console.log(
+        `| ${name}: the GEMM alone (M ${g.outC}, N ${N}, K ${K}) | | ${fmt(gflops(2 * macs, tg))} | conv takes ${((100 * tc) / tg).toFixed(0)}% of its time | | |`,
+      )
     }
   }
 
@@ -125,7 +148,9 @@ function main(): void {
     const src = rand((mb * 2 ** 20) / 4)
     const dst = new Float32Array(src.length)
     const t = ms(() => dst.set(src))
-    console.log(`- copying ${mb} MB of float32 (typed-array set): ${t.toFixed(3)} ms (${fmt((mb * 2 ** 20) / t / 1e6)} GB/s)`)
+    console.log(
+      `- copying ${mb} MB of float32 (typed-array set): ${t.toFixed(3)} ms (${fmt((mb * 2 ** 20) / t / 1e6)} GB/s)`,
+    )
   }
 
   console.log('\n## Where a GEMM starts to pay for leaving JS (one thread; square m = k = n)\n')

@@ -18,14 +18,16 @@ export class SelectionError extends Error {
 
 /** The specs of the given packages (default all), optionally only the named ones (`name` or `package/name`). */
 export function selectSpecs(pkgs?: string[], names?: string[]): SelectedSpec[] {
-  for (const p of pkgs ?? []) if (!packages[p]) throw new SelectionError(`unknown package '${p}'; known: ${Object.keys(packages).join(', ')}`)
+  for (const p of pkgs ?? [])
+    if (!packages[p]) throw new SelectionError(`unknown package '${p}'; known: ${Object.keys(packages).join(', ')}`)
   const all = Object.entries(packages)
     .filter(([p]) => !pkgs || pkgs.includes(p))
     .flatMap(([p, specs]) => specs.map((spec) => ({ package: p, spec })))
   if (!names) return all
   const picked = all.filter(({ package: p, spec }) => names.includes(spec.name) || names.includes(`${p}/${spec.name}`))
   const unknown = names.filter((n) => !all.some(({ package: p, spec }) => n === spec.name || n === `${p}/${spec.name}`))
-  if (unknown.length) throw new SelectionError(`unknown spec(s) ${unknown.join(', ')}; see the spec names in each package's src/specs.ts`)
+  if (unknown.length)
+    throw new SelectionError(`unknown spec(s) ${unknown.join(', ')}; see the spec names in each package's src/specs.ts`)
   return picked
 }
 

@@ -15,7 +15,9 @@ const caseId = (c: Pick<CaseResult, 'package' | 'name'>) => `${c.package}/${c.na
  */
 export function findPrevious(reportsDir: string): { path: string; report: Report } | null {
   if (!existsSync(reportsDir)) return null
-  const dirs = readdirSync(reportsDir).filter((d) => existsSync(join(reportsDir, d, 'report.json'))).sort()
+  const dirs = readdirSync(reportsDir)
+    .filter((d) => existsSync(join(reportsDir, d, 'report.json')))
+    .sort()
   const last = dirs.at(-1)
   if (!last) return null
   const path = join(reportsDir, last, 'report.json')
@@ -37,26 +39,37 @@ export function compareReports(current: Report, previous: Report, previousPath: 
       const q = p.timings.find((x) => x.engine === t.engine)
       if (t.medianMs === undefined || q?.medianMs === undefined) continue
       const change = t.medianMs / q.medianMs - 1
-      const r: Regression = { case: caseId(c), engine: t.engine, kind: 'slower', previous: q.medianMs, current: t.medianMs, change: Number(change.toFixed(3)) }
+      const r: Regression = {
+        case: caseId(c),
+        engine: t.engine,
+        kind: 'slower',
+        previous: q.medianMs,
+        current: t.medianMs,
+        change: Number(change.toFixed(3)),
+      }
       if (change > threshold) regressions.push(r)
       else if (change < -threshold) improvements.push(r)
     }
     for (const x of c.parity) {
       const q = p.parity.find((y) => y.engine === x.engine)
-      if (q?.status === 'pass' && x.status === 'fail') regressions.push({ case: caseId(c), engine: x.engine, kind: 'parity', previous: 'pass', current: 'fail' })
+      if (q?.status === 'pass' && x.status === 'fail')
+        regressions.push({ case: caseId(c), engine: x.engine, kind: 'parity', previous: 'pass', current: 'fail' })
     }
   }
   return { previous: previousPath, threshold, regressions, improvements }
 }
 
-const fmtMs = (ms: number | undefined) => (ms === undefined ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3))
+const fmtMs = (ms: number | undefined) =>
+  ms === undefined ? '–' : ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3)
 const fmtErr = (e: number | undefined) => (e === undefined ? '–' : e === 0 ? '0' : e.toExponential(1))
 const fmtRatio = (r: number | undefined) => (r === undefined ? '–' : `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`)
 
 /** The engines that have at least one timing, in a stable order. */
 export function timedEngines(report: Report): string[] {
   const order = report.engines.flatMap((e) => (e.name === 'ort-cpu' ? ['ort-cpu-1t', 'ort-cpu'] : [e.name]))
-  const seen = new Set(report.cases.flatMap((c) => c.timings.filter((t) => t.medianMs !== undefined).map((t) => t.engine)))
+  const seen = new Set(
+    report.cases.flatMap((c) => c.timings.filter((t) => t.medianMs !== undefined).map((t) => t.engine)),
+  )
   return order.filter((e) => seen.has(e))
 }
 
@@ -70,7 +83,15 @@ const timingOf = (c: CaseResult, engine: string) => c.timings.find((t) => t.engi
  */
 export function summaryRows(report: Report): string[][] {
   const engines = timedEngines(report)
-  const header = ['case', 'parity', 'max abs err', ...engines.map((e) => `${e} ms`), 'refnets-1t / ort-cpu-1t', `refnets / ${BASELINE}`, 'tfjs-wasm / refnets-1t']
+  const header = [
+    'case',
+    'parity',
+    'max abs err',
+    ...engines.map((e) => `${e} ms`),
+    'refnets-1t / ort-cpu-1t',
+    `refnets / ${BASELINE}`,
+    'tfjs-wasm / refnets-1t',
+  ]
   const rows = report.cases.map((c) => {
     if (c.error) return [caseId(c), `error: ${c.error}`, '–', ...engines.map(() => '–'), '–', '–', '–']
     const parity = c.parity.map((p) => `${p.engine} ${p.status}`).join(', ')
@@ -79,8 +100,15 @@ export function summaryRows(report: Report): string[][] {
     const ms = engines.map((e) => fmtMs(timingOf(c, e)?.medianMs))
     const tf = timingOf(c, 'tfjs-wasm')?.medianMs
     const one = timingOf(c, 'refnets-1t')?.medianMs
-    return [caseId(c), parity, fmtErr(err), ...ms, fmtRatio(timingOf(c, 'refnets-1t')?.ratio), fmtRatio(timingOf(c, REFNETS)?.ratio),
-      fmtRatio(tf && one ? tf / one : undefined)]
+    return [
+      caseId(c),
+      parity,
+      fmtErr(err),
+      ...ms,
+      fmtRatio(timingOf(c, 'refnets-1t')?.ratio),
+      fmtRatio(timingOf(c, REFNETS)?.ratio),
+      fmtRatio(tf && one ? tf / one : undefined),
+    ]
   })
   return [header, ...rows]
 }
@@ -88,14 +116,25 @@ export function summaryRows(report: Report): string[][] {
 /** Achieved GFLOP/s per engine for the cases that do GEMM or convolution work, and refnets-1t against the peak. */
 export function throughputRows(report: Report): string[][] {
   const engines = timedEngines(report)
-  const peak = report.calibration ? (report.calibration.simdPeakGflops.relaxed ?? report.calibration.simdPeakGflops.plain) : undefined
-  const header = ['case', 'GFLOP / pass', ...engines.map((e) => `${e} GFLOP/s`), ...(peak ? ['refnets-1t % of SIMD peak'] : [])]
+  const peak = report.calibration
+    ? (report.calibration.simdPeakGflops.relaxed ?? report.calibration.simdPeakGflops.plain)
+    : undefined
+  const header = [
+    'case',
+    'GFLOP / pass',
+    ...engines.map((e) => `${e} GFLOP/s`),
+    ...(peak ? ['refnets-1t % of SIMD peak'] : []),
+  ]
   const rows = report.cases
     .filter((c) => !c.error && (c.macs ?? 0) > 0)
     .map((c) => {
       const one = timingOf(c, 'refnets-1t')?.gflops
-      return [caseId(c), ((2 * c.macs!) / 1e9).toPrecision(3), ...engines.map((e) => timingOf(c, e)?.gflops?.toFixed(1) ?? '–'),
-        ...(peak ? [one ? `${((100 * one) / peak).toFixed(0)}%` : '–'] : [])]
+      return [
+        caseId(c),
+        ((2 * c.macs!) / 1e9).toPrecision(3),
+        ...engines.map((e) => timingOf(c, e)?.gflops?.toFixed(1) ?? '–'),
+        ...(peak ? [one ? `${((100 * one) / peak).toFixed(0)}%` : '–'] : []),
+      ]
     })
   return [header, ...rows]
 }
@@ -112,35 +151,58 @@ function calibrationLines(report: Report): string[] {
 
 function memoryRows(report: Report): string[][] {
   const mb = (b: number) => (b / 2 ** 20).toFixed(0)
-  const rows = report.cases.filter((c) => c.memory).map((c) => [caseId(c), mb(c.memory!.rssBeforeBytes), mb(c.memory!.maxRssBytes), mb(c.memory!.wasmBytes)])
+  const rows = report.cases
+    .filter((c) => c.memory)
+    .map((c) => [caseId(c), mb(c.memory!.rssBeforeBytes), mb(c.memory!.maxRssBytes), mb(c.memory!.wasmBytes)])
   return [['case', 'RSS before forward (MB)', 'peak RSS (MB)', 'wasm memory (MB)'], ...rows]
 }
 
 /** A plain-text table for the terminal. */
 export function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  const line = (r: string[]) => r.map((cell, i) => (i === 0 || i === 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 0 || i === 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
 }
 
-const mdTable = (rows: string[][]) => [rows[0]!, rows[0]!.map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n')
+const mdTable = (rows: string[][]) =>
+  [rows[0]!, rows[0]!.map(() => '---'), ...rows.slice(1)]
+    .map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)
+    .join('\n')
 
 function engineLines(report: Report): string[] {
-  return report.engines.map((e) => `- ${e.name}: ${e.available ? `available${e.version ? ` (${e.version})` : ''}` : `**not run** — ${e.reason}`}`)
+  return report.engines.map(
+    (e) =>
+      `- ${e.name}: ${e.available ? `available${e.version ? ` (${e.version})` : ''}` : `**not run** — ${e.reason}`}`,
+  )
 }
 
 function comparisonLines(cmp: Comparison | undefined): string[] {
   if (!cmp) return ['No previous report to compare with.']
-  const out = [`Compared with \`${cmp.previous}\` (threshold ${(cmp.threshold * 100).toFixed(0)}%): ${cmp.regressions.length} regression(s), ${cmp.improvements.length} improvement(s).`]
+  const out = [
+    `Compared with \`${cmp.previous}\` (threshold ${(cmp.threshold * 100).toFixed(0)}%): ${cmp.regressions.length} regression(s), ${cmp.improvements.length} improvement(s).`,
+  ]
   for (const r of cmp.regressions)
-    out.push(r.kind === 'parity' ? `- REGRESSION ${r.case} ${r.engine}: parity ${r.previous} → ${r.current}` : `- REGRESSION ${r.case} ${r.engine}: ${r.previous} ms → ${r.current} ms (+${(r.change! * 100).toFixed(0)}%)`)
+    out.push(
+      r.kind === 'parity'
+        ? `- REGRESSION ${r.case} ${r.engine}: parity ${r.previous} → ${r.current}`
+        : `- REGRESSION ${r.case} ${r.engine}: ${r.previous} ms → ${r.current} ms (+${(r.change! * 100).toFixed(0)}%)`,
+    )
   return out
 }
 
 export function toMarkdown(report: Report): string {
-  const failures = report.cases.flatMap((c) => c.parity.filter((p) => p.status === 'fail').map((p) => `- ${caseId(c)} on ${p.engine}: ${p.reason ?? `max abs error ${fmtErr(p.maxAbsError)}`}`))
+  const failures = report.cases.flatMap((c) =>
+    c.parity
+      .filter((p) => p.status === 'fail')
+      .map((p) => `- ${caseId(c)} on ${p.engine}: ${p.reason ?? `max abs error ${fmtErr(p.maxAbsError)}`}`),
+  )
   const errors = report.cases.filter((c) => c.error).map((c) => `- ${caseId(c)}: ${c.error}`)
-  const na = [...new Set(report.cases.flatMap((c) => c.timings.filter((t) => t.status !== 'ok').map((t) => `- ${t.engine}: ${t.reason}`)))]
+  const na = [
+    ...new Set(
+      report.cases.flatMap((c) => c.timings.filter((t) => t.status !== 'ok').map((t) => `- ${t.engine}: ${t.reason}`)),
+    ),
+  ]
   return [
     `# refnets benchmark report, ${report.date}`,
     '',
@@ -159,7 +221,9 @@ export function toMarkdown(report: Report): string {
     '## Throughput (GFLOP/s: 2 x multiply-accumulates / median)',
     mdTable(throughputRows(report)),
     '',
-    ...(report.cases.some((c) => c.memory) ? ['## Peak memory of a forward pass (child process)', mdTable(memoryRows(report)), ''] : []),
+    ...(report.cases.some((c) => c.memory)
+      ? ['## Peak memory of a forward pass (child process)', mdTable(memoryRows(report)), '']
+      : []),
     '## Parity failures',
     ...(failures.length ? failures : ['None.']),
     ...(errors.length ? ['', '## Cases that did not run', ...errors] : []),
@@ -185,7 +249,14 @@ interface Series {
  * A horizontal grouped bar chart on a log-10 axis: one group per case, one bar per engine.
  * `reference` draws a vertical line (the ratio 1 of the baseline).
  */
-export function barChart(id: string, title: string, cases: string[], series: Series[], unit: string, reference?: number): string {
+export function barChart(
+  id: string,
+  title: string,
+  cases: string[],
+  series: Series[],
+  unit: string,
+  reference?: number,
+): string {
   const all = series.flatMap((s) => s.values).filter((v): v is number => v !== undefined && v > 0)
   if (!all.length) return `<p>No data for ${esc(title)}.</p>`
   const lo = Math.floor(Math.log10(Math.min(...all, reference ?? Infinity)))
@@ -199,22 +270,39 @@ export function barChart(id: string, title: string, cases: string[], series: Ser
   const top = 30
   const height = top + cases.length * group + 40
   const x = (v: number) => left + ((Math.log10(v) - lo) / span) * width
-  const parts: string[] = [`<svg id="${id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="${left + width + 30}" height="${height}" role="img" aria-label="${esc(title)}">`, `<title>${esc(title)}</title>`]
+  const parts: string[] = [
+    `<svg id="${id}" class="chart" xmlns="http://www.w3.org/2000/svg" width="${left + width + 30}" height="${height}" role="img" aria-label="${esc(title)}">`,
+    `<title>${esc(title)}</title>`,
+  ]
   for (let k = lo; k <= lo + span; k++) {
     const gx = x(10 ** k)
-    parts.push(`<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 35}" stroke="#ddd"/>`, `<text x="${gx}" y="${height - 20}" font-size="10" text-anchor="middle">${10 ** k >= 1 ? 10 ** k : (10 ** k).toPrecision(1)} ${unit}</text>`)
+    parts.push(
+      `<line x1="${gx}" y1="${top - 5}" x2="${gx}" y2="${height - 35}" stroke="#ddd"/>`,
+      `<text x="${gx}" y="${height - 20}" font-size="10" text-anchor="middle">${10 ** k >= 1 ? 10 ** k : (10 ** k).toPrecision(1)} ${unit}</text>`,
+    )
   }
   cases.forEach((name, i) => {
     const gy = top + i * group
-    parts.push(`<text x="${left - 6}" y="${gy + (series.length * bar) / 2 + 3}" font-size="10" text-anchor="end">${esc(name)}</text>`)
+    parts.push(
+      `<text x="${left - 6}" y="${gy + (series.length * bar) / 2 + 3}" font-size="10" text-anchor="end">${esc(name)}</text>`,
+    )
     series.forEach((s, j) => {
       const v = s.values[i]
       if (v === undefined || !(v > 0)) return
-      parts.push(`<rect class="bar" data-engine="${esc(s.engine)}" data-case="${esc(name)}" x="${left}" y="${gy + j * bar}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${bar - 1}" fill="${PALETTE[j % PALETTE.length]}"><title>${esc(name)} · ${esc(s.engine)}: ${v} ${unit}</title></rect>`)
+      parts.push(
+        `<rect class="bar" data-engine="${esc(s.engine)}" data-case="${esc(name)}" x="${left}" y="${gy + j * bar}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${bar - 1}" fill="${PALETTE[j % PALETTE.length]}"><title>${esc(name)} · ${esc(s.engine)}: ${v} ${unit}</title></rect>`,
+      )
     })
   })
-  if (reference !== undefined) parts.push(`<line class="reference" x1="${x(reference)}" y1="${top - 5}" x2="${x(reference)}" y2="${height - 35}" stroke="#000" stroke-dasharray="4 3"/>`)
-  series.forEach((s, j) => parts.push(`<rect x="${left + j * 110}" y="8" width="10" height="10" fill="${PALETTE[j % PALETTE.length]}"/><text x="${left + j * 110 + 14}" y="17" font-size="11">${esc(s.engine)}</text>`))
+  if (reference !== undefined)
+    parts.push(
+      `<line class="reference" x1="${x(reference)}" y1="${top - 5}" x2="${x(reference)}" y2="${height - 35}" stroke="#000" stroke-dasharray="4 3"/>`,
+    )
+  series.forEach((s, j) =>
+    parts.push(
+      `<rect x="${left + j * 110}" y="8" width="10" height="10" fill="${PALETTE[j % PALETTE.length]}"/><text x="${left + j * 110 + 14}" y="17" font-size="11">${esc(s.engine)}</text>`,
+    ),
+  )
   parts.push('</svg>')
   return parts.join('\n')
 }
@@ -229,14 +317,23 @@ export function toHtml(report: Report): string {
   const engines = timedEngines(report)
   const cases = report.cases.filter((c) => !c.error)
   const names = cases.map(caseId)
-  const timeSeries = engines.map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.medianMs) }))
-  const ratioSeries = engines.filter((e) => !e.startsWith('ort-cpu')).map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.ratio) }))
+  const timeSeries = engines.map((engine) => ({
+    engine,
+    values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.medianMs),
+  }))
+  const ratioSeries = engines
+    .filter((e) => !e.startsWith('ort-cpu'))
+    .map((engine) => ({ engine, values: cases.map((c) => c.timings.find((t) => t.engine === engine)?.ratio) }))
   const rows = summaryRows(report)
   const table = `<table id="summary"><thead><tr>${rows[0]!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .slice(1)
-    .map((r) => `<tr>${r.map((c, i) => `<td class="${i === 1 ? (c.includes('fail') || c.startsWith('error') ? 'fail' : 'ok') : ''}">${esc(c)}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => `<td class="${i === 1 ? (c.includes('fail') || c.startsWith('error') ? 'fail' : 'ok') : ''}">${esc(c)}</td>`).join('')}</tr>`,
+    )
     .join('\n')}</tbody></table>`
-  const md = (lines: string[]) => `<ul>${lines.map((l) => `<li>${esc(l.replace(/^- /, '').replace(/\*\*/g, ''))}</li>`).join('')}</ul>`
+  const md = (lines: string[]) =>
+    `<ul>${lines.map((l) => `<li>${esc(l.replace(/^- /, '').replace(/\*\*/g, ''))}</li>`).join('')}</ul>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>refnets benchmark report ${esc(report.date)}</title>
 <style>
@@ -264,7 +361,10 @@ ${report.cases.some((c) => c.memory) ? `<h2>Peak memory of a forward pass</h2>${
 }
 
 /** Write report.json, report.md and report.html into reportsDir/<date>/; returns the paths. */
-export function writeReports(report: Report, reportsDir: string): { dir: string; json: string; md: string; html: string } {
+export function writeReports(
+  report: Report,
+  reportsDir: string,
+): { dir: string; json: string; md: string; html: string } {
   const dir = join(reportsDir, report.date)
   mkdirSync(dir, { recursive: true })
   const paths = { dir, json: join(dir, 'report.json'), md: join(dir, 'report.md'), html: join(dir, 'report.html') }

@@ -7,8 +7,28 @@ import { spawnSync } from 'node:child_process'
 import { cpus } from 'node:os'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type ModelSpec, type SpecSize, Tensor, countMacs, createWasmBackend, getBackend, getThreads, noGrad, setBackend, setThreads, wasmBackend } from '@refnets/core'
-import { type ProviderInfo, type Tolerance, availableProviders, compareTensors, createSession, crossCheck, tolerances } from '@refnets/ort'
+import {
+  type ModelSpec,
+  type SpecSize,
+  Tensor,
+  countMacs,
+  createWasmBackend,
+  getBackend,
+  getThreads,
+  noGrad,
+  setBackend,
+  setThreads,
+  wasmBackend,
+} from '@refnets/core'
+import {
+  type ProviderInfo,
+  type Tolerance,
+  availableProviders,
+  compareTensors,
+  createSession,
+  crossCheck,
+  tolerances,
+} from '@refnets/ort'
 import { Bench } from 'tinybench'
 import { type EngineInfo, type TfjsEngine, tfjsEngines } from './engines.js'
 import { compileTfjs } from './tfjs.js'
@@ -171,7 +191,11 @@ const round = (x: number) => Number(x.toPrecision(4))
  * Time `fn` with tinybench: a first run (or the caller's measurement of one), then, unless it took
  * over maxRunMs, a warm-up and as many samples as the budget allows (2..samples).
  */
-async function time(fn: () => unknown, opts: RunOptions, firstRunMs?: number): Promise<Omit<Timing, 'engine' | 'status'>> {
+async function time(
+  fn: () => unknown,
+  opts: RunOptions,
+  firstRunMs?: number,
+): Promise<Omit<Timing, 'engine' | 'status'>> {
   let once = firstRunMs
   if (once === undefined) {
     const t0 = performance.now()
@@ -206,19 +230,38 @@ async function time(fn: () => unknown, opts: RunOptions, firstRunMs?: number): P
           }
         }
   const iterations = Math.max(2, Math.min(opts.samples, Math.floor(opts.timeMs / Math.max(once * inner, 1e-3))))
-  const bench = new Bench({ iterations, time: 0, warmup: once * inner < 50, warmupIterations: Math.min(10, iterations), warmupTime: 0, throws: true })
+  const bench = new Bench({
+    iterations,
+    time: 0,
+    warmup: once * inner < 50,
+    warmupIterations: Math.min(10, iterations),
+    warmupTime: 0,
+    throws: true,
+  })
   bench.add('case', sample)
   await bench.run()
   const l = bench.tasks[0]!.result!.latency
   const sorted = [...l.samples].sort((a, b) => a - b).map((x) => x / inner)
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1)))]!
-  return { medianMs: round(l.p50! / inner), p25Ms: round(q(0.25)), p75Ms: round(q(0.75)), minMs: round(l.min / inner), maxMs: round(l.max / inner), samples: sorted.length, ...(inner > 1 ? { callsPerSample: inner } : {}) }
+  return {
+    medianMs: round(l.p50! / inner),
+    p25Ms: round(q(0.25)),
+    p75Ms: round(q(0.75)),
+    minMs: round(l.min / inner),
+    maxMs: round(l.max / inner),
+    samples: sorted.length,
+    ...(inner > 1 ? { callsPerSample: inner } : {}),
+  }
 }
 
 function compareOutputs(ours: Tensor[], theirs: Tensor[], tol: Tolerance) {
   const cs = ours.map((o, i) => compareTensors(o, theirs[i]!, tol))
   const ok = theirs.length === ours.length && cs.every((c) => c.shapeMatches && c.mismatches === 0)
-  return { ok, maxAbsError: Math.max(...cs.map((c) => c.maxAbsError)), maxRelError: Math.max(...cs.map((c) => c.maxRelError)) }
+  return {
+    ok,
+    maxAbsError: Math.max(...cs.map((c) => c.maxAbsError)),
+    maxRelError: Math.max(...cs.map((c) => c.maxRelError)),
+  }
 }
 
 /** Whether `engine` is selected: by default every engine but refnets-js; else by name or name prefix. */
@@ -243,7 +286,8 @@ export function calibrate(): Calibration | undefined {
     }
     return round(best)
   }
-  const createPlainRuntime = () => (wasm.relaxedSimd ? createWasmBackend({ relaxedSimd: false, threads: 1 }).runtime : wasm.runtime)
+  const createPlainRuntime = () =>
+    wasm.relaxedSimd ? createWasmBackend({ relaxedSimd: false, threads: 1 }).runtime : wasm.runtime
   return {
     threads: wasm.threads,
     relaxedSimd: wasm.relaxedSimd,
@@ -260,9 +304,17 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
     ...REFNETS_ENGINES.filter((e) => wanted(e.name)).map((e) =>
       e.backend === 'wasm' && !wasm
         ? { name: e.name, available: false, reason: 'the wasm backend cannot run on this engine' }
-        : { name: e.name, available: true, version: `${e.backend}${e.backend === 'wasm' ? `, ${e.threads || wasm!.threads} thread(s), ${wasm!.relaxedSimd ? 'relaxed SIMD' : 'SIMD'}` : ''}` },
+        : {
+            name: e.name,
+            available: true,
+            version: `${e.backend}${e.backend === 'wasm' ? `, ${e.threads || wasm!.threads} thread(s), ${wasm!.relaxedSimd ? 'relaxed SIMD' : 'SIMD'}` : ''}`,
+          },
     ),
-    ...providers.flatMap((p: ProviderInfo) => (opts.providers.includes(p.name) ? [{ name: `ort-${p.name}`, available: p.available, ...(p.reason ? { reason: p.reason } : {}) }] : [])),
+    ...providers.flatMap((p: ProviderInfo) =>
+      opts.providers.includes(p.name)
+        ? [{ name: `ort-${p.name}`, available: p.available, ...(p.reason ? { reason: p.reason } : {}) }]
+        : [],
+    ),
     ...tfjs.infos,
   ]
   const calibration = calibrate()
@@ -278,7 +330,12 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
     version: 1,
     date: now.toISOString().slice(0, 10),
     createdAt: now.toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
     options: opts,
     engines,
     ...(calibration ? { calibration } : {}),
@@ -289,10 +346,14 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
 /** Peak memory of `package/name`'s forward pass, in a fresh process (peak-memory.ts) so nothing else counts. */
 function measureMemory(pkg: string, name: string, opts: RunOptions): MemoryUse | undefined {
   const script = fileURLToPath(new URL('./peak-memory.ts', import.meta.url))
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', script, pkg, name, opts.size, String(opts.seed)], {
-    encoding: 'utf8',
-    cwd: dirname(script),
-  })
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', script, pkg, name, opts.size, String(opts.seed)],
+    {
+      encoding: 'utf8',
+      cwd: dirname(script),
+    },
+  )
   if (r.status !== 0) return undefined
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as MemoryUse
 }
@@ -310,7 +371,14 @@ async function withEngineAsync<T>(engine: (typeof REFNETS_ENGINES)[number], fn: 
   }
 }
 
-async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers: ProviderInfo[], tfjs: TfjsEngine[], wanted: (e: string) => boolean): Promise<CaseResult> {
+async function runCase(
+  pkg: string,
+  spec: ModelSpec,
+  opts: RunOptions,
+  providers: ProviderInfo[],
+  tfjs: TfjsEngine[],
+  wanted: (e: string) => boolean,
+): Promise<CaseResult> {
   const base = { package: pkg, name: spec.name, family: spec.family, paper: spec.paper, size: opts.size }
   let inputs: Tensor[] = []
   try {
@@ -318,12 +386,17 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     module.eval()
     inputs = spec.inputs(opts.size, opts.seed + 1)
     const parameters = [...module.parameters()].reduce((n, p) => n + p.size, 0)
-    const check = await crossCheck(module, inputs, { providers: opts.providers, ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const check = await crossCheck(module, inputs, {
+      providers: opts.providers,
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     const parity: Parity[] = check.providers.map((p) => ({
       engine: `ort-${p.provider}`,
       status: p.status,
       ...(p.reason ? { reason: p.reason } : {}),
-      ...(p.maxAbsError !== undefined ? { maxAbsError: p.maxAbsError, maxRelError: p.maxRelError!, tolerance: p.tolerance! } : {}),
+      ...(p.maxAbsError !== undefined
+        ? { maxAbsError: p.maxAbsError, maxRelError: p.maxRelError!, tolerance: p.tolerance! }
+        : {}),
     }))
     const timings: Timing[] = []
     const forward = () => noGrad(() => module.call(...inputs))
@@ -346,7 +419,13 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
         timings.push({ engine: `ort-${p.provider}`, status: 'n/a', reason: p.reason ?? 'skipped' })
         continue
       }
-      const variants: [string, number | undefined][] = p.provider === 'cpu' ? [['ort-cpu-1t', 1], ['ort-cpu', undefined]] : [[`ort-${p.provider}`, undefined]]
+      const variants: [string, number | undefined][] =
+        p.provider === 'cpu'
+          ? [
+              ['ort-cpu-1t', 1],
+              ['ort-cpu', undefined],
+            ]
+          : [[`ort-${p.provider}`, undefined]]
       for (const [engine, threads] of variants) {
         if (!wanted(engine)) continue
         const s = await createSession(check.onnx, { provider: p.provider, ...(threads ? { threads } : {}) })
@@ -372,7 +451,9 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
         timings.push({ engine: e.name, status: 'n/a', reason: (err as Error).message })
         continue
       }
-      const xs = inputs.map((t) => e.tf.tensor(Float32Array.from(t.contiguous().data as Float32Array), [...t.shape], 'float32'))
+      const xs = inputs.map((t) =>
+        e.tf.tensor(Float32Array.from(t.contiguous().data as Float32Array), [...t.shape], 'float32'),
+      )
       try {
         const t0 = performance.now()
         const ys = model.run(xs)
@@ -383,16 +464,26 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
         ys.forEach((y) => xs.includes(y) || y.dispose())
         const tol = spec.tolerance ?? tolerances.cpu.float32
         const cmp = compareOutputs(check.outputs, theirs, tol)
-        parity.push({ engine: e.name, status: cmp.ok ? 'pass' : 'fail', maxAbsError: cmp.maxAbsError, maxRelError: cmp.maxRelError, tolerance: tol })
+        parity.push({
+          engine: e.name,
+          status: cmp.ok ? 'pass' : 'fail',
+          maxAbsError: cmp.maxAbsError,
+          maxRelError: cmp.maxRelError,
+          tolerance: tol,
+        })
         timings.push({
           engine: e.name,
           status: 'ok',
-          ...(await time(() => {
-            for (const y of model.run(xs)) {
-              y.dataSync()
-              if (!xs.includes(y)) y.dispose()
-            }
-          }, opts, firstRunMs)),
+          ...(await time(
+            () => {
+              for (const y of model.run(xs)) {
+                y.dataSync()
+                if (!xs.includes(y)) y.dispose()
+              }
+            },
+            opts,
+            firstRunMs,
+          )),
         })
       } catch (err) {
         timings.push({ engine: e.name, status: 'error', reason: (err as Error).message.split('\n')[0]! })
@@ -409,6 +500,13 @@ async function runCase(pkg: string, spec: ModelSpec, opts: RunOptions, providers
     }
     return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters, macs, parity, timings }
   } catch (err) {
-    return { ...base, inputShapes: inputs.map((t) => [...t.shape]), parameters: 0, parity: [], timings: [], error: (err as Error).message.split('\n')[0]! }
+    return {
+      ...base,
+      inputShapes: inputs.map((t) => [...t.shape]),
+      parameters: 0,
+      parity: [],
+      timings: [],
+      error: (err as Error).message.split('\n')[0]!,
+    }
   }
 }

@@ -16,7 +16,10 @@ import { onnx } from '@refnets/core'
 import type * as TF from '@tensorflow/tfjs'
 
 export class UnsupportedOpError extends Error {
-  constructor(readonly opType: string, detail = '') {
+  constructor(
+    readonly opType: string,
+    detail = '',
+  ) {
     super(`no TensorFlow.js translation for ONNX ${opType}${detail ? ` (${detail})` : ''}`)
     this.name = 'UnsupportedOpError'
   }
@@ -75,36 +78,89 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
     const attrs: Attrs = Object.fromEntries((node.attribute ?? []).map((a) => [a.name!, onnx.attributeValue(a)]))
     const [a, b, c] = node.input
     const op = node.opType!
-    const unary = (f: (t: TF.Tensor) => TF.Tensor): Step => (get) => keep(get(a!), f(get(a!).t))
-    const binary = (f: (x: TF.Tensor, y: TF.Tensor) => TF.Tensor): Step => (get) => {
-      const x = get(a!)
-      const y = get(b!)
-      if (x.nhwc === y.nhwc) return keep(x, f(x.t, y.t))
-      return plain(f(nchw(x), nchw(y)))
-    }
+    const unary =
+      (f: (t: TF.Tensor) => TF.Tensor): Step =>
+      (get) =>
+        keep(get(a!), f(get(a!).t))
+    const binary =
+      (f: (x: TF.Tensor, y: TF.Tensor) => TF.Tensor): Step =>
+      (get) => {
+        const x = get(a!)
+        const y = get(b!)
+        if (x.nhwc === y.nhwc) return keep(x, f(x.t, y.t))
+        return plain(f(nchw(x), nchw(y)))
+      }
     let run: Step
     switch (op) {
-      case 'Identity': case 'Dropout': run = (get) => get(a!); break
-      case 'Relu': run = unary((t) => tf.relu(t)); break
-      case 'Sigmoid': run = unary((t) => tf.sigmoid(t)); break
-      case 'Tanh': run = unary((t) => tf.tanh(t)); break
-      case 'Softplus': run = unary((t) => tf.softplus(t)); break
-      case 'Selu': run = unary((t) => tf.selu(t)); break
-      case 'LeakyRelu': { const al = (attrs.alpha as number) ?? 0.01; run = unary((t) => tf.leakyRelu(t, al)); break }
-      case 'Elu': { const al = (attrs.alpha as number) ?? 1; run = unary((t) => tf.where(tf.greater(t, 0), t, tf.mul(al, tf.sub(tf.exp(t), 1)))); break }
-      case 'HardSigmoid': { const al = (attrs.alpha as number) ?? 0.2; const be = (attrs.beta as number) ?? 0.5; run = unary((t) => tf.clipByValue(tf.add(tf.mul(t, al), be), 0, 1)); break }
-      case 'Mish': run = unary((t) => tf.mul(t, tf.tanh(tf.softplus(t)))); break
-      case 'Gelu':
-        run = attrs.approximate === 'tanh'
-          ? unary((t) => tf.mul(tf.mul(t, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3))))))))
-          : unary((t) => tf.mul(tf.mul(t, 0.5), tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2)))))
+      case 'Identity':
+      case 'Dropout':
+        run = (get) => get(a!)
         break
-      case 'Add': run = binary((x, y) => tf.add(x, y)); break
-      case 'Sub': run = binary((x, y) => tf.sub(x, y)); break
-      case 'Mul': run = binary((x, y) => tf.mul(x, y)); break
-      case 'Div': run = binary((x, y) => tf.div(x, y)); break
-      case 'PRelu': run = (get) => { const x = nchw(get(a!)); return plain(tf.where(tf.less(x, 0), tf.mul(x, get(b!).t), x)) }; break
-      case 'Softmax': case 'LogSoftmax': {
+      case 'Relu':
+        run = unary((t) => tf.relu(t))
+        break
+      case 'Sigmoid':
+        run = unary((t) => tf.sigmoid(t))
+        break
+      case 'Tanh':
+        run = unary((t) => tf.tanh(t))
+        break
+      case 'Softplus':
+        run = unary((t) => tf.softplus(t))
+        break
+      case 'Selu':
+        run = unary((t) => tf.selu(t))
+        break
+      case 'LeakyRelu': {
+        const al = (attrs.alpha as number) ?? 0.01
+        run = unary((t) => tf.leakyRelu(t, al))
+        break
+      }
+      case 'Elu': {
+        const al = (attrs.alpha as number) ?? 1
+        run = unary((t) => tf.where(tf.greater(t, 0), t, tf.mul(al, tf.sub(tf.exp(t), 1))))
+        break
+      }
+      case 'HardSigmoid': {
+        const al = (attrs.alpha as number) ?? 0.2
+        const be = (attrs.beta as number) ?? 0.5
+        run = unary((t) => tf.clipByValue(tf.add(tf.mul(t, al), be), 0, 1))
+        break
+      }
+      case 'Mish':
+        run = unary((t) => tf.mul(t, tf.tanh(tf.softplus(t))))
+        break
+      case 'Gelu':
+        run =
+          attrs.approximate === 'tanh'
+            ? unary((t) =>
+                tf.mul(
+                  tf.mul(t, 0.5),
+                  tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(t, tf.mul(0.044715, tf.pow(t, 3)))))),
+                ),
+              )
+            : unary((t) => tf.mul(tf.mul(t, 0.5), tf.add(1, tf.erf(tf.mul(t, Math.SQRT1_2)))))
+        break
+      case 'Add':
+        run = binary((x, y) => tf.add(x, y))
+        break
+      case 'Sub':
+        run = binary((x, y) => tf.sub(x, y))
+        break
+      case 'Mul':
+        run = binary((x, y) => tf.mul(x, y))
+        break
+      case 'Div':
+        run = binary((x, y) => tf.div(x, y))
+        break
+      case 'PRelu':
+        run = (get) => {
+          const x = nchw(get(a!))
+          return plain(tf.where(tf.less(x, 0), tf.mul(x, get(b!).t), x))
+        }
+        break
+      case 'Softmax':
+      case 'LogSoftmax': {
         const f = op === 'Softmax' ? tf.softmax : tf.logSoftmax
         run = (get) => {
           const x = nchw(get(a!))
@@ -125,41 +181,68 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         const bT = attrs.transB === 1 && consts.has(b!) ? own(tf.transpose(consts.get(b!)!)) : null
         if (bT) absorbed.add(b!)
         run = (get) => {
-          let y = bT ? tf.matMul(nchw(get(a!)), bT, tA, false) : tf.matMul(nchw(get(a!)), get(b!).t, tA, attrs.transB === 1)
+          let y = bT
+            ? tf.matMul(nchw(get(a!)), bT, tA, false)
+            : tf.matMul(nchw(get(a!)), get(b!).t, tA, attrs.transB === 1)
           if (alpha !== 1) y = tf.mul(y, alpha)
           if (c) y = tf.add(y, beta === 1 ? get(c).t : tf.mul(get(c).t, beta))
           return plain(y)
         }
         break
       }
-      case 'MatMul': run = (get) => plain(tf.matMul(nchw(get(a!)), nchw(get(b!)))); break
-      case 'Flatten': run = (get) => {
-        const x = nchw(get(a!))
-        const axis = (((attrs.axis as number) ?? 1) + x.rank) % x.rank
-        const lead = x.shape.slice(0, axis).reduce((p, q) => p * q, 1)
-        return plain(tf.reshape(x, [lead, -1]))
-      }; break
+      case 'MatMul':
+        run = (get) => plain(tf.matMul(nchw(get(a!)), nchw(get(b!))))
+        break
+      case 'Flatten':
+        run = (get) => {
+          const x = nchw(get(a!))
+          const axis = (((attrs.axis as number) ?? 1) + x.rank) % x.rank
+          const lead = x.shape.slice(0, axis).reduce((p, q) => p * q, 1)
+          return plain(tf.reshape(x, [lead, -1]))
+        }
+        break
       case 'Reshape': {
         const target = constInts(b!)
         run = (get) => {
           const x = nchw(get(a!))
-          return plain(tf.reshape(x, target.map((d, i) => (d === 0 && attrs.allowzero !== 1 ? x.shape[i]! : d))))
+          return plain(
+            tf.reshape(
+              x,
+              target.map((d, i) => (d === 0 && attrs.allowzero !== 1 ? x.shape[i]! : d)),
+            ),
+          )
         }
         break
       }
-      case 'Squeeze': { const axes = b ? constInts(b) : ((attrs.axes as number[]) ?? undefined); run = (get) => plain(tf.squeeze(nchw(get(a!)), axes)); break }
-      case 'Unsqueeze': {
-        const axes = b ? constInts(b) : (attrs.axes as number[])
-        run = (get) => { let x = nchw(get(a!)); for (const ax of [...axes].sort((p, q) => p - q)) x = tf.expandDims(x, ax < 0 ? ax + x.rank + 1 : ax); return plain(x) }
+      case 'Squeeze': {
+        const axes = b ? constInts(b) : ((attrs.axes as number[]) ?? undefined)
+        run = (get) => plain(tf.squeeze(nchw(get(a!)), axes))
         break
       }
-      case 'Concat': run = (get) => {
-        const vs = node.input.map(get)
-        const axis = attrs.axis as number
-        const rank = vs[0]!.t.rank
-        if (rank === 4 && (axis === 1 || axis === -3) && vs.every((v) => v.nhwc)) return image(tf.concat(vs.map((v) => v.t), 3))
-        return plain(tf.concat(vs.map(nchw), axis))
-      }; break
+      case 'Unsqueeze': {
+        const axes = b ? constInts(b) : (attrs.axes as number[])
+        run = (get) => {
+          let x = nchw(get(a!))
+          for (const ax of [...axes].sort((p, q) => p - q)) x = tf.expandDims(x, ax < 0 ? ax + x.rank + 1 : ax)
+          return plain(x)
+        }
+        break
+      }
+      case 'Concat':
+        run = (get) => {
+          const vs = node.input.map(get)
+          const axis = attrs.axis as number
+          const rank = vs[0]!.t.rank
+          if (rank === 4 && (axis === 1 || axis === -3) && vs.every((v) => v.nhwc))
+            return image(
+              tf.concat(
+                vs.map((v) => v.t),
+                3,
+              ),
+            )
+          return plain(tf.concat(vs.map(nchw), axis))
+        }
+        break
       case 'LayerNormalization': {
         const eps = (attrs.epsilon as number) ?? 1e-5
         run = (get) => {
@@ -184,18 +267,32 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         }
         break
       }
-      case 'Conv': run = compileConv(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); absorbed.add(b!); break
-      case 'ConvTranspose': run = compileConvTranspose(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image); absorbed.add(b!); break
-      case 'MaxPool': case 'AveragePool': run = compilePool(tf, op, attrs, a!, nhwc, image); break
-      case 'GlobalAveragePool': run = (get) => image(tf.mean(nhwc(get(a!)), [1, 2], true)); break
-      case 'GlobalMaxPool': run = (get) => image(tf.max(nhwc(get(a!)), [1, 2], true)); break
+      case 'Conv':
+        run = compileConv(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image)
+        absorbed.add(b!)
+        break
+      case 'ConvTranspose':
+        run = compileConvTranspose(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image)
+        absorbed.add(b!)
+        break
+      case 'MaxPool':
+      case 'AveragePool':
+        run = compilePool(tf, op, attrs, a!, nhwc, image)
+        break
+      case 'GlobalAveragePool':
+        run = (get) => image(tf.mean(nhwc(get(a!)), [1, 2], true))
+        break
+      case 'GlobalMaxPool':
+        run = (get) => image(tf.max(nhwc(get(a!)), [1, 2], true))
+        break
       case 'LRN': {
         const size = attrs.size as number
         if (size % 2 !== 1) throw new UnsupportedOpError(op, `even size ${size}`)
         const alpha = ((attrs.alpha as number) ?? 1e-4) / size
         const beta = (attrs.beta as number) ?? 0.75
         const bias = (attrs.bias as number) ?? 1
-        run = (get) => image(tf.localResponseNormalization(nhwc(get(a!)) as TF.Tensor4D, (size - 1) / 2, bias, alpha, beta))
+        run = (get) =>
+          image(tf.localResponseNormalization(nhwc(get(a!)) as TF.Tensor4D, (size - 1) / 2, bias, alpha, beta))
         break
       }
       default:
@@ -249,14 +346,28 @@ function pads2d(attrs: Attrs): [number, number, number, number] {
   return [p[0]!, p[1]!, p[2]!, p[3]!]
 }
 
-function compileConv(tf: typeof TF, own: <T extends TF.Tensor>(t: T) => T, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
+function compileConv(
+  tf: typeof TF,
+  own: <T extends TF.Tensor>(t: T) => T,
+  attrs: Attrs,
+  w: TF.Tensor | undefined,
+  bias: TF.Tensor | undefined,
+  x: string,
+  nhwc: ToNhwc,
+  image: (t: TF.Tensor) => Value,
+): Step {
   if (!w || w.rank !== 4) throw new UnsupportedOpError('Conv', 'a non-constant or non-2-D weight')
   const [M, Cg] = w.shape as number[]
   const group = (attrs.group as number) ?? 1
   const [t, l, b, r] = pads2d(attrs)
   const strides = ((attrs.strides as number[]) ?? [1, 1]) as [number, number]
   const dil = ((attrs.dilations as number[]) ?? [1, 1]) as [number, number]
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [t, b], [l, r], [0, 0]]
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [t, b],
+    [l, r],
+    [0, 0],
+  ]
   // (M, C/g, kh, kw) -> (kh, kw, C/g, M)
   const hwio = own(tf.transpose(w, [2, 3, 1, 0]))
   const depthwise = group > 1 && Cg === 1
@@ -268,16 +379,29 @@ function compileConv(tf: typeof TF, own: <T extends TF.Tensor>(t: T) => T, attrs
     if (dwFilter) y = tf.depthwiseConv2d(v, dwFilter as TF.Tensor4D, strides, pad, 'NHWC', dil)
     else if (groupFilters) {
       const xs = tf.split(v, group, 3)
-      y = tf.concat(xs.map((xi, i) => tf.conv2d(xi as TF.Tensor4D, groupFilters[i] as TF.Tensor4D, strides, pad, 'NHWC', dil)), 3)
+      y = tf.concat(
+        xs.map((xi, i) => tf.conv2d(xi as TF.Tensor4D, groupFilters[i] as TF.Tensor4D, strides, pad, 'NHWC', dil)),
+        3,
+      )
     } else y = tf.conv2d(v, hwio as TF.Tensor4D, strides, pad, 'NHWC', dil)
     return image(bias ? tf.add(y, bias) : y)
   }
 }
 
-function compileConvTranspose(tf: typeof TF, own: <T extends TF.Tensor>(t: T) => T, attrs: Attrs, w: TF.Tensor | undefined, bias: TF.Tensor | undefined, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
+function compileConvTranspose(
+  tf: typeof TF,
+  own: <T extends TF.Tensor>(t: T) => T,
+  attrs: Attrs,
+  w: TF.Tensor | undefined,
+  bias: TF.Tensor | undefined,
+  x: string,
+  nhwc: ToNhwc,
+  image: (t: TF.Tensor) => Value,
+): Step {
   if (!w || w.rank !== 4) throw new UnsupportedOpError('ConvTranspose', 'a non-constant or non-2-D weight')
   if (((attrs.group as number) ?? 1) !== 1) throw new UnsupportedOpError('ConvTranspose', 'groups')
-  if (((attrs.dilations as number[]) ?? [1, 1]).some((d) => d !== 1)) throw new UnsupportedOpError('ConvTranspose', 'dilation')
+  if (((attrs.dilations as number[]) ?? [1, 1]).some((d) => d !== 1))
+    throw new UnsupportedOpError('ConvTranspose', 'dilation')
   const [, M, kh, kw] = w.shape as number[]
   const [t, l, b, r] = pads2d(attrs)
   const [sh, sw] = ((attrs.strides as number[]) ?? [1, 1]) as [number, number]
@@ -295,7 +419,13 @@ function compileConvTranspose(tf: typeof TF, own: <T extends TF.Tensor>(t: T) =>
     const ow = fw - l - r + opw
     const extraH = Math.max(0, t + oh - fh)
     const extraW = Math.max(0, l + ow - fw)
-    if (extraH || extraW) y = tf.pad(y, [[0, 0], [0, extraH], [0, extraW], [0, 0]])
+    if (extraH || extraW)
+      y = tf.pad(y, [
+        [0, 0],
+        [0, extraH],
+        [0, extraW],
+        [0, 0],
+      ])
     y = tf.slice(y, [0, t, l, 0], [N, oh, ow, M!])
     return image(bias ? tf.add(y, bias) : y)
   }
@@ -306,7 +436,14 @@ function compileConvTranspose(tf: typeof TF, own: <T extends TF.Tensor>(t: T) =>
  * input (with -inf for max), pool 'valid', and for the average divide a sum by the number of
  * counted elements in each window (a pooled mask), which is what count_include_pad means.
  */
-function compilePool(tf: typeof TF, op: string, attrs: Attrs, x: string, nhwc: ToNhwc, image: (t: TF.Tensor) => Value): Step {
+function compilePool(
+  tf: typeof TF,
+  op: string,
+  attrs: Attrs,
+  x: string,
+  nhwc: ToNhwc,
+  image: (t: TF.Tensor) => Value,
+): Step {
   const [kh, kw] = attrs.kernel_shape as [number, number]
   const [sh, sw] = ((attrs.strides as number[]) ?? [1, 1]) as [number, number]
   if (((attrs.dilations as number[]) ?? [1, 1]).some((d) => d !== 1)) throw new UnsupportedOpError(op, 'dilation')
@@ -325,7 +462,12 @@ function compilePool(tf: typeof TF, op: string, attrs: Attrs, x: string, nhwc: T
     const ow = outSize(W, kw, sw, l, r)
     const eb = Math.max(0, (oh - 1) * sh + kh - (H + t + b))
     const er = Math.max(0, (ow - 1) * sw + kw - (W + l + r))
-    const paddings: [number, number][] = [[0, 0], [t, b + eb], [l, r + er], [0, 0]]
+    const paddings: [number, number][] = [
+      [0, 0],
+      [t, b + eb],
+      [l, r + er],
+      [0, 0],
+    ]
     const trivial = !t && !l && !b && !r && !eb && !er
     if (op === 'MaxPool') {
       const p = trivial ? v : (tf.pad(v, paddings, -Infinity) as TF.Tensor4D)
@@ -335,7 +477,19 @@ function compilePool(tf: typeof TF, op: string, attrs: Attrs, x: string, nhwc: T
     const sum = tf.mul(tf.avgPool(tf.pad(v, paddings) as TF.Tensor4D, [kh, kw], [sh, sw], 'valid'), kh * kw)
     // Counted positions: the input, plus the explicit pads when count_include_pad; never ceil's extra.
     const ones = tf.ones([1, H, W, 1])
-    const mask = includePad ? tf.pad(tf.ones([1, H + t + b, W + l + r, 1]), [[0, 0], [0, eb], [0, er], [0, 0]]) : tf.pad(ones, [[0, 0], [t, b + eb], [l, r + er], [0, 0]])
+    const mask = includePad
+      ? tf.pad(tf.ones([1, H + t + b, W + l + r, 1]), [
+          [0, 0],
+          [0, eb],
+          [0, er],
+          [0, 0],
+        ])
+      : tf.pad(ones, [
+          [0, 0],
+          [t, b + eb],
+          [l, r + er],
+          [0, 0],
+        ])
     const count = tf.mul(tf.avgPool(mask as TF.Tensor4D, [kh, kw], [sh, sw], 'valid'), kh * kw)
     return image(tf.div(sum, count))
   }

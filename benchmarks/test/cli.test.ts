@@ -7,7 +7,11 @@ import { afterAll, expect, it } from 'vitest'
 
 const out = mkdtempSync(join(tmpdir(), 'refnets-cli-'))
 afterAll(() => rmSync(out, { recursive: true, force: true }))
-const bench = (...args: string[]) => spawnSync('npx', ['tsx', '--conditions=source', 'src/cli.ts', ...args], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' })
+const bench = (...args: string[]) =>
+  spawnSync('npx', ['tsx', '--conditions=source', 'src/cli.ts', ...args], {
+    cwd: join(import.meta.dirname, '..'),
+    encoding: 'utf8',
+  })
 
 it('prints the parity and timing table and writes the reports', () => {
   const r = bench('--quick', '--specs', 'softmax-regression,relu', '--out', out)

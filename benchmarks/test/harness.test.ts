@@ -18,7 +18,13 @@ afterAll(() => rmSync(out, { recursive: true, force: true }))
 let report: Report
 beforeAll(async () => {
   report = await runHarness(selectSpecs(['core'], ['mlp-mnist', 'layer-norm', 'gelu']), {
-    size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, slowLimitMs: 0, providers: ['cpu', 'cuda'], seed: 0,
+    size: 'small',
+    samples: 3,
+    timeMs: 20,
+    maxRunMs: 5000,
+    slowLimitMs: 0,
+    providers: ['cpu', 'cuda'],
+    seed: 0,
   })
 }, 120_000)
 
@@ -37,7 +43,8 @@ describe('runHarness', () => {
         expect(c.timings.find((t) => t.engine === 'ort-cuda')!.status).toBe('n/a')
       }
     }
-    if (!cuda.available) expect(report.engines.find((e) => e.name === 'ort-cuda')).toMatchObject({ available: false, reason: cuda.reason })
+    if (!cuda.available)
+      expect(report.engines.find((e) => e.name === 'ort-cuda')).toMatchObject({ available: false, reason: cuda.reason })
   })
 
   it('times refnets (wasm at default and one thread), ORT with 1 and default threads and TensorFlow.js; ratios at equal threads', () => {
@@ -68,7 +75,8 @@ describe('runHarness', () => {
     const mlp = report.cases.find((c) => c.name === 'mlp-mnist')!
     // MLP 784-256-10 on a batch of 4: 4 x (784 x 256 + 256 x 10) multiply-accumulates.
     expect(mlp.macs).toBe(4 * (784 * 256 + 256 * 10))
-    for (const t of mlp.timings.filter((x) => x.medianMs)) expect(t.gflops).toBeCloseTo((2 * mlp.macs!) / t.medianMs! / 1e6, 1)
+    for (const t of mlp.timings.filter((x) => x.medianMs))
+      expect(t.gflops).toBeCloseTo((2 * mlp.macs!) / t.medianMs! / 1e6, 1)
     expect(report.cases.find((c) => c.name === 'gelu')!.macs).toBe(0)
     const p = report.calibration!.simdPeakGflops
     expect(p.plain).toBeGreaterThan(0)
@@ -80,7 +88,14 @@ describe('runHarness', () => {
 
   it('times TensorFlow.js on an identity graph (dropout in eval mode returns its input) without disposing the input', async () => {
     const r = await runHarness(selectSpecs(['cnn'], ['dropout2d']), {
-      size: 'small', samples: 3, timeMs: 20, maxRunMs: 5000, slowLimitMs: 0, providers: ['cpu'], engines: ['tfjs'], seed: 0,
+      size: 'small',
+      samples: 3,
+      timeMs: 20,
+      maxRunMs: 5000,
+      slowLimitMs: 0,
+      providers: ['cpu'],
+      engines: ['tfjs'],
+      seed: 0,
     })
     for (const engine of ['tfjs-cpu', 'tfjs-wasm']) {
       const t = r.cases[0]!.timings.find((x) => x.engine === engine)!
@@ -114,8 +129,12 @@ describe('runHarness', () => {
     mlp.timings.find((t) => t.engine === 'refnets')!.medianMs! *= 2
     mlp.parity.find((p) => p.engine === 'ort-cpu')!.status = 'fail'
     const cmp = compareReports(slower, report, 'previous.json', 0.25)
-    expect(cmp.regressions).toContainEqual(expect.objectContaining({ case: 'core/mlp-mnist', engine: 'refnets', kind: 'slower', change: 1 }))
-    expect(cmp.regressions).toContainEqual(expect.objectContaining({ case: 'core/mlp-mnist', engine: 'ort-cpu', kind: 'parity' }))
+    expect(cmp.regressions).toContainEqual(
+      expect.objectContaining({ case: 'core/mlp-mnist', engine: 'refnets', kind: 'slower', change: 1 }),
+    )
+    expect(cmp.regressions).toContainEqual(
+      expect.objectContaining({ case: 'core/mlp-mnist', engine: 'ort-cpu', kind: 'parity' }),
+    )
     expect(compareReports(report, report, 'same.json', 0.25).regressions).toEqual([])
     slower.comparison = cmp
     expect(toMarkdown(slower)).toMatch(/REGRESSION core\/mlp-mnist refnets: .* \(\+100%\)/)
@@ -124,9 +143,20 @@ describe('runHarness', () => {
 
 describe('slow engines', () => {
   it('skips tfjs-cpu with the reason where refnets itself is over the limit, and no other engine', async () => {
-    const r = await runHarness(selectSpecs(['core'], ['relu']), { size: 'small', samples: 2, timeMs: 5, maxRunMs: 5000, slowLimitMs: 1e-6, providers: ['cpu'], seed: 0 })
+    const r = await runHarness(selectSpecs(['core'], ['relu']), {
+      size: 'small',
+      samples: 2,
+      timeMs: 5,
+      maxRunMs: 5000,
+      slowLimitMs: 1e-6,
+      providers: ['cpu'],
+      seed: 0,
+    })
     const t = (e: string) => r.cases[0]!.timings.find((x) => x.engine === e)!
-    expect(t('tfjs-cpu')).toMatchObject({ status: 'n/a', reason: expect.stringMatching(/over the 0.000001 ms limit for slow engines \(--slow-limit 0 includes it\)/) })
+    expect(t('tfjs-cpu')).toMatchObject({
+      status: 'n/a',
+      reason: expect.stringMatching(/over the 0.000001 ms limit for slow engines \(--slow-limit 0 includes it\)/),
+    })
     expect(r.cases[0]!.parity.find((p) => p.engine === 'tfjs-cpu')!.status).toBe('n/a')
     expect(t('tfjs-wasm').status).toBe('ok')
     expect(t('refnets').status).toBe('ok')

@@ -15,11 +15,20 @@ beforeAll(async () => {
 })
 
 // The architectures too, where the small input keeps a forward under a second.
-const SMALL_MODELS = ['lenet5', 'lenet5-modern', 'alexnet-lrn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'fcn-resnet18']
+const SMALL_MODELS = [
+  'lenet5',
+  'lenet5-modern',
+  'alexnet-lrn',
+  'nin',
+  'googlenet',
+  'resnet18',
+  'resnet50',
+  'fcn-resnet18',
+]
 const cases: ModelSpec[] = [...core, ...cnn.filter((s) => s.family === 'layer' || SMALL_MODELS.includes(s.name))]
 
 describe.each(cases)('$name', (spec) => {
-  it('gives refnets\' output in TensorFlow.js', () => {
+  it("gives refnets' output in TensorFlow.js", () => {
     const m = spec.build(0)
     m.eval()
     const x = spec.inputs('small', 1)
@@ -35,7 +44,8 @@ describe.each(cases)('$name', (spec) => {
     let outside = 0
     for (let i = 0; i < b.length; i++) if (!(Math.abs(a[i]! - b[i]!) <= atol + rtol * Math.abs(b[i]!))) outside++
     let worst = 0
-    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)))
+    for (let i = 0; i < b.length; i++)
+      worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!)))
     expect(outside, `worst |error| / tolerance ${worst}`).toBe(0)
     tf.dispose([y!, ...xs])
     model.dispose()
@@ -43,10 +53,17 @@ describe.each(cases)('$name', (spec) => {
 })
 
 it('names the op it cannot translate', () => {
-  const m = { graph: { node: [{ opType: 'Resize', input: ['x'], output: ['y'] }], input: [{ name: 'x' }], output: [{ name: 'y' }] } }
+  const m = {
+    graph: {
+      node: [{ opType: 'Resize', input: ['x'], output: ['y'] }],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }],
+    },
+  }
   expect(() => compileTfjs(tf, encode(m))).toThrow(UnsupportedOpError)
   expect(() => compileTfjs(tf, encode(m))).toThrow(/ONNX Resize/)
 })
 
 import { onnx } from '@refnets/core'
-const encode = (m: object) => onnx.encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], ...m } as onnx.ModelProto)
+const encode = (m: object) =>
+  onnx.encodeModel({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], ...m } as onnx.ModelProto)

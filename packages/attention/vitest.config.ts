@@ -7,5 +7,10 @@ const conditions = ['source', 'module', 'node', 'development|production']
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
-  test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], setupFiles: ['test/setup-yield.ts'], testTimeout: 120_000, hookTimeout: 300_000 },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    setupFiles: ['test/setup-yield.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+  },
 })

@@ -28,7 +28,10 @@ const MAX_LEN = 64
 const N_TRAIN = 1000
 const N_TEST = 500
 
-interface Mail { text: string; spam: number }
+interface Mail {
+  text: string
+  spam: number
+}
 
 /** Subject and body of a raw e-mail, HTML tags and extra whitespace removed. */
 function clean(raw: string): string {
@@ -55,7 +58,14 @@ function encode(tok: WordPieceTokenizer, mails: Mail[]): { ids: Tensor; mask: Te
   }
 }
 
-function run(name: string, config: BertConfig, tok: WordPieceTokenizer, train: Mail[], test: Mail[], pretrained: Record<string, Tensor> | null) {
+function run(
+  name: string,
+  config: BertConfig,
+  tok: WordPieceTokenizer,
+  train: Mail[],
+  test: Mail[],
+  pretrained: Record<string, Tensor> | null,
+) {
   manualSeed(1)
   const model = new BertForSequenceClassification(config, 2)
   if (pretrained) {
@@ -70,7 +80,10 @@ function run(name: string, config: BertConfig, tok: WordPieceTokenizer, train: M
   let lossSum = 0
   for (let step = 1; step <= STEPS; step++) {
     if (order.length < BATCH) order = [...train.keys()].sort(() => g.random() - 0.5)
-    const b = encode(tok, order.splice(0, BATCH).map((i) => train[i]!))
+    const b = encode(
+      tok,
+      order.splice(0, BATCH).map((i) => train[i]!),
+    )
     const loss = crossEntropy(model.call(b.ids, null, b.mask), b.labels)
     opt.zeroGrad()
     loss.backward()
@@ -78,12 +91,17 @@ function run(name: string, config: BertConfig, tok: WordPieceTokenizer, train: M
     opt.step()
     lossSum += loss.item()
     if (step % 25 === 0) {
-      console.log(`  ${name} step ${step}: loss ${(lossSum / 25).toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(0)}s`)
+      console.log(
+        `  ${name} step ${step}: loss ${(lossSum / 25).toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(0)}s`,
+      )
       lossSum = 0
     }
   }
   model.eval()
-  let tp = 0, fp = 0, fn = 0, right = 0
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    right = 0
   noGrad(() => {
     for (let i = 0; i < test.length; i += 100) {
       const b = encode(tok, test.slice(i, i + 100))
@@ -98,7 +116,9 @@ function run(name: string, config: BertConfig, tok: WordPieceTokenizer, train: M
     }
   })
   const f1 = (2 * tp) / Math.max(1, 2 * tp + fp + fn)
-  console.log(`${name}: held-out accuracy ${(right / test.length).toFixed(3)}, spam F1 ${f1.toFixed(3)} (${STEPS} steps, ${((Date.now() - t0) / 1000).toFixed(0)}s)`)
+  console.log(
+    `${name}: held-out accuracy ${(right / test.length).toFixed(3)}, spam F1 ${f1.toFixed(3)} (${STEPS} steps, ${((Date.now() - t0) / 1000).toFixed(0)}s)`,
+  )
   return { accuracy: right / test.length, f1 }
 }
 
@@ -113,11 +133,20 @@ function main(): void {
   const train = order.slice(0, N_TRAIN).map((i) => mails[i]!)
   const test = order.slice(N_TRAIN, N_TRAIN + N_TEST).map((i) => mails[i]!)
   const spamShare = test.filter((m) => m.spam).length / test.length
-  console.log(`${mails.length} e-mails; ${train.length} training, ${test.length} held out (${(spamShare * 100).toFixed(1)}% spam: a majority-class guess scores ${(1 - spamShare).toFixed(3)})`)
-  const config = { ...saved.config, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1, maxPositionEmbeddings: Math.max(MAX_LEN, saved.config.maxPositionEmbeddings) }
+  console.log(
+    `${mails.length} e-mails; ${train.length} training, ${test.length} held out (${(spamShare * 100).toFixed(1)}% spam: a majority-class guess scores ${(1 - spamShare).toFixed(3)})`,
+  )
+  const config = {
+    ...saved.config,
+    hiddenDropoutProb: 0.1,
+    attentionProbsDropoutProb: 0.1,
+    maxPositionEmbeddings: Math.max(MAX_LEN, saved.config.maxPositionEmbeddings),
+  }
   const pre = run('pretrained', config, tok, train, test, loadSafetensorsFile(`${WEIGHTS}.safetensors`))
   const scratch = run('from scratch', config, tok, train, test, null)
-  console.log(`pretrained minus scratch: accuracy ${(pre.accuracy - scratch.accuracy).toFixed(3)}, F1 ${(pre.f1 - scratch.f1).toFixed(3)}`)
+  console.log(
+    `pretrained minus scratch: accuracy ${(pre.accuracy - scratch.accuracy).toFixed(3)}, F1 ${(pre.f1 - scratch.f1).toFixed(3)}`,
+  )
 }
 
 main()

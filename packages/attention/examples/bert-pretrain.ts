@@ -22,8 +22,16 @@ import { fileURLToPath } from 'node:url'
 import { Generator, type Tensor, manualSeed, noGrad, optim } from '@refnets/core'
 import { saveWeights } from '@refnets/core/io/node'
 import {
-  BERT_SMALL, type BertConfig, BertForPreTraining, type PretrainingExample, VocabSubset, WordPieceTokenizer,
-  bertPretrainingLoss, collatePretraining, makePretrainingExamples, splitParagraphs,
+  BERT_SMALL,
+  type BertConfig,
+  BertForPreTraining,
+  type PretrainingExample,
+  VocabSubset,
+  WordPieceTokenizer,
+  bertPretrainingLoss,
+  collatePretraining,
+  makePretrainingExamples,
+  splitParagraphs,
 } from '../src/index.js'
 
 const shared = (rel: string) => fileURLToPath(new URL(`../../../../shared/data/${rel}`, import.meta.url))
@@ -36,7 +44,10 @@ const LR = 1e-3
 const WARMUP = 20
 
 /** Held-out MLM accuracy over real predictions and NSP accuracy, in evaluation mode. */
-function evaluate(model: BertForPreTraining, examples: PretrainingExample[]): { mlm: number; nsp: number; mlmLoss: number } {
+function evaluate(
+  model: BertForPreTraining,
+  examples: PretrainingExample[],
+): { mlm: number; nsp: number; mlmLoss: number } {
   model.eval()
   let mlmRight = 0
   let mlmTotal = 0
@@ -50,7 +61,7 @@ function evaluate(model: BertForPreTraining, examples: PretrainingExample[]): { 
       const pred = mlm.argmax(-1).data
       const w = b.mlmWeights.data
       const y = b.mlmLabels.data
-      for (let k = 0; k < pred.length; k++) if (w[k] === 1) (mlmTotal++, pred[k] === y[k] && mlmRight++)
+      for (let k = 0; k < pred.length; k++) if (w[k] === 1) mlmTotal++, pred[k] === y[k] && mlmRight++
       const np = nsp.argmax(-1).data
       for (let k = 0; k < np.length; k++) if (np[k] === b.nspLabels.data[k]) nspRight++
     }
@@ -65,8 +76,15 @@ function main(): void {
   const tokenizer = WordPieceTokenizer.fromVocabText(readFileSync(shared('text/bert-base-uncased-vocab.txt'), 'utf8'))
   const paragraphs = splitParagraphs(readFileSync(shared('text/timemachine.txt'), 'utf8'))
   const all = makePretrainingExamples(paragraphs, tokenizer, { maxLen: MAX_LEN, seed: 0 })
-  const vocab = new VocabSubset(tokenizer, all.flatMap((e) => [...e.tokenIds, ...e.mlmLabels]))
-  const examples = all.map((e) => ({ ...e, tokenIds: vocab.compact(e.tokenIds), mlmLabels: vocab.compact(e.mlmLabels).map((v, k) => (e.mlmWeights[k] ? v : 0)) }))
+  const vocab = new VocabSubset(
+    tokenizer,
+    all.flatMap((e) => [...e.tokenIds, ...e.mlmLabels]),
+  )
+  const examples = all.map((e) => ({
+    ...e,
+    tokenIds: vocab.compact(e.tokenIds),
+    mlmLabels: vocab.compact(e.mlmLabels).map((v, k) => (e.mlmWeights[k] ? v : 0)),
+  }))
   const g = new Generator(1)
   for (let i = examples.length - 1; i > 0; i--) {
     const j = g.int(i + 1)
@@ -75,10 +93,18 @@ function main(): void {
   const nTest = Math.round(examples.length * 0.1)
   const test = examples.slice(0, nTest)
   const train = examples.slice(nTest)
-  const config: BertConfig = { ...BERT_SMALL, vocabSize: vocab.size, maxPositionEmbeddings: MAX_LEN, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1 }
+  const config: BertConfig = {
+    ...BERT_SMALL,
+    vocabSize: vocab.size,
+    maxPositionEmbeddings: MAX_LEN,
+    hiddenDropoutProb: 0.1,
+    attentionProbsDropoutProb: 0.1,
+  }
   const model = new BertForPreTraining(config)
   const nParams = model.parameters().reduce((a, p) => a + p.size, 0)
-  console.log(`${paragraphs.length} paragraphs, ${train.length} training and ${test.length} held-out pairs, vocabulary ${vocab.size} pieces, ${nParams.toLocaleString()} parameters`)
+  console.log(
+    `${paragraphs.length} paragraphs, ${train.length} training and ${test.length} held-out pairs, vocabulary ${vocab.size} pieces, ${nParams.toLocaleString()} parameters`,
+  )
 
   const opt = new optim.AdamW(model.parameters(), { lr: LR, weightDecay: 0.01 })
   const budget = MINUTES * 60_000
@@ -90,11 +116,18 @@ function main(): void {
   let plannedSteps = MAX_STEPS
   while (step < MAX_STEPS && Date.now() - start < budget) {
     if (order.length < BATCH) order = [...train.keys()].sort(() => g.random() - 0.5)
-    const batch = collatePretraining(order.splice(0, BATCH).map((i) => train[i]!), { trim: true })
+    const batch = collatePretraining(
+      order.splice(0, BATCH).map((i) => train[i]!),
+      { trim: true },
+    )
     if (step === 10) plannedSteps = Math.min(MAX_STEPS, Math.floor((budget / (Date.now() - start)) * 10))
-    const frac = step < WARMUP ? (step + 1) / WARMUP : Math.max(0.05, 1 - (step - WARMUP) / Math.max(1, plannedSteps - WARMUP))
+    const frac =
+      step < WARMUP ? (step + 1) / WARMUP : Math.max(0.05, 1 - (step - WARMUP) / Math.max(1, plannedSteps - WARMUP))
     opt.paramGroups[0]!.lr = LR * frac
-    const [mlm, nsp] = model.call(batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.predPositions) as [Tensor, Tensor]
+    const [mlm, nsp] = model.call(batch.inputIds, batch.tokenTypeIds, batch.attentionMask, batch.predPositions) as [
+      Tensor,
+      Tensor,
+    ]
     const loss = bertPretrainingLoss(mlm, nsp, batch.mlmLabels, batch.mlmWeights, batch.nspLabels)
     opt.zeroGrad()
     loss.total.backward()
@@ -103,14 +136,20 @@ function main(): void {
     sums = { mlm: sums.mlm + loss.mlm.item(), nsp: sums.nsp + loss.nsp.item(), n: sums.n + 1 }
     step++
     if (step % 25 === 0) {
-      console.log(`step ${step}: MLM loss ${(sums.mlm / sums.n).toFixed(3)}, NSP loss ${(sums.nsp / sums.n).toFixed(3)}, ${((Date.now() - start) / 1000).toFixed(0)}s`)
+      console.log(
+        `step ${step}: MLM loss ${(sums.mlm / sums.n).toFixed(3)}, NSP loss ${(sums.nsp / sums.n).toFixed(3)}, ${((Date.now() - start) / 1000).toFixed(0)}s`,
+      )
       sums = { mlm: 0, nsp: 0, n: 0 }
     }
   }
   const trainSeconds = (Date.now() - start) / 1000
   const res = evaluate(model, test)
-  console.log(`trained ${step} steps (${(step * BATCH / train.length).toFixed(1)} epochs) in ${trainSeconds.toFixed(0)}s`)
-  console.log(`held-out: MLM accuracy ${res.mlm.toFixed(3)} (loss ${res.mlmLoss.toFixed(3)}), NSP accuracy ${res.nsp.toFixed(3)} (chance 0.5)`)
+  console.log(
+    `trained ${step} steps (${((step * BATCH) / train.length).toFixed(1)} epochs) in ${trainSeconds.toFixed(0)}s`,
+  )
+  console.log(
+    `held-out: MLM accuracy ${res.mlm.toFixed(3)} (loss ${res.mlmLoss.toFixed(3)}), NSP accuracy ${res.nsp.toFixed(3)} (chance 0.5)`,
+  )
   mkdirSync(dirname(OUT), { recursive: true })
   saveWeights(model, `${OUT}.safetensors`)
   writeFileSync(`${OUT}.vocab.json`, JSON.stringify({ config, fullIds: vocab.fullIds }))

@@ -13,7 +13,13 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { noGrad } from '@refnets/core'
 import {
-  NWKernelRegression, heatmapSvg, lineChartSvg, nadarayaWatson, nadarayaWatsonData, sinusoidalTable, trainNWKernelRegression,
+  NWKernelRegression,
+  heatmapSvg,
+  lineChartSvg,
+  nadarayaWatson,
+  nadarayaWatsonData,
+  sinusoidalTable,
+  trainNWKernelRegression,
 } from '../src/index.js'
 
 const dir = fileURLToPath(new URL('../../../docs/figures/attention/', import.meta.url))
@@ -33,20 +39,65 @@ const learned = noGrad(() => {
 })
 const mse = (p: Float64Array) => p.reduce((a, v, i) => a + (v - (data.yTruth.data[i] as number)) ** 2, 0) / p.length
 console.log(`learned w = ${model.w.item().toFixed(3)}; training loss ${losses.map((l) => l.toFixed(2)).join(' -> ')}`)
-console.log(`test MSE against the truth: non-parametric ${mse(plain.pred.data as Float64Array).toFixed(4)}, learned ${mse(learned.pred.data as Float64Array).toFixed(4)}`)
+console.log(
+  `test MSE against the truth: non-parametric ${mse(plain.pred.data as Float64Array).toFixed(4)}, learned ${mse(learned.pred.data as Float64Array).toFixed(4)}`,
+)
 
-write('nw-heatmap-nonparametric.svg', heatmapSvg(plain.weights, { title: 'Nadaraya-Watson weights, w = 1', xlabel: 'Sorted training inputs', ylabel: 'Sorted testing inputs', cell: 8 }))
-write('nw-heatmap-learned.svg', heatmapSvg(learned.weights, { title: `Nadaraya-Watson weights, learned w = ${model.w.item().toFixed(2)}`, xlabel: 'Sorted training inputs', ylabel: 'Sorted testing inputs', cell: 8 }))
+write(
+  'nw-heatmap-nonparametric.svg',
+  heatmapSvg(plain.weights, {
+    title: 'Nadaraya-Watson weights, w = 1',
+    xlabel: 'Sorted training inputs',
+    ylabel: 'Sorted testing inputs',
+    cell: 8,
+  }),
+)
+write(
+  'nw-heatmap-learned.svg',
+  heatmapSvg(learned.weights, {
+    title: `Nadaraya-Watson weights, learned w = ${model.w.item().toFixed(2)}`,
+    xlabel: 'Sorted training inputs',
+    ylabel: 'Sorted testing inputs',
+    cell: 8,
+  }),
+)
 const xt = Array.from(data.xTest.data as Float64Array)
-write('nw-fit.svg', lineChartSvg([
-  { name: 'Truth', x: xt, y: Array.from(data.yTruth.data as Float64Array) },
-  { name: 'Pred (w = 1)', x: xt, y: Array.from(plain.pred.data as Float64Array) },
-  { name: 'Pred (learned w)', x: xt, y: Array.from(learned.pred.data as Float64Array) },
-  { name: 'Training data', x: Array.from(data.xTrain.data as Float64Array), y: Array.from(data.yTrain.data as Float64Array), points: true },
-], { title: 'Nadaraya-Watson kernel regression', xlabel: 'x', ylabel: 'y' }))
+write(
+  'nw-fit.svg',
+  lineChartSvg(
+    [
+      { name: 'Truth', x: xt, y: Array.from(data.yTruth.data as Float64Array) },
+      { name: 'Pred (w = 1)', x: xt, y: Array.from(plain.pred.data as Float64Array) },
+      { name: 'Pred (learned w)', x: xt, y: Array.from(learned.pred.data as Float64Array) },
+      {
+        name: 'Training data',
+        x: Array.from(data.xTrain.data as Float64Array),
+        y: Array.from(data.yTrain.data as Float64Array),
+        points: true,
+      },
+    ],
+    { title: 'Nadaraya-Watson kernel regression', xlabel: 'x', ylabel: 'y' },
+  ),
+)
 
 const P = sinusoidalTable(60, 32, 'float64')
-write('positional-encoding-columns.svg', lineChartSvg([6, 7, 8, 9].map((j) => ({
-  name: `Col ${j}`, x: [...Array(60).keys()], y: Array.from({ length: 60 }, (_, i) => P.data[i * 32 + j] as number),
-})), { title: 'Sinusoidal positional encoding', xlabel: 'Row (position)' }))
-write('positional-encoding-heatmap.svg', heatmapSvg(sinusoidalTable(60, 64, 'float64'), { title: 'Positional encoding', xlabel: 'Column (encoding dimension)', ylabel: 'Row (position)', cell: 6 }))
+write(
+  'positional-encoding-columns.svg',
+  lineChartSvg(
+    [6, 7, 8, 9].map((j) => ({
+      name: `Col ${j}`,
+      x: [...Array(60).keys()],
+      y: Array.from({ length: 60 }, (_, i) => P.data[i * 32 + j] as number),
+    })),
+    { title: 'Sinusoidal positional encoding', xlabel: 'Row (position)' },
+  ),
+)
+write(
+  'positional-encoding-heatmap.svg',
+  heatmapSvg(sinusoidalTable(60, 64, 'float64'), {
+    title: 'Positional encoding',
+    xlabel: 'Column (encoding dimension)',
+    ylabel: 'Row (position)',
+    cell: 6,
+  }),
+)

@@ -27,12 +27,18 @@ const normal = (shape: number[], seed: number) => randn(shape, { generator: new 
 /** Valid lengths per batch row in [1, n], int32. */
 const lengths = (B: number, n: number, seed: number) => {
   const g = new Generator(seed)
-  return new Tensor(Int32Array.from({ length: B }, (_, i) => (i === 0 ? n : 1 + g.int(n))), [B])
+  return new Tensor(
+    Int32Array.from({ length: B }, (_, i) => (i === 0 ? n : 1 + g.int(n))),
+    [B],
+  )
 }
 /** A key-padding mask (B, S): true after each row's valid length (row 0 unpadded). */
 const padding = (B: number, S: number, seed: number) => {
   const lens = lengths(B, S, seed).data as Int32Array
-  return new Tensor(Uint8Array.from({ length: B * S }, (_, i) => (i % S >= lens[Math.floor(i / S)]! ? 1 : 0)), [B, S])
+  return new Tensor(
+    Uint8Array.from({ length: B * S }, (_, i) => (i % S >= lens[Math.floor(i / S)]! ? 1 : 0)),
+    [B, S],
+  )
 }
 
 class DotProduct extends Module<[Tensor, Tensor, Tensor, Tensor], Tensor> {
@@ -54,25 +60,46 @@ class Additive extends Module<[Tensor, Tensor, Tensor, Tensor], Tensor> {
 /** MHA with its masks as graph inputs; returns [output, averaged weights]. */
 class Mha extends Module<Tensor[], Tensor[]> {
   mha: MultiheadAttention
-  constructor(E: number, heads: number, readonly kind: 'self' | 'cross' | 'causal' | 'fused', kdim?: number) {
+  constructor(
+    E: number,
+    heads: number,
+    readonly kind: 'self' | 'cross' | 'causal' | 'fused',
+    kdim?: number,
+  ) {
     super()
-    this.mha = new MultiheadAttention(E, heads, { batchFirst: true, dropout: 0.1, kdim, vdim: kdim, onnxAttentionOp: kind === 'fused' })
+    this.mha = new MultiheadAttention(E, heads, {
+      batchFirst: true,
+      dropout: 0.1,
+      kdim,
+      vdim: kdim,
+      onnxAttentionOp: kind === 'fused',
+    })
   }
   forward(...xs: Tensor[]): Tensor[] {
     if (this.kind === 'fused')
-      return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3], needWeights: false }).slice(0, 1) as Tensor[]
+      return this.mha
+        .call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3], needWeights: false })
+        .slice(0, 1) as Tensor[]
     if (this.kind === 'self') return this.mha.call(xs[0]!, xs[0]!, xs[0]!, { keyPaddingMask: xs[1] }) as Tensor[]
     if (this.kind === 'cross')
       return this.mha.call(xs[0]!, xs[1]!, xs[1]!, { keyPaddingMask: xs[2], attnMask: xs[3] }) as Tensor[]
     const T = xs[0]!.shape[1]!
-    return this.mha.call(xs[0]!, xs[0]!, xs[0]!, { attnMask: causalMask(T), needWeights: false }).slice(0, 1) as Tensor[]
+    return this.mha
+      .call(xs[0]!, xs[0]!, xs[0]!, { attnMask: causalMask(T), needWeights: false })
+      .slice(0, 1) as Tensor[]
   }
 }
 class EncoderLayer extends Module<[Tensor, Tensor], Tensor> {
   layer: TransformerEncoderLayer
   constructor(E: number, normFirst: boolean, onnxAttentionOp = false) {
     super()
-    this.layer = new TransformerEncoderLayer(E, 4, { dimFeedforward: 4 * E, batchFirst: true, normFirst, activation: normFirst ? 'gelu' : 'relu', onnxAttentionOp })
+    this.layer = new TransformerEncoderLayer(E, 4, {
+      dimFeedforward: 4 * E,
+      batchFirst: true,
+      normFirst,
+      activation: normFirst ? 'gelu' : 'relu',
+      onnxAttentionOp,
+    })
   }
   forward(x: Tensor, kpm: Tensor): Tensor {
     return this.layer.call(x, { srcKeyPaddingMask: kpm })
@@ -92,10 +119,21 @@ class Seq2SeqTransformer extends Module<[Tensor, Tensor, Tensor], Tensor> {
   transformer: Transformer
   constructor(E: number) {
     super()
-    this.transformer = new Transformer({ dModel: E, nhead: 4, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 4 * E, batchFirst: true })
+    this.transformer = new Transformer({
+      dModel: E,
+      nhead: 4,
+      numEncoderLayers: 2,
+      numDecoderLayers: 2,
+      dimFeedforward: 4 * E,
+      batchFirst: true,
+    })
   }
   forward(src: Tensor, tgt: Tensor, srcKpm: Tensor): Tensor {
-    return this.transformer.call(src, tgt, { tgtMask: causalMask(tgt.shape[1]!), srcKeyPaddingMask: srcKpm, memoryKeyPaddingMask: srcKpm })
+    return this.transformer.call(src, tgt, {
+      tgtMask: causalMask(tgt.shape[1]!),
+      srcKeyPaddingMask: srcKpm,
+      memoryKeyPaddingMask: srcKpm,
+    })
   }
 }
 
@@ -107,11 +145,18 @@ const DEVLIN = 'Devlin et al. 2019'
 
 /** A spec with a fixed seed for the parameters; `inputs` builds seeded tensors from the size's dims. */
 function spec(
-  name: string, family: string, paper: string, make: (d: Dims) => Module<any, any>, inputs: (d: Dims, seed: number) => Tensor[],
-  output: (d: Dims) => number[], extra: Partial<ModelSpec> = {},
+  name: string,
+  family: string,
+  paper: string,
+  make: (d: Dims) => Module<any, any>,
+  inputs: (d: Dims, seed: number) => Tensor[],
+  output: (d: Dims) => number[],
+  extra: Partial<ModelSpec> = {},
 ): ModelSpec {
   return {
-    name, family, paper,
+    name,
+    family,
+    paper,
     build: (seed) => {
       manualSeed(seed)
       return make(DIMS.small)
@@ -124,25 +169,130 @@ function spec(
 }
 
 const layerSpecs: ModelSpec[] = [
-  spec('dot-product-attention', ATT, VASWANI, () => new DotProduct(), ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), normal([B, S, E], s + 2), lengths(B, S, s + 3)],
-    ({ B, T, E }) => [B, T, E]),
-  spec('additive-attention', ATT, 'Bahdanau et al. 2015', ({ E }) => new Additive(E), ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), normal([B, S, E], s + 2), lengths(B, S, s + 3)],
-    ({ B, T, E }) => [B, T, E]),
-  spec('positional-encoding', ATT, VASWANI, ({ E }) => new PositionalEncoding(E, 0.1, 1000), ({ B, T, E }, s) => [normal([B, T, E], s)], ({ B, T, E }) => [B, T, E]),
-  spec('learned-positional-encoding', ATT, DEVLIN, ({ E }) => new LearnedPositionalEncoding(E, 0.1, 512), ({ B, T, E }, s) => [normal([B, T, E], s)], ({ B, T, E }) => [B, T, E]),
-  spec('mha-self-key-padding', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'self'), ({ B, T, E }, s) => [normal([B, T, E], s), padding(B, T, s + 1)], ({ B, T, E }) => [B, T, E]),
-  spec('mha-cross-kdim-masks', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'cross', E / 2),
-    ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E / 2], s + 1), padding(B, S, s + 2), normal([T, S], s + 3)], ({ B, T, E }) => [B, T, E]),
-  spec('mha-causal', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'causal'), ({ B, T, E }, s) => [normal([B, T, E], s)], ({ B, T, E }) => [B, T, E]),
-  spec('mha-cross-onnx-attention-op', ATT, VASWANI, ({ E }) => new Mha(E, 4, 'fused'),
-    ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), padding(B, S, s + 2), normal([T, S], s + 3)], ({ B, T, E }) => [B, T, E]),
-  spec('transformer-encoder-layer-onnx-attention-op', TRANSFORMER, VASWANI, ({ E }) => new EncoderLayer(E, false, true), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
-  spec('transformer-encoder-layer', TRANSFORMER, VASWANI, ({ E }) => new EncoderLayer(E, false), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
-  spec('transformer-encoder-layer-norm-first-gelu', TRANSFORMER, 'Xiong et al. 2020', ({ E }) => new EncoderLayer(E, true), ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)], ({ B, S, E }) => [B, S, E]),
-  spec('transformer-decoder-layer', TRANSFORMER, VASWANI, ({ E }) => new DecoderLayer(E),
-    ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), padding(B, S, s + 2)], ({ B, T, E }) => [B, T, E]),
-  spec('transformer', TRANSFORMER, VASWANI, ({ E }) => new Seq2SeqTransformer(E),
-    ({ B, T, S, E }, s) => [normal([B, S, E], s), normal([B, T, E], s + 1), padding(B, S, s + 2)], ({ B, T, E }) => [B, T, E]),
+  spec(
+    'dot-product-attention',
+    ATT,
+    VASWANI,
+    () => new DotProduct(),
+    ({ B, T, S, E }, s) => [
+      normal([B, T, E], s),
+      normal([B, S, E], s + 1),
+      normal([B, S, E], s + 2),
+      lengths(B, S, s + 3),
+    ],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'additive-attention',
+    ATT,
+    'Bahdanau et al. 2015',
+    ({ E }) => new Additive(E),
+    ({ B, T, S, E }, s) => [
+      normal([B, T, E], s),
+      normal([B, S, E], s + 1),
+      normal([B, S, E], s + 2),
+      lengths(B, S, s + 3),
+    ],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'positional-encoding',
+    ATT,
+    VASWANI,
+    ({ E }) => new PositionalEncoding(E, 0.1, 1000),
+    ({ B, T, E }, s) => [normal([B, T, E], s)],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'learned-positional-encoding',
+    ATT,
+    DEVLIN,
+    ({ E }) => new LearnedPositionalEncoding(E, 0.1, 512),
+    ({ B, T, E }, s) => [normal([B, T, E], s)],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'mha-self-key-padding',
+    ATT,
+    VASWANI,
+    ({ E }) => new Mha(E, 4, 'self'),
+    ({ B, T, E }, s) => [normal([B, T, E], s), padding(B, T, s + 1)],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'mha-cross-kdim-masks',
+    ATT,
+    VASWANI,
+    ({ E }) => new Mha(E, 4, 'cross', E / 2),
+    ({ B, T, S, E }, s) => [
+      normal([B, T, E], s),
+      normal([B, S, E / 2], s + 1),
+      padding(B, S, s + 2),
+      normal([T, S], s + 3),
+    ],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'mha-causal',
+    ATT,
+    VASWANI,
+    ({ E }) => new Mha(E, 4, 'causal'),
+    ({ B, T, E }, s) => [normal([B, T, E], s)],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'mha-cross-onnx-attention-op',
+    ATT,
+    VASWANI,
+    ({ E }) => new Mha(E, 4, 'fused'),
+    ({ B, T, S, E }, s) => [
+      normal([B, T, E], s),
+      normal([B, S, E], s + 1),
+      padding(B, S, s + 2),
+      normal([T, S], s + 3),
+    ],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'transformer-encoder-layer-onnx-attention-op',
+    TRANSFORMER,
+    VASWANI,
+    ({ E }) => new EncoderLayer(E, false, true),
+    ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)],
+    ({ B, S, E }) => [B, S, E],
+  ),
+  spec(
+    'transformer-encoder-layer',
+    TRANSFORMER,
+    VASWANI,
+    ({ E }) => new EncoderLayer(E, false),
+    ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)],
+    ({ B, S, E }) => [B, S, E],
+  ),
+  spec(
+    'transformer-encoder-layer-norm-first-gelu',
+    TRANSFORMER,
+    'Xiong et al. 2020',
+    ({ E }) => new EncoderLayer(E, true),
+    ({ B, S, E }, s) => [normal([B, S, E], s), padding(B, S, s + 1)],
+    ({ B, S, E }) => [B, S, E],
+  ),
+  spec(
+    'transformer-decoder-layer',
+    TRANSFORMER,
+    VASWANI,
+    ({ E }) => new DecoderLayer(E),
+    ({ B, T, S, E }, s) => [normal([B, T, E], s), normal([B, S, E], s + 1), padding(B, S, s + 2)],
+    ({ B, T, E }) => [B, T, E],
+  ),
+  spec(
+    'transformer',
+    TRANSFORMER,
+    VASWANI,
+    ({ E }) => new Seq2SeqTransformer(E),
+    ({ B, T, S, E }, s) => [normal([B, S, E], s), normal([B, T, E], s + 1), padding(B, S, s + 2)],
+    ({ B, T, E }) => [B, T, E],
+  ),
 ]
 
 // ---- BERT --------------------------------------------------------------------------------------
@@ -150,21 +300,28 @@ const layerSpecs: ModelSpec[] = [
 /** Seeded BERT inputs: ids in [1, vocab), segments (second half 1), attention mask (row 1 padded). */
 function bertInputs(B: number, T: number, vocab: number, seed: number): Tensor[] {
   const ids = randint(1, vocab, [B, T], { generator: new Generator(seed) })
-  const types = new Tensor(Int32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 ? 1 : 0)), [B, T])
-  const mask = new Tensor(Int32Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 1 && i % T >= T - 2 ? 0 : 1)), [B, T])
+  const types = new Tensor(
+    Int32Array.from({ length: B * T }, (_, i) => (i % T >= T / 2 ? 1 : 0)),
+    [B, T],
+  )
+  const mask = new Tensor(
+    Int32Array.from({ length: B * T }, (_, i) => (Math.floor(i / T) === 1 && i % T >= T - 2 ? 0 : 1)),
+    [B, T],
+  )
   return [ids, types, mask]
 }
 
 function bertSpec(
   name: string,
   config: BertConfig,
-  make: (c: BertConfig) => Module<any,
-  any>, sizes: Record<SpecSize,
-  [number, number]>, out: (B: number,
-  T: number) => number[],
+  make: (c: BertConfig) => Module<any, any>,
+  sizes: Record<SpecSize, [number, number]>,
+  out: (B: number, T: number) => number[],
 ): ModelSpec {
   return {
-    name, family: BERT, paper: DEVLIN,
+    name,
+    family: BERT,
+    paper: DEVLIN,
     build: (seed) => {
       manualSeed(seed)
       return make(config)
@@ -176,10 +333,34 @@ function bertSpec(
 }
 
 const bertSpecs: ModelSpec[] = [
-  bertSpec('bert-small', BERT_SMALL, (c) => new BertModel(c), { small: [2, 12], bench: [8, 128] }, (B, T) => [B, T, 128]),
-  bertSpec('bert-small-pretraining', BERT_SMALL, (c) => new BertForPreTraining(c), { small: [2, 12], bench: [8, 128] }, (B, T) => [B, T, 30522]),
-  bertSpec('bert-small-sequence-classification', BERT_SMALL, (c) => new BertForSequenceClassification(c, 2), { small: [2, 12], bench: [8, 128] }, (B) => [B, 2]),
-  bertSpec('bert-base', BERT_BASE, (c) => new BertModel(c), { small: [1, 8], bench: [1, 128] }, (B, T) => [B, T, 768]),
+  bertSpec(
+    'bert-small',
+    BERT_SMALL,
+    (c) => new BertModel(c),
+    { small: [2, 12], bench: [8, 128] },
+    (B, T) => [B, T, 128],
+  ),
+  bertSpec(
+    'bert-small-pretraining',
+    BERT_SMALL,
+    (c) => new BertForPreTraining(c),
+    { small: [2, 12], bench: [8, 128] },
+    (B, T) => [B, T, 30522],
+  ),
+  bertSpec(
+    'bert-small-sequence-classification',
+    BERT_SMALL,
+    (c) => new BertForSequenceClassification(c, 2),
+    { small: [2, 12], bench: [8, 128] },
+    (B) => [B, 2],
+  ),
+  bertSpec(
+    'bert-base',
+    BERT_BASE,
+    (c) => new BertModel(c),
+    { small: [1, 8], bench: [1, 128] },
+    (B, T) => [B, T, 768],
+  ),
 ]
 
 export const specs: ModelSpec[] = [...layerSpecs, ...bertSpecs]

@@ -3,15 +3,43 @@
  * TransformerEncoderLayer(activation='gelu', layer_norm_eps=1e-12) on the same weights (golden
  * fixture, outputs and gradients to 1e-10), the heads, the pretraining loss, and typed errors.
  */
-import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, gradcheck, manualSeed, optim, randint, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  DTypeError,
+  Generator,
+  ShapeError,
+  Tensor,
+  gradcheck,
+  manualSeed,
+  optim,
+  randint,
+  tensor,
+} from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  BERT_SMALL, type BertConfig, BertForPreTraining, BertForSequenceClassification, BertForTokenClassification, BertLayer, BertModel,
-  bertPretrainingLoss, fromHuggingFace,
+  BERT_SMALL,
+  type BertConfig,
+  BertForPreTraining,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertLayer,
+  BertModel,
+  bertPretrainingLoss,
+  fromHuggingFace,
 } from '../src/index.js'
 import { fixture, maxAbsDiff, toTensor } from './golden.js'
 
-const tiny: BertConfig = { ...BERT_SMALL, vocabSize: 50, hiddenSize: 8, numAttentionHeads: 2, intermediateSize: 16, numHiddenLayers: 2, maxPositionEmbeddings: 12, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 }
+const tiny: BertConfig = {
+  ...BERT_SMALL,
+  vocabSize: 50,
+  hiddenSize: 8,
+  numAttentionHeads: 2,
+  intermediateSize: 16,
+  numHiddenLayers: 2,
+  maxPositionEmbeddings: 12,
+  hiddenDropoutProb: 0,
+  attentionProbsDropoutProb: 0,
+}
 const i32 = (v: number[], shape: number[]) => new Tensor(Int32Array.from(v), shape)
 
 describe('BERT layer = TransformerEncoderLayer(gelu, eps 1e-12)', () => {
@@ -40,7 +68,13 @@ describe('BERT layer = TransformerEncoderLayer(gelu, eps 1e-12)', () => {
   }
 
   it('matches PyTorch’s output and gradients to 1e-10', () => {
-    const layer = new BertLayer({ ...tiny, hiddenSize: E, numAttentionHeads: c.config.nhead, intermediateSize: c.config.dimFeedforward, dtype: 'float64' })
+    const layer = new BertLayer({
+      ...tiny,
+      hiddenSize: E,
+      numAttentionHeads: c.config.nhead,
+      intermediateSize: c.config.dimFeedforward,
+      dtype: 'float64',
+    })
     layer.loadStateDict(sd)
     const src = toTensor(c.inputs.src!).requireGrad()
     // PyTorch's key padding mask (true = pad) as BERT's pad mask (B, 1, 1, S).
@@ -63,25 +97,45 @@ describe('BertModel', () => {
     manualSeed(0)
     const keys = Object.keys(new BertModel({ ...tiny, numHiddenLayers: 1 }).stateDict())
     expect(keys).toEqual([
-      'embeddings.word_embeddings.weight', 'embeddings.position_embeddings.weight', 'embeddings.token_type_embeddings.weight',
-      'embeddings.LayerNorm.weight', 'embeddings.LayerNorm.bias',
-      'encoder.layer.0.attention.self.query.weight', 'encoder.layer.0.attention.self.query.bias',
-      'encoder.layer.0.attention.self.key.weight', 'encoder.layer.0.attention.self.key.bias',
-      'encoder.layer.0.attention.self.value.weight', 'encoder.layer.0.attention.self.value.bias',
-      'encoder.layer.0.attention.output.dense.weight', 'encoder.layer.0.attention.output.dense.bias',
-      'encoder.layer.0.attention.output.LayerNorm.weight', 'encoder.layer.0.attention.output.LayerNorm.bias',
-      'encoder.layer.0.intermediate.dense.weight', 'encoder.layer.0.intermediate.dense.bias',
-      'encoder.layer.0.output.dense.weight', 'encoder.layer.0.output.dense.bias',
-      'encoder.layer.0.output.LayerNorm.weight', 'encoder.layer.0.output.LayerNorm.bias',
-      'pooler.dense.weight', 'pooler.dense.bias',
+      'embeddings.word_embeddings.weight',
+      'embeddings.position_embeddings.weight',
+      'embeddings.token_type_embeddings.weight',
+      'embeddings.LayerNorm.weight',
+      'embeddings.LayerNorm.bias',
+      'encoder.layer.0.attention.self.query.weight',
+      'encoder.layer.0.attention.self.query.bias',
+      'encoder.layer.0.attention.self.key.weight',
+      'encoder.layer.0.attention.self.key.bias',
+      'encoder.layer.0.attention.self.value.weight',
+      'encoder.layer.0.attention.self.value.bias',
+      'encoder.layer.0.attention.output.dense.weight',
+      'encoder.layer.0.attention.output.dense.bias',
+      'encoder.layer.0.attention.output.LayerNorm.weight',
+      'encoder.layer.0.attention.output.LayerNorm.bias',
+      'encoder.layer.0.intermediate.dense.weight',
+      'encoder.layer.0.intermediate.dense.bias',
+      'encoder.layer.0.output.dense.weight',
+      'encoder.layer.0.output.dense.bias',
+      'encoder.layer.0.output.LayerNorm.weight',
+      'encoder.layer.0.output.LayerNorm.bias',
+      'pooler.dense.weight',
+      'pooler.dense.bias',
     ])
     const pre = Object.keys(new BertForPreTraining({ ...tiny, numHiddenLayers: 1 }).stateDict())
-    expect(pre.filter((k) => k.startsWith('cls.'))).toEqual([
-      'cls.predictions.bias', 'cls.predictions.transform.dense.weight', 'cls.predictions.transform.dense.bias',
-      'cls.predictions.transform.LayerNorm.weight', 'cls.predictions.transform.LayerNorm.bias',
-      'cls.seq_relationship.weight', 'cls.seq_relationship.bias',
-    ].sort((a, b) => pre.indexOf(a) - pre.indexOf(b)))
-    expect(Object.keys(new BertForTokenClassification(tiny, 3).stateDict()).some((k) => k.includes('pooler'))).toBe(false)
+    expect(pre.filter((k) => k.startsWith('cls.'))).toEqual(
+      [
+        'cls.predictions.bias',
+        'cls.predictions.transform.dense.weight',
+        'cls.predictions.transform.dense.bias',
+        'cls.predictions.transform.LayerNorm.weight',
+        'cls.predictions.transform.LayerNorm.bias',
+        'cls.seq_relationship.weight',
+        'cls.seq_relationship.bias',
+      ].sort((a, b) => pre.indexOf(a) - pre.indexOf(b)),
+    )
+    expect(Object.keys(new BertForTokenClassification(tiny, 3).stateDict()).some((k) => k.includes('pooler'))).toBe(
+      false,
+    )
   })
 
   it('masks padding: padded positions do not change the real tokens’ outputs', () => {
@@ -102,7 +156,16 @@ describe('BertModel', () => {
     const [mlm, nsp] = m.call(ids, i32([0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1], [2, 6]), null, i32([1, 2, 4, 0], [2, 2]))
     expect(mlm!.shape).toEqual([2, 2, 50])
     expect(nsp!.shape).toEqual([2, 2])
-    const { total, mlm: lm } = bertPretrainingLoss(mlm!, nsp!, i32([3, 4, 5, 6], [2, 2]), tensor([[1, 1], [1, 0]]), i32([0, 1], [2]))
+    const { total, mlm: lm } = bertPretrainingLoss(
+      mlm!,
+      nsp!,
+      i32([3, 4, 5, 6], [2, 2]),
+      tensor([
+        [1, 1],
+        [1, 0],
+      ]),
+      i32([0, 1], [2]),
+    )
     expect(lm.item()).toBeGreaterThan(0)
     total.backward()
     for (const [name, p] of m.namedParameters()) expect(p.grad, name).toBeTruthy()
@@ -121,10 +184,13 @@ describe('BertModel', () => {
     const ids = i32([3, 4, 5, 0], [1, 4])
     const mask = i32([1, 1, 1, 0], [1, 4])
     const w = m.embeddings.word_embeddings
-    const res = gradcheck((table) => {
-      w.weight = table as never
-      return m.call(ids, null, mask)[0]!
-    }, [w.weight.detach().clone()])
+    const res = gradcheck(
+      (table) => {
+        w.weight = table as never
+        return m.call(ids, null, mask)[0]!
+      },
+      [w.weight.detach().clone()],
+    )
     expect(res.relError).toBeLessThan(1e-7)
   })
 
@@ -135,7 +201,9 @@ describe('BertModel', () => {
     expect(() => m.call(i32([1, 50], [1, 2]))).toThrow(/expected ids in \[0, 50\) \(vocabSize\), got 50/)
     expect(() => m.call(i32([1, -1], [1, 2]))).toThrow(/got -1/)
     expect(() => m.call(i32([1, 2], [1, 2]), i32([0, 2], [1, 2]))).toThrow(/\[0, 2\) \(typeVocabSize\), got 2/)
-    expect(() => m.call(new Tensor(new Int32Array(13).fill(1), [1, 13]))).toThrow(/13 tokens but the position table has 12/)
+    expect(() => m.call(new Tensor(new Int32Array(13).fill(1), [1, 13]))).toThrow(
+      /13 tokens but the position table has 12/,
+    )
     expect(() => m.call(tensor([[1, 2]]))).toThrow(DTypeError)
     expect(() => m.call(i32([1, 2], [1, 2]), null, i32([1, 1, 1], [1, 3]))).toThrow(ShapeError)
     expect(() => new BertModel({ ...tiny, numAttentionHeads: 3 })).toThrow(/divisor of 8, got 3/)
@@ -146,24 +214,38 @@ describe('BertModel', () => {
     const m = new BertForPreTraining({ ...tiny, numHiddenLayers: 1 })
     const sd = { ...m.stateDict() }
     const hf = {
-      ...sd, 'bert.embeddings.position_ids': i32([...Array(12).keys()], [1, 12]),
-      'cls.predictions.decoder.weight': sd['bert.embeddings.word_embeddings.weight']!, 'cls.predictions.decoder.bias': sd['cls.predictions.bias']!,
+      ...sd,
+      'bert.embeddings.position_ids': i32([...Array(12).keys()], [1, 12]),
+      'cls.predictions.decoder.weight': sd['bert.embeddings.word_embeddings.weight']!,
+      'cls.predictions.decoder.bias': sd['cls.predictions.bias']!,
     }
     expect(Object.keys(fromHuggingFace(hf)).sort()).toEqual(Object.keys(sd).sort())
     m.loadStateDict(fromHuggingFace(hf))
-    expect(() => fromHuggingFace({ ...hf, 'cls.predictions.decoder.bias': tensor(new Array(50).fill(9)) })).toThrow(/must equal its tied tensor/)
+    expect(() => fromHuggingFace({ ...hf, 'cls.predictions.decoder.bias': tensor(new Array(50).fill(9)) })).toThrow(
+      /must equal its tied tensor/,
+    )
   })
 })
 
 describe('BERT training', () => {
   it('fits a fixed pretraining batch (MLM loss falls, NSP learned) and hands its encoder to a classifier', () => {
     manualSeed(7)
-    const cfg: BertConfig = { ...tiny, vocabSize: 30, hiddenSize: 16, numAttentionHeads: 2, intermediateSize: 32, numHiddenLayers: 1 }
+    const cfg: BertConfig = {
+      ...tiny,
+      vocabSize: 30,
+      hiddenSize: 16,
+      numAttentionHeads: 2,
+      intermediateSize: 32,
+      numHiddenLayers: 1,
+    }
     const model = new BertForPreTraining(cfg)
     const B = 4
     const T = 8
     const ids = randint(5, 30, [B, T], { generator: new Generator(3) })
-    const types = i32(Array.from({ length: B * T }, (_, i) => (i % T >= 4 ? 1 : 0)), [B, T])
+    const types = i32(
+      Array.from({ length: B * T }, (_, i) => (i % T >= 4 ? 1 : 0)),
+      [B, T],
+    )
     const positions = i32([1, 5, 2, 6, 3, 7, 1, 4], [B, 2])
     const labels = i32([7, 8, 9, 10, 11, 12, 13, 14], [B, 2])
     const nspLabels = i32([0, 1, 0, 1], [B])

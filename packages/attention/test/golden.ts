@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs'
 import { Tensor } from '@refnets/core'
 import { expect } from 'vitest'
 
-export interface T { shape: number[]; dtype: 'bool' | 'float64'; data: (number | boolean | string)[] }
+export interface T {
+  shape: number[]
+  dtype: 'bool' | 'float64'
+  data: (number | boolean | string)[]
+}
 export interface Case {
   name: string
   config: Record<string, any>
@@ -15,10 +19,14 @@ export interface Case {
   grads: Record<string, T>
 }
 
-export const fixture = JSON.parse(readFileSync(new URL('./fixtures/transformer.json', import.meta.url), 'utf8')) as { cases: Case[] }
+export const fixture = JSON.parse(readFileSync(new URL('./fixtures/transformer.json', import.meta.url), 'utf8')) as {
+  cases: Case[]
+}
 
 export const toTensor = (t: T): Tensor =>
-  t.dtype === 'bool' ? new Tensor(Uint8Array.from(t.data as boolean[], Number), t.shape) : new Tensor(Float64Array.from(t.data, Number), t.shape)
+  t.dtype === 'bool'
+    ? new Tensor(Uint8Array.from(t.data as boolean[], Number), t.shape)
+    : new Tensor(Float64Array.from(t.data, Number), t.shape)
 
 export const maxAbsDiff = (a: Tensor, b: T): number => {
   expect(a.shape).toEqual(b.shape)
@@ -27,4 +35,3 @@ export const maxAbsDiff = (a: Tensor, b: T): number => {
   b.data.forEach((v, i) => (m = Math.max(m, Math.abs(Number(d[i]) - Number(v)))))
   return m
 }
-

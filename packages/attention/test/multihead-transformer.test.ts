@@ -3,10 +3,25 @@
  * < 1e-7) with each mask kind and for the encoder and decoder layers, the KV-cache incremental
  * decoding path against a full causal forward, the causal mask helpers and typed errors.
  */
-import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, gradcheck, manualSeed, noGrad, randn } from '@refnets/core'
+import {
+  ArgumentError,
+  DTypeError,
+  Generator,
+  ShapeError,
+  Tensor,
+  gradcheck,
+  manualSeed,
+  noGrad,
+  randn,
+} from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  KVCache, MultiheadAttention, TransformerDecoderLayer, TransformerEncoderLayer, causalMask, generateSquareSubsequentMask,
+  KVCache,
+  MultiheadAttention,
+  TransformerDecoderLayer,
+  TransformerEncoderLayer,
+  causalMask,
+  generateSquareSubsequentMask,
 } from '../src/index.js'
 
 const r64 = (shape: number[], seed: number) => randn(shape, { dtype: 'float64', generator: new Generator(seed) })
@@ -24,13 +39,20 @@ function setPath(root: object, path: string, value: Tensor): void {
  * gradcheck of f with respect to its inputs and every parameter of `m`: the checker's perturbed
  * copies of the parameters are put in the module's fields for the call, then the originals go back.
  */
-function gradcheckModule(m: { namedParameters(): Iterable<[string, Tensor]> }, f: (...xs: Tensor[]) => Tensor, inputs: Tensor[]): number {
+function gradcheckModule(
+  m: { namedParameters(): Iterable<[string, Tensor]> },
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+): number {
   const named = [...m.namedParameters()]
   try {
-    return gradcheck((...all: Tensor[]) => {
-      named.forEach(([name], i) => setPath(m, name, all[inputs.length + i]!))
-      return f(...all.slice(0, inputs.length))
-    }, [...inputs, ...named.map(([, p]) => p.detach().clone())]).relError
+    return gradcheck(
+      (...all: Tensor[]) => {
+        named.forEach(([name], i) => setPath(m, name, all[inputs.length + i]!))
+        return f(...all.slice(0, inputs.length))
+      },
+      [...inputs, ...named.map(([, p]) => p.detach().clone())],
+    ).relError
   } finally {
     for (const [name, p] of named) setPath(m, name, p)
   }
@@ -51,10 +73,13 @@ describe('MultiheadAttention gradcheck', () => {
   ]
   it.each(cases)('%s: inputs and weights (output and attention weights)', (_n, opts) => {
     // Inputs through autograd's check; parameters via their gradients against finite differences.
-    const err = gradcheck((a, b) => {
-      const [y, w] = m.call(a, b, b, opts)
-      return y.sum(-1).unsqueeze(-1).add(w!.sum(-1, true)).mul(y)
-    }, [q, kv])
+    const err = gradcheck(
+      (a, b) => {
+        const [y, w] = m.call(a, b, b, opts)
+        return y.sum(-1).unsqueeze(-1).add(w!.sum(-1, true)).mul(y)
+      },
+      [q, kv],
+    )
     expect(err.relError).toBeLessThan(1e-7)
     const perHead = gradcheck((a, b) => m.call(a, b, b, { ...opts, averageAttnWeights: false })[1]!, [q, kv])
     expect(perHead.relError).toBeLessThan(1e-7)
@@ -75,7 +100,11 @@ describe('the ONNX Attention path (onnxAttentionOp)', () => {
     fused.loadStateDict(plain.stateDict())
     const q = r64([2, 3, 6], 1)
     const kv = r64([2, 4, 6], 2)
-    const opts = { attnMask: r64([3, 4], 3), keyPaddingMask: bool([0, 0, 0, 1, 0, 0, 1, 1], [2, 4]), needWeights: false }
+    const opts = {
+      attnMask: r64([3, 4], 3),
+      keyPaddingMask: bool([0, 0, 0, 1, 0, 0, 1, 1], [2, 4]),
+      needWeights: false,
+    }
     const a = plain.call(q, kv, kv, opts)[0].data
     const b = fused.call(q, kv, kv, opts)[0].data
     a.forEach((v, i) => expect(b[i]).toBeCloseTo(v as number, 12))
@@ -93,7 +122,9 @@ describe('incremental decoding with a key/value cache', () => {
       const [full] = noGrad(() => m.call(x, x, x, { attnMask: causalMask(5), needWeights: false }))
       const cache = new KVCache()
       const axis = batchFirst ? 1 : 0
-      const parts = [x.slice(axis, 0, 1), x.slice(axis, 1, 2), x.slice(axis, 2, 5)].map((p) => noGrad(() => m.forwardIncremental(p, cache)))
+      const parts = [x.slice(axis, 0, 1), x.slice(axis, 1, 2), x.slice(axis, 2, 5)].map((p) =>
+        noGrad(() => m.forwardIncremental(p, cache)),
+      )
       expect(cache.length).toBe(5)
       const flat = (t: Tensor) => Array.from(t.contiguous().data as Float64Array)
       const expected = [full.slice(axis, 0, 1), full.slice(axis, 1, 2), full.slice(axis, 2, 5)]
@@ -111,8 +142,15 @@ describe('incremental decoding with a key/value cache', () => {
 
 describe('masks and errors', () => {
   it('builds causal masks: float -Infinity and bool above the diagonal', () => {
-    expect(generateSquareSubsequentMask(3).toArray()).toEqual([[0, -Infinity, -Infinity], [0, 0, -Infinity], [0, 0, 0]])
-    expect(causalMask(2).toArray()).toEqual([[false, true], [false, false]])
+    expect(generateSquareSubsequentMask(3).toArray()).toEqual([
+      [0, -Infinity, -Infinity],
+      [0, 0, -Infinity],
+      [0, 0, 0],
+    ])
+    expect(causalMask(2).toArray()).toEqual([
+      [false, true],
+      [false, false],
+    ])
   })
 
   it('rejects head counts that do not divide the width, and bad masks or inputs, naming expected and got', () => {
@@ -122,8 +160,12 @@ describe('masks and errors', () => {
     const m = new MultiheadAttention(8, 2, { batchFirst: true })
     const x = randn([2, 3, 8])
     expect(() => m.call(x, x, x, { attnMask: new Tensor(new Uint8Array(6), [2, 3]) })).toThrow(ShapeError)
-    expect(() => m.call(x, x, x, { attnMask: new Tensor(new Uint8Array(6), [2, 3]) })).toThrow(/expected shape \[3, 3\] or \[4, 3, 3\], got \[2, 3\]/)
-    expect(() => m.call(x, x, x, { keyPaddingMask: new Tensor(new Uint8Array(3), [3]) })).toThrow(/expected shape \[2, 3\], got \[3\]/)
+    expect(() => m.call(x, x, x, { attnMask: new Tensor(new Uint8Array(6), [2, 3]) })).toThrow(
+      /expected shape \[3, 3\] or \[4, 3, 3\], got \[2, 3\]/,
+    )
+    expect(() => m.call(x, x, x, { keyPaddingMask: new Tensor(new Uint8Array(3), [3]) })).toThrow(
+      /expected shape \[2, 3\], got \[3\]/,
+    )
     expect(() => m.call(x, x, x, { attnMask: new Tensor(new Int32Array(9), [3, 3]) })).toThrow(DTypeError)
     expect(() => m.call(x, randn([2, 3, 7]), x)).toThrow(/widths 8, 8, 8.*\[2, 3, 7\]/)
     expect(() => m.call(x, randn([2, 4, 8]), x)).toThrow(ShapeError)
@@ -133,9 +175,22 @@ describe('masks and errors', () => {
 describe('Transformer layers gradcheck', () => {
   it('encoder layer (post-norm relu and pre-norm gelu) with masks', () => {
     manualSeed(2)
-    for (const [normFirst, activation] of [[false, 'relu'], [true, 'gelu']] as const) {
-      const layer = new TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, normFirst, activation, batchFirst: true, dtype: 'float64' })
-      const opts = { srcMask: generateSquareSubsequentMask(3, 'float64'), srcKeyPaddingMask: bool([0, 0, 1, 0, 0, 0], [2, 3]) }
+    for (const [normFirst, activation] of [
+      [false, 'relu'],
+      [true, 'gelu'],
+    ] as const) {
+      const layer = new TransformerEncoderLayer(4, 2, {
+        dimFeedforward: 6,
+        dropout: 0,
+        normFirst,
+        activation,
+        batchFirst: true,
+        dtype: 'float64',
+      })
+      const opts = {
+        srcMask: generateSquareSubsequentMask(3, 'float64'),
+        srcKeyPaddingMask: bool([0, 0, 1, 0, 0, 0], [2, 3]),
+      }
       expect(gradcheck((x) => layer.call(x, opts), [r64([2, 3, 4], 6)]).relError).toBeLessThan(1e-7)
       expect(gradcheckModule(layer, (x) => layer.call(x, opts), [r64([2, 3, 4], 7)])).toBeLessThan(1e-7)
     }
@@ -146,8 +201,12 @@ describe('Transformer layers gradcheck', () => {
     for (const normFirst of [false, true]) {
       const layer = new TransformerDecoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, normFirst, dtype: 'float64' })
       const opts = { tgtMask: causalMask(3), memoryKeyPaddingMask: bool([0, 0, 0, 1, 0, 0, 0, 0], [2, 4]) }
-      expect(gradcheck((t, mem) => layer.call(t, mem, opts), [r64([3, 2, 4], 8), r64([4, 2, 4], 9)]).relError).toBeLessThan(1e-7)
-      expect(gradcheckModule(layer, (t, mem) => layer.call(t, mem, opts), [r64([3, 2, 4], 10), r64([4, 2, 4], 11)])).toBeLessThan(1e-7)
+      expect(
+        gradcheck((t, mem) => layer.call(t, mem, opts), [r64([3, 2, 4], 8), r64([4, 2, 4], 9)]).relError,
+      ).toBeLessThan(1e-7)
+      expect(
+        gradcheckModule(layer, (t, mem) => layer.call(t, mem, opts), [r64([3, 2, 4], 10), r64([4, 2, 4], 11)]),
+      ).toBeLessThan(1e-7)
     }
   })
 

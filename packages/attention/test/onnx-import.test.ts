@@ -15,7 +15,13 @@ const maxDiff = (a: Tensor, b: Tensor) => {
   return m
 }
 
-describe.each(['mha-cross-kdim-masks', 'mha-cross-onnx-attention-op', 'transformer-encoder-layer', 'transformer-decoder-layer', 'bert-small'])('%s', (name) => {
+describe.each([
+  'mha-cross-kdim-masks',
+  'mha-cross-onnx-attention-op',
+  'transformer-encoder-layer',
+  'transformer-decoder-layer',
+  'bert-small',
+])('%s', (name) => {
   it('round-trips through exportOnnx and loadOnnx', () => {
     const spec = specs.find((s) => s.name === name)!
     const model = (spec.build(0) as Module<Tensor[], Tensor | Tensor[]>).eval()

@@ -5,11 +5,21 @@
 import { ArgumentError, Generator, ShapeError, Tensor, gradcheck, manualSeed, randn, tensor } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  LearnedPositionalEncoding, NWKernelRegression, PositionalEncoding, heatmapSvg, leaveOneOut, lineChartSvg,
-  nadarayaWatson, nadarayaWatsonData, nwTarget, sinusoidalTable, trainNWKernelRegression,
+  LearnedPositionalEncoding,
+  NWKernelRegression,
+  PositionalEncoding,
+  heatmapSvg,
+  leaveOneOut,
+  lineChartSvg,
+  nadarayaWatson,
+  nadarayaWatsonData,
+  nwTarget,
+  sinusoidalTable,
+  trainNWKernelRegression,
 } from '../src/index.js'
 
-const mse = (a: Tensor, b: Tensor) => Array.from(a.data, (v, i) => (Number(v) - Number(b.data[i])) ** 2).reduce((x, y) => x + y, 0) / a.size
+const mse = (a: Tensor, b: Tensor) =>
+  Array.from(a.data, (v, i) => (Number(v) - Number(b.data[i])) ** 2).reduce((x, y) => x + y, 0) / a.size
 
 describe('Nadaraya-Watson kernel regression', () => {
   const data = nadarayaWatsonData({ dtype: 'float64' })
@@ -42,20 +52,36 @@ describe('Nadaraya-Watson kernel regression', () => {
     expect(mse(fitted, data.yTruth)).toBeLessThan(mse(plain, data.yTruth))
     // Sharper weights: the largest weight per query grows.
     const peak = (w: Tensor) => Array.from(w.max(-1).data as Float64Array).reduce((a, b) => a + b, 0)
-    expect(peak(model.attentionWeights!)).toBeGreaterThan(peak(nadarayaWatson(data.xTest, data.xTrain, data.yTrain).weights))
+    expect(peak(model.attentionWeights!)).toBeGreaterThan(
+      peak(nadarayaWatson(data.xTest, data.xTrain, data.yTrain).weights),
+    )
   })
 
   it('builds leave-one-out keys and passes gradcheck in w, queries and values', () => {
     const x = tensor([1, 2, 3], { dtype: 'float64' })
-    expect(leaveOneOut(x).toArray()).toEqual([[2, 3], [1, 3], [1, 2]])
-    const res = gradcheck((q, k, v, w) => nadarayaWatson(q, k, v, w).pred,
-      [tensor([0.5, 1.5, 2], { dtype: 'float64' }), leaveOneOut(tensor([0.1, 1, 2.2, 3], { dtype: 'float64' })).slice(0, 0, 3),
-        leaveOneOut(tensor([1, -1, 0.5, 2], { dtype: 'float64' })).slice(0, 0, 3), tensor([1.3], { dtype: 'float64' })])
+    expect(leaveOneOut(x).toArray()).toEqual([
+      [2, 3],
+      [1, 3],
+      [1, 2],
+    ])
+    const res = gradcheck(
+      (q, k, v, w) => nadarayaWatson(q, k, v, w).pred,
+      [
+        tensor([0.5, 1.5, 2], { dtype: 'float64' }),
+        leaveOneOut(tensor([0.1, 1, 2.2, 3], { dtype: 'float64' })).slice(0, 0, 3),
+        leaveOneOut(tensor([1, -1, 0.5, 2], { dtype: 'float64' })).slice(0, 0, 3),
+        tensor([1.3], { dtype: 'float64' }),
+      ],
+    )
     expect(res.relError).toBeLessThan(1e-7)
   })
 
   it('draws the attention weights as an SVG heatmap, one cell per query and key', () => {
-    const { weights } = nadarayaWatson(data.xTest.slice(0, 0, 10), data.xTrain.slice(0, 0, 12), data.yTrain.slice(0, 0, 12))
+    const { weights } = nadarayaWatson(
+      data.xTest.slice(0, 0, 10),
+      data.xTrain.slice(0, 0, 12),
+      data.yTrain.slice(0, 0, 12),
+    )
     const svg = heatmapSvg(weights, { title: 'NW' })
     expect(svg.startsWith('<svg')).toBe(true)
     expect(svg.match(/<rect class="cell"/g)!.length).toBe(120)
@@ -94,16 +120,23 @@ describe('positional encodings', () => {
     const learned = new LearnedPositionalEncoding(6, 0, 8, 'float64')
     expect(learned.weight.shape).toEqual([8, 6])
     expect(() => learned.call(randn([1, 9, 6], { dtype: 'float64' }))).toThrow(/9 steps/)
-    const res = gradcheck((a, w) => {
-      learned.weight = w as never
-      return learned.call(a)
-    }, [x, learned.weight.detach()])
+    const res = gradcheck(
+      (a, w) => {
+        learned.weight = w as never
+        return learned.call(a)
+      },
+      [x, learned.weight.detach()],
+    )
     expect(res.relError).toBeLessThan(1e-7)
   })
 
   it('plots encoding columns as an SVG line chart', () => {
     const P = sinusoidalTable(60, 32)
-    const series = [6, 7, 8, 9].map((j) => ({ name: `Col ${j}`, x: [...Array(60).keys()], y: Array.from({ length: 60 }, (_, i) => P.data[i * 32 + j] as number) }))
+    const series = [6, 7, 8, 9].map((j) => ({
+      name: `Col ${j}`,
+      x: [...Array(60).keys()],
+      y: Array.from({ length: 60 }, (_, i) => P.data[i * 32 + j] as number),
+    }))
     const svg = lineChartSvg(series, { xlabel: 'Row (position)' })
     expect(svg.match(/<polyline/g)!.length).toBe(4)
     expect(svg).toContain('Col 9')

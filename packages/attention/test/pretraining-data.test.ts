@@ -5,7 +5,15 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { IS_NEXT, NOT_NEXT, VocabSubset, WordPieceTokenizer, collatePretraining, makePretrainingExamples, splitParagraphs } from '../src/index.js'
+import {
+  IS_NEXT,
+  NOT_NEXT,
+  VocabSubset,
+  WordPieceTokenizer,
+  collatePretraining,
+  makePretrainingExamples,
+  splitParagraphs,
+} from '../src/index.js'
 import { bertVocabText, sharedData } from './data-paths.js'
 
 const tok = WordPieceTokenizer.fromVocabText(bertVocabText())
@@ -15,7 +23,10 @@ const examples = makePretrainingExamples(paragraphs, tok, { maxLen: 64, seed: 0 
 describe('BERT pretraining data', () => {
   it('splits paragraphs into sentences', () => {
     expect(paragraphs.length).toBeGreaterThan(100)
-    expect(splitParagraphs('One. Two? Three!\n\nAlone.\n\nA b. C d.')).toEqual([['One.', 'Two?', 'Three!'], ['A b.', 'C d.']])
+    expect(splitParagraphs('One. Two? Three!\n\nAlone.\n\nA b. C d.')).toEqual([
+      ['One.', 'Two?', 'Three!'],
+      ['A b.', 'C d.'],
+    ])
   })
 
   it('makes about half the pairs random next sentences', () => {
@@ -75,7 +86,10 @@ describe('BERT pretraining data', () => {
 
 describe('VocabSubset', () => {
   it('renumbers the corpus ids with [PAD] at 0 and maps the rest to [UNK]', () => {
-    const v = new VocabSubset(tok, examples.flatMap((e) => e.mlmLabels))
+    const v = new VocabSubset(
+      tok,
+      examples.flatMap((e) => e.mlmLabels),
+    )
     expect(v.tokens([0, 1, 2, 3, 4])).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'])
     const the = tok.id('the')
     const [c] = v.compact([the])

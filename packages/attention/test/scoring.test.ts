@@ -2,7 +2,18 @@
  * Masked softmax, additive and scaled dot-product attention: d2l's examples, masks of every kind,
  * dropout on the weights, typed errors, and gradcheck in float64 (relative error < 1e-7).
  */
-import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, gradcheck, manualSeed, randn, softmax, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  DTypeError,
+  Generator,
+  ShapeError,
+  Tensor,
+  gradcheck,
+  manualSeed,
+  randn,
+  softmax,
+  tensor,
+} from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { AdditiveAttention, DotProductAttention, maskedSoftmax, scaledDotProductAttention } from '../src/index.js'
 
@@ -22,7 +33,13 @@ describe('maskedSoftmax', () => {
         expect(row.slice(valid).every((v) => v === 0)).toBe(true)
         expect(row.reduce((a, c) => a + c, 0)).toBeCloseTo(1, 12)
         // The kept entries are the softmax of the kept scores alone.
-        const ref = softmax(x.slice(0, b, b + 1).slice(1, q, q + 1).slice(2, 0, valid), -1).data as Float64Array
+        const ref = softmax(
+          x
+            .slice(0, b, b + 1)
+            .slice(1, q, q + 1)
+            .slice(2, 0, valid),
+          -1,
+        ).data as Float64Array
         row.slice(0, valid).forEach((v, k) => expect(v).toBeCloseTo(ref[k]!, 14))
       }
   })
@@ -38,9 +55,12 @@ describe('maskedSoftmax', () => {
 
   it('matches a boolean mask (true = masked) and an additive mask of -1e9', () => {
     const x = r64([2, 3, 5], 3)
-    const maskData = Uint8Array.from({ length: 15 }, (_, i) => (i % 5 > i % 3 + 1 ? 1 : 0))
+    const maskData = Uint8Array.from({ length: 15 }, (_, i) => (i % 5 > (i % 3) + 1 ? 1 : 0))
     const bool = new Tensor(maskData, [3, 5]) // (Q, K) broadcast over the batch
-    const add = new Tensor(Float64Array.from(maskData, (m) => (m ? -1e9 : 0)), [3, 5])
+    const add = new Tensor(
+      Float64Array.from(maskData, (m) => (m ? -1e9 : 0)),
+      [3, 5],
+    )
     const a = maskedSoftmax(x, bool).data as Float64Array
     const b = maskedSoftmax(x, add).data as Float64Array
     a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 14))
@@ -55,7 +75,9 @@ describe('maskedSoftmax', () => {
   it('rejects masks that do not broadcast, with expected and got', () => {
     const x = r64([2, 3, 5], 5)
     expect(() => maskedSoftmax(x, new Tensor(new Uint8Array(12), [3, 4]))).toThrow(ShapeError)
-    expect(() => maskedSoftmax(x, new Tensor(new Uint8Array(12), [3, 4]))).toThrow(/broadcasts to \[2, 3, 5\].*got \[3, 4\]/)
+    expect(() => maskedSoftmax(x, new Tensor(new Uint8Array(12), [3, 4]))).toThrow(
+      /broadcasts to \[2, 3, 5\].*got \[3, 4\]/,
+    )
     expect(() => maskedSoftmax(x, { validLens: i32([1, 2, 3]) })).toThrow(/expected \(2\) or \(2, 3\).*got \[3\]/)
     expect(() => maskedSoftmax(x, { validLens: tensor([1, 2]) })).toThrow(DTypeError)
     expect(() => maskedSoftmax(x, { validLens: i32([1, -1]) })).toThrow(ArgumentError)
@@ -64,7 +86,9 @@ describe('maskedSoftmax', () => {
   it('passes gradcheck with valid lengths, bool and float masks', () => {
     const x = r64([2, 3, 4], 6)
     expect(gradcheck((a) => maskedSoftmax(a, { validLens: i32([2, 4]) }), [x]).relError).toBeLessThan(1e-7)
-    expect(gradcheck((a) => maskedSoftmax(a, { validLens: i32([1, 2, 3, 4, 4, 2], [2, 3]) }), [x]).relError).toBeLessThan(1e-7)
+    expect(
+      gradcheck((a) => maskedSoftmax(a, { validLens: i32([1, 2, 3, 4, 4, 2], [2, 3]) }), [x]).relError,
+    ).toBeLessThan(1e-7)
     const bool = new Tensor(Uint8Array.from([0, 0, 1, 1, 0, 1, 0, 1, 0, 0, 0, 1]), [3, 4])
     expect(gradcheck((a) => maskedSoftmax(a, bool), [x]).relError).toBeLessThan(1e-7)
     expect(gradcheck((a, m) => maskedSoftmax(a, m), [x, r64([3, 4], 7)]).relError).toBeLessThan(1e-7)
@@ -77,7 +101,10 @@ describe('AdditiveAttention', () => {
     // d2l: queries (2, 1, 20), keys ones (2, 10, 2), values arange(40).reshape(1, 10, 4) repeated, valid_lens [2, 6].
     const queries = randn([2, 1, 20], { generator: g(1) })
     const keys = tensor(new Array(40).fill(1), { shape: [2, 10, 2] })
-    const values = tensor(Array.from({ length: 80 }, (_, i) => i % 40), { shape: [2, 10, 4] })
+    const values = tensor(
+      Array.from({ length: 80 }, (_, i) => i % 40),
+      { shape: [2, 10, 4] },
+    )
     const att = new AdditiveAttention(2, 20, 8, { dropout: 0.1 }).eval()
     const out = att.call(queries, keys, values, { validLens: i32([2, 6]) })
     expect(out.shape).toEqual([2, 1, 4])
@@ -98,7 +125,14 @@ describe('AdditiveAttention', () => {
       att.w_v.weight = c as never
       return att.call(q, k, v, { validLens: i32([2, 3]) })
     }
-    const res = gradcheck(f, [r64([2, 2, 5], 1), r64([2, 3, 3], 2), r64([2, 3, 2], 3), wk.detach(), wq.detach(), wv.detach()])
+    const res = gradcheck(f, [
+      r64([2, 2, 5], 1),
+      r64([2, 3, 3], 2),
+      r64([2, 3, 2], 3),
+      wk.detach(),
+      wq.detach(),
+      wv.detach(),
+    ])
     expect(res.relError).toBeLessThan(1e-7)
   })
 })
@@ -115,7 +149,10 @@ describe('scaled dot-product attention', () => {
     const z = s.reduce((a, c) => a + Math.exp(c), 0)
     const w = s.map((c) => Math.exp(c) / z)
     w.forEach((c, j) => expect(weights.data[j]).toBeCloseTo(c, 14))
-    expect(output.item()).toBeCloseTo(w.reduce((a, c, j) => a + c * (v.data[j] as number), 0), 14)
+    expect(output.item()).toBeCloseTo(
+      w.reduce((a, c, j) => a + c * (v.data[j] as number), 0),
+      14,
+    )
   })
 
   it('drops attention weights in training only, rescaled by 1/(1-p)', () => {
@@ -131,13 +168,18 @@ describe('scaled dot-product attention', () => {
   })
 
   it('rejects mismatched widths', () => {
-    expect(() => scaledDotProductAttention(r64([1, 2, 4], 1), r64([1, 3, 5], 2), r64([1, 3, 5], 3))).toThrow(/width 4.*\[1, 3, 5\]/)
+    expect(() => scaledDotProductAttention(r64([1, 2, 4], 1), r64([1, 3, 5], 2), r64([1, 3, 5], 3))).toThrow(
+      /width 4.*\[1, 3, 5\]/,
+    )
     expect(() => new DotProductAttention(1)).toThrow(ArgumentError)
   })
 
   it('passes gradcheck with valid lengths, bool and float masks', () => {
     const args = [r64([2, 3, 4], 1), r64([2, 5, 4], 2), r64([2, 5, 3], 3)]
-    const bool = new Tensor(Uint8Array.from({ length: 15 }, (_, i) => (i % 5 === 4 || i === 3 ? 1 : 0)), [3, 5])
+    const bool = new Tensor(
+      Uint8Array.from({ length: 15 }, (_, i) => (i % 5 === 4 || i === 3 ? 1 : 0)),
+      [3, 5],
+    )
     for (const mask of [undefined, { validLens: i32([3, 5]) }, bool, r64([2, 3, 5], 4)]) {
       const res = gradcheck((q, k, v) => scaledDotProductAttention(q, k, v, { mask }).output, args)
       expect(res.relError).toBeLessThan(1e-7)

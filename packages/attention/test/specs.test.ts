@@ -74,7 +74,10 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
 
   it('gives every float input and every parameter a gradient', () => {
     const g = new Generator(7)
-    outputs.map((o) => o.mul(randn([...o.shape], { dtype: o.dtype, generator: g })).sum()).reduce((a, b) => a.add(b)).backward()
+    outputs
+      .map((o) => o.mul(randn([...o.shape], { dtype: o.dtype, generator: g })).sum())
+      .reduce((a, b) => a.add(b))
+      .backward()
     for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
     const missing: string[] = []
     for (const [name, p] of model!.namedParameters()) {
@@ -93,7 +96,10 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
 
   it('exports to ONNX and matches ONNX Runtime (CPU)', async () => {
     const x = spec.inputs('small', 2)
-    const result = await crossCheck(model!, x, { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const result = await crossCheck(model!, x, {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     const cpu = result.providers[0]!
     expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
     expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))

@@ -9,14 +9,31 @@ import { describe, expect, it } from 'vitest'
 import { WordPieceTokenizer } from '../src/index.js'
 import { bertVocabText } from './data-paths.js'
 
-interface Case { text: string; pair?: string; maxLength?: number; padding?: boolean; ids: number[]; tokenTypeIds: number[]; attentionMask?: number[] }
-const { cases } = JSON.parse(readFileSync(new URL('./fixtures/wordpiece.json', import.meta.url), 'utf8')) as { cases: Case[] }
+interface Case {
+  text: string
+  pair?: string
+  maxLength?: number
+  padding?: boolean
+  ids: number[]
+  tokenTypeIds: number[]
+  attentionMask?: number[]
+}
+const { cases } = JSON.parse(readFileSync(new URL('./fixtures/wordpiece.json', import.meta.url), 'utf8')) as {
+  cases: Case[]
+}
 const tok = WordPieceTokenizer.fromVocabText(bertVocabText())
 
 describe('WordPiece against the reference tokenizer', () => {
   it('has the bert-base-uncased vocabulary', () => {
     expect(tok.size).toBe(30522)
-    expect([tok.id('[PAD]'), tok.id('[UNK]'), tok.id('[CLS]'), tok.id('[SEP]'), tok.id('[MASK]'), tok.id('the')]).toEqual([0, 100, 101, 102, 103, 1996])
+    expect([
+      tok.id('[PAD]'),
+      tok.id('[UNK]'),
+      tok.id('[CLS]'),
+      tok.id('[SEP]'),
+      tok.id('[MASK]'),
+      tok.id('the'),
+    ]).toEqual([0, 100, 101, 102, 103, 1996])
   })
 
   it(`matches ids and token type ids on all ${cases.length} cases`, () => {
@@ -24,7 +41,9 @@ describe('WordPiece against the reference tokenizer', () => {
     const wrong: string[] = []
     for (const c of cases) {
       const enc = tok.encode(c.text, c.pair, c.maxLength ? { maxLength: c.maxLength, padding: c.padding } : {})
-      const same = enc.ids.join() === c.ids.join() && enc.tokenTypeIds.join() === c.tokenTypeIds.join() &&
+      const same =
+        enc.ids.join() === c.ids.join() &&
+        enc.tokenTypeIds.join() === c.tokenTypeIds.join() &&
         (!c.attentionMask || enc.attentionMask.join() === c.attentionMask.join())
       if (!same) wrong.push(`${JSON.stringify(c.text)}: got ${enc.ids.join(' ')}, expected ${c.ids.join(' ')}`)
     }

@@ -42,7 +42,9 @@ class BatchLog implements Callback {
     this.sum += loss * size
     this.n += size
     if ((batch + 1) % this.every === 0)
-      console.log(`  batch ${batch + 1}/${ctx.batchesPerEpoch}: loss ${(this.sum / this.n).toFixed(4)}, ${((Date.now() - this.t0) / 1000).toFixed(0)}s`)
+      console.log(
+        `  batch ${batch + 1}/${ctx.batchesPerEpoch}: loss ${(this.sum / this.n).toFixed(4)}, ${((Date.now() - this.t0) / 1000).toFixed(0)}s`,
+      )
   }
 }
 
@@ -52,13 +54,21 @@ function main(): void {
   const prep = (x: Tensor) => normalize(x, [MNIST_MEAN], [MNIST_STD])
   const train = loadMnist({ split: 'train', layout: 'nchw' })
   const test = loadMnist({ split: 'test', layout: 'nchw' })
-  const split = data.trainTestSplit(prep(train.images), train.labels, { testSize: 5000, seed: 0, stratify: train.labels })
+  const split = data.trainTestSplit(prep(train.images), train.labels, {
+    testSize: 5000,
+    seed: 0,
+    stratify: train.labels,
+  })
   const xTest = prep(test.images)
-  console.log(`MNIST: ${split.xTrain.shape[0]} train, ${split.xTest.shape[0]} validation, ${xTest.shape[0]} test images (${((Date.now() - t0) / 1000).toFixed(1)}s to load)`)
+  console.log(
+    `MNIST: ${split.xTrain.shape[0]} train, ${split.xTest.shape[0]} validation, ${xTest.shape[0]} test images (${((Date.now() - t0) / 1000).toFixed(1)}s to load)`,
+  )
 
   const model = lenet5Modern()
   const numParams = model.parameters().reduce((a, p) => a + p.size, 0)
-  console.log(`LeNet-5 (ReLU, max pooling): ${numParams} parameters; Adam lr 2e-3, cosine decay per batch, batch ${BATCH}, ${EPOCHS} epochs`)
+  console.log(
+    `LeNet-5 (ReLU, max pooling): ${numParams} parameters; Adam lr 2e-3, cosine decay per batch, batch ${BATCH}, ${EPOCHS} epochs`,
+  )
   const optimizer = new optim.Adam(model.parameters(), { lr: 2e-3 })
   const batchesPerEpoch = Math.ceil(split.xTrain.shape[0]! / BATCH)
   // NOTE: the schedule is stepped per batch (tMax = every step of the run), not per epoch: with
@@ -80,8 +90,15 @@ function main(): void {
   const pred = predict(model, xTest).argmax(1)
   const acc = metrics.accuracy(test.labels, pred)
   const seconds = (Date.now() - t0) / 1000
-  console.log(`validation accuracy by epoch: ${history.get('val_accuracy').map((a) => `${(100 * a).toFixed(2)}%`).join(', ')}`)
-  console.log(`test accuracy ${(100 * acc).toFixed(2)}% (target ${(100 * TARGET).toFixed(1)}%): ${acc >= TARGET ? 'OK' : 'BELOW TARGET'}`)
+  console.log(
+    `validation accuracy by epoch: ${history
+      .get('val_accuracy')
+      .map((a) => `${(100 * a).toFixed(2)}%`)
+      .join(', ')}`,
+  )
+  console.log(
+    `test accuracy ${(100 * acc).toFixed(2)}% (target ${(100 * TARGET).toFixed(1)}%): ${acc >= TARGET ? 'OK' : 'BELOW TARGET'}`,
+  )
   console.log(`total time ${seconds.toFixed(1)}s`)
   if (acc < TARGET) process.exitCode = 1
 }

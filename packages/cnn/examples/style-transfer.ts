@@ -53,7 +53,8 @@ const OUT = args.out ?? join(tmpdir(), 'style-transfer.png')
 function paint(fn: (c: number, y: number, x: number) => number): Tensor {
   const px = new Float32Array(3 * SIZE * SIZE)
   for (let c = 0; c < 3; c++)
-    for (let i = 0; i < SIZE; i++) for (let j = 0; j < SIZE; j++) px[(c * SIZE + i) * SIZE + j] = fn(c, i / SIZE, j / SIZE)
+    for (let i = 0; i < SIZE; i++)
+      for (let j = 0; j < SIZE; j++) px[(c * SIZE + i) * SIZE + j] = fn(c, i / SIZE, j / SIZE)
   return tensor(px, { shape: [1, 3, SIZE, SIZE] })
 }
 
@@ -70,7 +71,11 @@ const syntheticContent = () =>
 const syntheticStyle = () =>
   paint((c, y, x) => {
     const band = Math.floor(8 * (x + y + 0.06 * Math.sin(25 * y))) % 3
-    return [[0.95, 0.5, 0.1], [0.1, 0.15, 0.55], [0.97, 0.93, 0.8]][band]![c]!
+    return [
+      [0.95, 0.5, 0.1],
+      [0.1, 0.15, 0.55],
+      [0.97, 0.93, 0.8],
+    ][band]![c]!
   })
 
 function loadImage(path: string): Tensor {
@@ -85,11 +90,17 @@ function main(): void {
   const style = args.style ? loadImage(args.style) : syntheticStyle()
   const net = vggFeatures() // VGG-19: 16 convs, torchvision's features.0 ... features.36
   if (WEIGHTS) {
-    const sd = Object.fromEntries(Object.entries(loadSafetensorsFile(WEIGHTS)).filter(([k]) => k.startsWith('features.')).map(([k, v]) => [k.slice('features.'.length), v]))
+    const sd = Object.fromEntries(
+      Object.entries(loadSafetensorsFile(WEIGHTS))
+        .filter(([k]) => k.startsWith('features.'))
+        .map(([k, v]) => [k.slice('features.'.length), v]),
+    )
     net.loadStateDict(sd)
     console.log(`loaded VGG-19 features from ${WEIGHTS}`)
   } else console.log('VGG-19 features randomly initialised (pass --weights for pretrained ones)')
-  console.log(`style transfer at ${SIZE}x${SIZE}: ${STEPS} Adam steps, content layer ${VGG19_CONTENT_LAYERS.join(', ')}, style layers ${VGG19_STYLE_LAYERS.join(', ')}`)
+  console.log(
+    `style transfer at ${SIZE}x${SIZE}: ${STEPS} Adam steps, content layer ${VGG19_CONTENT_LAYERS.join(', ')}, style layers ${VGG19_STYLE_LAYERS.join(', ')}`,
+  )
 
   const { image, history } = styleTransfer({
     net,
@@ -103,12 +114,16 @@ function main(): void {
     tvWeight: Number(args['tv-weight'] ?? (WEIGHTS ? 10 : 1)),
     onStep: (k, l) => {
       if (k === 1 || k % 5 === 0 || k === STEPS)
-        console.log(`  step ${String(k).padStart(3)}: total ${l.total.toExponential(3)}  content ${l.content.toExponential(3)}  style ${l.style.toExponential(3)}  tv ${l.tv.toFixed(4)}  (${((Date.now() - t0) / 1000).toFixed(0)}s)`)
+        console.log(
+          `  step ${String(k).padStart(3)}: total ${l.total.toExponential(3)}  content ${l.content.toExponential(3)}  style ${l.style.toExponential(3)}  tv ${l.tv.toFixed(4)}  (${((Date.now() - t0) / 1000).toFixed(0)}s)`,
+        )
     },
   })
   const first = history[0]!
   const last = history[history.length - 1]!
-  console.log(`total loss ${first.total.toExponential(3)} -> ${last.total.toExponential(3)}; style ${first.style.toExponential(3)} -> ${last.style.toExponential(3)}`)
+  console.log(
+    `total loss ${first.total.toExponential(3)} -> ${last.total.toExponential(3)}; style ${first.style.toExponential(3)} -> ${last.style.toExponential(3)}`,
+  )
 
   // content | style | result, side by side: (3, S, 3S)
   const strip = concat([content, style, image], 3).reshape(3, SIZE, 3 * SIZE)

@@ -39,17 +39,29 @@ const samples: Sample[] = []
 function sample(phase: string, step: number): Sample {
   gc!()
   const m = process.memoryUsage()
-  const s = { phase, step, heapMB: m.heapUsed / 2 ** 20, rssMB: m.rss / 2 ** 20, seconds: (performance.now() - t0) / 1000 }
+  const s = {
+    phase,
+    step,
+    heapMB: m.heapUsed / 2 ** 20,
+    rssMB: m.rss / 2 ** 20,
+    seconds: (performance.now() - t0) / 1000,
+  }
   samples.push(s)
-  console.log(`${phase.padEnd(8)} ${String(step).padStart(5)}  heap ${s.heapMB.toFixed(1).padStart(7)} MB  rss ${s.rssMB.toFixed(1).padStart(7)} MB  ${s.seconds.toFixed(0)} s`)
+  console.log(
+    `${phase.padEnd(8)} ${String(step).padStart(5)}  heap ${s.heapMB.toFixed(1).padStart(7)} MB  rss ${s.rssMB.toFixed(1).padStart(7)} MB  ${s.seconds.toFixed(0)} s`,
+  )
   return s
 }
 
 function growth(phase: string, from: Sample): { heap: number; rss: number } {
   const last = samples.filter((s) => s.phase === phase).at(-1)!
-  const heap = Math.max(...samples.filter((s) => s.phase === phase && s.step >= from.step).map((s) => s.heapMB)) - from.heapMB
-  const rss = Math.max(...samples.filter((s) => s.phase === phase && s.step >= from.step).map((s) => s.rssMB)) - from.rssMB
-  console.log(`${phase}: after warm-up (step ${from.step}) heap grew at most ${heap.toFixed(1)} MB, rss ${rss.toFixed(1)} MB (last sample: heap ${last.heapMB.toFixed(1)} MB, rss ${last.rssMB.toFixed(1)} MB)`)
+  const heap =
+    Math.max(...samples.filter((s) => s.phase === phase && s.step >= from.step).map((s) => s.heapMB)) - from.heapMB
+  const rss =
+    Math.max(...samples.filter((s) => s.phase === phase && s.step >= from.step).map((s) => s.rssMB)) - from.rssMB
+  console.log(
+    `${phase}: after warm-up (step ${from.step}) heap grew at most ${heap.toFixed(1)} MB, rss ${rss.toFixed(1)} MB (last sample: heap ${last.heapMB.toFixed(1)} MB, rss ${last.rssMB.toFixed(1)} MB)`,
+  )
   return { heap, rss }
 }
 
@@ -84,15 +96,33 @@ fit(lenet, {
   loss: (out, y) => crossEntropy(out, y),
   optimizer,
   verbose: false,
-  callbacks: [{ onEpochEnd: (epoch: number) => {
-    const s = sample('lenet', epoch + 1)
-    if (epoch === 0) warmEpoch = s
-  } }],
+  callbacks: [
+    {
+      onEpochEnd: (epoch: number) => {
+        const s = sample('lenet', epoch + 1)
+        if (epoch === 0) warmEpoch = s
+      },
+    },
+  ],
 })
 const training = growth('lenet', warmEpoch ?? samples.at(-1)!)
 
-const ok = forward.heap <= HEAP_BOUND_MB && forward.rss <= RSS_BOUND_MB && training.heap <= HEAP_BOUND_MB && training.rss <= RSS_BOUND_MB
-console.log(JSON.stringify({ forwards: FORWARDS, epochs: EPOCHS, heapBoundMB: HEAP_BOUND_MB, rssBoundMB: RSS_BOUND_MB, forward, training, ok }))
+const ok =
+  forward.heap <= HEAP_BOUND_MB &&
+  forward.rss <= RSS_BOUND_MB &&
+  training.heap <= HEAP_BOUND_MB &&
+  training.rss <= RSS_BOUND_MB
+console.log(
+  JSON.stringify({
+    forwards: FORWARDS,
+    epochs: EPOCHS,
+    heapBoundMB: HEAP_BOUND_MB,
+    rssBoundMB: RSS_BOUND_MB,
+    forward,
+    training,
+    ok,
+  }),
+)
 if (!ok) {
   console.error(`memory grew beyond the bound (heap ${HEAP_BOUND_MB} MB, rss ${RSS_BOUND_MB} MB after warm-up)`)
   process.exitCode = 1

@@ -17,7 +17,16 @@
  * preprocessing, not part of the model). Deterministic building blocks (`hflip`, `resize`,
  * `adjustHue`, ...) are exported too.
  */
-import { ArgumentError, DTypeError, Generator, ShapeError, Tensor, data, defaultGenerator, logSoftmax } from '@refnets/core'
+import {
+  ArgumentError,
+  DTypeError,
+  Generator,
+  ShapeError,
+  Tensor,
+  data,
+  defaultGenerator,
+  logSoftmax,
+} from '@refnets/core'
 
 type FloatArray = Float32Array | Float64Array
 /** [height, width], or one number for a square. */
@@ -43,13 +52,18 @@ interface Images {
 
 function images(x: Tensor, what: string): Images {
   if (!(x instanceof Tensor)) throw new ArgumentError(`${what}: expected an image tensor, got ${typeof x}`)
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new DTypeError(`${what}: expected float32 or float64 pixels, got ${x.dtype}`)
-  if (x.rank !== 3 && x.rank !== 4) throw new ShapeError(`${what}: expected an image (C, H, W) or a batch (N, C, H, W), got shape [${x.shape.join(', ')}]`)
+  if (x.dtype !== 'float32' && x.dtype !== 'float64')
+    throw new DTypeError(`${what}: expected float32 or float64 pixels, got ${x.dtype}`)
+  if (x.rank !== 3 && x.rank !== 4)
+    throw new ShapeError(
+      `${what}: expected an image (C, H, W) or a batch (N, C, H, W), got shape [${x.shape.join(', ')}]`,
+    )
   const [n, c, h, w] = (x.rank === 4 ? x.shape : [1, ...x.shape]) as [number, number, number, number]
   return { src: x.data as FloatArray, n, c, h, w, batched: x.rank === 4 }
 }
 
-const alloc = (like: FloatArray, size: number): FloatArray => (like instanceof Float64Array ? new Float64Array(size) : new Float32Array(size))
+const alloc = (like: FloatArray, size: number): FloatArray =>
+  like instanceof Float64Array ? new Float64Array(size) : new Float32Array(size)
 
 function output(im: Images, out: FloatArray, h = im.h, w = im.w, c = im.c): Tensor {
   return new Tensor(out, im.batched ? [im.n, c, h, w] : [c, h, w])
@@ -57,7 +71,8 @@ function output(im: Images, out: FloatArray, h = im.h, w = im.w, c = im.c): Tens
 
 function size2(s: Size2, what: string): [number, number] {
   const [h, w] = typeof s === 'number' ? [s, s] : s
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new ArgumentError(`${what}: size must be positive integers, got ${String(s)}`)
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1)
+    throw new ArgumentError(`${what}: size must be positive integers, got ${String(s)}`)
   return [h, w]
 }
 
@@ -76,11 +91,16 @@ function range(v: readonly [number, number], what: string): void {
 const luma = (r: number, g: number, b: number) => 0.2989 * r + 0.587 * g + 0.114 * b
 
 /** Apply `fn` to each image (C x H x W block) of a batch, writing into a new array of the same size. */
-function perImage(x: Tensor, what: string, fn: (src: FloatArray, dst: FloatArray, im: Images, index: number) => void): Tensor {
+function perImage(
+  x: Tensor,
+  what: string,
+  fn: (src: FloatArray, dst: FloatArray, im: Images, index: number) => void,
+): Tensor {
   const im = images(x, what)
   const per = im.c * im.h * im.w
   const out = alloc(im.src, im.src.length)
-  for (let i = 0; i < im.n; i++) fn(im.src.subarray(i * per, (i + 1) * per), out.subarray(i * per, (i + 1) * per), im, i)
+  for (let i = 0; i < im.n; i++)
+    fn(im.src.subarray(i * per, (i + 1) * per), out.subarray(i * per, (i + 1) * per), im, i)
   return output(im, out)
 }
 
@@ -93,7 +113,10 @@ export const compose =
 /** (x - mean[c]) / std[c] per channel (torchvision's Normalize; ImageNet: IMAGENET_MEAN, IMAGENET_STD). */
 export function normalize(x: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
   return perImage(x, 'normalize', (src, dst, { c, h, w }) => {
-    if (mean.length !== c || std.length !== c) throw new ShapeError(`normalize: expected ${c} means and stds (one per channel), got ${mean.length} and ${std.length}`)
+    if (mean.length !== c || std.length !== c)
+      throw new ShapeError(
+        `normalize: expected ${c} means and stds (one per channel), got ${mean.length} and ${std.length}`,
+      )
     for (let ch = 0; ch < c; ch++)
       for (let i = ch * h * w; i < (ch + 1) * h * w; i++) dst[i] = (src[i]! - mean[ch]!) / std[ch]!
   })
@@ -115,15 +138,20 @@ export function hflip(x: Tensor): Tensor {
 export function vflip(x: Tensor): Tensor {
   return perImage(x, 'vflip', (src, dst, { c, h, w }) => {
     for (let ch = 0; ch < c; ch++)
-      for (let i = 0; i < h; i++) dst.set(src.subarray((ch * h + h - 1 - i) * w, (ch * h + h - i) * w), (ch * h + i) * w)
+      for (let i = 0; i < h; i++)
+        dst.set(src.subarray((ch * h + h - 1 - i) * w, (ch * h + h - i) * w), (ch * h + i) * w)
   })
 }
 
 /** Flip each image horizontally with probability p (default 0.5). */
-export function randomHorizontalFlip(x: Tensor, { p = 0.5, generator = defaultGenerator }: RandomOptions & { p?: number } = {}): Tensor {
+export function randomHorizontalFlip(
+  x: Tensor,
+  { p = 0.5, generator = defaultGenerator }: RandomOptions & { p?: number } = {},
+): Tensor {
   if (!(p >= 0 && p <= 1)) throw new ArgumentError(`randomHorizontalFlip: p must be in [0, 1], got ${p}`)
   return perImage(x, 'randomHorizontalFlip', (src, dst, { c, h, w }) => {
-    if (generator.random() < p) for (let r = 0; r < c * h; r++) for (let j = 0; j < w; j++) dst[r * w + j] = src[r * w + w - 1 - j]!
+    if (generator.random() < p)
+      for (let r = 0; r < c * h; r++) for (let j = 0; j < w; j++) dst[r * w + j] = src[r * w + w - 1 - j]!
     else dst.set(src)
   })
 }
@@ -151,15 +179,23 @@ export interface RandomCropOptions extends RandomOptions {
  * Pad by `padding` on each side, then cut a `size` window at a random position (the CIFAR recipe
  * of the ResNet paper: pad 4, crop 32x32). Each image of a batch gets its own window.
  */
-export function randomCrop(x: Tensor, size: Size2, { padding = 0, paddingMode = 'constant', fill = 0, generator = defaultGenerator }: RandomCropOptions = {}): Tensor {
+export function randomCrop(
+  x: Tensor,
+  size: Size2,
+  { padding = 0, paddingMode = 'constant', fill = 0, generator = defaultGenerator }: RandomCropOptions = {},
+): Tensor {
   const im = images(x, 'randomCrop')
   const [oh, ow] = size2(size, 'randomCrop')
-  if (!Number.isInteger(padding) || padding < 0) throw new ArgumentError(`randomCrop: padding must be a non-negative integer, got ${padding}`)
+  if (!Number.isInteger(padding) || padding < 0)
+    throw new ArgumentError(`randomCrop: padding must be a non-negative integer, got ${padding}`)
   if (paddingMode === 'reflect' && padding >= Math.min(im.h, im.w))
-    throw new ArgumentError(`randomCrop: reflect padding must be smaller than the image (${im.h}x${im.w}), got ${padding}`)
+    throw new ArgumentError(
+      `randomCrop: reflect padding must be smaller than the image (${im.h}x${im.w}), got ${padding}`,
+    )
   const ph = im.h + 2 * padding
   const pw = im.w + 2 * padding
-  if (oh > ph || ow > pw) throw new ShapeError(`randomCrop: crop ${oh}x${ow} is larger than the padded image ${ph}x${pw}`)
+  if (oh > ph || ow > pw)
+    throw new ShapeError(`randomCrop: crop ${oh}x${ow} is larger than the padded image ${ph}x${pw}`)
   const out = alloc(im.src, im.n * im.c * oh * ow)
   for (let n = 0; n < im.n; n++) {
     const top = generator.int(ph - oh + 1) - padding
@@ -194,7 +230,18 @@ export function randomCrop(x: Tensor, size: Size2, { padding = 0, paddingMode = 
  * NOTE: source coordinates below 0 are clamped to 0 and the upper neighbour to the last row/column,
  * as torch.nn.functional.interpolate does, so borders are not blended with anything outside the window.
  */
-function resampleBilinear(src: FloatArray, srcW: number, top: number, left: number, height: number, width: number, dst: FloatArray, dstOffset: number, oh: number, ow: number): void {
+function resampleBilinear(
+  src: FloatArray,
+  srcW: number,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  dst: FloatArray,
+  dstOffset: number,
+  oh: number,
+  ow: number,
+): void {
   const sy = height / oh
   const sx = width / ow
   const x0s = new Int32Array(ow)
@@ -227,7 +274,8 @@ export function resize(x: Tensor, size: Size2): Tensor {
   const im = images(x, 'resize')
   const [oh, ow] = size2(size, 'resize')
   const out = alloc(im.src, im.n * im.c * oh * ow)
-  for (let p = 0; p < im.n * im.c; p++) resampleBilinear(im.src.subarray(p * im.h * im.w), im.w, 0, 0, im.h, im.w, out, p * oh * ow, oh, ow)
+  for (let p = 0; p < im.n * im.c; p++)
+    resampleBilinear(im.src.subarray(p * im.h * im.w), im.w, 0, 0, im.h, im.w, out, p * oh * ow, oh, ow)
   return output(im, out, oh, ow)
 }
 
@@ -246,10 +294,17 @@ export interface RandomResizedCropOptions extends RandomOptions {
  * uniform in `scale` and an aspect ratio log-uniform in `ratio`; a window that fits is placed
  * uniformly. When none fits, the largest centred window whose ratio is within `ratio`.
  */
-export function randomResizedCropBox(h: number, w: number, { scale = [0.08, 1], ratio = [3 / 4, 4 / 3], generator = defaultGenerator }: RandomResizedCropOptions = {}): CropBox {
+export function randomResizedCropBox(
+  h: number,
+  w: number,
+  { scale = [0.08, 1], ratio = [3 / 4, 4 / 3], generator = defaultGenerator }: RandomResizedCropOptions = {},
+): CropBox {
   range(scale, 'randomResizedCrop scale')
   range(ratio, 'randomResizedCrop ratio')
-  if (!(scale[0] > 0 && ratio[0] > 0)) throw new ArgumentError(`randomResizedCrop: scale and ratio must be positive, got [${scale.join(', ')}] and [${ratio.join(', ')}]`)
+  if (!(scale[0] > 0 && ratio[0] > 0))
+    throw new ArgumentError(
+      `randomResizedCrop: scale and ratio must be positive, got [${scale.join(', ')}] and [${ratio.join(', ')}]`,
+    )
   const area = h * w
   const [logLo, logHi] = [Math.log(ratio[0]), Math.log(ratio[1])]
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -257,7 +312,8 @@ export function randomResizedCropBox(h: number, w: number, { scale = [0.08, 1], 
     const aspect = Math.exp(uniform(generator, logLo, logHi))
     const cw = Math.round(Math.sqrt(target * aspect))
     const chh = Math.round(Math.sqrt(target / aspect))
-    if (cw > 0 && cw <= w && chh > 0 && chh <= h) return [generator.int(h - chh + 1), generator.int(w - cw + 1), chh, cw]
+    if (cw > 0 && cw <= w && chh > 0 && chh <= h)
+      return [generator.int(h - chh + 1), generator.int(w - cw + 1), chh, cw]
   }
   // Fallback: a centred crop with the ratio clamped into range.
   const inRatio = w / h
@@ -331,7 +387,8 @@ function saturationInto(src: FloatArray, dst: FloatArray, c: number, hw: number,
 /** Rotate the hue by `factor` turns (in [-0.5, 0.5]) in HSV space; saturation and value are kept. */
 export function adjustHue(x: Tensor, factor: number): Tensor {
   colourImages(x, 'adjustHue')
-  if (!(factor >= -0.5 && factor <= 0.5)) throw new ArgumentError(`adjustHue: factor must be in [-0.5, 0.5], got ${factor}`)
+  if (!(factor >= -0.5 && factor <= 0.5))
+    throw new ArgumentError(`adjustHue: factor must be in [-0.5, 0.5], got ${factor}`)
   return perImage(x, 'adjustHue', (src, dst, { c, h, w }) => hueInto(src, dst, c, h * w, factor))
 }
 
@@ -347,7 +404,7 @@ function hueInto(src: FloatArray, dst: FloatArray, c: number, hw: number, factor
     const delta = max - min
     let hue = 0
     if (delta > 0) {
-      if (max === r) hue = ((g - b) / delta) / 6
+      if (max === r) hue = (g - b) / delta / 6
       else if (max === g) hue = ((b - r) / delta + 2) / 6
       else hue = ((r - g) / delta + 4) / 6
     }
@@ -390,7 +447,10 @@ export interface ColorJitterOptions extends RandomOptions {
  * Colour jitter as torchvision's ColorJitter: for each image draw the four factors and apply the
  * four adjustments in a random order. Pixels are assumed in [0, 1] (results are clamped).
  */
-export function colorJitter(x: Tensor, { brightness = 0, contrast = 0, saturation = 0, hue = 0, generator = defaultGenerator }: ColorJitterOptions = {}): Tensor {
+export function colorJitter(
+  x: Tensor,
+  { brightness = 0, contrast = 0, saturation = 0, hue = 0, generator = defaultGenerator }: ColorJitterOptions = {},
+): Tensor {
   for (const [k, v] of Object.entries({ brightness, contrast, saturation, hue }))
     if (!(v >= 0)) throw new ArgumentError(`colorJitter: ${k} must be >= 0, got ${v}`)
   if (hue > 0.5) throw new ArgumentError(`colorJitter: hue must be <= 0.5, got ${hue}`)
@@ -443,17 +503,30 @@ export interface PcaLightingOptions extends RandomOptions {
  * image. It changes intensity and colour of the illumination, to which object identity is
  * invariant. Not clamped, as in the paper.
  */
-export function pcaLighting(x: Tensor, { alphaStd = 0.1, eigval = IMAGENET_EIGVAL, eigvec = IMAGENET_EIGVEC, generator = defaultGenerator }: PcaLightingOptions = {}): Tensor {
+export function pcaLighting(
+  x: Tensor,
+  {
+    alphaStd = 0.1,
+    eigval = IMAGENET_EIGVAL,
+    eigvec = IMAGENET_EIGVEC,
+    generator = defaultGenerator,
+  }: PcaLightingOptions = {},
+): Tensor {
   if (!(alphaStd >= 0)) throw new ArgumentError(`pcaLighting: alphaStd must be >= 0, got ${alphaStd}`)
   if (eigval.length !== 3 || eigvec.length !== 3 || eigvec.some((r) => r.length !== 3))
-    throw new ShapeError(`pcaLighting: expected 3 eigenvalues and a 3x3 eigenvector matrix, got ${eigval.length} and ${eigvec.length}x${eigvec[0]?.length ?? 0}`)
+    throw new ShapeError(
+      `pcaLighting: expected 3 eigenvalues and a 3x3 eigenvector matrix, got ${eigval.length} and ${eigvec.length}x${eigvec[0]?.length ?? 0}`,
+    )
   const im = images(x, 'pcaLighting')
   if (im.c !== 3) throw new ShapeError(`pcaLighting: expected RGB images (3 channels), got ${im.c}`)
   return perImage(x, 'pcaLighting', (src, dst, { h, w }) => {
     const alpha = [0, 1, 2].map(() => generator.normal() * alphaStd)
     const hw = h * w
     for (let c = 0; c < 3; c++) {
-      const shift = eigvec[c]![0]! * alpha[0]! * eigval[0]! + eigvec[c]![1]! * alpha[1]! * eigval[1]! + eigvec[c]![2]! * alpha[2]! * eigval[2]!
+      const shift =
+        eigvec[c]![0]! * alpha[0]! * eigval[0]! +
+        eigvec[c]![1]! * alpha[1]! * eigval[1]! +
+        eigvec[c]![2]! * alpha[2]! * eigval[2]!
       for (let i = c * hw; i < (c + 1) * hw; i++) dst[i] = src[i]! + shift
     }
   })
@@ -480,7 +553,10 @@ export function rgbPca(x: Tensor): { eigval: number[]; eigvec: number[][] } {
     }
   for (let i = 0; i < 9; i++) cov[i]! /= Math.max(1, count - 1)
   const { values, vectors } = data.symmetricEig(cov, 3)
-  return { eigval: [...values], eigvec: [0, 1, 2].map((r) => [vectors[r * 3]!, vectors[r * 3 + 1]!, vectors[r * 3 + 2]!]) }
+  return {
+    eigval: [...values],
+    eigvec: [0, 1, 2].map((r) => [vectors[r * 3]!, vectors[r * 3 + 1]!, vectors[r * 3 + 2]!]),
+  }
 }
 
 // ---- occlusion and mixing -----------------------------------------------------------------------
@@ -500,8 +576,10 @@ export interface CutoutOptions extends RandomOptions {
  * The square may hang over the border (then less is cut), which the paper found important.
  */
 export function cutout(x: Tensor, { size, holes = 1, fill = 0, generator = defaultGenerator }: CutoutOptions): Tensor {
-  if (!Number.isInteger(size) || size < 1) throw new ArgumentError(`cutout: size must be a positive integer, got ${size}`)
-  if (!Number.isInteger(holes) || holes < 0) throw new ArgumentError(`cutout: holes must be a non-negative integer, got ${holes}`)
+  if (!Number.isInteger(size) || size < 1)
+    throw new ArgumentError(`cutout: size must be a positive integer, got ${size}`)
+  if (!Number.isInteger(holes) || holes < 0)
+    throw new ArgumentError(`cutout: holes must be a non-negative integer, got ${holes}`)
   return perImage(x, 'cutout', (src, dst, { c, h, w }) => {
     dst.set(src)
     for (let k = 0; k < holes; k++) {
@@ -509,7 +587,8 @@ export function cutout(x: Tensor, { size, holes = 1, fill = 0, generator = defau
       const cx = generator.int(w)
       const [y1, y2] = [Math.max(0, cy - (size >> 1)), Math.min(h, cy - (size >> 1) + size)]
       const [x1, x2] = [Math.max(0, cx - (size >> 1)), Math.min(w, cx - (size >> 1) + size)]
-      for (let ch = 0; ch < c; ch++) for (let i = y1; i < y2; i++) dst.fill(fill, (ch * h + i) * w + x1, (ch * h + i) * w + x2)
+      for (let ch = 0; ch < c; ch++)
+        for (let i = y1; i < y2; i++) dst.fill(fill, (ch * h + i) * w + x1, (ch * h + i) * w + x2)
     }
   })
 }
@@ -545,14 +624,22 @@ export function sampleBeta(a: number, b: number, generator: Generator = defaultG
 }
 
 /** Labels as an (N, K) float matrix: int32 classes one-hot encoded, or soft labels as they are. */
-function softLabels(labels: Tensor, n: number, numClasses: number | undefined, dtype: 'float32' | 'float64', what: string): FloatArray {
+function softLabels(
+  labels: Tensor,
+  n: number,
+  numClasses: number | undefined,
+  dtype: 'float32' | 'float64',
+  what: string,
+): FloatArray {
   if (labels.rank === 1 && labels.dtype === 'int32') {
-    if (labels.shape[0] !== n) throw new ShapeError(`${what}: expected ${n} labels (one per image), got ${labels.shape[0]}`)
+    if (labels.shape[0] !== n)
+      throw new ShapeError(`${what}: expected ${n} labels (one per image), got ${labels.shape[0]}`)
     if (numClasses === undefined || !Number.isInteger(numClasses) || numClasses < 1)
       throw new ArgumentError(`${what}: int32 class labels need numClasses (a positive integer), got ${numClasses}`)
     const out = dtype === 'float64' ? new Float64Array(n * numClasses) : new Float32Array(n * numClasses)
     ;(labels.data as Int32Array).forEach((y, i) => {
-      if (y < 0 || y >= numClasses) throw new ArgumentError(`${what}: label ${y} is out of range for ${numClasses} classes`)
+      if (y < 0 || y >= numClasses)
+        throw new ArgumentError(`${what}: label ${y} is out of range for ${numClasses} classes`)
       out[i * numClasses + y] = 1
     })
     return out
@@ -561,7 +648,9 @@ function softLabels(labels: Tensor, n: number, numClasses: number | undefined, d
     const d = labels.data
     return dtype === 'float64' ? Float64Array.from(d) : Float32Array.from(d)
   }
-  throw new ShapeError(`${what}: expected int32 labels (N) or float soft labels (N, K) with N = ${n}, got ${labels.dtype} [${labels.shape.join(', ')}]`)
+  throw new ShapeError(
+    `${what}: expected int32 labels (N) or float soft labels (N, K) with N = ${n}, got ${labels.dtype} [${labels.shape.join(', ')}]`,
+  )
 }
 
 export interface MixOptions extends RandomOptions {
@@ -612,7 +701,11 @@ function drawLambda(alpha: number, lambda: number | undefined, g: Generator, wha
  * lambda ~ Beta(alpha, alpha) and j a random permutation of the batch. Train on the soft labels with
  * `softTargetCrossEntropy`.
  */
-export function mixup(x: Tensor, labels: Tensor, { alpha = 0.2, numClasses, lambda, generator = defaultGenerator }: MixOptions = {}): MixResult {
+export function mixup(
+  x: Tensor,
+  labels: Tensor,
+  { alpha = 0.2, numClasses, lambda, generator = defaultGenerator }: MixOptions = {},
+): MixResult {
   const im = batchFor(x, 'mixup')
   const y = softLabels(labels, im.n, numClasses, x.dtype as 'float32' | 'float64', 'mixup')
   const lam = drawLambda(alpha, lambda, generator, 'mixup')
@@ -633,7 +726,11 @@ export function mixup(x: Tensor, labels: Tensor, { alpha = 0.2, numClasses, lamb
  * Beta(alpha, alpha)), a centre drawn uniformly and is clipped at the border; lambda is then
  * recomputed from the clipped box, as in the reference code. One box for the whole batch.
  */
-export function cutmix(x: Tensor, labels: Tensor, { alpha = 1, numClasses, lambda, generator = defaultGenerator }: MixOptions = {}): MixResult & { box: [x1: number, y1: number, x2: number, y2: number] } {
+export function cutmix(
+  x: Tensor,
+  labels: Tensor,
+  { alpha = 1, numClasses, lambda, generator = defaultGenerator }: MixOptions = {},
+): MixResult & { box: [x1: number, y1: number, x2: number, y2: number] } {
   const im = batchFor(x, 'cutmix')
   const y = softLabels(labels, im.n, numClasses, x.dtype as 'float32' | 'float64', 'cutmix')
   const lam0 = drawLambda(alpha, lambda, generator, 'cutmix')
@@ -653,10 +750,17 @@ export function cutmix(x: Tensor, labels: Tensor, { alpha = 1, numClasses, lambd
     for (let c = 0; c < im.c; c++) {
       const dst = (i * im.c + c) * plane
       const src = (perm[i]! * im.c + c) * plane
-      for (let r = y1; r < y2; r++) out.set(im.src.subarray(src + r * im.w + x1, src + r * im.w + x2), dst + r * im.w + x1)
+      for (let r = y1; r < y2; r++)
+        out.set(im.src.subarray(src + r * im.w + x1, src + r * im.w + x2), dst + r * im.w + x1)
     }
   const lam = 1 - ((x2 - x1) * (y2 - y1)) / plane
-  return { images: output(im, out), labels: mixLabels(y, im.n, perm, lam), lambda: lam, permutation: perm, box: [x1, y1, x2, y2] }
+  return {
+    images: output(im, out),
+    labels: mixLabels(y, im.n, perm, lam),
+    lambda: lam,
+    permutation: perm,
+    box: [x1, y1, x2, y2],
+  }
 }
 
 /**
@@ -664,8 +768,15 @@ export function cutmix(x: Tensor, labels: Tensor, { alpha = 1, numClasses, lambd
  * The loss for mixup and cutmix labels (for hard labels it equals `crossEntropy`).
  */
 export function softTargetCrossEntropy(logits: Tensor, target: Tensor): Tensor {
-  if (logits.rank !== 2 || target.rank !== 2 || logits.shape[0] !== target.shape[0] || logits.shape[1] !== target.shape[1])
-    throw new ShapeError(`softTargetCrossEntropy: expected logits and targets of the same shape (N, K), got [${logits.shape.join(', ')}] and [${target.shape.join(', ')}]`)
+  if (
+    logits.rank !== 2 ||
+    target.rank !== 2 ||
+    logits.shape[0] !== target.shape[0] ||
+    logits.shape[1] !== target.shape[1]
+  )
+    throw new ShapeError(
+      `softTargetCrossEntropy: expected logits and targets of the same shape (N, K), got [${logits.shape.join(', ')}] and [${target.shape.join(', ')}]`,
+    )
   return logSoftmax(logits, 1).mul(target.to(logits.dtype)).sum(1).neg().mean()
 }
 
@@ -708,17 +819,24 @@ export interface MosaicResult {
  * the centre), image 2 bottom-left, image 3 bottom-right; what falls outside the canvas is cut off.
  * Boxes are shifted with their image, clipped to its visible part, and dropped when nothing is left.
  */
-export function mosaic(items: readonly MosaicItem[], { size, centerRange = [0.25, 0.75], fill = 0.5, minSize = 0, generator = defaultGenerator }: MosaicOptions = {}): MosaicResult {
+export function mosaic(
+  items: readonly MosaicItem[],
+  { size, centerRange = [0.25, 0.75], fill = 0.5, minSize = 0, generator = defaultGenerator }: MosaicOptions = {},
+): MosaicResult {
   if (items.length !== 4) throw new ArgumentError(`mosaic: expected 4 images, got ${items.length}`)
   const ims = items.map((it, k) => {
     const im = images(it.image, `mosaic image ${k}`)
-    if (im.batched) throw new ShapeError(`mosaic image ${k}: expected one image (C, H, W), got shape [${it.image.shape.join(', ')}]`)
-    if (it.labels && it.labels.length !== it.boxes.length) throw new ShapeError(`mosaic image ${k}: ${it.boxes.length} boxes but ${it.labels.length} labels`)
-    for (const b of it.boxes) if (b.length < 4) throw new ShapeError(`mosaic image ${k}: a box needs [x1, y1, x2, y2], got [${b.join(', ')}]`)
+    if (im.batched)
+      throw new ShapeError(`mosaic image ${k}: expected one image (C, H, W), got shape [${it.image.shape.join(', ')}]`)
+    if (it.labels && it.labels.length !== it.boxes.length)
+      throw new ShapeError(`mosaic image ${k}: ${it.boxes.length} boxes but ${it.labels.length} labels`)
+    for (const b of it.boxes)
+      if (b.length < 4) throw new ShapeError(`mosaic image ${k}: a box needs [x1, y1, x2, y2], got [${b.join(', ')}]`)
     return im
   })
   const c = ims[0]!.c
-  if (ims.some((im) => im.c !== c)) throw new ShapeError(`mosaic: all images need the same channels, got ${ims.map((im) => im.c).join(', ')}`)
+  if (ims.some((im) => im.c !== c))
+    throw new ShapeError(`mosaic: all images need the same channels, got ${ims.map((im) => im.c).join(', ')}`)
   range(centerRange, 'mosaic centerRange')
   const [H, W] = size === undefined ? [ims[0]!.h, ims[0]!.w] : size2(size, 'mosaic')
   const xc = Math.floor(uniform(generator, centerRange[0] * W, centerRange[1] * W))

@@ -49,13 +49,16 @@ export function decodeImage(bytes: Uint8Array | ArrayBuffer, opts: DecodeOptions
   if (format === 'png') return decodePng(b, opts)
   if (format === 'jpeg') return decodeJpeg(b, opts)
   const head = [...b.subarray(0, 8)].map((v) => v.toString(16).padStart(2, '0')).join(' ')
-  throw new ImageFormatError(`decodeImage: expected PNG (89 50 4e 47 ...) or JPEG (ff d8 ff ...) bytes, got ${b.length ? head : 'no bytes'}`)
+  throw new ImageFormatError(
+    `decodeImage: expected PNG (89 50 4e 47 ...) or JPEG (ff d8 ff ...) bytes, got ${b.length ? head : 'no bytes'}`,
+  )
 }
 
 /** Decode PNG bytes (any bit depth or colour type; 16-bit is scaled to 8) to (C, H, W) in [0, 1]. */
 export function decodePng(bytes: Uint8Array | ArrayBuffer, opts: DecodeOptions = {}): Tensor {
   const b = asBytes(bytes, 'decodePng')
-  if (detectImageFormat(b) !== 'png') throw new ImageFormatError('decodePng: not PNG data (the 8-byte PNG signature is missing)')
+  if (detectImageFormat(b) !== 'png')
+    throw new ImageFormatError('decodePng: not PNG data (the 8-byte PNG signature is missing)')
   let png: { width: number; height: number; data: Uint8Array }
   try {
     png = PNG.sync.read(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
@@ -80,7 +83,8 @@ export function decodeJpeg(bytes: Uint8Array | ArrayBuffer, opts: DecodeOptions 
 
 /** RGBA bytes (H, W, 4) to a float32 (C, H, W) tensor in [0, 1]. */
 function fromRgba(rgba: Uint8Array, h: number, w: number, channels: Channels, what: string): Tensor {
-  if (channels !== 1 && channels !== 3 && channels !== 4) throw new ArgumentError(`${what}: channels must be 1, 3 or 4, got ${channels}`)
+  if (channels !== 1 && channels !== 3 && channels !== 4)
+    throw new ArgumentError(`${what}: channels must be 1, 3 or 4, got ${channels}`)
   const hw = h * w
   const out = new Float32Array(channels * hw)
   for (let i = 0; i < hw; i++) {
@@ -103,10 +107,13 @@ function fromRgba(rgba: Uint8Array, h: number, w: number, channels: Channels, wh
 /** A (C, H, W) or (1, C, H, W) float tensor with C in 1, 3, 4 to RGBA bytes (clamped to [0, 1], rounded). */
 function toRgba(t: Tensor, what: string): { rgba: Uint8Array; c: number; h: number; w: number } {
   if (!(t instanceof Tensor)) throw new ArgumentError(`${what}: expected a tensor, got ${typeof t}`)
-  if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new DTypeError(`${what}: expected float pixels in [0, 1], got ${t.dtype}`)
+  if (t.dtype !== 'float32' && t.dtype !== 'float64')
+    throw new DTypeError(`${what}: expected float pixels in [0, 1], got ${t.dtype}`)
   const shape = t.rank === 4 && t.shape[0] === 1 ? t.shape.slice(1) : t.shape
   if (shape.length !== 3 || ![1, 3, 4].includes(shape[0]!))
-    throw new ShapeError(`${what}: expected an image (C, H, W) or (1, C, H, W) with C = 1, 3 or 4, got shape [${t.shape.join(', ')}]`)
+    throw new ShapeError(
+      `${what}: expected an image (C, H, W) or (1, C, H, W) with C = 1, 3 or 4, got shape [${t.shape.join(', ')}]`,
+    )
   const [c, h, w] = shape as [number, number, number]
   const src = t.data
   const hw = h * w
@@ -132,7 +139,8 @@ export function encodePng(t: Tensor): Uint8Array {
 
 /** Encode a (C, H, W) image in [0, 1] (C = 1 or 3; alpha is dropped) as JPEG bytes at `quality` 1..100 (default 90). */
 export function encodeJpeg(t: Tensor, quality = 90): Uint8Array {
-  if (!(quality >= 1 && quality <= 100)) throw new ArgumentError(`encodeJpeg: quality must be in [1, 100], got ${quality}`)
+  if (!(quality >= 1 && quality <= 100))
+    throw new ArgumentError(`encodeJpeg: quality must be in [1, 100], got ${quality}`)
   const { rgba, h, w } = toRgba(t, 'encodeJpeg')
   const out = jpeg.encode({ data: rgba, width: w, height: h }, quality)
   return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength)

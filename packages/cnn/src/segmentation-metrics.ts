@@ -17,7 +17,10 @@ export interface SegmentationMetricOptions {
 /** Predicted labels (B, H, W) from labels or from scores (B, numClasses, H, W) by argmax over classes. */
 function labels(pred: Tensor, target: Tensor): Tensor {
   if (pred.rank === target.rank + 1) return argmax(pred, 1)
-  if (pred.rank !== target.rank) throw new ShapeError(`segmentation metrics: expected predictions (B, H, W) or scores (B, C, H, W) for targets ${JSON.stringify(target.shape)}, got ${JSON.stringify(pred.shape)}`)
+  if (pred.rank !== target.rank)
+    throw new ShapeError(
+      `segmentation metrics: expected predictions (B, H, W) or scores (B, C, H, W) for targets ${JSON.stringify(target.shape)}, got ${JSON.stringify(pred.shape)}`,
+    )
   return pred
 }
 
@@ -25,14 +28,27 @@ function labels(pred: Tensor, target: Tensor): Tensor {
  * The (numClasses, numClasses) pixel confusion matrix, rows = true class, columns = predicted class,
  * flattened row-major: core's `metrics.confusionMatrix(yTrue, yPred)` over the pixels.
  */
-function pixelConfusion(pred: Tensor, target: Tensor, numClasses: number, { ignoreIndex = 255 }: SegmentationMetricOptions): Float64Array {
+function pixelConfusion(
+  pred: Tensor,
+  target: Tensor,
+  numClasses: number,
+  { ignoreIndex = 255 }: SegmentationMetricOptions,
+): Float64Array {
   const p = labels(pred, target)
-  if (p.size !== target.size) throw new ShapeError(`segmentation metrics: predictions have ${p.size} pixels, targets ${target.size}`)
-  return Float64Array.from(metrics.confusionMatrix(target.reshape([target.size]), p.reshape([p.size]), numClasses, { ignoreIndex }).flat())
+  if (p.size !== target.size)
+    throw new ShapeError(`segmentation metrics: predictions have ${p.size} pixels, targets ${target.size}`)
+  return Float64Array.from(
+    metrics.confusionMatrix(target.reshape([target.size]), p.reshape([p.size]), numClasses, { ignoreIndex }).flat(),
+  )
 }
 
 /** Fraction of (non-ignored) pixels whose predicted class is right. */
-export function pixelAccuracy(pred: Tensor, target: Tensor, numClasses: number, opts: SegmentationMetricOptions = {}): number {
+export function pixelAccuracy(
+  pred: Tensor,
+  target: Tensor,
+  numClasses: number,
+  opts: SegmentationMetricOptions = {},
+): number {
   const m = pixelConfusion(pred, target, numClasses, opts)
   let right = 0
   let total = 0
@@ -42,7 +58,12 @@ export function pixelAccuracy(pred: Tensor, target: Tensor, numClasses: number, 
 }
 
 /** IoU per class (NaN for a class absent from both the target and the prediction). */
-export function classIoU(pred: Tensor, target: Tensor, numClasses: number, opts: SegmentationMetricOptions = {}): number[] {
+export function classIoU(
+  pred: Tensor,
+  target: Tensor,
+  numClasses: number,
+  opts: SegmentationMetricOptions = {},
+): number[] {
   const m = pixelConfusion(pred, target, numClasses, opts)
   return Array.from({ length: numClasses }, (_, i) => {
     let row = 0
@@ -57,7 +78,12 @@ export function classIoU(pred: Tensor, target: Tensor, numClasses: number, opts:
 }
 
 /** Mean IoU over the classes present in the target or the prediction. */
-export function meanIoU(pred: Tensor, target: Tensor, numClasses: number, opts: SegmentationMetricOptions = {}): number {
+export function meanIoU(
+  pred: Tensor,
+  target: Tensor,
+  numClasses: number,
+  opts: SegmentationMetricOptions = {},
+): number {
   const ious = classIoU(pred, target, numClasses, opts).filter((v) => !Number.isNaN(v))
   return ious.length === 0 ? 0 : ious.reduce((a, b) => a + b, 0) / ious.length
 }

@@ -20,7 +20,17 @@
  * Other layers (activations, pooling, batch norm, additions) are not counted: they are a small
  * fraction and conventions for them differ. Multiply by 2 for floating-point operations.
  */
-import { type Module, ShapeError, type Tensor, conv2dOutputSize, convTranspose2dOutputSize, nn, noGrad, pool2dOutputSize, zeros } from '@refnets/core'
+import {
+  type Module,
+  ShapeError,
+  type Tensor,
+  conv2dOutputSize,
+  convTranspose2dOutputSize,
+  nn,
+  noGrad,
+  pool2dOutputSize,
+  zeros,
+} from '@refnets/core'
 import { Conv2d, ConvTranspose2d, pair } from './layers/conv.js'
 
 export { conv2dOutputSize, convTranspose2dOutputSize, pool2dOutputSize }
@@ -39,7 +49,8 @@ export function conv2dOutputShape(
   kernelSize: number | readonly [number, number],
   { stride = 1, padding = 0, dilation = 1 }: Conv2dShapeOptions = {},
 ): [number, number, number, number] {
-  if (inputShape.length !== 4) throw new ShapeError(`conv2dOutputShape: expected an input shape (B, C, H, W), got [${inputShape.join(', ')}]`)
+  if (inputShape.length !== 4)
+    throw new ShapeError(`conv2dOutputShape: expected an input shape (B, C, H, W), got [${inputShape.join(', ')}]`)
   const [b, , h, w] = inputShape
   const [kh, kw] = pair(kernelSize)
   const [sh, sw] = pair(stride)
@@ -47,15 +58,26 @@ export function conv2dOutputShape(
   // Per axis: 'valid' / 'same', p (both sides) or [before, after].
   type AxisPad = number | readonly [number, number] | 'valid' | 'same'
   const [ph, pw]: [AxisPad, AxisPad] =
-    typeof padding === 'string' ? [padding, padding]
-    : typeof padding === 'number' ? [padding, padding]
-    : padding.length === 4 ? [[padding[0], padding[2]], [padding[1], padding[3]]]
-    : [padding[0], padding[1]]
+    typeof padding === 'string'
+      ? [padding, padding]
+      : typeof padding === 'number'
+        ? [padding, padding]
+        : padding.length === 4
+          ? [
+              [padding[0], padding[2]],
+              [padding[1], padding[3]],
+            ]
+          : [padding[0], padding[1]]
   return [b!, outChannels, conv2dOutputSize(h!, kh, sh, ph, dh), conv2dOutputSize(w!, kw, sw, pw, dw)]
 }
 
 /** Parameters of a conv layer (notes 001): k*k*(c_in/groups)*c_out + c_out. */
-export function conv2dParameterCount(inChannels: number, outChannels: number, kernelSize: number | readonly [number, number], { groups = 1, bias = true } = {}): number {
+export function conv2dParameterCount(
+  inChannels: number,
+  outChannels: number,
+  kernelSize: number | readonly [number, number],
+  { groups = 1, bias = true } = {},
+): number {
   const [kh, kw] = pair(kernelSize)
   return kh * kw * (inChannels / groups) * outChannels + (bias ? outChannels : 0)
 }
@@ -113,7 +135,14 @@ export function profile(module: Module<[Tensor], unknown>, inputShape: readonly 
     const params = [...m.namedParameters()].reduce((n, [, p]) => n + p.size, 0)
     ;(m as { forward: unknown }).forward = (x: Tensor, ...rest: unknown[]) => {
       const y = original.call(m, x, ...rest) as Tensor
-      rows.push({ name, type: m.constructor.name, inputShape: [...x.shape], outputShape: [...y.shape], params, flops: layerFlops(m, x, y) })
+      rows.push({
+        name,
+        type: m.constructor.name,
+        inputShape: [...x.shape],
+        outputShape: [...y.shape],
+        params,
+        flops: layerFlops(m, x, y),
+      })
       return y
     }
   }

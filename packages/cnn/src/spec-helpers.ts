@@ -3,7 +3,16 @@
  * ONNX Runtime parity tolerance. src/specs.ts and the model files that export their own
  * `<family>Specs` use them.
  */
-import { Generator, type Module, type ModelSpec, type SpecSize, type Tensor, manualSeed, nn, randn } from '@refnets/core'
+import {
+  Generator,
+  type Module,
+  type ModelSpec,
+  type SpecSize,
+  type Tensor,
+  manualSeed,
+  nn,
+  randn,
+} from '@refnets/core'
 
 export type Shapes = Record<SpecSize, number[]>
 
@@ -30,18 +39,27 @@ export function measured(scaledError: number): { atol: number; rtol: number; sca
 }
 
 export const img = (c: number, h: number, w = h, b = 1): number[] => [b, c, h, w]
-export const logits = (classes: number, smallBatch = 1, benchBatch = 1): Shapes =>
-  ({ small: [smallBatch, classes], bench: [benchBatch, classes] })
+export const logits = (classes: number, smallBatch = 1, benchBatch = 1): Shapes => ({
+  small: [smallBatch, classes],
+  bench: [benchBatch, classes],
+})
 /** small: (1, 3, 64, 64); bench: (1, 3, 224, 224). */
 export const imagenet: Shapes = { small: img(3, 64), bench: img(3, 224) }
 
 /** A spec with one seeded N(0, 1) image input; `output` gives the expected output shape per size. */
 export function imageSpec(
-  name: string, family: string, paper: string, make: () => Module<any, any>, input: Shapes, output: Shapes,
+  name: string,
+  family: string,
+  paper: string,
+  make: () => Module<any, any>,
+  input: Shapes,
+  output: Shapes,
   extra: Partial<Pick<ModelSpec, 'tolerance' | 'trainable'>> = {},
 ): ModelSpec {
   return {
-    name, family, paper,
+    name,
+    family,
+    paper,
     build: (seed) => {
       manualSeed(seed)
       const m = make()

@@ -12,7 +12,18 @@
  *   high-frequency noise.
  * The image starts as the content image and is improved by gradient descent (Adam here).
  */
-import { ArgumentError, Module, Parameter, ShapeError, type Tensor, mseLoss, nn, noGrad, optim, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  Module,
+  Parameter,
+  ShapeError,
+  type Tensor,
+  mseLoss,
+  nn,
+  noGrad,
+  optim,
+  tensor,
+} from '@refnets/core'
 import { IMAGENET_MEAN, IMAGENET_STD } from './augment.js'
 import { VGG_ARCHS, type VggArch, vggBlock } from './models/vgg.js'
 import { freeze } from './transfer.js'
@@ -23,7 +34,8 @@ import { freeze } from './transfer.js'
  * size; Gatys et al. fold 1 / (4 C^2 (HW)^2) into the loss instead). `normalize: false` gives the plain sum.
  */
 export function gramMatrix(features: Tensor, { normalize = true }: { normalize?: boolean } = {}): Tensor {
-  if (features.rank !== 3 && features.rank !== 4) throw new ShapeError(`gramMatrix: expected features (B, C, H, W) or (C, H, W), got [${features.shape.join(', ')}]`)
+  if (features.rank !== 3 && features.rank !== 4)
+    throw new ShapeError(`gramMatrix: expected features (B, C, H, W) or (C, H, W), got [${features.shape.join(', ')}]`)
   const batched = features.rank === 4
   const [b, c, h, w] = (batched ? features.shape : [1, ...features.shape]) as [number, number, number, number]
   const f = features.reshape(b, c, h * w) // (B, C, HW)
@@ -47,7 +59,8 @@ export function styleLoss(generated: Tensor, targetGram: Tensor): Tensor {
  * d2l's anisotropic L1 form; `squared: true` uses squared differences instead.
  */
 export function totalVariationLoss(x: Tensor, { squared = false }: { squared?: boolean } = {}): Tensor {
-  if (x.rank !== 3 && x.rank !== 4) throw new ShapeError(`totalVariationLoss: expected images (B, C, H, W) or (C, H, W), got [${x.shape.join(', ')}]`)
+  if (x.rank !== 3 && x.rank !== 4)
+    throw new ShapeError(`totalVariationLoss: expected images (B, C, H, W) or (C, H, W), got [${x.shape.join(', ')}]`)
   const [hAxis, wAxis] = [x.rank - 2, x.rank - 1]
   const h = x.shape[hAxis]!
   const w = x.shape[wAxis]!
@@ -63,7 +76,10 @@ export function totalVariationLoss(x: Tensor, { squared = false }: { squared?: b
  * the large classifier, so it is cheap to build. Load pretrained weights with the `features.`
  * prefix removed from their names.
  */
-export function vggFeatures(arch: VggArch = VGG_ARCHS.vgg19, { inChannels = 3 }: { inChannels?: number } = {}): nn.Sequential {
+export function vggFeatures(
+  arch: VggArch = VGG_ARCHS.vgg19,
+  { inChannels = 3 }: { inChannels?: number } = {},
+): nn.Sequential {
   const layers: Module[] = []
   let c = inChannels
   for (const [numConvs, outChannels] of arch) {
@@ -101,7 +117,8 @@ export class FeatureExtractor {
     { mean = IMAGENET_MEAN, std = IMAGENET_STD }: { mean?: readonly number[]; std?: readonly number[] } = {},
   ) {
     for (const i of layers)
-      if (!Number.isInteger(i) || i < 0 || i >= net.layers.length) throw new ArgumentError(`FeatureExtractor: layer ${i} is out of range for ${net.layers.length} layers`)
+      if (!Number.isInteger(i) || i < 0 || i >= net.layers.length)
+        throw new ArgumentError(`FeatureExtractor: layer ${i} is out of range for ${net.layers.length} layers`)
     this.mean = tensor([...mean]).reshape(1, mean.length, 1, 1)
     this.std = tensor([...std]).reshape(1, std.length, 1, 1)
   }
@@ -164,15 +181,22 @@ export function styleTransfer({
   lr = 0.01,
   onStep,
 }: StyleTransferOptions): { image: Tensor; history: StyleLosses[] } {
-  for (const [name, t] of [['content', content], ['style', style]] as const)
-    if (t.rank !== 4 || t.shape[0] !== 1) throw new ShapeError(`styleTransfer: expected the ${name} image as (1, C, H, W), got [${t.shape.join(', ')}]`)
+  for (const [name, t] of [
+    ['content', content],
+    ['style', style],
+  ] as const)
+    if (t.rank !== 4 || t.shape[0] !== 1)
+      throw new ShapeError(`styleTransfer: expected the ${name} image as (1, C, H, W), got [${t.shape.join(', ')}]`)
   freeze(net)
   net.eval()
   const extractor = new FeatureExtractor(net, [...contentLayers, ...styleLayers])
   const nc = contentLayers.length
   const [contentTargets, styleGrams] = noGrad(() => {
     const fc = extractor.extract(content).slice(0, nc)
-    const gs = extractor.extract(style).slice(nc).map((f) => gramMatrix(f))
+    const gs = extractor
+      .extract(style)
+      .slice(nc)
+      .map((f) => gramMatrix(f))
     return [fc, gs] as const
   })
   const image = new Parameter(content.clone())
@@ -181,8 +205,19 @@ export function styleTransfer({
   for (let step = 1; step <= steps; step++) {
     opt.zeroGrad()
     const feats = extractor.extract(image)
-    const lc = feats.slice(0, nc).reduce((acc: Tensor | null, f, i) => (acc ? acc.add(contentLoss(f, contentTargets[i]!)) : contentLoss(f, contentTargets[i]!)), null)!
-    const ls = feats.slice(nc).reduce((acc: Tensor | null, f, i) => (acc ? acc.add(styleLoss(f, styleGrams[i]!)) : styleLoss(f, styleGrams[i]!)), null)!
+    const lc = feats
+      .slice(0, nc)
+      .reduce(
+        (acc: Tensor | null, f, i) =>
+          acc ? acc.add(contentLoss(f, contentTargets[i]!)) : contentLoss(f, contentTargets[i]!),
+        null,
+      )!
+    const ls = feats
+      .slice(nc)
+      .reduce(
+        (acc: Tensor | null, f, i) => (acc ? acc.add(styleLoss(f, styleGrams[i]!)) : styleLoss(f, styleGrams[i]!)),
+        null,
+      )!
     const ltv = totalVariationLoss(image)
     const total = lc.mul(contentWeight).add(ls.mul(styleWeight)).add(ltv.mul(tvWeight))
     total.backward()

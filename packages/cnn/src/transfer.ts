@@ -26,7 +26,11 @@ export type ParamSelector = undefined | string | readonly string[] | ((name: str
 const under = (name: string, prefix: string) => prefix === '' || name === prefix || name.startsWith(`${prefix}.`)
 
 /** The named parameters a selector picks; a prefix that matches nothing is an error (usually a typo). */
-export function selectParameters(module: Module<any, any>, which: ParamSelector, what = 'selectParameters'): [string, Parameter][] {
+export function selectParameters(
+  module: Module<any, any>,
+  which: ParamSelector,
+  what = 'selectParameters',
+): [string, Parameter][] {
   const all = [...module.namedParameters()]
   if (which === undefined) return all
   if (typeof which === 'function') return all.filter(([n, p]) => which(n, p))
@@ -34,7 +38,9 @@ export function selectParameters(module: Module<any, any>, which: ParamSelector,
   for (const prefix of prefixes)
     if (!all.some(([n]) => under(n, prefix))) {
       const tops = [...new Set(all.map(([n]) => n.split('.')[0]!))]
-      throw new ArgumentError(`${what}: no parameter is named '${prefix}' or lies under it; top-level names are ${tops.join(', ')}`)
+      throw new ArgumentError(
+        `${what}: no parameter is named '${prefix}' or lies under it; top-level names are ${tops.join(', ')}`,
+      )
     }
   return all.filter(([n]) => prefixes.some((prefix) => under(n, prefix)))
 }
@@ -82,9 +88,13 @@ export function getSubmodule(root: Module<any, any>, path: string): Module<any, 
  * names a field (`fc`), an index of a Sequential (`classifier.6`) or of an array field (`blocks.3`).
  */
 export function setSubmodule(root: Module<any, any>, path: string, replacement: Module<any, any>): Module<any, any> {
-  if (!(replacement instanceof Module)) throw new ArgumentError(`setSubmodule: the replacement for '${path}' must be a Module`)
+  if (!(replacement instanceof Module))
+    throw new ArgumentError(`setSubmodule: the replacement for '${path}' must be a Module`)
   const names = [...root.namedModules()].map(([n]) => n).filter(Boolean)
-  if (!names.includes(path)) throw new ArgumentError(`setSubmodule: ${root.constructor.name} has no sub-module '${path}'; it has ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`)
+  if (!names.includes(path))
+    throw new ArgumentError(
+      `setSubmodule: ${root.constructor.name} has no sub-module '${path}'; it has ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`,
+    )
   // Find the parent: the longest proper prefix of the path that names a module whose child is the rest.
   const parts = path.split('.')
   for (let cut = parts.length - 1; cut >= 0; cut--) {
@@ -113,19 +123,27 @@ export function findHead(model: Module<any, any>): string {
   const fields = model as unknown as Record<string, unknown>
   if (fields.fc instanceof Module) return 'fc'
   if (fields.classifier instanceof Module) {
-    const linears = [...(fields.classifier as Module<any, any>).namedModules('classifier')].filter(([, m]) => m instanceof nn.Linear)
+    const linears = [...(fields.classifier as Module<any, any>).namedModules('classifier')].filter(
+      ([, m]) => m instanceof nn.Linear,
+    )
     if (linears.length) return linears[linears.length - 1]![0]
     return 'classifier'
   }
   if (fields.head instanceof Module) return 'head'
-  throw new ArgumentError(`findHead: ${model.constructor.name} has no 'fc', 'classifier' or 'head'; pass the head's path to replaceHead`)
+  throw new ArgumentError(
+    `findHead: ${model.constructor.name} has no 'fc', 'classifier' or 'head'; pass the head's path to replaceHead`,
+  )
 }
 
 /**
  * Replace a model's head with `head` (a new output layer, e.g. `new nn.Linear(512, numClasses)`),
  * at `path` or at the head `findHead` finds. Returns the path and the old head.
  */
-export function replaceHead(model: Module<any, any>, head: Module<any, any>, path: string = findHead(model)): { path: string; old: Module<any, any> } {
+export function replaceHead(
+  model: Module<any, any>,
+  head: Module<any, any>,
+  path: string = findHead(model),
+): { path: string; old: Module<any, any> } {
   return { path, old: setSubmodule(model, path, head) }
 }
 
@@ -146,8 +164,13 @@ export function paramGroups<H = Record<string, unknown>>(
   const taken = new Set<Parameter>()
   const keep = (p: Parameter) => includeFrozen || p.requiresGrad
   const groups = specs.map(({ params: which, ...hyper }, i) => {
-    const picked = selectParameters(module, which, `paramGroups[${i}]`).map(([, p]) => p).filter((p) => !taken.has(p) && keep(p))
-    if (picked.length === 0) throw new ArgumentError(`paramGroups: group ${i} (${describe(which)}) selects no trainable parameter that an earlier group did not take`)
+    const picked = selectParameters(module, which, `paramGroups[${i}]`)
+      .map(([, p]) => p)
+      .filter((p) => !taken.has(p) && keep(p))
+    if (picked.length === 0)
+      throw new ArgumentError(
+        `paramGroups: group ${i} (${describe(which)}) selects no trainable parameter that an earlier group did not take`,
+      )
     for (const p of picked) taken.add(p)
     return { params: picked as Tensor[], ...hyper } as { params: Tensor[] } & Partial<H>
   })
@@ -166,7 +189,10 @@ function describe(which: ParamSelector): string {
  * The usual fine-tuning groups (d2l 14.2): the head at `headLr` (say 10x the body's), the body at
  * `bodyLr`. The head is found by `findHead` unless `head` names it (a prefix or several).
  */
-export function fineTuneParamGroups(model: Module<any, any>, { headLr, bodyLr, head }: { headLr: number; bodyLr: number; head?: string | readonly string[] }): { params: Tensor[]; lr: number }[] {
+export function fineTuneParamGroups(
+  model: Module<any, any>,
+  { headLr, bodyLr, head }: { headLr: number; bodyLr: number; head?: string | readonly string[] },
+): { params: Tensor[]; lr: number }[] {
   const headNames = head ?? findHead(model)
   const groups = paramGroups(model, [{ params: headNames, lr: headLr }], {}) as { params: Tensor[]; lr?: number }[]
   if (groups.length > 1) groups[1]!.lr = bodyLr

@@ -34,7 +34,10 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/augment.json', impor
 function randomImages(shape: number[], seed = 1): Tensor {
   const g = new Generator(seed)
   const n = shape.reduce((a, b) => a * b, 1)
-  return new Tensor(Float32Array.from({ length: n }, () => g.random()), shape)
+  return new Tensor(
+    Float32Array.from({ length: n }, () => g.random()),
+    shape,
+  )
 }
 
 const arr = (t: Tensor) => Array.from(t.data)
@@ -48,11 +51,26 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 
 describe('geometry', () => {
   it('hflip mirrors each row and twice is the identity', () => {
-    const x = tensor([[[1, 2, 3], [4, 5, 6]]])
-    expect(hflip(x).toArray()).toEqual([[[3, 2, 1], [6, 5, 4]]])
+    const x = tensor([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    ])
+    expect(hflip(x).toArray()).toEqual([
+      [
+        [3, 2, 1],
+        [6, 5, 4],
+      ],
+    ])
     const b = randomImages([3, 2, 5, 7])
     expect(arr(hflip(hflip(b)))).toEqual(arr(b))
-    expect(vflip(x).toArray()).toEqual([[[4, 5, 6], [1, 2, 3]]])
+    expect(vflip(x).toArray()).toEqual([
+      [
+        [4, 5, 6],
+        [1, 2, 3],
+      ],
+    ])
     expect(arr(vflip(vflip(b)))).toEqual(arr(b))
   })
 
@@ -81,12 +99,16 @@ describe('geometry', () => {
       const pad = 2
       const out = randomCrop(x, [6, 5], { padding: pad, paddingMode, fill: -1, generator: new Generator(7) })
       expect(out.shape).toEqual([2, 3, 6, 5])
-      expect(arr(out)).toEqual(arr(randomCrop(x, [6, 5], { padding: pad, paddingMode, fill: -1, generator: new Generator(7) })))
+      expect(arr(out)).toEqual(
+        arr(randomCrop(x, [6, 5], { padding: pad, paddingMode, fill: -1, generator: new Generator(7) })),
+      )
       // Reference padding, written independently: numpy's pad modes.
       const ref = (i: number, n: number) =>
         paddingMode === 'edge' ? Math.min(Math.max(i, 0), n - 1) : i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i
       const value = (b: number, c: number, y: number, xx: number) =>
-        paddingMode === 'constant' && (y < 0 || y >= 6 || xx < 0 || xx >= 5) ? -1 : x.data[((b * 3 + c) * 6 + ref(y, 6)) * 5 + ref(xx, 5)]!
+        paddingMode === 'constant' && (y < 0 || y >= 6 || xx < 0 || xx >= 5)
+          ? -1
+          : x.data[((b * 3 + c) * 6 + ref(y, 6)) * 5 + ref(xx, 5)]!
       for (let b = 0; b < 2; b++) {
         let found = false
         for (let top = -pad; top <= pad && !found; top++)
@@ -94,7 +116,8 @@ describe('geometry', () => {
             let ok = true
             for (let c = 0; c < 3 && ok; c++)
               for (let i = 0; i < 6 && ok; i++)
-                for (let j = 0; j < 5 && ok; j++) ok = out.data[((b * 3 + c) * 6 + i) * 5 + j] === value(b, c, top + i, left + j)
+                for (let j = 0; j < 5 && ok; j++)
+                  ok = out.data[((b * 3 + c) * 6 + i) * 5 + j] === value(b, c, top + i, left + j)
             found = ok
           }
         expect(found).toBe(true)
@@ -160,7 +183,10 @@ describe('colour', () => {
   })
 
   it('colorJitter: no jitter copies, brightness alone scales each image by a factor in range', () => {
-    const b = new Tensor(Float32Array.from(randomImages([4, 3, 3, 3]).data, (v) => 0.1 + v * 0.5), [4, 3, 3, 3])
+    const b = new Tensor(
+      Float32Array.from(randomImages([4, 3, 3, 3]).data, (v) => 0.1 + v * 0.5),
+      [4, 3, 3, 3],
+    )
     expect(arr(colorJitter(b, { generator: new Generator(1) }))).toEqual(arr(b))
     const out = colorJitter(b, { brightness: 0.4, generator: new Generator(2) })
     const factors = [0, 1, 2, 3].map((i) => {
@@ -191,7 +217,13 @@ describe('colour', () => {
         return d[0]!
       })
       // offset = V (alpha * lambda): project back on the (orthonormal) columns to recover alpha.
-      const alpha = [0, 1, 2].map((j) => (IMAGENET_EIGVEC[0][j]! * offset[0]! + IMAGENET_EIGVEC[1][j]! * offset[1]! + IMAGENET_EIGVEC[2][j]! * offset[2]!) / IMAGENET_EIGVAL[j]!)
+      const alpha = [0, 1, 2].map(
+        (j) =>
+          (IMAGENET_EIGVEC[0][j]! * offset[0]! +
+            IMAGENET_EIGVEC[1][j]! * offset[1]! +
+            IMAGENET_EIGVEC[2][j]! * offset[2]!) /
+          IMAGENET_EIGVAL[j]!,
+      )
       for (const a of alpha) expect(Math.abs(a)).toBeLessThan(0.6) // N(0, 0.1): 6 sigma
       expect(alpha.some((a) => Math.abs(a) > 1e-4)).toBe(true)
     }
@@ -237,7 +269,11 @@ describe('occlusion and mixing', () => {
 
   it('sampleBeta has the Beta mean and stays in [0, 1]', () => {
     const g = new Generator(11)
-    for (const [a, b] of [[0.2, 0.2], [2, 5], [1, 1]] as const) {
+    for (const [a, b] of [
+      [0.2, 0.2],
+      [2, 5],
+      [1, 1],
+    ] as const) {
       let sum = 0
       for (let i = 0; i < 4000; i++) {
         const v = sampleBeta(a, b, g)
@@ -259,17 +295,26 @@ describe('occlusion and mixing', () => {
       const row = arr(r.labels.slice(0, i, i + 1))
       expect(row.reduce((a, b) => a + b)).toBeCloseTo(1, 6)
       const j = r.permutation[i]!
-      const want = [0, 1, 2, 3, 4].map((k) => r.lambda * (y.data[i] === k ? 1 : 0) + (1 - r.lambda) * (y.data[j] === k ? 1 : 0))
+      const want = [0, 1, 2, 3, 4].map(
+        (k) => r.lambda * (y.data[i] === k ? 1 : 0) + (1 - r.lambda) * (y.data[j] === k ? 1 : 0),
+      )
       expectClose(row, want, 1e-6)
       const xi = arr(x.slice(0, i, i + 1))
       const xj = arr(x.slice(0, j, j + 1))
-      expectClose(arr(r.images.slice(0, i, i + 1)), xi.map((v, k) => r.lambda * v + (1 - r.lambda) * xj[k]!), 1e-6)
+      expectClose(
+        arr(r.images.slice(0, i, i + 1)),
+        xi.map((v, k) => r.lambda * v + (1 - r.lambda) * xj[k]!),
+        1e-6,
+      )
     }
     const again = mixup(x, y, { alpha: 0.4, numClasses: 5, generator: new Generator(12) })
     expect(again.lambda).toBe(r.lambda)
     expect(arr(again.images)).toEqual(arr(r.images))
     // lambda = 1 leaves everything as it was; soft labels go through as given.
-    const soft = new Tensor(Float32Array.from({ length: 12 }, (_, i) => (i % 2 ? 0.25 : 0.75)), [6, 2])
+    const soft = new Tensor(
+      Float32Array.from({ length: 12 }, (_, i) => (i % 2 ? 0.25 : 0.75)),
+      [6, 2],
+    )
     const id = mixup(x, soft, { lambda: 1 })
     expect(arr(id.images)).toEqual(arr(x))
     expect(arr(id.labels)).toEqual(arr(soft))
@@ -291,7 +336,9 @@ describe('occlusion and mixing', () => {
           for (let xx = 0; xx < 12; xx++) {
             const inside = xx >= x1 && xx < x2 && yy >= y1 && yy < y2
             const srcImage = inside ? r.permutation[i]! : i
-            expect(r.images.data[((i * 3 + c) * 10 + yy) * 12 + xx]).toBe(x.data[((srcImage * 3 + c) * 10 + yy) * 12 + xx])
+            expect(r.images.data[((i * 3 + c) * 10 + yy) * 12 + xx]).toBe(
+              x.data[((srcImage * 3 + c) * 10 + yy) * 12 + xx],
+            )
           }
     for (let i = 0; i < 4; i++) {
       const row = arr(r.labels.slice(0, i, i + 1))
@@ -303,7 +350,10 @@ describe('occlusion and mixing', () => {
   it('softTargetCrossEntropy equals crossEntropy on one-hot targets', () => {
     const logits = randomImages([5, 4], 3).mul(4)
     const y = tensor(Int32Array.from([0, 3, 1, 2, 3]))
-    const onehot = new Tensor(Float32Array.from({ length: 20 }, (_, i) => (y.data[Math.floor(i / 4)] === i % 4 ? 1 : 0)), [5, 4])
+    const onehot = new Tensor(
+      Float32Array.from({ length: 20 }, (_, i) => (y.data[Math.floor(i / 4)] === i % 4 ? 1 : 0)),
+      [5, 4],
+    )
     expect(softTargetCrossEntropy(logits, onehot).item()).toBeCloseTo(crossEntropy(logits, y).item(), 5)
   })
 })
@@ -312,7 +362,11 @@ describe('mosaic', () => {
   const items = [0.1, 0.2, 0.3, 0.4].map((v, k) => ({
     image: new Tensor(new Float32Array(3 * 8 * 8).fill(v), [3, 8, 8]),
     // The whole image, a small box at its top-left corner, and one at its bottom-right (with a class).
-    boxes: [[0, 0, 8, 8, 10 + k], [0, 0, 1, 1, 20 + k], [7, 7, 8, 8, 30 + k]],
+    boxes: [
+      [0, 0, 8, 8, 10 + k],
+      [0, 0, 1, 1, 20 + k],
+      [7, 7, 8, 8, 30 + k],
+    ],
     labels: [k, k, k],
   }))
 
@@ -349,7 +403,13 @@ describe('mosaic', () => {
   })
 
   it('handles other canvas sizes, fills the uncovered part and drops boxes below minSize', () => {
-    const r = mosaic(items, { size: [20, 24], centerRange: [0.5, 0.5], fill: -1, minSize: 1, generator: new Generator(0) })
+    const r = mosaic(items, {
+      size: [20, 24],
+      centerRange: [0.5, 0.5],
+      fill: -1,
+      minSize: 1,
+      generator: new Generator(0),
+    })
     expect(r.center).toEqual([12, 10])
     expect(r.image.shape).toEqual([3, 20, 24])
     expect(r.image.data[0]).toBe(-1) // (0, 0) lies outside image 0, which spans x 4..11, y 2..9
@@ -363,7 +423,9 @@ describe('mosaic', () => {
 
   it('rejects bad input with typed errors', () => {
     expect(() => mosaic(items.slice(0, 3))).toThrow(ArgumentError)
-    expect(() => mosaic([...items.slice(0, 3), { image: new Tensor(new Float32Array(64), [1, 8, 8]), boxes: [] }])).toThrow(ShapeError)
+    expect(() =>
+      mosaic([...items.slice(0, 3), { image: new Tensor(new Float32Array(64), [1, 8, 8]), boxes: [] }]),
+    ).toThrow(ShapeError)
     expect(() => mosaic([...items.slice(0, 3), { ...items[3]!, labels: [1] }])).toThrow(ShapeError)
   })
 })

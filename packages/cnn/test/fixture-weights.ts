@@ -56,7 +56,12 @@ export const fillFloat32 = (t: number, shape: number[], center: number, spread: 
   fromArray(hashFill(new Float32Array(shape.reduce((a, b) => a * b, 1)), t, center, spread), shape)
 
 /** (center, spread) of a state-dict tensor by the script's rules, or null for num_batches_tracked. */
-export function centerSpread(key: string, shape: number[], keys: Set<string>, f: FixtureFormula): [number, number] | null {
+export function centerSpread(
+  key: string,
+  shape: number[],
+  keys: Set<string>,
+  f: FixtureFormula,
+): [number, number] | null {
   if (key.endsWith('num_batches_tracked')) return null
   if (key.endsWith('running_mean')) return [0, f.runningMean]
   if (key.endsWith('running_var')) return [1, f.runningVar]

@@ -7,12 +7,27 @@
 import { type Module, type Tensor, fromArray } from '@refnets/core'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d, LocalResponseNorm, MaxPool2d } from '../src/index.js'
+import {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  LocalResponseNorm,
+  MaxPool2d,
+} from '../src/index.js'
 import { hashFill } from './fixture-weights.js'
 
 interface LayerCase {
   name: string
-  layer: 'conv2d' | 'convTranspose2d' | 'maxPool2d' | 'avgPool2d' | 'adaptiveAvgPool2d' | 'batchNorm2d' | 'localResponseNorm'
+  layer:
+    | 'conv2d'
+    | 'convTranspose2d'
+    | 'maxPool2d'
+    | 'avgPool2d'
+    | 'adaptiveAvgPool2d'
+    | 'batchNorm2d'
+    | 'localResponseNorm'
   options: Record<string, any>
   inputShape: number[]
   outputShape: number[]
@@ -24,11 +39,15 @@ interface LayerCase {
   runningVar?: number[]
 }
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/layers.json', import.meta.url), 'utf8')) as { torch: string; cases: LayerCase[] }
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/layers.json', import.meta.url), 'utf8')) as {
+  torch: string
+  cases: LayerCase[]
+}
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1)
 /** center + spread * u(t, i) in float64, the script's `hashed`. */
-const hashed = (t: number, shape: number[], center = 0, spread = 1): Tensor => fromArray(hashFill(new Float64Array(size(shape)), t, center, spread), shape)
+const hashed = (t: number, shape: number[], center = 0, spread = 1): Tensor =>
+  fromArray(hashFill(new Float64Array(size(shape)), t, center, spread), shape)
 
 /** The refnets layer for a case, with the script's parameter values. */
 function build(c: LayerCase): Module {
@@ -54,7 +73,10 @@ function build(c: LayerCase): Module {
       const bn = new BatchNorm2d(o.numFeatures, f64)
       const n = [o.numFeatures as number]
       bn.loadStateDict({
-        weight: hashed(2, n, 1, 0.2), bias: hashed(3, n, 0, 0.1), running_mean: hashed(5, n, 0, 0.1), running_var: hashed(6, n, 1, 0.5),
+        weight: hashed(2, n, 1, 0.2),
+        bias: hashed(3, n, 0, 0.1),
+        running_mean: hashed(5, n, 0, 0.1),
+        running_var: hashed(6, n, 1, 0.5),
         num_batches_tracked: bn.num_batches_tracked!,
       })
       return bn.train(o.training)
@@ -62,7 +84,10 @@ function build(c: LayerCase): Module {
   }
   const conv = m as Conv2d | ConvTranspose2d
   const fanIn = conv.weight.size / conv.weight.shape[0]!
-  conv.loadStateDict({ weight: hashed(2, [...conv.weight.shape], 0, 1 / Math.sqrt(fanIn)), ...(conv.bias ? { bias: hashed(3, [...conv.bias.shape], 0, 0.1) } : {}) })
+  conv.loadStateDict({
+    weight: hashed(2, [...conv.weight.shape], 0, 1 / Math.sqrt(fanIn)),
+    ...(conv.bias ? { bias: hashed(3, [...conv.bias.shape], 0, 0.1) } : {}),
+  })
   return m
 }
 
@@ -78,7 +103,15 @@ const maxAbs = (a: Tensor | null | undefined, b: number[]) => {
 describe(`PyTorch ${fixture.torch} autograd`, () => {
   it('covers every layer kind', () => {
     expect(new Set(fixture.cases.map((c) => c.layer))).toEqual(
-      new Set(['conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d', 'adaptiveAvgPool2d', 'batchNorm2d', 'localResponseNorm']),
+      new Set([
+        'conv2d',
+        'convTranspose2d',
+        'maxPool2d',
+        'avgPool2d',
+        'adaptiveAvgPool2d',
+        'batchNorm2d',
+        'localResponseNorm',
+      ]),
     )
   })
 

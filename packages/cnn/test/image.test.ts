@@ -2,7 +2,15 @@ import { ArgumentError, DTypeError, ShapeError, Tensor, tensor } from '@refnets/
 import jpeg from 'jpeg-js'
 import pngjs from 'pngjs'
 import { describe, expect, it } from 'vitest'
-import { ImageFormatError, decodeImage, decodeJpeg, decodePng, detectImageFormat, encodeJpeg, encodePng } from '../src/image.js'
+import {
+  ImageFormatError,
+  decodeImage,
+  decodeJpeg,
+  decodePng,
+  detectImageFormat,
+  encodeJpeg,
+  encodePng,
+} from '../src/image.js'
 
 const { PNG } = pngjs
 
@@ -10,8 +18,12 @@ const { PNG } = pngjs
 function referencePng(): Uint8Array {
   const png = new PNG({ width: 3, height: 2 })
   const pixels = [
-    [255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255],
-    [255, 255, 255, 255], [0, 0, 0, 255], [51, 51, 51, 128],
+    [255, 0, 0, 255],
+    [0, 255, 0, 255],
+    [0, 0, 255, 255],
+    [255, 255, 255, 255],
+    [0, 0, 0, 255],
+    [51, 51, 51, 128],
   ]
   pixels.forEach((p, i) => png.data.set(p, 4 * i))
   return new Uint8Array(PNG.sync.write(png))
@@ -24,11 +36,22 @@ describe('decode', () => {
     const rgb = decodeImage(bytes)
     expect(rgb.dtype).toBe('float32')
     expect(rgb.shape).toEqual([3, 2, 3])
-    expect(rgb.toArray()).toEqual([
-      [[1, 0, 0], [1, 0, 0.2]],
-      [[0, 1, 0], [1, 0, 0.2]],
-      [[0, 0, 1], [1, 0, 0.2]],
-    ].map((ch) => ch.map((row) => row.map((v) => Math.fround(v)))))
+    expect(rgb.toArray()).toEqual(
+      [
+        [
+          [1, 0, 0],
+          [1, 0, 0.2],
+        ],
+        [
+          [0, 1, 0],
+          [1, 0, 0.2],
+        ],
+        [
+          [0, 0, 1],
+          [1, 0, 0.2],
+        ],
+      ].map((ch) => ch.map((row) => row.map((v) => Math.fround(v)))),
+    )
     const rgba = decodePng(bytes, { channels: 4 })
     expect(rgba.shape).toEqual([4, 2, 3])
     expect(Array.from(rgba.slice(0, 3, 4).data)).toEqual([1, 1, 1, 1, 1, 128 / 255].map(Math.fround))
@@ -51,7 +74,10 @@ describe('decode', () => {
     const t = decodeImage(bytes)
     expect(t.shape).toEqual([3, h, w])
     const at = (c: number, y: number, x: number) => t.data[(c * h + y) * w + x]! * 255
-    for (const [x, want] of [[2, [200, 40, 90]], [13, [10, 120, 250]]] as const)
+    for (const [x, want] of [
+      [2, [200, 40, 90]],
+      [13, [10, 120, 250]],
+    ] as const)
       for (let c = 0; c < 3; c++) expect(Math.abs(at(c, 4, x) - want[c]!)).toBeLessThan(6)
     expect(decodeJpeg(bytes, { channels: 1 }).shape).toEqual([1, h, w])
   })

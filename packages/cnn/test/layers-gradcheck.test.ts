@@ -6,8 +6,18 @@
 import { Generator, type Module, Parameter, type Tensor, gradcheck, manualSeed, randn } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d, DropBlock, Dropout2d, GlobalAvgPool2d, GlobalMaxPool2d,
-  LocalResponseNorm, MaxPool2d,
+  AdaptiveAvgPool2d,
+  AdaptiveMaxPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  DropBlock,
+  Dropout2d,
+  GlobalAvgPool2d,
+  GlobalMaxPool2d,
+  LocalResponseNorm,
+  MaxPool2d,
 } from '../src/index.js'
 
 /**
@@ -47,21 +57,41 @@ const cases: Case[] = [
   // Conv2d
   ['Conv2d 3x3, padding 1', () => new Conv2d(4, 6, 3, { padding: 1, ...f64 }), X],
   ['Conv2d stride 2, valid', () => new Conv2d(4, 6, 3, { stride: 2, padding: 'valid', ...f64 }), X],
-  ['Conv2d stride [2, 3], kernel [3, 2]', () => new Conv2d(4, 6, [3, 2], { stride: [2, 3], padding: [1, 0], ...f64 }), X],
+  [
+    'Conv2d stride [2, 3], kernel [3, 2]',
+    () => new Conv2d(4, 6, [3, 2], { stride: [2, 3], padding: [1, 0], ...f64 }),
+    X,
+  ],
   ["Conv2d 'same', stride 2, even kernel", () => new Conv2d(4, 6, 4, { stride: 2, padding: 'same', ...f64 }), X],
   ['Conv2d padding per side [2, 0, 1, 3]', () => new Conv2d(4, 6, 3, { padding: [2, 0, 1, 3], ...f64 }), X],
   ['Conv2d dilation 2', () => new Conv2d(4, 6, 3, { dilation: 2, padding: 2, ...f64 }), X],
-  ['Conv2d dilation [1, 2], stride 2', () => new Conv2d(4, 6, 3, { dilation: [1, 2], stride: 2, padding: 1, ...f64 }), X],
+  [
+    'Conv2d dilation [1, 2], stride 2',
+    () => new Conv2d(4, 6, 3, { dilation: [1, 2], stride: 2, padding: 1, ...f64 }),
+    X,
+  ],
   ['Conv2d groups 2', () => new Conv2d(4, 6, 3, { groups: 2, padding: 1, ...f64 }), X],
   ['Conv2d depthwise, no bias', () => new Conv2d(4, 4, 3, { groups: 4, padding: 1, bias: false, ...f64 }), X],
   ['Conv2d depthwise multiplier 2, stride 2', () => new Conv2d(4, 8, 3, { groups: 4, stride: 2, ...f64 }), X],
   ['Conv2d 1x1', () => new Conv2d(4, 3, 1, f64), X],
   // ConvTranspose2d
-  ['ConvTranspose2d stride 2, padding 1, outputPadding 1', () => new ConvTranspose2d(4, 3, 3, { stride: 2, padding: 1, outputPadding: 1, ...f64 }), [2, 4, 4, 4]],
-  ['ConvTranspose2d stride [2, 3], padding [0, 1]', () => new ConvTranspose2d(4, 3, [3, 4], { stride: [2, 3], padding: [0, 1], ...f64 }), [2, 4, 3, 4]],
+  [
+    'ConvTranspose2d stride 2, padding 1, outputPadding 1',
+    () => new ConvTranspose2d(4, 3, 3, { stride: 2, padding: 1, outputPadding: 1, ...f64 }),
+    [2, 4, 4, 4],
+  ],
+  [
+    'ConvTranspose2d stride [2, 3], padding [0, 1]',
+    () => new ConvTranspose2d(4, 3, [3, 4], { stride: [2, 3], padding: [0, 1], ...f64 }),
+    [2, 4, 3, 4],
+  ],
   ['ConvTranspose2d groups 2', () => new ConvTranspose2d(4, 6, 3, { stride: 2, groups: 2, ...f64 }), [2, 4, 3, 3]],
   ['ConvTranspose2d dilation 2', () => new ConvTranspose2d(4, 3, 3, { dilation: 2, padding: 1, ...f64 }), [2, 4, 4, 4]],
-  ['ConvTranspose2d kernel 4, stride 2 (FCN-style), no bias', () => new ConvTranspose2d(4, 4, 4, { stride: 2, padding: 1, bias: false, ...f64 }), [1, 4, 3, 3]],
+  [
+    'ConvTranspose2d kernel 4, stride 2 (FCN-style), no bias',
+    () => new ConvTranspose2d(4, 4, 4, { stride: 2, padding: 1, bias: false, ...f64 }),
+    [1, 4, 3, 3],
+  ],
   // Pooling
   ['MaxPool2d 2x2', () => new MaxPool2d(2), X],
   ['MaxPool2d 3x3 stride 2 padding 1', () => new MaxPool2d(3, { stride: 2, padding: 1 }), X],
@@ -69,9 +99,17 @@ const cases: Case[] = [
   ['MaxPool2d dilation 2', () => new MaxPool2d(2, { stride: 1, dilation: 2 }), X],
   ['AvgPool2d 2x2', () => new AvgPool2d(2), X],
   ['AvgPool2d 3x3 stride 2 padding 1, countIncludePad', () => new AvgPool2d(3, { stride: 2, padding: 1 }), X],
-  ['AvgPool2d 3x3 stride 2 padding 1, countIncludePad false', () => new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }), X],
+  [
+    'AvgPool2d 3x3 stride 2 padding 1, countIncludePad false',
+    () => new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }),
+    X,
+  ],
   ['AvgPool2d ceil mode', () => new AvgPool2d(2, { ceilMode: true }), X],
-  ['AvgPool2d ceil mode, padding, countIncludePad false', () => new AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }), [2, 4, 8, 8]],
+  [
+    'AvgPool2d ceil mode, padding, countIncludePad false',
+    () => new AvgPool2d(3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+    [2, 4, 8, 8],
+  ],
   ['AdaptiveAvgPool2d even windows', () => new AdaptiveAvgPool2d([2, 3]), [2, 4, 6, 6]],
   ['AdaptiveAvgPool2d uneven windows', () => new AdaptiveAvgPool2d([3, 4]), X],
   ['AdaptiveAvgPool2d upsampling (1x1 -> 2x2)', () => new AdaptiveAvgPool2d(2), [2, 4, 1, 1]],
@@ -83,12 +121,26 @@ const cases: Case[] = [
   ['BatchNorm2d training (batch statistics)', () => new BatchNorm2d(4, f64), X],
   ['BatchNorm2d eval (running statistics)', () => new BatchNorm2d(4, f64), X, { train: false }],
   ['LocalResponseNorm size 3', () => new LocalResponseNorm(3, { alpha: 0.5, beta: 0.75, k: 2 }), X],
-  ['LocalResponseNorm size 5 (AlexNet)', () => new LocalResponseNorm(5, { alpha: 5e-4, beta: 0.75, k: 2 }), [2, 7, 3, 3]],
+  [
+    'LocalResponseNorm size 5 (AlexNet)',
+    () => new LocalResponseNorm(5, { alpha: 5e-4, beta: 0.75, k: 2 }),
+    [2, 7, 3, 3],
+  ],
   // Dropout: the same mask in every evaluation (the generator is reseeded), so the layer is a fixed
   // mask-and-scale whose gradient is that mask.
   ['Dropout2d training', () => new Dropout2d(0.4, new Generator(5)), X, { reseed: true }],
-  ['DropBlock training', () => new DropBlock({ blockSize: 3, dropRate: 0.3, generator: new Generator(5) }), X, { reseed: true }],
-  ['DropBlock training, shared channels', () => new DropBlock({ blockSize: 2, dropRate: 0.3, shareChannels: true, generator: new Generator(5) }), X, { reseed: true }],
+  [
+    'DropBlock training',
+    () => new DropBlock({ blockSize: 3, dropRate: 0.3, generator: new Generator(5) }),
+    X,
+    { reseed: true },
+  ],
+  [
+    'DropBlock training, shared channels',
+    () => new DropBlock({ blockSize: 2, dropRate: 0.3, shareChannels: true, generator: new Generator(5) }),
+    X,
+    { reseed: true },
+  ],
 ]
 
 describe('gradcheck (float64, relative error < 1e-7)', () => {

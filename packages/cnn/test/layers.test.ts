@@ -3,12 +3,39 @@
  * names and layouts, train/eval modes, the DropBlock schedule, and typed errors for bad input.
  * Gradients are checked in layers-gradcheck.test.ts, PyTorch parity in golden-layers.test.ts.
  */
-import { ArgumentError, Generator, ShapeError, type Tensor, arange, fromArray, manualSeed, noGrad, ones, randn, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  Generator,
+  ShapeError,
+  type Tensor,
+  arange,
+  fromArray,
+  manualSeed,
+  noGrad,
+  ones,
+  randn,
+  tensor,
+} from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
-  AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, ConvTranspose2d, DropBlock, Dropout2d, GlobalAvgPool2d, LocalResponseNorm, MaxPool2d,
-  type ConvTranspose2dOptions, bilinearKernel, conv2dOutputShape, conv2dOutputSize, conv2dParameterCount, convTranspose2dOutputSize,
-  countParameters, pool2dOutputSize,
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  DropBlock,
+  Dropout2d,
+  GlobalAvgPool2d,
+  LocalResponseNorm,
+  MaxPool2d,
+  type ConvTranspose2dOptions,
+  bilinearKernel,
+  conv2dOutputShape,
+  conv2dOutputSize,
+  conv2dParameterCount,
+  convTranspose2dOutputSize,
+  countParameters,
+  pool2dOutputSize,
 } from '../src/index.js'
 import { type RefConvTransposeOptions, conv2dRef, convTranspose2dRef, maxAbsDiff } from './reference.js'
 
@@ -18,7 +45,10 @@ const values = (t: Tensor) => Array.from(t.data as Float64Array, Number)
 describe('Conv2d', () => {
   it('has PyTorch’s parameter names and layouts, grouped weights (C_out, C_in / groups, kH, kW)', () => {
     const conv = new Conv2d(6, 12, [3, 5], { groups: 3 })
-    expect(Object.fromEntries(Object.entries(conv.stateDict()).map(([k, t]) => [k, t.shape]))).toEqual({ weight: [12, 2, 3, 5], bias: [12] })
+    expect(Object.fromEntries(Object.entries(conv.stateDict()).map(([k, t]) => [k, t.shape]))).toEqual({
+      weight: [12, 2, 3, 5],
+      bias: [12],
+    })
     expect(Object.keys(new Conv2d(4, 4, 3, { bias: false }).stateDict())).toEqual(['weight'])
   })
 
@@ -34,37 +64,60 @@ describe('Conv2d', () => {
   })
 
   // [name, options, padding per side for the reference]
-  const cases: [string, ConstructorParameters<typeof Conv2d>[3] & object, [number, number, number, number], number][] = [
-    ['padding 1', { padding: 1 }, [1, 1, 1, 1], 1],
-    ['stride 2, valid', { stride: 2, padding: 'valid' }, [0, 0, 0, 0], 1],
-    ['stride [2, 3], padding [1, 0]', { stride: [2, 3], padding: [1, 0] }, [1, 0, 1, 0], 1],
-    ['padding per side [top 2, left 0, bottom 1, right 3]', { padding: [2, 0, 1, 3] }, [2, 0, 1, 3], 1],
-    ['dilation 2, padding 2', { dilation: 2, padding: 2 }, [2, 2, 2, 2], 1],
-    ['groups 2', { groups: 2, padding: 1 }, [1, 1, 1, 1], 2],
-    ['depthwise (groups = C_in)', { groups: 4, padding: 1 }, [1, 1, 1, 1], 4],
-  ]
+  const cases: [string, ConstructorParameters<typeof Conv2d>[3] & object, [number, number, number, number], number][] =
+    [
+      ['padding 1', { padding: 1 }, [1, 1, 1, 1], 1],
+      ['stride 2, valid', { stride: 2, padding: 'valid' }, [0, 0, 0, 0], 1],
+      ['stride [2, 3], padding [1, 0]', { stride: [2, 3], padding: [1, 0] }, [1, 0, 1, 0], 1],
+      ['padding per side [top 2, left 0, bottom 1, right 3]', { padding: [2, 0, 1, 3] }, [2, 0, 1, 3], 1],
+      ['dilation 2, padding 2', { dilation: 2, padding: 2 }, [2, 2, 2, 2], 1],
+      ['groups 2', { groups: 2, padding: 1 }, [1, 1, 1, 1], 2],
+      ['depthwise (groups = C_in)', { groups: 4, padding: 1 }, [1, 1, 1, 1], 4],
+    ]
   it.each(cases)('%s matches the direct-loop convolution', (_, opts, pads) => {
     manualSeed(5)
     const conv = new Conv2d(4, 8, 3, { ...opts, dtype: 'float64' })
     const x = f64([2, 4, 9, 10])
     const y = noGrad(() => conv.call(x))
     const ref = conv2dRef(x, conv.weight, conv.bias, {
-      stride: typeof opts.stride === 'number' || !opts.stride ? [opts.stride ?? 1, opts.stride ?? 1] : [opts.stride[0], opts.stride[1]],
-      pads, dilation: [opts.dilation as number ?? 1, opts.dilation as number ?? 1], groups: opts.groups ?? 1,
+      stride:
+        typeof opts.stride === 'number' || !opts.stride
+          ? [opts.stride ?? 1, opts.stride ?? 1]
+          : [opts.stride[0], opts.stride[1]],
+      pads,
+      dilation: [(opts.dilation as number) ?? 1, (opts.dilation as number) ?? 1],
+      groups: opts.groups ?? 1,
     })
     expect(maxAbsDiff(y, ref)).toBeLessThan(1e-12)
-    expect(y.shape).toEqual(conv2dOutputShape(x.shape, 8, 3, { stride: opts.stride ?? 1, padding: opts.padding ?? 0, dilation: opts.dilation ?? 1 }))
+    expect(y.shape).toEqual(
+      conv2dOutputShape(x.shape, 8, 3, {
+        stride: opts.stride ?? 1,
+        padding: opts.padding ?? 0,
+        dilation: opts.dilation ?? 1,
+      }),
+    )
   })
 
   it("'same' padding keeps ceil(n / stride) for any stride, the extra row and column at the end (ONNX SAME_UPPER)", () => {
     const x = f64([1, 2, 11, 8])
-    for (const [k, s] of [[3, 1], [4, 1], [3, 2], [4, 2], [5, 3]] as const) {
+    for (const [k, s] of [
+      [3, 1],
+      [4, 1],
+      [3, 2],
+      [4, 2],
+      [5, 3],
+    ] as const) {
       const conv = new Conv2d(2, 3, k, { stride: s, padding: 'same', dtype: 'float64' })
       const y = noGrad(() => conv.call(x))
       expect(y.shape).toEqual([1, 3, Math.ceil(11 / s), Math.ceil(8 / s)])
       const total = (n: number) => Math.max(0, (Math.ceil(n / s) - 1) * s + k - n)
       const [th, tw] = [total(11), total(8)]
-      const pads: [number, number, number, number] = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)]
+      const pads: [number, number, number, number] = [
+        Math.floor(th / 2),
+        Math.floor(tw / 2),
+        th - Math.floor(th / 2),
+        tw - Math.floor(tw / 2),
+      ]
       expect(maxAbsDiff(y, conv2dRef(x, conv.weight, conv.bias, { stride: [s, s], pads }))).toBeLessThan(1e-12)
     }
   })
@@ -88,9 +141,18 @@ describe('ConvTranspose2d', () => {
   it('has weight (C_in, C_out / groups, kH, kW) and matches the scatter definition', () => {
     manualSeed(2)
     const cases: [ConvTranspose2dOptions, RefConvTransposeOptions][] = [
-      [{ stride: 2, padding: 1, outputPadding: 1 }, { stride: [2, 2], padding: [1, 1], outputPadding: [1, 1] }],
-      [{ stride: [3, 2], padding: [0, 1] }, { stride: [3, 2], padding: [0, 1] }],
-      [{ stride: 2, groups: 2 }, { stride: [2, 2], groups: 2 }],
+      [
+        { stride: 2, padding: 1, outputPadding: 1 },
+        { stride: [2, 2], padding: [1, 1], outputPadding: [1, 1] },
+      ],
+      [
+        { stride: [3, 2], padding: [0, 1] },
+        { stride: [3, 2], padding: [0, 1] },
+      ],
+      [
+        { stride: 2, groups: 2 },
+        { stride: [2, 2], groups: 2 },
+      ],
     ]
     for (const [opts, ref] of cases) {
       const up = new ConvTranspose2d(4, 6, 3, { ...opts, dtype: 'float64' })
@@ -106,11 +168,18 @@ describe('ConvTranspose2d', () => {
     const k = bilinearKernel(2, 2, 4, 'float64')
     const tent = [0.25, 0.75, 0.75, 0.25]
     expect(values(k).slice(0, 16)).toEqual(tent.flatMap((a) => tent.map((b) => a * b)))
-    expect(values(k).slice(16, 32).every((v) => v === 0)).toBe(true) // channel 0 -> 1 is zero
+    expect(
+      values(k)
+        .slice(16, 32)
+        .every((v) => v === 0),
+    ).toBe(true) // channel 0 -> 1 is zero
     const up = new ConvTranspose2d(2, 2, 4, { stride: 2, padding: 1, bias: false, dtype: 'float64' })
     up.weight.storage.set(k.storage)
     // A linear ramp along W stays a ramp: interior outputs are the linear interpolation at half steps.
-    const x = fromArray(Float64Array.from({ length: 2 * 4 * 6 }, (_, i) => i % 6), [1, 2, 4, 6])
+    const x = fromArray(
+      Float64Array.from({ length: 2 * 4 * 6 }, (_, i) => i % 6),
+      [1, 2, 4, 6],
+    )
     const y = noGrad(() => up.call(x))
     expect(y.shape).toEqual([1, 2, 8, 12])
     const row = values(y).slice(3 * 12, 4 * 12) // an interior row of channel 0
@@ -160,7 +229,13 @@ describe('pooling', () => {
 describe('BatchNorm2d', () => {
   it('normalises each channel over (B, H, W) in training and updates the running statistics', () => {
     const bn = new BatchNorm2d(3, { dtype: 'float64' })
-    expect(Object.keys(bn.stateDict()).sort()).toEqual(['bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight'])
+    expect(Object.keys(bn.stateDict()).sort()).toEqual([
+      'bias',
+      'num_batches_tracked',
+      'running_mean',
+      'running_var',
+      'weight',
+    ])
     const x = f64([4, 3, 5, 5]).mul(2).add(1)
     const y = noGrad(() => bn.call(x))
     for (let c = 0; c < 3; c++) {
@@ -175,7 +250,9 @@ describe('BatchNorm2d', () => {
     }
     bn.eval()
     const z = noGrad(() => bn.call(x))
-    const expected = x.sub(bn.running_mean!.reshape([1, 3, 1, 1])).div(bn.running_var!.reshape([1, 3, 1, 1]).add(1e-5).sqrt())
+    const expected = x
+      .sub(bn.running_mean!.reshape([1, 3, 1, 1]))
+      .div(bn.running_var!.reshape([1, 3, 1, 1]).add(1e-5).sqrt())
     expect(maxAbsDiff(z, expected)).toBeLessThan(1e-12)
     expect(() => bn.call(randn([2, 4, 3, 3], { dtype: 'float64' }))).toThrow(ShapeError)
   })
@@ -254,7 +331,8 @@ describe('DropBlock', () => {
           for (let i0 = Math.max(0, i - bs + 1); i0 <= Math.min(i, h - bs) && !inBlock; i0++)
             for (let j0 = Math.max(0, j - bs + 1); j0 <= Math.min(j, w - bs) && !inBlock; j0++) {
               let all = true
-              for (let di = 0; di < bs && all; di++) for (let dj = 0; dj < bs && all; dj++) all = at(i0 + di, j0 + dj) === 0
+              for (let di = 0; di < bs && all; di++)
+                for (let dj = 0; dj < bs && all; dj++) all = at(i0 + di, j0 + dj) === 0
               inBlock = all
             }
           expect(inBlock).toBe(true)
@@ -275,7 +353,8 @@ describe('DropBlock', () => {
     const db = new DropBlock({ blockSize: 2, dropRate: 0.3, shareChannels: true, generator: new Generator(9) })
     const y = values(db.call(ones([2, 3, 8, 8], { dtype: 'float64' })))
     for (let n = 0; n < 2; n++)
-      for (let c = 1; c < 3; c++) expect(y.slice((n * 3 + c) * 64, (n * 3 + c + 1) * 64)).toEqual(y.slice(n * 3 * 64, (n * 3 + 1) * 64))
+      for (let c = 1; c < 3; c++)
+        expect(y.slice((n * 3 + c) * 64, (n * 3 + c + 1) * 64)).toEqual(y.slice(n * 3 * 64, (n * 3 + 1) * 64))
     expect(() => new DropBlock({ dropRate: 1 })).toThrow(ArgumentError)
     expect(() => new DropBlock({ blockSize: 0 })).toThrow(/blockSize/)
     expect(() => db.call(tensor([1, 2, 3]))).toThrow(ShapeError)

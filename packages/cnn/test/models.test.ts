@@ -8,9 +8,37 @@ import { type Module, Generator, noGrad, randn, zeros } from '@refnets/core'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
-  ALEXNET_LRN, BasicBlock, Bottleneck, Conv2d, ConvTranspose2d, INCEPTION_CONFIGS, Inception, LocalResponseNorm, type InceptionConfig, alexnet,
-  bilinearKernel, countFlops, countParameters, fcnResnet18, googlenet, lenet5, lenet5Modern, nin, profile, resnet18, resnet34, resnet50,
-  resnet101, resnet152, vgg11Bn, vgg13, vgg13Bn, vgg16, vgg16Bn, vgg19, vgg19Bn,
+  ALEXNET_LRN,
+  BasicBlock,
+  Bottleneck,
+  Conv2d,
+  ConvTranspose2d,
+  INCEPTION_CONFIGS,
+  Inception,
+  LocalResponseNorm,
+  type InceptionConfig,
+  alexnet,
+  bilinearKernel,
+  countFlops,
+  countParameters,
+  fcnResnet18,
+  googlenet,
+  lenet5,
+  lenet5Modern,
+  nin,
+  profile,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  vgg11Bn,
+  vgg13,
+  vgg13Bn,
+  vgg16,
+  vgg16Bn,
+  vgg19,
+  vgg19Bn,
 } from '../src/index.js'
 import { torchOrderKeys } from './fixture-weights.js'
 
@@ -19,7 +47,10 @@ interface Layout {
   parameters: number
   macs224: number
 }
-const layouts = JSON.parse(readFileSync(new URL('./fixtures/layouts.json', import.meta.url), 'utf8')) as { torchvision: string; models: Record<string, Layout> }
+const layouts = JSON.parse(readFileSync(new URL('./fixtures/layouts.json', import.meta.url), 'utf8')) as {
+  torchvision: string
+  models: Record<string, Layout>
+}
 
 /**
  * torchvision builder name -> ours. VGG is built without torchvision's init (initWeights: false)
@@ -42,7 +73,8 @@ const BUILDERS: Record<string, () => Module<any, any>> = {
 }
 
 describe(`torchvision ${layouts.torchvision} layouts`, () => {
-  it('every fixture model has a builder', () => expect(Object.keys(BUILDERS).sort()).toEqual(Object.keys(layouts.models).sort()))
+  it('every fixture model has a builder', () =>
+    expect(Object.keys(BUILDERS).sort()).toEqual(Object.keys(layouts.models).sort()))
 
   it.each(Object.keys(layouts.models))('%s: state-dict keys, shapes and order, and the parameter count', (name) => {
     const ref = layouts.models[name]!
@@ -65,13 +97,28 @@ describe('LeNet-5', () => {
   it('has d2l’s layer shapes (7.6) and 61,706 parameters', () => {
     const rows = profile(lenet5(), [1, 1, 28, 28])
     expect(shapes(rows)).toEqual([
-      ['Conv2d', [1, 6, 28, 28]], ['Sigmoid', [1, 6, 28, 28]], ['AvgPool2d', [1, 6, 14, 14]],
-      ['Conv2d', [1, 16, 10, 10]], ['Sigmoid', [1, 16, 10, 10]], ['AvgPool2d', [1, 16, 5, 5]],
-      ['Flatten', [1, 400]], ['Linear', [1, 120]], ['Sigmoid', [1, 120]], ['Linear', [1, 84]], ['Sigmoid', [1, 84]], ['Linear', [1, 10]],
+      ['Conv2d', [1, 6, 28, 28]],
+      ['Sigmoid', [1, 6, 28, 28]],
+      ['AvgPool2d', [1, 6, 14, 14]],
+      ['Conv2d', [1, 16, 10, 10]],
+      ['Sigmoid', [1, 16, 10, 10]],
+      ['AvgPool2d', [1, 16, 5, 5]],
+      ['Flatten', [1, 400]],
+      ['Linear', [1, 120]],
+      ['Sigmoid', [1, 120]],
+      ['Linear', [1, 84]],
+      ['Sigmoid', [1, 84]],
+      ['Linear', [1, 10]],
     ])
     expect(countParameters(lenet5())).toBe(61_706)
     // notes: a conv layer has k*k*c_in*c_out + c_out parameters; profile attributes them per layer
-    expect(rows.map((r) => r.params).filter((p) => p > 0)).toEqual([5 * 5 * 6 + 6, 5 * 5 * 6 * 16 + 16, 400 * 120 + 120, 120 * 84 + 84, 84 * 10 + 10])
+    expect(rows.map((r) => r.params).filter((p) => p > 0)).toEqual([
+      5 * 5 * 6 + 6,
+      5 * 5 * 6 * 16 + 16,
+      400 * 120 + 120,
+      120 * 84 + 84,
+      84 * 10 + 10,
+    ])
     expect(rows[0]!.flops).toBe(5 * 5 * 1 * 6 * 28 * 28)
   })
 
@@ -81,7 +128,18 @@ describe('LeNet-5', () => {
     expect(types.filter((t) => t === 'MaxPool2d').length).toBe(2)
     expect(types).not.toContain('Sigmoid')
     expect(countParameters(lenet5Modern())).toBe(61_706)
-    expect(Object.keys(lenet5Modern().stateDict())).toEqual(['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias'])
+    expect(Object.keys(lenet5Modern().stateDict())).toEqual([
+      '0.weight',
+      '0.bias',
+      '3.weight',
+      '3.bias',
+      '7.weight',
+      '7.bias',
+      '9.weight',
+      '9.bias',
+      '11.weight',
+      '11.bias',
+    ])
   })
 })
 
@@ -90,7 +148,11 @@ describe('NiN', () => {
     const model = nin()
     const rows = profile(model, [1, 1, 224, 224])
     const after = (type: string) => rows.filter((r) => r.type === type).map((r) => r.outputShape)
-    expect(after('MaxPool2d')).toEqual([[1, 96, 26, 26], [1, 256, 12, 12], [1, 384, 5, 5]])
+    expect(after('MaxPool2d')).toEqual([
+      [1, 96, 26, 26],
+      [1, 256, 12, 12],
+      [1, 384, 5, 5],
+    ])
     expect(after('GlobalAvgPool2d')).toEqual([[1, 10, 1, 1]])
     expect(rows.at(-1)!.outputShape).toEqual([1, 10])
     expect(rows.some((r) => r.type === 'Linear')).toBe(false)
@@ -106,7 +168,13 @@ describe('AlexNet', () => {
     const lrn = norms[0]![1] as LocalResponseNorm
     expect([lrn.size, lrn.alpha / lrn.size, lrn.beta, lrn.k]).toEqual([5, 1e-4, 0.75, 2])
     expect(ALEXNET_LRN.alpha).toBe(5e-4)
-    expect([...model.features.namedChildren()].filter(([, m]) => m instanceof Conv2d).map(([k]) => k)).toEqual(['0', '4', '8', '10', '12'])
+    expect([...model.features.namedChildren()].filter(([, m]) => m instanceof Conv2d).map(([k]) => k)).toEqual([
+      '0',
+      '4',
+      '8',
+      '10',
+      '12',
+    ])
     expect(countParameters(model)).toBe(countParameters(alexnet({ numClasses: 10 })))
   })
 })
@@ -126,7 +194,9 @@ describe('ResNet', () => {
   it('projects the shortcut only where the shape changes', () => {
     const r18 = resnet18({ numClasses: 10 })
     const blocks = (m: { layer1: Module; layer2: Module; layer3: Module; layer4: Module }) =>
-      [m.layer1, m.layer2, m.layer3, m.layer4].flatMap((l) => [...l.namedChildren()].map(([, b]) => (b as BasicBlock | Bottleneck).downsample !== null))
+      [m.layer1, m.layer2, m.layer3, m.layer4].flatMap((l) =>
+        [...l.namedChildren()].map(([, b]) => (b as BasicBlock | Bottleneck).downsample !== null),
+      )
     expect(blocks(r18)).toEqual([false, false, true, false, true, false, true, false])
     const r50 = resnet50({ numClasses: 10 })
     expect(blocks(r50).filter(Boolean).length).toBe(4) // layer1.0 too: 64 -> 256 channels
@@ -154,7 +224,12 @@ describe('FCN', () => {
     expect(keys.slice(0, 2)).toEqual(['0.weight', '1.weight'])
     expect(keys).toContain('4.0.conv1.weight')
     expect(keys).toContain('7.1.bn2.running_var')
-    expect(keys.filter((k) => !/^\d/.test(k))).toEqual(['final_conv.weight', 'final_conv.bias', 'transpose_conv.weight', 'transpose_conv.bias'])
+    expect(keys.filter((k) => !/^\d/.test(k))).toEqual([
+      'final_conv.weight',
+      'final_conv.bias',
+      'transpose_conv.weight',
+      'transpose_conv.bias',
+    ])
     expect(keys.some((k) => k.startsWith('fc') || k.includes('.fc.'))).toBe(false)
     // The backbone's tensors are shared, so pretrained weights carry over.
     expect(fcn.stateDict()['0.weight']).toBe(backbone.conv1.weight)

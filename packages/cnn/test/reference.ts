@@ -14,7 +14,12 @@ export interface RefConvOptions {
 }
 
 /** y[n, o, i, j] = b[o] + sum over c in o's group, u, v of x[n, c, i s - pt + u d, j s - pl + v d] w[o, c', u, v]. */
-export function conv2dRef(x: Tensor, w: Tensor, b: Tensor | null, { stride = [1, 1], pads = [0, 0, 0, 0], dilation = [1, 1], groups = 1 }: RefConvOptions = {}): Tensor {
+export function conv2dRef(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  { stride = [1, 1], pads = [0, 0, 0, 0], dilation = [1, 1], groups = 1 }: RefConvOptions = {},
+): Tensor {
   const [n, c, h, wd] = x.shape as [number, number, number, number]
   const [o, cg, kh, kw] = w.shape as [number, number, number, number]
   const oh = Math.floor((h + pads[0] + pads[2] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1
@@ -36,7 +41,8 @@ export function conv2dRef(x: Tensor, w: Tensor, b: Tensor | null, { stride = [1,
                 const r = i * stride[0] - pads[0] + u * dilation[0]
                 const q = j * stride[1] - pads[1] + v * dilation[1]
                 if (r < 0 || r >= h || q < 0 || q >= wd) continue
-                s += Number(X[((bi * c + g * cg + ci) * h + r) * wd + q]) * Number(W[((oc * cg + ci) * kh + u) * kw + v])
+                s +=
+                  Number(X[((bi * c + g * cg + ci) * h + r) * wd + q]) * Number(W[((oc * cg + ci) * kh + u) * kw + v])
               }
           y[((bi * o + oc) * oh + i) * ow + j] = s
         }
@@ -55,7 +61,12 @@ export interface RefConvTransposeOptions {
  * The transposed convolution as a scatter: every input x[n, c, i, j] adds x * w[c, o', u, v] at
  * output (i s + u - p, j s + v - p) of each output channel o in c's group; weight (C_in, C_out / g, kh, kw).
  */
-export function convTranspose2dRef(x: Tensor, w: Tensor, b: Tensor | null, { stride = [1, 1], padding = [0, 0], outputPadding = [0, 0], groups = 1 }: RefConvTransposeOptions = {}): Tensor {
+export function convTranspose2dRef(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  { stride = [1, 1], padding = [0, 0], outputPadding = [0, 0], groups = 1 }: RefConvTransposeOptions = {},
+): Tensor {
   const [n, c, h, wd] = x.shape as [number, number, number, number]
   const [, og, kh, kw] = w.shape as [number, number, number, number]
   const o = og * groups
@@ -81,13 +92,17 @@ export function convTranspose2dRef(x: Tensor, w: Tensor, b: Tensor | null, { str
               }
         }
     }
-  if (b) for (let bi = 0; bi < n; bi++) for (let oc = 0; oc < o; oc++) for (let k = 0; k < oh * ow; k++) y[(bi * o + oc) * oh * ow + k]! += Number(b.data[oc])
+  if (b)
+    for (let bi = 0; bi < n; bi++)
+      for (let oc = 0; oc < o; oc++)
+        for (let k = 0; k < oh * ow; k++) y[(bi * o + oc) * oh * ow + k]! += Number(b.data[oc])
   return fromArray(y, [n, o, oh, ow])
 }
 
 /** max |a - b| over all elements (shapes must match). */
 export function maxAbsDiff(a: Tensor, b: Tensor): number {
-  if (a.shape.join() !== b.shape.join()) throw new Error(`shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`)
+  if (a.shape.join() !== b.shape.join())
+    throw new Error(`shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`)
   const x = a.data
   const y = b.data
   let m = 0

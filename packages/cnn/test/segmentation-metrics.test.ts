@@ -7,8 +7,26 @@ import * as cnn from '../src/index.js'
 import { classIoU, meanIoU, pixelAccuracy } from '../src/index.js'
 
 // One 3x4 image, 3 classes.
-const target = tensor([[[0, 0, 1, 1], [0, 2, 1, 1], [2, 2, 2, 255]]], { dtype: 'int32' })
-const pred = tensor([[[0, 1, 1, 1], [0, 2, 2, 1], [2, 2, 0, 0]]], { dtype: 'int32' })
+const target = tensor(
+  [
+    [
+      [0, 0, 1, 1],
+      [0, 2, 1, 1],
+      [2, 2, 2, 255],
+    ],
+  ],
+  { dtype: 'int32' },
+)
+const pred = tensor(
+  [
+    [
+      [0, 1, 1, 1],
+      [0, 2, 2, 1],
+      [2, 2, 0, 0],
+    ],
+  ],
+  { dtype: 'int32' },
+)
 
 describe('segmentation metrics', () => {
   it("counts pixels with core's confusion matrix (truth first; rows = truth, columns = prediction), leaving out the ignore label", () => {

@@ -98,7 +98,20 @@ const allZero = (d: ArrayLike<number>) => {
 it('registers every layer and architecture once', () => {
   const names = specs.map((s) => s.name)
   expect(new Set(names).size).toBe(names.length)
-  for (const model of ['lenet5', 'alexnet', 'vgg11', 'vgg16', 'vgg11-bn', 'nin', 'googlenet', 'resnet18', 'resnet50', 'resnet152', 'fcn-resnet18', 'densenet121'])
+  for (const model of [
+    'lenet5',
+    'alexnet',
+    'vgg11',
+    'vgg16',
+    'vgg11-bn',
+    'nin',
+    'googlenet',
+    'resnet18',
+    'resnet50',
+    'resnet152',
+    'fcn-resnet18',
+    'densenet121',
+  ])
     expect(names).toContain(model)
   for (const name of [...Object.keys(NATIVE_OPS), ...Object.keys(TORCHVISION_PARAMETERS)]) expect(names).toContain(name)
 })
@@ -150,9 +163,14 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
 
   it('exports to ONNX and matches ONNX Runtime (CPU)', async () => {
     const x = spec.inputs('small', 2)
-    const result = await crossCheck(model!, x, { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const result = await crossCheck(model!, x, {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     const cpu = result.providers[0]!
-    console.log(`${spec.name}: parity max abs error / max |reference| = ${cpu.scaledError?.toExponential(2)} (bound ${spec.tolerance?.atol})`)
+    console.log(
+      `${spec.name}: parity max abs error / max |reference| = ${cpu.scaledError?.toExponential(2)} (bound ${spec.tolerance?.atol})`,
+    )
     expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError}, scaled ${cpu.scaledError})`).toBe('pass')
     expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
     const ops = new Set(onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!))

@@ -17,7 +17,12 @@ import {
 
 /** A small torchvision-shaped classifier: features.N, then classifier.N with the head last. */
 class Small extends Module {
-  features = new nn.Sequential(new Conv2d(3, 4, 3, { padding: 1 }), new nn.ReLU(), new Conv2d(4, 4, 3, { stride: 2, padding: 1 }), new nn.ReLU())
+  features = new nn.Sequential(
+    new Conv2d(3, 4, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new Conv2d(4, 4, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
+  )
   flatten = new nn.Flatten()
   classifier = new nn.Sequential(new nn.Linear(4 * 4 * 4, 16), new nn.ReLU(), new nn.Linear(16, 3))
   forward(x: Tensor): Tensor {
@@ -130,7 +135,10 @@ describe('parameter groups', () => {
     manualSeed(3)
     const m = new Small()
     const groups = fineTuneParamGroups(m, { headLr: 0.1, bodyLr: 0.01 })
-    expect(groups.map((g) => [g.params.length, g.lr])).toEqual([[2, 0.1], [6, 0.01]])
+    expect(groups.map((g) => [g.params.length, g.lr])).toEqual([
+      [2, 0.1],
+      [6, 0.01],
+    ])
     const opt = new optim.SGD(groups, { lr: 1 })
     const before = snapshot(m)
     manualSeed(0)
@@ -149,13 +157,20 @@ describe('parameter groups', () => {
   it('paramGroups: first matching spec wins, the rest takes the defaults, frozen ones are left out', () => {
     const m = new Small()
     freeze(m, 'features.0')
-    const g = paramGroups(m, [{ params: 'classifier', lr: 0.1, weightDecay: 0 }, { params: (n) => n.endsWith('bias'), lr: 0.2 }])
+    const g = paramGroups(m, [
+      { params: 'classifier', lr: 0.1, weightDecay: 0 },
+      { params: (n) => n.endsWith('bias'), lr: 0.2 },
+    ])
     expect(g.map((x) => x.params.length)).toEqual([4, 1, 1])
     expect(g[0]).toMatchObject({ lr: 0.1, weightDecay: 0 })
     expect(g[1]).toMatchObject({ lr: 0.2 })
     expect(g[2]!.params[0]).toBe(m.features.layers[2]!.parameters()[0])
     const opt = new optim.Adam(g, { lr: 1e-3, weightDecay: 1e-4 })
-    expect(opt.paramGroups.map((x) => [x.lr, x.weightDecay])).toEqual([[0.1, 0], [0.2, 1e-4], [1e-3, 1e-4]])
+    expect(opt.paramGroups.map((x) => [x.lr, x.weightDecay])).toEqual([
+      [0.1, 0],
+      [0.2, 1e-4],
+      [1e-3, 1e-4],
+    ])
     expect(() => paramGroups(m, [{ params: 'features.0', lr: 1 }])).toThrow(ArgumentError)
     expect(paramGroups(m, [{ params: 'features.0', lr: 1 }], { includeFrozen: true })[0]!.params.length).toBe(2)
   })

@@ -5,13 +5,33 @@
  * builds, one and two threads. Deeper variants share their family's layer kinds (VGG-11 stands for the VGGs).
  * Also: core's kernel-level countMacs agrees with cnn's per-layer countFlops on every architecture.
  */
-import { type Backend, type Conv2dGeometry, countMacs, createWasmBackend, getBackend, hasRelaxedSimd, noGrad, setBackend } from '@refnets/core'
+import {
+  type Backend,
+  type Conv2dGeometry,
+  countMacs,
+  createWasmBackend,
+  getBackend,
+  hasRelaxedSimd,
+  noGrad,
+  setBackend,
+} from '@refnets/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { checkConv } from '../../core/test/kernel-check.js'
 import { countFlops, profile, specs } from '../src/index.js'
 
 // Deeper variants repeat the layer kinds of their family's first models (VGG-11; ResNet-18 basic, -50 bottleneck).
-const REPEATS = ['vgg13', 'vgg16', 'vgg19', 'vgg11-bn', 'vgg13-bn', 'vgg16-bn', 'vgg19-bn', 'resnet34', 'resnet101', 'resnet152']
+const REPEATS = [
+  'vgg13',
+  'vgg16',
+  'vgg19',
+  'vgg11-bn',
+  'vgg13-bn',
+  'vgg16-bn',
+  'vgg19-bn',
+  'resnet34',
+  'resnet101',
+  'resnet152',
+]
 const picked = specs.filter((s) => !REPEATS.includes(s.name))
 
 /** The distinct conv geometries (batch 1) of a forward pass of every picked spec at its small size. */
@@ -50,20 +70,32 @@ function recordGeometries(): Conv2dGeometry[] {
 
 const geometries = recordGeometries()
 const backends = (hasRelaxedSimd() ? [true, false] : [false]).flatMap((relaxedSimd) =>
-  [1, 2].map((threads) => [`${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`, createWasmBackend({ relaxedSimd, threads })] as const),
+  [1, 2].map(
+    (threads) =>
+      [
+        `${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`,
+        createWasmBackend({ relaxedSimd, threads }),
+      ] as const,
+  ),
 )
 afterAll(() => backends.forEach(([, b]) => b.close()))
 
 it('records the geometries of every layer kind', () => {
   const kinds = new Set(geometries.map((g) => `${g.kH}x${g.kW}/${g.strideH}/${g.groups > 1 ? 'grouped' : 'dense'}`))
-  for (const k of ['1x1/1/dense', '3x3/1/dense', '7x7/2/dense', '11x11/4/dense', '5x5/1/dense']) expect(kinds).toContain(k)
+  for (const k of ['1x1/1/dense', '3x3/1/dense', '7x7/2/dense', '11x11/4/dense', '5x5/1/dense'])
+    expect(kinds).toContain(k)
 })
 
 describe.each(backends)('wasm conv kernels on the cnn geometries, %s', (_, be) => {
-  it.each(geometries.map((g) => [`${g.inC}->${g.outC} ${g.inH}x${g.inW} k${g.kH}x${g.kW} s${g.strideH} p${g.padTop} d${g.dilationH} g${g.groups}`, g] as const))(
-    '%s',
-    (_, g) => checkConv(be, g),
-  )
+  it.each(
+    geometries.map(
+      (g) =>
+        [
+          `${g.inC}->${g.outC} ${g.inH}x${g.inW} k${g.kH}x${g.kW} s${g.strideH} p${g.padTop} d${g.dilationH} g${g.groups}`,
+          g,
+        ] as const,
+    ),
+  )('%s', (_, g) => checkConv(be, g))
 })
 
 // countMacs sees every GEMM, including the averaging matrix products that adaptive pooling with irregular

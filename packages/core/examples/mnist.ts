@@ -30,7 +30,15 @@ export interface MnistData {
 }
 
 /** MNIST as (N, 784) pixels in [0, 1] and int32 labels, with a seeded train/validation split. */
-export function mnistSplits({ trainLimit, testLimit, valSize = 5000 }: { trainLimit?: number; testLimit?: number; valSize?: number } = {}): MnistData {
+export function mnistSplits({
+  trainLimit,
+  testLimit,
+  valSize = 5000,
+}: {
+  trainLimit?: number
+  testLimit?: number
+  valSize?: number
+} = {}): MnistData {
   const train = loadMnist({ split: 'train', limit: trainLimit })
   const test = loadMnist({ split: 'test', limit: testLimit })
   const s = trainTestSplit(train.images, train.labels, { testSize: valSize, seed: 0, stratify: train.labels })
@@ -57,7 +65,11 @@ export interface RunResult {
  * Train `model` with Adam, a cosine learning-rate decay to 0 over the epochs (notes 004), and early
  * stopping on validation accuracy; report train and test accuracy.
  */
-function run(model: Classifier, d: MnistData, { epochs = 10, batchSize = 128, lr = 1e-3, verbose = true, seed = 0 }: RunOptions): RunResult {
+function run(
+  model: Classifier,
+  d: MnistData,
+  { epochs = 10, batchSize = 128, lr = 1e-3, verbose = true, seed = 0 }: RunOptions,
+): RunResult {
   const t0 = Date.now()
   const optimizer = new Adam(model.parameters(), { lr })
   const history = fit(model, {
@@ -91,21 +103,31 @@ export function trainSoftmaxRegression(d: MnistData, opts: RunOptions = {}): Run
 /** MLP 784-hidden-10 with ReLU and dropout 0.2 after the hidden layer (notes 000/002/003), Adam lr 2e-3. */
 export function trainMlp(d: MnistData, opts: RunOptions & { hidden?: number; dropout?: number } = {}): RunResult {
   manualSeed(opts.seed ?? 0)
-  return run(new MLP([784, opts.hidden ?? 256, 10], { dropout: opts.dropout ?? 0.2 }), d, { epochs: 15, lr: 2e-3, ...opts })
+  return run(new MLP([784, opts.hidden ?? 256, 10], { dropout: opts.dropout ?? 0.2 }), d, {
+    epochs: 15,
+    lr: 2e-3,
+    ...opts,
+  })
 }
 
 function report(name: string, r: RunResult, d: MnistData): void {
   const pred = r.model.predict(d.test[0])
   const valError = 1 - r.history.get('val_accuracy')[r.history.bestEpoch ?? r.history.epochs - 1]!
   const diag = biasVariance(1 - r.trainAccuracy, valError)
-  console.log(`${name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (macro F1 ${f1Score(d.test[1], pred, { average: 'macro' }).toFixed(4)}), ${r.history.epochs} epochs in ${r.seconds.toFixed(1)}s`)
-  console.log(`  train error ${(100 * (1 - r.trainAccuracy)).toFixed(2)}%, validation error ${(100 * valError).toFixed(2)}%: ${diag.diagnosis}`)
+  console.log(
+    `${name}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (macro F1 ${f1Score(d.test[1], pred, { average: 'macro' }).toFixed(4)}), ${r.history.epochs} epochs in ${r.seconds.toFixed(1)}s`,
+  )
+  console.log(
+    `  train error ${(100 * (1 - r.trainAccuracy)).toFixed(2)}%, validation error ${(100 * valError).toFixed(2)}%: ${diag.diagnosis}`,
+  )
 }
 
 function main(): void {
   const t0 = Date.now()
   const d = mnistSplits()
-  console.log(`MNIST: ${d.train[0].shape[0]} train, ${d.val[0].shape[0]} validation, ${d.test[0].shape[0]} test images (loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s)`)
+  console.log(
+    `MNIST: ${d.train[0].shape[0]} train, ${d.val[0].shape[0]} validation, ${d.test[0].shape[0]} test images (loaded in ${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+  )
 
   console.log('\nSoftmax regression 784-10: Adam lr 1e-3 with cosine decay, batch 128, 10 epochs')
   const soft = trainSoftmaxRegression(d)
@@ -120,7 +142,9 @@ function main(): void {
     console.log(`  ${i}: ${row.map((v) => String(v).padStart(5)).join('')}`)
 
   const ok = soft.testAccuracy >= 0.91 && mlp.testAccuracy >= 0.975
-  console.log(`\nsoftmax regression ${(100 * soft.testAccuracy).toFixed(2)}% (target 91%), MLP ${(100 * mlp.testAccuracy).toFixed(2)}% (target 97.5%): ${ok ? 'OK' : 'BELOW TARGET'}`)
+  console.log(
+    `\nsoftmax regression ${(100 * soft.testAccuracy).toFixed(2)}% (target 91%), MLP ${(100 * mlp.testAccuracy).toFixed(2)}% (target 97.5%): ${ok ? 'OK' : 'BELOW TARGET'}`,
+  )
   console.log(`total time ${((Date.now() - t0) / 1000).toFixed(1)}s`)
   if (!ok) process.exitCode = 1
 }

@@ -14,11 +14,25 @@ const source = join(root, 'wasm', 'kernels.ts')
 const target = join(root, 'src', 'backends', 'wasm', 'binary.generated.ts')
 
 /** Shared memory of at most 2 GiB (32768 pages), imported from JS so that worker threads share it. */
-const common = ['-O3', '--noAssert', '--runtime', 'stub', '--importMemory', '--sharedMemory', '--initialMemory', '1',
-  '--maximumMemory', '32768', '--use', 'abort=']
+const common = [
+  '-O3',
+  '--noAssert',
+  '--runtime',
+  'stub',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '1',
+  '--maximumMemory',
+  '32768',
+  '--use',
+  'abort=',
+]
 const variants = { simd: 'simd,threads', relaxed: 'simd,threads,relaxed-simd' }
 
-const fresh = existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs &&
+const fresh =
+  existsSync(target) &&
+  statSync(target).mtimeMs >= statSync(source).mtimeMs &&
   statSync(target).mtimeMs >= statSync(fileURLToPath(import.meta.url)).mtimeMs
 if (fresh && !process.argv.includes('--force')) process.exit(0)
 
@@ -46,4 +60,6 @@ writeFileSync(
     `/** The kernels compiled with SIMD only (base64). */\nexport const simd =\n  '${out.simd}'\n` +
     `/** The kernels compiled with relaxed SIMD (base64). */\nexport const relaxed =\n  '${out.relaxed}'\n`,
 )
-console.log(`build-wasm: wrote ${target} (${Math.round((out.simd.length * 3) / 4)} + ${Math.round((out.relaxed.length * 3) / 4)} bytes)`)
+console.log(
+  `build-wasm: wrote ${target} (${Math.round((out.simd.length * 3) / 4)} + ${Math.round((out.relaxed.length * 3) / 4)} bytes)`,
+)

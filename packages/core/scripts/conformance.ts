@@ -16,7 +16,10 @@ const repoRoot = resolve(here, '../../..')
 const args = process.argv.slice(2)
 const writeDocs = args.includes('--write-docs')
 const reportOnly = args.includes('--report-only')
-const dir = resolve(process.env.INIT_CWD ?? process.cwd(), args.find((a) => !a.startsWith('--')) ?? resolve(repoRoot, 'conformance/onnx-node'))
+const dir = resolve(
+  process.env.INIT_CWD ?? process.cwd(),
+  args.find((a) => !a.startsWith('--')) ?? resolve(repoRoot, 'conformance/onnx-node'),
+)
 
 const results = listCases(dir).map((name) => {
   const r = runCaseDir(dir, name)
@@ -31,7 +34,14 @@ if (writeDocs) {
 }
 const count = (s: string) => results.filter(([, r]) => r.status === s).length
 const unexpected = results.filter(([name, r]) => r.status !== 'passed' && !exclusions[name]).map(([name]) => name)
-console.log(JSON.stringify({ passed: count('passed'), failed: count('failed'), errors: count('error'), unexpected: unexpected.length }))
+console.log(
+  JSON.stringify({
+    passed: count('passed'),
+    failed: count('failed'),
+    errors: count('error'),
+    unexpected: unexpected.length,
+  }),
+)
 if (unexpected.length > 0) {
   console.error(`${unexpected.length} case(s) outside the exclusion list did not pass: ${unexpected.join(', ')}`)
   if (!reportOnly) process.exitCode = 1

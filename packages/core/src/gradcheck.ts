@@ -33,7 +33,11 @@ export interface GradcheckOptions {
  * Check d f(inputs) / d inputs. A non-scalar output is reduced with fixed random weights R, so every
  * output element takes part: L = sum(f(x) * R).
  */
-export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
   const eps = opts.eps ?? 1e-6
   const tol = opts.tol ?? 1e-7
   const wrt = opts.wrt ?? inputs.flatMap((t, i) => (t.dtype === 'float64' ? [i] : []))
@@ -41,10 +45,14 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   if (wrt.length === 0)
     throw opts.wrt
       ? new ArgumentError('gradcheck: wrt is empty; name at least one input to check')
-      : new DTypeError(`gradcheck needs at least one float64 input to check; got ${inputs.length === 0 ? 'no inputs' : `dtypes [${inputs.map((t) => t.dtype).join(', ')}]`}`)
+      : new DTypeError(
+          `gradcheck needs at least one float64 input to check; got ${inputs.length === 0 ? 'no inputs' : `dtypes [${inputs.map((t) => t.dtype).join(', ')}]`}`,
+        )
   for (const i of wrt) {
-    if (!Number.isInteger(i) || i < 0 || i >= inputs.length) throw new ArgumentError(`gradcheck: wrt index ${i} is not an input (there are ${inputs.length})`)
-    if (inputs[i]!.dtype !== 'float64') throw new DTypeError(`gradcheck needs float64 inputs; input ${i} is ${inputs[i]!.dtype}`)
+    if (!Number.isInteger(i) || i < 0 || i >= inputs.length)
+      throw new ArgumentError(`gradcheck: wrt index ${i} is not an input (there are ${inputs.length})`)
+    if (inputs[i]!.dtype !== 'float64')
+      throw new DTypeError(`gradcheck needs float64 inputs; input ${i} is ${inputs[i]!.dtype}`)
   }
 
   // Fresh leaves, so the check neither reads nor leaves gradients on the caller's tensors.
@@ -54,8 +62,15 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   })
   const gen = new Generator(opts.seed ?? 1234)
   const first = noGrad(() => fn(...xs))
-  const R = new Tensor(Float64Array.from({ length: first.size }, () => gen.normal()), first.shape)
-  const loss = (...a: Tensor[]) => fn(...a).to('float64').mul(R).sum()
+  const R = new Tensor(
+    Float64Array.from({ length: first.size }, () => gen.normal()),
+    first.shape,
+  )
+  const loss = (...a: Tensor[]) =>
+    fn(...a)
+      .to('float64')
+      .mul(R)
+      .sum()
 
   loss(...xs).backward()
   let num2 = 0

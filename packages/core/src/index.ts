@@ -18,10 +18,28 @@ export * as data from './data/index.js'
 export * as metrics from './metrics/index.js'
 export * as models from './models/index.js'
 export * as train from './train/index.js'
-export { fit, evaluate, predict, selfTraining, EarlyStopping, LRSchedulerCallback, History, type FitOptions, type Callback } from './train/index.js'
+export {
+  fit,
+  evaluate,
+  predict,
+  selfTraining,
+  EarlyStopping,
+  LRSchedulerCallback,
+  History,
+  type FitOptions,
+  type Callback,
+} from './train/index.js'
 export * as optim from './optim/index.js'
 export * from './io/index.js'
 export * from './spec.js'
 export * as onnx from './onnx/index.js'
-export { exportOnnx, loadOnnx, OnnxModule, OnnxExportError, OnnxFormatError, OnnxImportError, type ExportOptions } from './onnx/index.js'
+export {
+  exportOnnx,
+  loadOnnx,
+  OnnxModule,
+  OnnxExportError,
+  OnnxFormatError,
+  OnnxImportError,
+  type ExportOptions,
+} from './onnx/index.js'
 export { specs } from './specs.js'

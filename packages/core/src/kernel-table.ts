@@ -13,25 +13,72 @@ export type FloatArray = Float32Array | Float64Array
 
 /** Element-wise ops of one input (attributes such as alpha come in `attrs`). */
 export const unaryOpNames = [
-  'Neg', 'Abs', 'Exp', 'Log', 'Sqrt', 'Sin', 'Cos', 'Tanh', 'Sigmoid', 'Relu', 'Erf', 'Sign',
-  'Floor', 'Ceil', 'Round', 'Reciprocal', 'Softplus', 'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'HardSigmoid',
-  'Not', 'IsNaN', 'IsInf',
+  'Neg',
+  'Abs',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Sin',
+  'Cos',
+  'Tanh',
+  'Sigmoid',
+  'Relu',
+  'Erf',
+  'Sign',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Reciprocal',
+  'Softplus',
+  'LeakyRelu',
+  'Elu',
+  'Selu',
+  'Gelu',
+  'HardSigmoid',
+  'Not',
+  'IsNaN',
+  'IsInf',
 ] as const
 export type UnaryOpName = (typeof unaryOpNames)[number]
 
 /** Element-wise ops of two broadcast inputs. */
 export const binaryOpNames = [
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mod',
-  'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'Mod',
+  'Equal',
+  'Less',
+  'Greater',
+  'LessOrEqual',
+  'GreaterOrEqual',
+  'And',
+  'Or',
+  'Xor',
 ] as const
 export type BinaryOpName = (typeof binaryOpNames)[number]
 
 export const reduceOpNames = ['ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd'] as const
 export type ReduceOpName = (typeof reduceOpNames)[number]
 
-export type UnaryKernel = (x: TypedArray, out: TypedArray, attrs: { alpha?: number; beta?: number; gamma?: number; approximate?: string }) => void
+export type UnaryKernel = (
+  x: TypedArray,
+  out: TypedArray,
+  attrs: { alpha?: number; beta?: number; gamma?: number; approximate?: string },
+) => void
 /** `aStrides`/`bStrides` are broadcast strides over `outShape` (0 along a broadcast dim). */
-export type BinaryKernel = (a: TypedArray, aStrides: number[], b: TypedArray, bStrides: number[], out: TypedArray, outShape: number[]) => void
+export type BinaryKernel = (
+  a: TypedArray,
+  aStrides: number[],
+  b: TypedArray,
+  bStrides: number[],
+  out: TypedArray,
+  outShape: number[],
+) => void
 /** Reduce `x` (of `shape`) over sorted `axes` into `out` (the shape with those axes set to 1). */
 export type ReduceKernel = (x: TypedArray, shape: number[], axes: number[], out: TypedArray) => void
 
@@ -89,7 +136,13 @@ export interface ConvKernels {
   /** y = conv(x, w) (+ bias per output channel). */
   Conv2d: (x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry) => void
   /** dx = conv^T(dy, w) (+ bias per input channel): the data gradient of Conv2d, i.e. ConvTranspose. */
-  Conv2dBackwardInput: (dy: FloatArray, w: FloatArray, bias: FloatArray | null, dx: FloatArray, g: Conv2dGeometry) => void
+  Conv2dBackwardInput: (
+    dy: FloatArray,
+    w: FloatArray,
+    bias: FloatArray | null,
+    dx: FloatArray,
+    g: Conv2dGeometry,
+  ) => void
   /** dw = the weight gradient of Conv2d for input x and output gradient dy, summed over the batch. */
   Conv2dBackwardWeight: (x: FloatArray, dy: FloatArray, dw: FloatArray, g: Conv2dGeometry) => void
   /** Max over each window; `indices` (when given) gets the argmax as h * inW + w within its plane (-1 for a window wholly in the padding). */
@@ -109,25 +162,74 @@ export interface OtherKernels {
   /** The adjoint of StridedCopy: write contiguous `src` into the strided view (shape, strides, offset) of `dst`. */
   StridedScatter: (src: TypedArray, dst: TypedArray, offset: number, shape: number[], strides: number[]) => void
   /** out[b] = a[b] (m x k) @ b[b] (k x n); aStride/bStride are the per-batch element offsets (0 = shared). */
-  MatMul: (a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number) => void
+  MatMul: (
+    a: FloatArray,
+    b: FloatArray,
+    out: FloatArray,
+    m: number,
+    k: number,
+    n: number,
+    batch: number,
+    aStride: number,
+    bStride: number,
+  ) => void
   /** out[b] = a[b] (m x k) @ bt^T, where bt is (n x k) row-major and shared by every batch: a @ W^T
    *  of a Linear layer without materialising the transposed weight. */
-  MatMulTransB: (a: FloatArray, bt: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number) => void
+  MatMulTransB: (
+    a: FloatArray,
+    bt: FloatArray,
+    out: FloatArray,
+    m: number,
+    k: number,
+    n: number,
+    batch: number,
+    aStride: number,
+  ) => void
   /** Index of the max (or min) along `axis`; ties keep the first (or last with selectLast). */
   ArgMax: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void
   ArgMin: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void
   /** out = cond ? a : b, all three broadcast to outShape by their strides. */
-  Where: (cond: Uint8Array, cStrides: number[], a: TypedArray, aStrides: number[], b: TypedArray, bStrides: number[], out: TypedArray, outShape: number[]) => void
+  Where: (
+    cond: Uint8Array,
+    cStrides: number[],
+    a: TypedArray,
+    aStrides: number[],
+    b: TypedArray,
+    bStrides: number[],
+    out: TypedArray,
+    outShape: number[],
+  ) => void
   /** Gather along `axis`: out[..., i, ...] = x[..., indices[i], ...] (indices flattened, already non-negative). */
   Gather: (x: TypedArray, shape: number[], axis: number, indices: Int32Array, out: TypedArray) => void
   /** The adjoint of Gather: out (zeros, of `shape`) += updates scattered along `axis` at indices. */
   ScatterAdd: (updates: TypedArray, shape: number[], axis: number, indices: Int32Array, out: TypedArray) => void
   /** GatherElements: out[idx] = x[idx with idx[axis] replaced by indices[idx]]. */
-  GatherElements: (x: TypedArray, shape: number[], axis: number, indices: Int32Array, idxShape: number[], out: TypedArray) => void
+  GatherElements: (
+    x: TypedArray,
+    shape: number[],
+    axis: number,
+    indices: Int32Array,
+    idxShape: number[],
+    out: TypedArray,
+  ) => void
   /** The adjoint of GatherElements: out (zeros, of `shape`) += updates at the gathered positions. */
-  ScatterElementsAdd: (updates: TypedArray, shape: number[], axis: number, indices: Int32Array, idxShape: number[], out: TypedArray) => void
+  ScatterElementsAdd: (
+    updates: TypedArray,
+    shape: number[],
+    axis: number,
+    indices: Int32Array,
+    idxShape: number[],
+    out: TypedArray,
+  ) => void
   /** Pad by `pads` = [begin_0..begin_{r-1}, end_0..end_{r-1}] (ONNX order; negative pads crop). */
-  Pad: (x: TypedArray, shape: number[], pads: number[], mode: 'constant' | 'reflect' | 'edge' | 'wrap', value: number, out: TypedArray) => void
+  Pad: (
+    x: TypedArray,
+    shape: number[],
+    pads: number[],
+    mode: 'constant' | 'reflect' | 'edge' | 'wrap',
+    value: number,
+    out: TypedArray,
+  ) => void
   /** Concatenate contiguous parts along `axis`. */
   Concat: (parts: TypedArray[], shapes: number[][], axis: number, out: TypedArray) => void
   /** Cumulative sum along `axis` (exclusive / reverse as in ONNX CumSum). */
@@ -136,5 +238,5 @@ export interface OtherKernels {
 
 export type KernelTable = { [K in UnaryOpName]: UnaryKernel } & { [K in BinaryOpName]: BinaryKernel } & {
   [K in ReduceOpName]: ReduceKernel
-} & OtherKernels & ConvKernels
-
+} & OtherKernels &
+  ConvKernels

@@ -12,9 +12,18 @@ export type AttrValue = number | string | number[] | string[] | Tensor | undefin
 /** What a lowering function can do while an export is in progress (implemented in onnx/export). */
 export interface LoweringContext {
   /** Add a node; returns its output names. */
-  node(opType: string, inputs: string[], attrs?: Record<string, AttrValue>, opts?: { outputs?: number; domain?: string }): string[]
+  node(
+    opType: string,
+    inputs: string[],
+    attrs?: Record<string, AttrValue>,
+    opts?: { outputs?: number; domain?: string },
+  ): string[]
   /** Add a constant initializer and return its name. */
-  constant(values: number[] | Tensor, dtype?: 'float32' | 'float64' | 'int64' | 'int32' | 'bool', shape?: number[]): string
+  constant(
+    values: number[] | Tensor,
+    dtype?: 'float32' | 'float64' | 'int64' | 'int32' | 'bool',
+    shape?: number[],
+  ): string
   /** The model needs at least this opset (e.g. Gelu needs 20). */
   requireOpset(version: number): void
   /** The opset the export targets. */
@@ -106,7 +115,12 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
  * Record an op with several outputs (LSTM, TopK, Split) as one export node. Autograd flows through
  * the ops `fn` is built from; only the export sees it as one node.
  */
-export function applyMulti<A>(op: { name: string; onnx: OnnxLowering<A> }, inputs: Tensor[], attrs: A, fn: () => Tensor[]): Tensor[] {
+export function applyMulti<A>(
+  op: { name: string; onnx: OnnxLowering<A> },
+  inputs: Tensor[],
+  attrs: A,
+  fn: () => Tensor[],
+): Tensor[] {
   inputs = [...inputs]
   const traced = tracer !== null && traceDepth === 0
   if (traced) traceDepth++

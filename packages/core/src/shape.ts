@@ -46,7 +46,9 @@ export function broadcastShapes(...shapes: Shape[]): number[] {
 export function normAxis(axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis
   if (!Number.isInteger(a) || a < 0 || a >= Math.max(rank, 1))
-    throw new ArgumentError(`axis ${axis} is out of range for a tensor of rank ${rank} (expected ${-rank}..${rank - 1})`)
+    throw new ArgumentError(
+      `axis ${axis} is out of range for a tensor of rank ${rank} (expected ${-rank}..${rank - 1})`,
+    )
   return a
 }
 

@@ -23,7 +23,14 @@ import type { Tensor } from './tensor.js'
 type Shapes = Record<SpecSize, number[]>
 
 /** A spec with one seeded N(0, 1) input of shape `input[size]`. */
-function spec(name: string, family: string, paper: string, make: () => Module<any, any>, input: Shapes, output: Shapes): ModelSpec {
+function spec(
+  name: string,
+  family: string,
+  paper: string,
+  make: () => Module<any, any>,
+  input: Shapes,
+  output: Shapes,
+): ModelSpec {
   return {
     name,
     family,
@@ -107,14 +114,32 @@ const activations: [string, string, () => Module<any, any>][] = [
 ]
 
 export const specs: ModelSpec[] = [
-  spec('logistic-regression', 'linear-model', 'Cox 1958; notes 000', () => new LogisticRegression(784), MNIST, { small: [4], bench: [64] }),
-  spec('softmax-regression', 'linear-model', 'notes 001', () => new SoftmaxRegression(784, 10), MNIST, { small: [4, 10], bench: [64, 10] }),
-  spec('mlp-mnist', 'mlp', 'Rumelhart et al. 1986; notes 002', () => new MLP([784, 256, 10]), MNIST, { small: [4, 10], bench: [64, 10] }),
+  spec('logistic-regression', 'linear-model', 'Cox 1958; notes 000', () => new LogisticRegression(784), MNIST, {
+    small: [4],
+    bench: [64],
+  }),
+  spec('softmax-regression', 'linear-model', 'notes 001', () => new SoftmaxRegression(784, 10), MNIST, {
+    small: [4, 10],
+    bench: [64, 10],
+  }),
+  spec('mlp-mnist', 'mlp', 'Rumelhart et al. 1986; notes 002', () => new MLP([784, 256, 10]), MNIST, {
+    small: [4, 10],
+    bench: [64, 10],
+  }),
   spec('mlp-tiny', 'tiny', 'Rumelhart et al. 1986', () => new MLP([4, 16, 3]), TINY, { small: [1, 3], bench: [1, 3] }),
-  spec('logistic-regression-tiny', 'tiny', 'Cox 1958', () => new LogisticRegression(4), TINY, { small: [1], bench: [1] }),
+  spec('logistic-regression-tiny', 'tiny', 'Cox 1958', () => new LogisticRegression(4), TINY, {
+    small: [1],
+    bench: [1],
+  }),
   add3,
-  spec('matmul-512', 'gemm', 'Goto & van de Geijn 2008, https://doi.org/10.1145/1356052.1356053', () => new MatMul(512, 512),
-    { small: [8, 512], bench: [512, 512] }, { small: [8, 512], bench: [512, 512] }),
+  spec(
+    'matmul-512',
+    'gemm',
+    'Goto & van de Geijn 2008, https://doi.org/10.1145/1356052.1356053',
+    () => new MatMul(512, 512),
+    { small: [8, 512], bench: [512, 512] },
+    { small: [8, 512], bench: [512, 512] },
+  ),
   spec('linear', 'layer', 'notes 000', () => new nn.Linear(256, 256), FEATURES, FEATURES),
   spec('layer-norm', 'layer', 'Ba et al. 2016', () => new nn.LayerNorm(256), FEATURES, FEATURES),
   spec('batch-norm1d', 'layer', 'Ioffe & Szegedy 2015', warmedBatchNorm, FEATURES, FEATURES),

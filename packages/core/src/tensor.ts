@@ -142,57 +142,140 @@ export class Tensor {
   }
 
   // ---- element-wise -------------------------------------------------------------------------
-  add(o: Tensor | number): Tensor { return ops.add(this, o) }
-  sub(o: Tensor | number): Tensor { return ops.sub(this, o) }
-  mul(o: Tensor | number): Tensor { return ops.mul(this, o) }
-  div(o: Tensor | number): Tensor { return ops.div(this, o) }
-  pow(o: Tensor | number): Tensor { return ops.pow(this, o) }
-  maximum(o: Tensor | number): Tensor { return ops.maximum(this, o) }
-  minimum(o: Tensor | number): Tensor { return ops.minimum(this, o) }
-  neg(): Tensor { return ops.neg(this) }
-  abs(): Tensor { return ops.abs(this) }
-  exp(): Tensor { return ops.exp(this) }
-  log(): Tensor { return ops.log(this) }
-  sqrt(): Tensor { return ops.sqrt(this) }
-  square(): Tensor { return ops.mul(this, this) }
-  tanh(): Tensor { return ops.tanh(this) }
-  sigmoid(): Tensor { return ops.sigmoid(this) }
-  relu(): Tensor { return ops.relu(this) }
-  clamp(min?: number, max?: number): Tensor { return ops.clamp(this, min, max) }
-  eq(o: Tensor | number): Tensor { return ops.equal(this, o) }
-  lt(o: Tensor | number): Tensor { return ops.less(this, o) }
-  gt(o: Tensor | number): Tensor { return ops.greater(this, o) }
-  le(o: Tensor | number): Tensor { return ops.lessEqual(this, o) }
-  ge(o: Tensor | number): Tensor { return ops.greaterEqual(this, o) }
-  matmul(o: Tensor): Tensor { return ops.matmul(this, o) }
+  add(o: Tensor | number): Tensor {
+    return ops.add(this, o)
+  }
+  sub(o: Tensor | number): Tensor {
+    return ops.sub(this, o)
+  }
+  mul(o: Tensor | number): Tensor {
+    return ops.mul(this, o)
+  }
+  div(o: Tensor | number): Tensor {
+    return ops.div(this, o)
+  }
+  pow(o: Tensor | number): Tensor {
+    return ops.pow(this, o)
+  }
+  maximum(o: Tensor | number): Tensor {
+    return ops.maximum(this, o)
+  }
+  minimum(o: Tensor | number): Tensor {
+    return ops.minimum(this, o)
+  }
+  neg(): Tensor {
+    return ops.neg(this)
+  }
+  abs(): Tensor {
+    return ops.abs(this)
+  }
+  exp(): Tensor {
+    return ops.exp(this)
+  }
+  log(): Tensor {
+    return ops.log(this)
+  }
+  sqrt(): Tensor {
+    return ops.sqrt(this)
+  }
+  square(): Tensor {
+    return ops.mul(this, this)
+  }
+  tanh(): Tensor {
+    return ops.tanh(this)
+  }
+  sigmoid(): Tensor {
+    return ops.sigmoid(this)
+  }
+  relu(): Tensor {
+    return ops.relu(this)
+  }
+  clamp(min?: number, max?: number): Tensor {
+    return ops.clamp(this, min, max)
+  }
+  eq(o: Tensor | number): Tensor {
+    return ops.equal(this, o)
+  }
+  lt(o: Tensor | number): Tensor {
+    return ops.less(this, o)
+  }
+  gt(o: Tensor | number): Tensor {
+    return ops.greater(this, o)
+  }
+  le(o: Tensor | number): Tensor {
+    return ops.lessEqual(this, o)
+  }
+  ge(o: Tensor | number): Tensor {
+    return ops.greaterEqual(this, o)
+  }
+  matmul(o: Tensor): Tensor {
+    return ops.matmul(this, o)
+  }
 
   // ---- reductions ---------------------------------------------------------------------------
-  sum(axes?: number | number[], keepdims = false): Tensor { return ops.sum(this, axes, keepdims) }
-  mean(axes?: number | number[], keepdims = false): Tensor { return ops.mean(this, axes, keepdims) }
-  max(axes?: number | number[], keepdims = false): Tensor { return ops.max(this, axes, keepdims) }
-  min(axes?: number | number[], keepdims = false): Tensor { return ops.min(this, axes, keepdims) }
-  argmax(axis = -1, keepdims = false): Tensor { return ops.argmax(this, axis, keepdims) }
-  argmin(axis = -1, keepdims = false): Tensor { return ops.argmin(this, axis, keepdims) }
-  variance(axes?: number | number[], keepdims = false, correction = 0): Tensor { return ops.variance(this, axes, keepdims, correction) }
+  sum(axes?: number | number[], keepdims = false): Tensor {
+    return ops.sum(this, axes, keepdims)
+  }
+  mean(axes?: number | number[], keepdims = false): Tensor {
+    return ops.mean(this, axes, keepdims)
+  }
+  max(axes?: number | number[], keepdims = false): Tensor {
+    return ops.max(this, axes, keepdims)
+  }
+  min(axes?: number | number[], keepdims = false): Tensor {
+    return ops.min(this, axes, keepdims)
+  }
+  argmax(axis = -1, keepdims = false): Tensor {
+    return ops.argmax(this, axis, keepdims)
+  }
+  argmin(axis = -1, keepdims = false): Tensor {
+    return ops.argmin(this, axis, keepdims)
+  }
+  variance(axes?: number | number[], keepdims = false, correction = 0): Tensor {
+    return ops.variance(this, axes, keepdims, correction)
+  }
 
   // ---- shape --------------------------------------------------------------------------------
   reshape(...shape: number[] | [number[]]): Tensor {
     return ops.reshape(this, Array.isArray(shape[0]) ? shape[0] : (shape as number[]))
   }
-  view(...shape: number[] | [number[]]): Tensor { return this.reshape(...shape) }
-  flatten(startDim = 0, endDim = -1): Tensor { return ops.flatten(this, startDim, endDim) }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return ops.transpose(this, dim0, dim1) }
-  permute(...perm: number[]): Tensor { return ops.permute(this, perm) }
-  get T(): Tensor { return ops.permute(this, [...this.shape.keys()].reverse()) }
-  squeeze(axes?: number | number[]): Tensor { return ops.squeeze(this, axes) }
-  unsqueeze(axis: number): Tensor { return ops.unsqueeze(this, axis) }
-  expand(...shape: number[]): Tensor { return ops.expand(this, shape) }
-  slice(axis: number, start: number, end?: number, step = 1): Tensor { return ops.slice(this, axis, start, end, step) }
-  gather(axis: number, indices: Tensor): Tensor { return ops.gather(this, axis, indices) }
+  view(...shape: number[] | [number[]]): Tensor {
+    return this.reshape(...shape)
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return ops.flatten(this, startDim, endDim)
+  }
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    return ops.transpose(this, dim0, dim1)
+  }
+  permute(...perm: number[]): Tensor {
+    return ops.permute(this, perm)
+  }
+  get T(): Tensor {
+    return ops.permute(this, [...this.shape.keys()].reverse())
+  }
+  squeeze(axes?: number | number[]): Tensor {
+    return ops.squeeze(this, axes)
+  }
+  unsqueeze(axis: number): Tensor {
+    return ops.unsqueeze(this, axis)
+  }
+  expand(...shape: number[]): Tensor {
+    return ops.expand(this, shape)
+  }
+  slice(axis: number, start: number, end?: number, step = 1): Tensor {
+    return ops.slice(this, axis, start, end, step)
+  }
+  gather(axis: number, indices: Tensor): Tensor {
+    return ops.gather(this, axis, indices)
+  }
 }
 
 /** Build a tensor from nested arrays or a typed array. Default dtype float32 (int32 for Int32Array). */
-export function tensor(values: NestedArray | TypedArray, opts: { dtype?: DType; shape?: Shape; requiresGrad?: boolean } = {}): Tensor {
+export function tensor(
+  values: NestedArray | TypedArray,
+  opts: { dtype?: DType; shape?: Shape; requiresGrad?: boolean } = {},
+): Tensor {
   let flat: ArrayLike<number | boolean>
   let shape: number[]
   if (ArrayBuffer.isView(values)) {
@@ -206,12 +289,22 @@ export function tensor(values: NestedArray | TypedArray, opts: { dtype?: DType; 
       probe = probe[0] as NestedArray
     }
     flat = (Array.isArray(values) ? (values as unknown[]).flat(Infinity) : [values]) as (number | boolean)[]
-    if (flat.length !== sizeOf(shape)) throw new ShapeError(`ragged nested array: shape ${fmt(shape)} needs ${sizeOf(shape)} elements, got ${flat.length}`)
+    if (flat.length !== sizeOf(shape))
+      throw new ShapeError(
+        `ragged nested array: shape ${fmt(shape)} needs ${sizeOf(shape)} elements, got ${flat.length}`,
+      )
     if (opts.shape) shape = [...opts.shape]
   }
-  const inferred: DType = ArrayBuffer.isView(values) ? dtypeOf(values as TypedArray) : typeof probeFirst(values) === 'boolean' ? 'bool' : 'float32'
+  const inferred: DType = ArrayBuffer.isView(values)
+    ? dtypeOf(values as TypedArray)
+    : typeof probeFirst(values) === 'boolean'
+      ? 'bool'
+      : 'float32'
   const dtype = opts.dtype ?? inferred
-  const data = ArrayBuffer.isView(values) && dtypeOf(values as TypedArray) === dtype ? (values as TypedArray) : toTypedArray(dtype, flat)
+  const data =
+    ArrayBuffer.isView(values) && dtypeOf(values as TypedArray) === dtype
+      ? (values as TypedArray)
+      : toTypedArray(dtype, flat)
   const t = new Tensor(data, shape)
   if (opts.requiresGrad) t.requireGrad()
   return t

@@ -18,7 +18,9 @@ const x3 = pb(DT.FLOAT, [3], [-1, 0, 2])
 
 describe('runCase', () => {
   it('passes a matching case', () => {
-    expect(runCase('relu', { model: relu(), inputs: [x3], outputs: [pb(DT.FLOAT, [3], [0, 0, 2])] }).status).toBe('passed')
+    expect(runCase('relu', { model: relu(), inputs: [x3], outputs: [pb(DT.FLOAT, [3], [0, 0, 2])] }).status).toBe(
+      'passed',
+    )
   })
 
   it('fails a wrong value', () => {
@@ -57,7 +59,17 @@ describe('random training-mode Dropout cases (all checked the same way)', () => 
   const dropout = (withMask: boolean) => {
     const outs: IO[] = [['y', DT.FLOAT, [4, 5]]]
     if (withMask) outs.push(['mask', DT.BOOL, [4, 5]])
-    return nodeModel('Dropout', [['x', DT.FLOAT, [4, 5]], ['r', DT.FLOAT, []], ['t', DT.BOOL, []]], outs, [], 13)
+    return nodeModel(
+      'Dropout',
+      [
+        ['x', DT.FLOAT, [4, 5]],
+        ['r', DT.FLOAT, []],
+        ['t', DT.BOOL, []],
+      ],
+      outs,
+      [],
+      13,
+    )
   }
   const xs = Array.from({ length: 20 }, (_, i) => i + 1)
   const inputs = [pb(DT.FLOAT, [4, 5], xs), pb(DT.FLOAT, [], [0.75]), pb(DT.BOOL, [], [1])]
@@ -67,14 +79,22 @@ describe('random training-mode Dropout cases (all checked the same way)', () => 
 
   for (const withMask of [false, true])
     it(`pass on the spec's property, not on the other implementation's random numbers (mask ${withMask})`, () => {
-      const outputs = withMask ? [pb(DT.FLOAT, [4, 5], other), pb(DT.BOOL, [4, 5], otherMask)] : [pb(DT.FLOAT, [4, 5], other)]
-      expect(runCase('test_training_dropout_x', { model: dropout(withMask), inputs, outputs })).toMatchObject({ status: 'passed' })
+      const outputs = withMask
+        ? [pb(DT.FLOAT, [4, 5], other), pb(DT.BOOL, [4, 5], otherMask)]
+        : [pb(DT.FLOAT, [4, 5], other)]
+      expect(runCase('test_training_dropout_x', { model: dropout(withMask), inputs, outputs })).toMatchObject({
+        status: 'passed',
+      })
     })
 
   it('still compare exactly when the ratio is 0 or training is off', () => {
     const off = [inputs[0]!, inputs[1]!, pb(DT.BOOL, [], [0])]
-    expect(runCase('d', { model: dropout(false), inputs: off, outputs: [pb(DT.FLOAT, [4, 5], xs)] }).status).toBe('passed')
-    expect(runCase('d', { model: dropout(false), inputs: off, outputs: [pb(DT.FLOAT, [4, 5], other)] }).status).toBe('failed')
+    expect(runCase('d', { model: dropout(false), inputs: off, outputs: [pb(DT.FLOAT, [4, 5], xs)] }).status).toBe(
+      'passed',
+    )
+    expect(runCase('d', { model: dropout(false), inputs: off, outputs: [pb(DT.FLOAT, [4, 5], other)] }).status).toBe(
+      'failed',
+    )
   })
 })
 
@@ -92,7 +112,9 @@ describe('pnpm conformance <dir>', () => {
   // Asynchronous, so the worker's event loop (vitest's RPC) is not blocked while the script runs.
   const run = (...args: string[]) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', script, root, ...args], { env: { ...process.env, INIT_CWD: root } })
+      const p = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', script, root, ...args], {
+        env: { ...process.env, INIT_CWD: root },
+      })
       let stdout = ''
       let stderr = ''
       p.stdout.on('data', (d) => (stdout += d))

@@ -41,7 +41,11 @@ describe('ONNX node-test conformance', () => {
 
   it.each(cases)('%s', (name) => {
     const r = results.get(name)!
-    if (exclusions[name]) expect(r.status, `${name} is listed as excluded (${exclusions[name]}) but now passes: remove it from the table`).not.toBe('passed')
+    if (exclusions[name])
+      expect(
+        r.status,
+        `${name} is listed as excluded (${exclusions[name]}) but now passes: remove it from the table`,
+      ).not.toBe('passed')
     else expect(r.status, `${name}: ${r.message}`).toBe('passed')
   })
 

@@ -12,7 +12,14 @@ import { Module } from '../src/nn/module.js'
 import { exportOnnxModel } from '../src/onnx/export.js'
 import { attributeValue } from '../src/onnx/proto.js'
 import {
-  Conv2dBackwardWeight, type Conv2dOptions, conv1d, conv2d, conv2dOutputSize, convTranspose2d, convTranspose2dOutputSize, randn,
+  Conv2dBackwardWeight,
+  type Conv2dOptions,
+  conv1d,
+  conv2d,
+  conv2dOutputSize,
+  convTranspose2d,
+  convTranspose2dOutputSize,
+  randn,
 } from '../src/ops/index.js'
 import { manualSeed } from '../src/random.js'
 import type { Tensor } from '../src/tensor.js'
@@ -36,7 +43,14 @@ function lower(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]) {
 }
 
 /** Direct 7-loop convolution (float64), the definition the kernels must match. */
-function directConv(x: Tensor, w: Tensor, s: [number, number], p: [number, number, number, number], d: [number, number], groups: number): Float64Array {
+function directConv(
+  x: Tensor,
+  w: Tensor,
+  s: [number, number],
+  p: [number, number, number, number],
+  d: [number, number],
+  groups: number,
+): Float64Array {
   const [n, c, h, wd] = x.shape as number[] as [number, number, number, number]
   const [o, cg, kh, kw] = w.shape as number[] as [number, number, number, number]
   const oh = Math.floor((h + p[0] + p[2] - d[0] * (kh - 1) - 1) / s[0]) + 1
@@ -55,7 +69,8 @@ function directConv(x: Tensor, w: Tensor, s: [number, number], p: [number, numbe
               for (let v = 0; v < kw; v++) {
                 const y = i * s[0] - p[0] + u * d[0]
                 const xx = j * s[1] - p[1] + v * d[1]
-                if (y >= 0 && y < h && xx >= 0 && xx < wd) acc += xd[((b * c + g * cg + ci) * h + y) * wd + xx]! * wdata[((oc * cg + ci) * kh + u) * kw + v]!
+                if (y >= 0 && y < h && xx >= 0 && xx < wd)
+                  acc += xd[((b * c + g * cg + ci) * h + y) * wd + xx]! * wdata[((oc * cg + ci) * kh + u) * kw + v]!
               }
           out[((b * o + oc) * oh + i) * ow + j] = acc
         }
@@ -80,7 +95,11 @@ describe('output sizes', () => {
         for (const k of [1, 2, 3, 4])
           for (const d of [1, 2]) {
             expect(conv2dOutputSize(n, k, s, 'same', d)).toBe(Math.ceil(n / s))
-            const y = conv2d(randn([1, 1, n, n + 1]), randn([1, 1, k, k]), null, { padding: 'same', stride: s, dilation: d })
+            const y = conv2d(randn([1, 1, n, n + 1]), randn([1, 1, k, k]), null, {
+              padding: 'same',
+              stride: s,
+              dilation: d,
+            })
             expect(y.shape).toEqual([1, 1, Math.ceil(n / s), Math.ceil((n + 1) / s)])
           }
   })
@@ -89,14 +108,35 @@ describe('output sizes', () => {
     expect(convTranspose2dOutputSize(4, 3, 2, 1, 1, 1)).toBe(8)
     expect(convTranspose2dOutputSize(7, 4, 2, 1)).toBe(14) // FCN upsampling by 2
     for (const n of [3, 4, 8]) expect(conv2dOutputSize(convTranspose2dOutputSize(n, 3, 2, 1, 1, 1), 3, 2, 1)).toBe(n)
-    expect(convTranspose2d(randn([1, 2, 4, 5]), randn([2, 3, 3, 3]), null, { stride: 2, padding: 1, outputPadding: 1 }).shape).toEqual([1, 3, 8, 10])
+    expect(
+      convTranspose2d(randn([1, 2, 4, 5]), randn([2, 3, 3, 3]), null, { stride: 2, padding: 1, outputPadding: 1 })
+        .shape,
+    ).toEqual([1, 3, 8, 10])
   })
 })
 
 describe('conv2d forward', () => {
-  const configs: [string, number[], number[], Conv2dOptions, [number, number], [number, number, number, number], [number, number], number][] = [
+  const configs: [
+    string,
+    number[],
+    number[],
+    Conv2dOptions,
+    [number, number],
+    [number, number, number, number],
+    [number, number],
+    number,
+  ][] = [
     ['plain', [2, 3, 6, 5], [4, 3, 3, 3], {}, [1, 1], [0, 0, 0, 0], [1, 1], 1],
-    ['stride/pad/dilation/groups', [2, 4, 9, 8], [6, 2, 3, 2], { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 2], groups: 2 }, [2, 1], [1, 0, 2, 1], [1, 2], 2],
+    [
+      'stride/pad/dilation/groups',
+      [2, 4, 9, 8],
+      [6, 2, 3, 2],
+      { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [1, 2], groups: 2 },
+      [2, 1],
+      [1, 0, 2, 1],
+      [1, 2],
+      2,
+    ],
     ['1x1 pointwise', [2, 5, 4, 3], [3, 5, 1, 1], {}, [1, 1], [0, 0, 0, 0], [1, 1], 1],
     ['depthwise', [1, 3, 6, 6], [3, 1, 3, 3], { groups: 3, padding: 1, stride: 2 }, [2, 2], [1, 1, 1, 1], [1, 1], 3],
   ]
@@ -115,33 +155,54 @@ describe('conv2d forward', () => {
   })
 
   // Enough input channels that the kernels split the output rows into tiles (backends/js/conv.ts plan).
-  const tiled: [string, number[], number[], Conv2dOptions, [number, number], [number, number, number, number], [number, number], number][] = [
+  const tiled: [
+    string,
+    number[],
+    number[],
+    Conv2dOptions,
+    [number, number],
+    [number, number, number, number],
+    [number, number],
+    number,
+  ][] = [
     ['3x3 over 64 channels', [2, 64, 30, 30], [4, 64, 3, 3], { padding: 1 }, [1, 1], [1, 1, 1, 1], [1, 1], 1],
-    ['strided, dilated, grouped', [1, 128, 40, 41], [4, 64, 3, 3], { stride: 2, padding: [1, 2, 0, 1], dilation: 2, groups: 2 }, [2, 2], [1, 2, 0, 1], [2, 2], 2],
+    [
+      'strided, dilated, grouped',
+      [1, 128, 40, 41],
+      [4, 64, 3, 3],
+      { stride: 2, padding: [1, 2, 0, 1], dilation: 2, groups: 2 },
+      [2, 2],
+      [1, 2, 0, 1],
+      [2, 2],
+      2,
+    ],
     ['1x1 over 1024 channels', [1, 1024, 12, 12], [2, 1024, 1, 1], {}, [1, 1], [0, 0, 0, 0], [1, 1], 1],
   ]
-  it.each(tiled)('row tiles (%s): forward matches the direct loop, gradients satisfy the adjoint identities', (_, xs, ws, opts, s, p, d, groups) => {
-    manualSeed(5)
-    const x = f64(...xs).requireGrad()
-    const w = f64(...ws).requireGrad()
-    const y = conv2d(x, w, null, opts)
-    const want = directConv(x, w, s, p, d, groups)
-    let err = 0
-    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(y.data[i]! - want[i]!))
-    expect(err).toBeLessThan(1e-11)
-    // conv is linear in x and in w, so <conv(x, w), R> = <x, dL/dx> = <w, dL/dw> for L = <conv(x, w), R>;
-    // checked against several fresh x (for dL/dx, which does not depend on x) and w (for dL/dw).
-    const R = f64(...y.shape)
-    y.mul(R).sum().backward()
-    for (let t = 0; t < 3; t++) {
-      const x2 = f64(...xs)
-      const w2 = f64(...ws)
-      const viaX = conv2d(x2, w, null, opts).mul(R).sum().item()
-      const viaW = conv2d(x, w2, null, opts).detach().mul(R).sum().item()
-      expect(Math.abs(viaX - x2.mul(x.grad!).sum().item())).toBeLessThan(1e-9 * Math.max(1, Math.abs(viaX)))
-      expect(Math.abs(viaW - w2.mul(w.grad!).sum().item())).toBeLessThan(1e-9 * Math.max(1, Math.abs(viaW)))
-    }
-  })
+  it.each(tiled)(
+    'row tiles (%s): forward matches the direct loop, gradients satisfy the adjoint identities',
+    (_, xs, ws, opts, s, p, d, groups) => {
+      manualSeed(5)
+      const x = f64(...xs).requireGrad()
+      const w = f64(...ws).requireGrad()
+      const y = conv2d(x, w, null, opts)
+      const want = directConv(x, w, s, p, d, groups)
+      let err = 0
+      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(y.data[i]! - want[i]!))
+      expect(err).toBeLessThan(1e-11)
+      // conv is linear in x and in w, so <conv(x, w), R> = <x, dL/dx> = <w, dL/dw> for L = <conv(x, w), R>;
+      // checked against several fresh x (for dL/dx, which does not depend on x) and w (for dL/dw).
+      const R = f64(...y.shape)
+      y.mul(R).sum().backward()
+      for (let t = 0; t < 3; t++) {
+        const x2 = f64(...xs)
+        const w2 = f64(...ws)
+        const viaX = conv2d(x2, w, null, opts).mul(R).sum().item()
+        const viaW = conv2d(x, w2, null, opts).detach().mul(R).sum().item()
+        expect(Math.abs(viaX - x2.mul(x.grad!).sum().item())).toBeLessThan(1e-9 * Math.max(1, Math.abs(viaX)))
+        expect(Math.abs(viaW - w2.mul(w.grad!).sum().item())).toBeLessThan(1e-9 * Math.max(1, Math.abs(viaW)))
+      }
+    },
+  )
 
   it('bias adds one value per output channel; unbatched (C, H, W) input works', () => {
     const x = f64(3, 5, 5)
@@ -150,7 +211,14 @@ describe('conv2d forward', () => {
     const y = conv2d(x, w, b, { padding: 1 })
     const y0 = conv2d(x, w, null, { padding: 1 })
     expect(y.shape).toEqual([2, 5, 5])
-    expect(y.sub(y0).sub(b.reshape([2, 1, 1])).abs().max().item()).toBeLessThan(1e-12)
+    expect(
+      y
+        .sub(y0)
+        .sub(b.reshape([2, 1, 1]))
+        .abs()
+        .max()
+        .item(),
+    ).toBeLessThan(1e-12)
   })
 })
 
@@ -174,25 +242,45 @@ describe('gradcheck (float64, relError < 1e-7)', () => {
   })
 
   it('convTranspose2d stride 2, padding 1, outputPadding 1, groups 2, with bias', () => {
-    const r = gradcheck((x, w, b) => convTranspose2d(x!, w!, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }), [f64(2, 4, 3, 3), f64(4, 2, 3, 3), f64(4)])
+    const r = gradcheck(
+      (x, w, b) => convTranspose2d(x!, w!, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+      [f64(2, 4, 3, 3), f64(4, 2, 3, 3), f64(4)],
+    )
     expectGradOk(r)
   })
 
   it('convTranspose2d dilation 2 with outputPadding >= stride', () => {
-    const r = gradcheck((x, w) => convTranspose2d(x!, w!, null, { dilation: 2, outputPadding: 1, padding: [1, 0] }), [f64(1, 2, 3, 4), f64(2, 3, 3, 2)])
+    const r = gradcheck(
+      (x, w) => convTranspose2d(x!, w!, null, { dilation: 2, outputPadding: 1, padding: [1, 0] }),
+      [f64(1, 2, 3, 4), f64(2, 3, 3, 2)],
+    )
     expectGradOk(r)
   })
 
   it('the weight-gradient op is itself differentiable (so conv has a second derivative)', () => {
-    const attrs = { strides: [2, 1] as [number, number], pads: [1, 0, 0, 1] as [number, number, number, number], dilations: [1, 2] as [number, number], groups: 2, kernel: [3, 2] as [number, number] }
+    const attrs = {
+      strides: [2, 1] as [number, number],
+      pads: [1, 0, 0, 1] as [number, number, number, number],
+      dilations: [1, 2] as [number, number],
+      groups: 2,
+      kernel: [3, 2] as [number, number],
+    }
     const x = f64(2, 4, 6, 5)
-    const dy = conv2d(x, f64(6, 2, 3, 2), null, { stride: [2, 1], padding: [1, 0, 0, 1], dilation: [1, 2], groups: 2 }).detach()
+    const dy = conv2d(x, f64(6, 2, 3, 2), null, {
+      stride: [2, 1],
+      padding: [1, 0, 0, 1],
+      dilation: [1, 2],
+      groups: 2,
+    }).detach()
     const r = gradcheck((a, g) => apply(Conv2dBackwardWeight, [a!, g!], attrs), [x, dy.to('float64')])
     expectGradOk(r)
   })
 
   it('conv1d', () => {
-    const r = gradcheck((x, w, b) => conv1d(x!, w!, b, { stride: 2, padding: 'same', dilation: 1, groups: 2 }), [f64(2, 4, 9), f64(2, 2, 3), f64(2)])
+    const r = gradcheck(
+      (x, w, b) => conv1d(x!, w!, b, { stride: 2, padding: 'same', dilation: 1, groups: 2 }),
+      [f64(2, 4, 9), f64(2, 2, 3), f64(2)],
+    )
     expectGradOk(r)
   })
 })
@@ -202,26 +290,41 @@ describe('shape checks', () => {
   it('names what was expected and what came', () => {
     expect(() => conv2d(randn([4, 5]), randn([2, 4, 3, 3]))).toThrow(ShapeError)
     expect(() => conv2d(randn([4, 5]), randn([2, 4, 3, 3]))).toThrow(/expected input \(N, C, H, W\).*got \[4, 5\]/)
-    expect(() => conv2d(x, randn([2, 3, 3, 3]))).toThrow(/weight \[2, 3, 3, 3\] with groups=1 expects 3 input channels, got 4/)
-    expect(() => conv2d(x, randn([3, 2, 3, 3]), null, { groups: 2 })).toThrow(/output channels 3 .* not divisible by groups=2/)
-    expect(() => conv2d(x, randn([2, 1, 3, 3]), null, { groups: 3 })).toThrow(/input channels 4 .* not divisible by groups=3/)
+    expect(() => conv2d(x, randn([2, 3, 3, 3]))).toThrow(
+      /weight \[2, 3, 3, 3\] with groups=1 expects 3 input channels, got 4/,
+    )
+    expect(() => conv2d(x, randn([3, 2, 3, 3]), null, { groups: 2 })).toThrow(
+      /output channels 3 .* not divisible by groups=2/,
+    )
+    expect(() => conv2d(x, randn([2, 1, 3, 3]), null, { groups: 3 })).toThrow(
+      /input channels 4 .* not divisible by groups=3/,
+    )
     expect(() => conv2d(x, randn([2, 4, 7, 3]))).toThrow(/padded input 5 x 5 .* smaller than the kernel 7 x 3/)
     expect(() => conv2d(x, randn([2, 4, 3, 3]), null, { dilation: 3 })).toThrow(/smaller than the kernel 7 x 7/)
     expect(() => conv2d(x, randn([2, 4, 3, 3]), randn([3]))).toThrow(/bias must have shape \[2\].*got \[3\]/)
     expect(() => conv2d(x, randn([2, 4, 3, 3]), null, { padding: -1 })).toThrow(ArgumentError)
     expect(() => conv2d(x, randn([2, 4, 3, 3]), null, { stride: 0 })).toThrow(/stride must be an integer >= 1/)
     expect(() => conv2d(x, randn([2, 4, 3, 3], { dtype: 'float64' }))).toThrow(DTypeError)
-    expect(() => convTranspose2d(x, randn([3, 2, 3, 3]))).toThrow(/weight \[3, 2, 3, 3\] expects 3 input channels, got 4/)
-    expect(() => convTranspose2d(x, randn([4, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(/outputPadding \[2, 2\] must be smaller than the stride/)
+    expect(() => convTranspose2d(x, randn([3, 2, 3, 3]))).toThrow(
+      /weight \[3, 2, 3, 3\] expects 3 input channels, got 4/,
+    )
+    expect(() => convTranspose2d(x, randn([4, 2, 3, 3]), null, { stride: 2, outputPadding: 2 })).toThrow(
+      /outputPadding \[2, 2\] must be smaller than the stride/,
+    )
   })
 })
 
 describe('ONNX export', () => {
   it('conv2d exports as Conv with per-side pads, strides, dilations, group', () => {
-    const [node, ...rest] = lower((x, w, b) => conv2d(x!, w!, b, { padding: 'same', stride: 2, dilation: [1, 2], groups: 2 }), [randn([1, 4, 6, 7]), randn([2, 2, 4, 3]), randn([2])])
+    const [node, ...rest] = lower(
+      (x, w, b) => conv2d(x!, w!, b, { padding: 'same', stride: 2, dilation: [1, 2], groups: 2 }),
+      [randn([1, 4, 6, 7]), randn([2, 2, 4, 3]), randn([2])],
+    )
     expect(rest).toEqual([])
     expect(node).toEqual({
-      op: 'Conv', inputs: 3, outputs: 1,
+      op: 'Conv',
+      inputs: 3,
+      outputs: 1,
       // H: ceil(6/2) = 3 outputs need (3-1)*2 + 4 - 6 = 2 (1 + 1); W: (4-1)*2 + 5 - 7 = 4 (2 + 2)
       attrs: { kernel_shape: [4, 3], strides: [2, 2], pads: [1, 2, 1, 2], dilations: [1, 2], group: 2 },
     })
@@ -231,15 +334,37 @@ describe('ONNX export', () => {
   })
 
   it('convTranspose2d exports as ConvTranspose with output_padding', () => {
-    const [node] = lower((x, w) => convTranspose2d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }), [randn([1, 4, 3, 3]), randn([4, 1, 3, 3])])
+    const [node] = lower(
+      (x, w) => convTranspose2d(x!, w!, null, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+      [randn([1, 4, 3, 3]), randn([4, 1, 3, 3])],
+    )
     expect(node).toEqual({
-      op: 'ConvTranspose', inputs: 2, outputs: 1,
-      attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], group: 2, output_padding: [1, 1] },
+      op: 'ConvTranspose',
+      inputs: 2,
+      outputs: 1,
+      attrs: {
+        kernel_shape: [3, 3],
+        strides: [2, 2],
+        pads: [1, 1, 1, 1],
+        dilations: [1, 1],
+        group: 2,
+        output_padding: [1, 1],
+      },
     })
   })
 
   it('conv1d exports as a 1-D Conv (one node)', () => {
-    const nodes = lower((x, w) => conv1d(x!, w!, null, { stride: 2, padding: [1, 2] }), [randn([1, 2, 9]), randn([3, 2, 3])])
-    expect(nodes).toEqual([{ op: 'Conv', inputs: 2, outputs: 1, attrs: { kernel_shape: [3], strides: [2], pads: [1, 2], dilations: [1], group: 1 } }])
+    const nodes = lower(
+      (x, w) => conv1d(x!, w!, null, { stride: 2, padding: [1, 2] }),
+      [randn([1, 2, 9]), randn([3, 2, 3])],
+    )
+    expect(nodes).toEqual([
+      {
+        op: 'Conv',
+        inputs: 2,
+        outputs: 1,
+        attrs: { kernel_shape: [3], strides: [2], pads: [1, 2], dilations: [1], group: 1 },
+      },
+    ])
   })
 })

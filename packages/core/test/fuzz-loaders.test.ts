@@ -74,13 +74,24 @@ const clone = (m: ModelProto): ModelProto => structuredClone(m)
 type Mutation = (m: ModelProto, r: number, s: number) => void
 const graphMutations: Mutation[] = [
   // A wrong element type on an initializer.
-  (m, r, s) => { const t = m.graph!.initializer![r % m.graph!.initializer!.length]!; t.dataType = s % 30 },
+  (m, r, s) => {
+    const t = m.graph!.initializer![r % m.graph!.initializer!.length]!
+    t.dataType = s % 30
+  },
   // Huge dims on an initializer (its data stays small).
-  (m, r, s) => { const t = m.graph!.initializer![r % m.graph!.initializer!.length]!; t.dims = [2 ** 20 + s, 2 ** 20, 2 ** 10] },
+  (m, r, s) => {
+    const t = m.graph!.initializer![r % m.graph!.initializer!.length]!
+    t.dims = [2 ** 20 + s, 2 ** 20, 2 ** 10]
+  },
   // Negative or fractional-looking dims.
-  (m, r) => { const t = m.graph!.initializer![r % m.graph!.initializer!.length]!; t.dims = [-(r % 7) - 1, 3] },
+  (m, r) => {
+    const t = m.graph!.initializer![r % m.graph!.initializer!.length]!
+    t.dims = [-(r % 7) - 1, 3]
+  },
   // A missing initializer.
-  (m, r) => { m.graph!.initializer!.splice(r % m.graph!.initializer!.length, 1) },
+  (m, r) => {
+    m.graph!.initializer!.splice(r % m.graph!.initializer!.length, 1)
+  },
   // A cycle: a node reads its own output, or an output of a later node.
   (m, r, s) => {
     const nodes = m.graph!.node!
@@ -89,31 +100,71 @@ const graphMutations: Mutation[] = [
     nodes[i]!.input[0] = nodes[j]!.output[0]!
   },
   // Nodes out of order.
-  (m) => { m.graph!.node!.reverse() },
+  (m) => {
+    m.graph!.node!.reverse()
+  },
   // An unknown op, a foreign domain, an empty op type.
-  (m, r, s) => { const n = m.graph!.node![r % m.graph!.node!.length]!; n.opType = ['NoSuchOp', '', 'Conv'][s % 3]! },
-  (m, r) => { m.graph!.node![r % m.graph!.node!.length]!.domain = 'com.example' },
+  (m, r, s) => {
+    const n = m.graph!.node![r % m.graph!.node!.length]!
+    n.opType = ['NoSuchOp', '', 'Conv'][s % 3]!
+  },
+  (m, r) => {
+    m.graph!.node![r % m.graph!.node!.length]!.domain = 'com.example'
+  },
   // Attributes of the wrong type or value.
   (m, r, s) => {
     const n = m.graph!.node![r % m.graph!.node!.length]!
-    n.attribute = [{ name: ['axis', 'perm', 'epsilon', 'shape'][s % 4]!, type: [1, 2, 3, 7][r % 4]!, i: 2 ** 31 + s, f: NaN, ints: [s, -s, 2 ** 40] }]
+    n.attribute = [
+      {
+        name: ['axis', 'perm', 'epsilon', 'shape'][s % 4]!,
+        type: [1, 2, 3, 7][r % 4]!,
+        i: 2 ** 31 + s,
+        f: NaN,
+        ints: [s, -s, 2 ** 40],
+      },
+    ]
   },
   // Graph inputs and outputs that name nothing, or duplicate.
-  (m, r) => { m.graph!.output![0]!.name = `missing_${r}` },
-  (m) => { m.graph!.input = [...m.graph!.input!, ...m.graph!.input!] },
+  (m, r) => {
+    m.graph!.output![0]!.name = `missing_${r}`
+  },
+  (m) => {
+    m.graph!.input = [...m.graph!.input!, ...m.graph!.input!]
+  },
   // An opset from the far past or future.
-  (m, r) => { m.opsetImport = [{ domain: '', version: [1, 5, 99, -3][r % 4] }] },
+  (m, r) => {
+    m.opsetImport = [{ domain: '', version: [1, 5, 99, -3][r % 4] }]
+  },
   // Raw data cut short.
-  (m, r) => { const t = m.graph!.initializer![r % m.graph!.initializer!.length]!; if (t.rawData) t.rawData = t.rawData.subarray(0, t.rawData.length >> 1) },
+  (m, r) => {
+    const t = m.graph!.initializer![r % m.graph!.initializer!.length]!
+    if (t.rawData) t.rawData = t.rawData.subarray(0, t.rawData.length >> 1)
+  },
   // A tensor that claims a billion elements through typed fields.
-  (m, r) => { m.graph!.initializer!.push({ name: `big_${r}`, dataType: OnnxDataType.INT64, dims: [1e9, 1e9], int64Data: [1, 2] }) },
-  (m, r) => { m.graph!.initializer!.push({ name: `int4_${r}`, dataType: 22, dims: [1e9], int32Data: [] }) },
+  (m, r) => {
+    m.graph!.initializer!.push({ name: `big_${r}`, dataType: OnnxDataType.INT64, dims: [1e9, 1e9], int64Data: [1, 2] })
+  },
+  (m, r) => {
+    m.graph!.initializer!.push({ name: `int4_${r}`, dataType: 22, dims: [1e9], int32Data: [] })
+  },
 ]
 
 const onnxCase = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(baseBytes.length) }),
-  fc.record({ kind: fc.constant('flip' as const), flips: fc.array(fc.tuple(fc.nat(baseBytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }) }),
-  fc.record({ kind: fc.constant('graph' as const), muts: fc.array(fc.tuple(fc.nat(graphMutations.length - 1), fc.nat(1000), fc.nat(1000)), { minLength: 1, maxLength: 3 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    flips: fc.array(fc.tuple(fc.nat(baseBytes.length - 1), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+  }),
+  fc.record({
+    kind: fc.constant('graph' as const),
+    muts: fc.array(fc.tuple(fc.nat(graphMutations.length - 1), fc.nat(1000), fc.nat(1000)), {
+      minLength: 1,
+      maxLength: 3,
+    }),
+  }),
 )
 
 type OnnxCase = typeof onnxCase extends fc.Arbitrary<infer T> ? T : never
@@ -142,10 +193,12 @@ describe('fuzzing loadOnnx', () => {
     await assertChunked(
       fc.property(onnxCase, (c) => {
         const bytes = mutateOnnx(c)
-        seen[typedOrOk(() => {
-          const m = loadOnnx(bytes)
-          m.run([input])
-        })]++
+        seen[
+          typedOrOk(() => {
+            const m = loadOnnx(bytes)
+            m.run([input])
+          })
+        ]++
       }),
       20261201,
     )
@@ -164,7 +217,10 @@ const target = () => {
 }
 const stBytes = saveSafetensors(small.stateDict(), { metadata: { format: 'pt' } })
 const headerLen = Number(new DataView(stBytes.buffer, stBytes.byteOffset).getBigUint64(0, true))
-const header = JSON.parse(new TextDecoder().decode(stBytes.subarray(8, 8 + headerLen))) as Record<string, Record<string, unknown>>
+const header = JSON.parse(new TextDecoder().decode(stBytes.subarray(8, 8 + headerLen))) as Record<
+  string,
+  Record<string, unknown>
+>
 const payload = stBytes.subarray(8 + headerLen)
 
 function withHeader(h: unknown, data = payload, lenDelta = 0n): Uint8Array {
@@ -187,12 +243,28 @@ const fieldValue = fc.oneof(
 
 const stCase = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(stBytes.length) }),
-  fc.record({ kind: fc.constant('flip' as const), flips: fc.array(fc.tuple(fc.nat(stBytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    flips: fc.array(fc.tuple(fc.nat(stBytes.length - 1), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 8,
+    }),
+  }),
   fc.record({
     kind: fc.constant('field' as const),
-    edits: fc.array(fc.tuple(fc.constantFrom(...names), fc.constantFrom('dtype', 'shape', 'data_offsets', 'extra'), fieldValue), { minLength: 1, maxLength: 3 }),
+    edits: fc.array(
+      fc.tuple(fc.constantFrom(...names), fc.constantFrom('dtype', 'shape', 'data_offsets', 'extra'), fieldValue),
+      { minLength: 1, maxLength: 3 },
+    ),
   }),
-  fc.record({ kind: fc.constant('rename' as const), from: fc.constantFrom(...names), to: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', '__metadata__', 'fc1.weight')) }),
+  fc.record({
+    kind: fc.constant('rename' as const),
+    from: fc.constantFrom(...names),
+    to: fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('__proto__', 'constructor', '__metadata__', 'fc1.weight'),
+    ),
+  }),
   fc.record({ kind: fc.constant('drop' as const), name: fc.constantFrom(...names) }),
   fc.record({ kind: fc.constant('length' as const), delta: fc.bigInt({ min: -64n, max: 2n ** 40n }) }),
   fc.record({ kind: fc.constant('header' as const), h: fc.jsonValue({ maxDepth: 3 }) }),
@@ -200,7 +272,8 @@ const stCase = fc.oneof(
 
 function mutateSafetensors(c: StCase): Uint8Array {
   switch (c.kind) {
-    case 'truncate': return stBytes.subarray(0, c.at)
+    case 'truncate':
+      return stBytes.subarray(0, c.at)
     case 'flip': {
       const b = Uint8Array.from(stBytes)
       for (const [i, v] of c.flips) b[i] = v
@@ -213,7 +286,13 @@ function mutateSafetensors(c: StCase): Uint8Array {
     }
     case 'rename': {
       const h: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(header)) Object.defineProperty(h, k === c.from ? c.to : k, { value: v, enumerable: true, configurable: true, writable: true })
+      for (const [k, v] of Object.entries(header))
+        Object.defineProperty(h, k === c.from ? c.to : k, {
+          value: v,
+          enumerable: true,
+          configurable: true,
+          writable: true,
+        })
       return withHeader(h)
     }
     case 'drop': {
@@ -221,12 +300,15 @@ function mutateSafetensors(c: StCase): Uint8Array {
       delete h[c.name]
       return withHeader(h)
     }
-    case 'length': return withHeader(header, payload, c.delta)
-    case 'header': return withHeader(c.h)
+    case 'length':
+      return withHeader(header, payload, c.delta)
+    case 'header':
+      return withHeader(c.h)
   }
 }
 
-const snapshot = (m: Module) => Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data as ArrayLike<number>)] as const)
+const snapshot = (m: Module) =>
+  Object.entries(m.stateDict()).map(([k, t]) => [k, Array.from(t.data as ArrayLike<number>)] as const)
 
 describe('fuzzing loadSafetensors + loadStateDict', () => {
   it('the base file loads into a fresh model', () => {
@@ -243,15 +325,18 @@ describe('fuzzing loadSafetensors + loadStateDict', () => {
         const bytes = mutateSafetensors(c)
         const before = snapshot(m)
         let failed = false
-        seen[typedOrOk(() => {
-          try {
-            m.loadStateDict(loadSafetensors(bytes))
-          } catch (e) {
-            failed = true
-            throw e
-          }
-        })]++
-        if (failed && JSON.stringify(snapshot(m)) !== JSON.stringify(before)) throw new Error('a failed loadStateDict changed the module')
+        seen[
+          typedOrOk(() => {
+            try {
+              m.loadStateDict(loadSafetensors(bytes))
+            } catch (e) {
+              failed = true
+              throw e
+            }
+          })
+        ]++
+        if (failed && JSON.stringify(snapshot(m)) !== JSON.stringify(before))
+          throw new Error('a failed loadStateDict changed the module')
         // Back to the starting weights for the next case.
         if (!failed) m.loadStateDict(target().stateDict())
       }),

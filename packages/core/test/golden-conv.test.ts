@@ -5,12 +5,29 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
-  type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type ConvTranspose2dOptions, type LocalResponseNormOptions, type MaxPool2dOptions,
-  adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, conv1d, conv2d, convTranspose2d, globalAvgPool2d, globalMaxPool2d, localResponseNorm, maxPool2d,
+  type AvgPool2dOptions,
+  type Conv1dOptions,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  type LocalResponseNormOptions,
+  type MaxPool2dOptions,
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  avgPool2d,
+  conv1d,
+  conv2d,
+  convTranspose2d,
+  globalAvgPool2d,
+  globalMaxPool2d,
+  localResponseNorm,
+  maxPool2d,
 } from '../src/ops/index.js'
 import { Tensor, tensor } from '../src/tensor.js'
 
-interface Fixed { shape: number[]; data: number[] }
+interface Fixed {
+  shape: number[]
+  data: number[]
+}
 interface Case {
   name: string
   options: Record<string, unknown>
@@ -46,7 +63,9 @@ function check(c: Case, run: (x: Tensor, w?: Tensor, b?: Tensor) => Tensor): voi
   const b = c.b && load(c.b)
   const y = run(x, w, b)
   expectClose(y, c.y, 'y')
-  y.mul(tensor(Float64Array.from(c.gy.data), { shape: c.gy.shape })).sum().backward()
+  y.mul(tensor(Float64Array.from(c.gy.data), { shape: c.gy.shape }))
+    .sum()
+    .backward()
   expectClose(x.grad, c.gx, 'dx')
   if (c.gw) expectClose(w!.grad, c.gw, 'dw')
   if (c.gb) expectClose(b!.grad, c.gb, 'db')
@@ -60,22 +79,32 @@ const cases = (key: string) => {
 
 describe('golden: convolution (PyTorch)', () => {
   it.each(cases('conv2d'))('conv2d %s', (_, c) => check(c, (x, w, b) => conv2d(x, w!, b, c.options as Conv2dOptions)))
-  it.each(cases('convTranspose2d'))('convTranspose2d %s', (_, c) => check(c, (x, w, b) => convTranspose2d(x, w!, b, c.options as ConvTranspose2dOptions)))
+  it.each(cases('convTranspose2d'))('convTranspose2d %s', (_, c) =>
+    check(c, (x, w, b) => convTranspose2d(x, w!, b, c.options as ConvTranspose2dOptions)),
+  )
   it.each(cases('conv1d'))('conv1d %s', (_, c) => check(c, (x, w, b) => conv1d(x, w!, b, c.options as Conv1dOptions)))
 })
 
 describe('golden: pooling (PyTorch)', () => {
-  it.each(cases('maxPool2d'))('maxPool2d %s', (_, c) => check(c, (x) => maxPool2d(x, c.options as unknown as MaxPool2dOptions)))
-  it.each(cases('avgPool2d'))('avgPool2d %s', (_, c) => check(c, (x) => avgPool2d(x, c.options as unknown as AvgPool2dOptions)))
+  it.each(cases('maxPool2d'))('maxPool2d %s', (_, c) =>
+    check(c, (x) => maxPool2d(x, c.options as unknown as MaxPool2dOptions)),
+  )
+  it.each(cases('avgPool2d'))('avgPool2d %s', (_, c) =>
+    check(c, (x) => avgPool2d(x, c.options as unknown as AvgPool2dOptions)),
+  )
   it.each(cases('adaptiveAvgPool2d'))('adaptiveAvgPool2d %s', (_, c) =>
-    check(c, (x) => adaptiveAvgPool2d(x, c.options.outputSize as [number, number])))
+    check(c, (x) => adaptiveAvgPool2d(x, c.options.outputSize as [number, number])),
+  )
   it.each(cases('adaptiveMaxPool2d'))('adaptiveMaxPool2d %s', (_, c) =>
-    check(c, (x) => adaptiveMaxPool2d(x, c.options.outputSize as [number, number])))
+    check(c, (x) => adaptiveMaxPool2d(x, c.options.outputSize as [number, number])),
+  )
   it.each(cases('localResponseNorm'))('localResponseNorm %s', (_, c) =>
-    check(c, (x) => localResponseNorm(x, c.options as unknown as LocalResponseNormOptions)))
+    check(c, (x) => localResponseNorm(x, c.options as unknown as LocalResponseNormOptions)),
+  )
 
   // Global pools are the 1 x 1 adaptive pools.
-  const oneByOne = (key: string) => fixtures[key]!.find((c) => (c.options.outputSize as number[]).every((d) => d === 1))!
+  const oneByOne = (key: string) =>
+    fixtures[key]!.find((c) => (c.options.outputSize as number[]).every((d) => d === 1))!
   it('globalAvgPool2d', () => check(oneByOne('adaptiveAvgPool2d'), (x) => globalAvgPool2d(x)))
   it('globalMaxPool2d', () => check(oneByOne('adaptiveMaxPool2d'), (x) => globalMaxPool2d(x)))
 })

@@ -6,12 +6,23 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import * as nn from '../src/nn/index.js'
 import {
-  binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy, huberLoss, l1Loss, mseLoss, multiMarginLoss, nllLoss, smoothL1Loss,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  huberLoss,
+  l1Loss,
+  mseLoss,
+  multiMarginLoss,
+  nllLoss,
+  smoothL1Loss,
   type Reduction,
 } from '../src/ops/nn.js'
 import { Tensor, tensor } from '../src/tensor.js'
 
-interface Fixed { shape: number[]; data: number[] }
+interface Fixed {
+  shape: number[]
+  data: number[]
+}
 
 const TOL = 1e-10
 const read = <T>(name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T
@@ -72,7 +83,11 @@ describe('golden: MLP Linear(5, 7) -> activation -> Linear(7, 3) (PyTorch)', () 
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
     const make = activations[c.activation]
     if (!make) throw new Error(`no refnets activation for ${c.activation}`)
-    const model = new nn.Sequential(new nn.Linear(5, 7, { dtype: 'float64' }), make(...c.args), new nn.Linear(7, 3, { dtype: 'float64' }))
+    const model = new nn.Sequential(
+      new nn.Linear(5, 7, { dtype: 'float64' }),
+      make(...c.args),
+      new nn.Linear(7, 3, { dtype: 'float64' }),
+    )
     model.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, v]) => [k, f64(v)])))
     const x = leaf(c.x)
     const y = model.call(x)
@@ -80,7 +95,11 @@ describe('golden: MLP Linear(5, 7) -> activation -> Linear(7, 3) (PyTorch)', () 
     y.mul(f64(c.gy)).sum().backward()
     expectClose(x.grad, c.grads.x!, 'dx')
     const params = Object.fromEntries(model.namedParameters())
-    expect(Object.keys(params).sort()).toEqual(Object.keys(c.grads).filter((k) => k !== 'x').sort())
+    expect(Object.keys(params).sort()).toEqual(
+      Object.keys(c.grads)
+        .filter((k) => k !== 'x')
+        .sort(),
+    )
     for (const [k, p] of Object.entries(params)) expectClose(p.grad, c.grads[k]!, `d ${k}`)
   })
 })
@@ -90,7 +109,14 @@ describe('golden: MLP Linear(5, 7) -> activation -> Linear(7, 3) (PyTorch)', () 
 interface LossCase {
   name: string
   fn: string
-  options: { reduction: Reduction; delta?: number; beta?: number; ignoreIndex?: number; labelSmoothing?: number; margin?: number }
+  options: {
+    reduction: Reduction
+    delta?: number
+    beta?: number
+    ignoreIndex?: number
+    labelSmoothing?: number
+    margin?: number
+  }
   tensors: { weight?: Fixed; posWeight?: Fixed }
   input: Fixed
   target: Fixed
@@ -118,14 +144,17 @@ describe('golden: losses (PyTorch)', () => {
 
   it('covers every loss with every reduction', () => {
     for (const fn of Object.keys(losses))
-      expect(new Set(cases.filter((c) => c.fn === fn).map((c) => c.options.reduction)), fn).toEqual(new Set(['mean', 'sum', 'none']))
+      expect(new Set(cases.filter((c) => c.fn === fn).map((c) => c.options.reduction)), fn).toEqual(
+        new Set(['mean', 'sum', 'none']),
+      )
   })
 
   it.each(cases.map((c) => [`${c.fn}: ${c.name}`, c] as const))('%s', (_, c) => {
     const run = losses[c.fn]
     if (!run) throw new Error(`no refnets loss ${c.fn}`)
     const x = leaf(c.input)
-    const target = c.targetDtype === 'int32' ? tensor(Int32Array.from(c.target.data), { shape: c.target.shape }) : f64(c.target)
+    const target =
+      c.targetDtype === 'int32' ? tensor(Int32Array.from(c.target.data), { shape: c.target.shape }) : f64(c.target)
     const w = Object.fromEntries(Object.entries(c.tensors).map(([k, v]) => [k, f64(v)]))
     const y = run(x, target, c.options, w)
     expectClose(y, c.y, 'loss')
@@ -136,7 +165,14 @@ describe('golden: losses (PyTorch)', () => {
 
 // ---- normalisation ----------------------------------------------------------------------------
 
-interface Grads { x: Fixed; y: Fixed; gy: Fixed; gx: Fixed; gweight: Fixed; gbias: Fixed }
+interface Grads {
+  x: Fixed
+  y: Fixed
+  gy: Fixed
+  gx: Fixed
+  gweight: Fixed
+  gbias: Fixed
+}
 interface BatchNormCase {
   name: string
   numFeatures: number

@@ -8,7 +8,10 @@ import { describe, expect, it } from 'vitest'
 import * as optim from '../src/optim/index.js'
 import { Tensor, tensor } from '../src/tensor.js'
 
-interface Fixed { shape: number[]; data: number[] }
+interface Fixed {
+  shape: number[]
+  data: number[]
+}
 interface OptimCase {
   name: string
   optimizer: 'SGD' | 'AdaGrad' | 'RMSProp' | 'Adam' | 'AdamW'
@@ -44,7 +47,8 @@ const cases = <T extends { name: string }>(list: T[] | undefined, what: string) 
 function maxRelErr(got: ArrayLike<number>, want: number[]): number {
   expect(got.length).toBe(want.length)
   let err = 0
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)))
+  for (let i = 0; i < want.length; i++)
+    err = Math.max(err, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)))
   return err
 }
 
@@ -54,7 +58,13 @@ const S = f64(fixtures.objective.S)
 const T = f64(fixtures.objective.T)
 /** f = sum((1 - u)^2) + 5 sum((v - u^2)^2) + sum(S (W - T)^2): Rosenbrock valleys plus a quadratic. */
 const objective = (u: Tensor, v: Tensor, W: Tensor) =>
-  u.neg().add(1).square().sum().add(v.sub(u.square()).square().sum().mul(5)).add(S.mul(W.sub(T).square()).sum())
+  u
+    .neg()
+    .add(1)
+    .square()
+    .sum()
+    .add(v.sub(u.square()).square().sum().mul(5))
+    .add(S.mul(W.sub(T).square()).sum())
 
 const optimizers: Record<OptimCase['optimizer'], (ps: Tensor[], o: OptimCase['options']) => optim.Optimizer<any>> = {
   SGD: (ps, o) => new optim.SGD(ps, o),
@@ -78,10 +88,17 @@ describe('golden: optimisers, 20 steps (PyTorch)', () => {
     for (const [i, want] of c.params.entries()) {
       opt.zeroGrad()
       const loss = objective(u, v, W)
-      expect(Math.abs(loss.item() - c.losses[i]!) / Math.max(1, Math.abs(c.losses[i]!)), `loss before step ${i + 1}`).toBeLessThan(1e-10)
+      expect(
+        Math.abs(loss.item() - c.losses[i]!) / Math.max(1, Math.abs(c.losses[i]!)),
+        `loss before step ${i + 1}`,
+      ).toBeLessThan(1e-10)
       loss.backward()
       opt.step()
-      for (const [name, p] of [['u', u], ['v', v], ['W', W]] as const)
+      for (const [name, p] of [
+        ['u', u],
+        ['v', v],
+        ['W', W],
+      ] as const)
         expect(maxRelErr(p.data as Float64Array, want[name]), `${name} after step ${i + 1}`).toBeLessThan(1e-10)
     }
     // The run made progress: the fixture is not a fixed point.

@@ -15,12 +15,15 @@ import { expectGradOk } from './helpers/grad.js'
 const g = new Generator(7)
 /** float64 values in (lo, hi) away from 0 by at least `gap`. */
 const rnd = (shape: number[], lo = -2, hi = 2, gap = 0.05) =>
-  tensor(Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
-    let v = 0
-    do v = lo + (hi - lo) * g.random()
-    while (Math.abs(v) < gap)
-    return v
-  }), { shape })
+  tensor(
+    Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => {
+      let v = 0
+      do v = lo + (hi - lo) * g.random()
+      while (Math.abs(v) < gap)
+      return v
+    }),
+    { shape },
+  )
 const pos = (shape: number[]) => rnd(shape, 0.2, 2)
 const idx = (values: number[], shape = [values.length]) => tensor(Int32Array.from(values), { shape })
 const f64 = <M extends nn.Module<any, any>>(m: M): M => {
@@ -109,7 +112,15 @@ const ops: Case[] = [
   ['expand', (x) => x.expand(3, 2, 4), () => [rnd([2, 1])]],
   ['slice step', (x) => x.slice(1, 1, 6, 2), () => [rnd([3, 7])]],
   ['slice negative step', (x) => F.sliceAxes(x, [-1], [-7], [1], [-2]), () => [rnd([3, 7])]],
-  ['concat/stack/split', (a, b) => { const c = F.concat([a!, b!], 1); const [p, q] = F.split(c, [2, 5], 1); return F.stack([p!.sum(1), q!.sum(1)], 0) }, () => [rnd([3, 4]), rnd([3, 3])]],
+  [
+    'concat/stack/split',
+    (a, b) => {
+      const c = F.concat([a!, b!], 1)
+      const [p, q] = F.split(c, [2, 5], 1)
+      return F.stack([p!.sum(1), q!.sum(1)], 0)
+    },
+    () => [rnd([3, 4]), rnd([3, 3])],
+  ],
   ['pad constant', (x) => F.pad(x, [1, 0, 2, 1], 'constant', 0.5), () => [rnd([3, 4])]],
   ['gather', (x) => F.gather(x, 1, idx([0, 2, 2, 1])), () => [rnd([3, 4])]],
   ['gatherElements', (x) => F.gatherElements(x, 1, idx([0, 2, 1, 1, 3, 0], [3, 2])), () => [rnd([3, 4])]],
@@ -128,9 +139,17 @@ const losses: Case[] = [
   ['huberLoss', (x, t) => F.huberLoss(x!, t!, 0.7), () => [rnd([4, 3], -3, 3), rnd([4, 3], -0.01, 0.01, 0)]],
   ['smoothL1Loss', (x, t) => F.smoothL1Loss(x!, t!, 0.7), () => [rnd([4, 3], -3, 3), rnd([4, 3], -0.01, 0.01, 0)]],
   ['binaryCrossEntropy', (x, t) => F.binaryCrossEntropy(x!, t!), () => [rnd([4, 3], 0.05, 0.95), rnd([4, 3], 0, 1)]],
-  ['binaryCrossEntropyWithLogits posWeight', (x, t, w) => F.binaryCrossEntropyWithLogits(x!, t!, { posWeight: w }), () => [rnd([4, 3]), rnd([4, 3], 0, 1), pos([3])]],
+  [
+    'binaryCrossEntropyWithLogits posWeight',
+    (x, t, w) => F.binaryCrossEntropyWithLogits(x!, t!, { posWeight: w }),
+    () => [rnd([4, 3]), rnd([4, 3], 0, 1), pos([3])],
+  ],
   ['crossEntropy', (x) => F.crossEntropy(x, classes()), () => [rnd([4, 3])]],
-  ['crossEntropy smoothing+weight+ignore', (x, w) => F.crossEntropy(x!, idx([0, -100, 1, 2]), { weight: w, labelSmoothing: 0.1 }), () => [rnd([4, 3]), pos([3])]],
+  [
+    'crossEntropy smoothing+weight+ignore',
+    (x, w) => F.crossEntropy(x!, idx([0, -100, 1, 2]), { weight: w, labelSmoothing: 0.1 }),
+    () => [rnd([4, 3]), pos([3])],
+  ],
   ['nllLoss', (x) => F.nllLoss(F.logSoftmax(x, 1), classes(), { reduction: 'sum' }), () => [rnd([4, 3])]],
   ['multiMarginLoss', (x) => F.multiMarginLoss(x, classes()), () => [rnd([4, 3])]],
 ]
@@ -165,7 +184,10 @@ describe('gradcheck (float64, relative error < 1e-7)', () => {
   it('cast float64 -> float32 -> float64 routes the gradient back through both casts', () => {
     // NOTE: dyadic inputs and a power-of-two eps, so x +- eps is exact in float32 and the finite
     // difference of this linear map is exact: the check can reach 1e-7 through a float32 value.
-    const x = tensor(Float64Array.from({ length: 6 }, (_, i) => (i - 2.5) / 8), { shape: [2, 3] })
+    const x = tensor(
+      Float64Array.from({ length: 6 }, (_, i) => (i - 2.5) / 8),
+      { shape: [2, 3] },
+    )
     const r = gradcheck((v) => v!.to('float32').mul(3).to('float64'), [x], { eps: 2 ** -6 })
     expectGradOk(r)
   })
@@ -179,15 +201,20 @@ describe('gradcheck (float64, relative error < 1e-7)', () => {
       return
     }
     expectGradOk(gradcheck((x) => m.call(x), [rnd(shape)]))
-    if (m.parameters().length) for (const [p, e] of Object.entries(paramGradErrors(m, rnd(shape)))) expect(e, `gradient of ${p}`).toBeLessThan(1e-7)
+    if (m.parameters().length)
+      for (const [p, e] of Object.entries(paramGradErrors(m, rnd(shape))))
+        expect(e, `gradient of ${p}`).toBeLessThan(1e-7)
   })
 
   it('dropout with a fixed mask', () => {
     const x = rnd([4, 5])
-    const r = gradcheck((v) => {
-      manualSeed(3)
-      return F.dropout(v!, 0.3, true)
-    }, [x])
+    const r = gradcheck(
+      (v) => {
+        manualSeed(3)
+        return F.dropout(v!, 0.3, true)
+      },
+      [x],
+    )
     expectGradOk(r)
   })
 })

@@ -28,7 +28,9 @@ export function expectClose(got: Float32Array, want: Float32Array, terms: number
   expect(diff).toBeLessThanOrEqual(2e-6 * Math.sqrt(terms) * scale + 1e-7)
 }
 
-export function convGeometry(p: Partial<Conv2dGeometry> & Pick<Conv2dGeometry, 'inC' | 'outC' | 'inH' | 'inW' | 'kH' | 'kW'>): Conv2dGeometry {
+export function convGeometry(
+  p: Partial<Conv2dGeometry> & Pick<Conv2dGeometry, 'inC' | 'outC' | 'inH' | 'inW' | 'kH' | 'kW'>,
+): Conv2dGeometry {
   const g = { batch: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, groups: 1, ...p }
   const outH = Math.floor((g.inH + 2 * g.padTop - g.dilationH * (g.kH - 1) - 1) / g.strideH) + 1
   const outW = Math.floor((g.inW + 2 * g.padLeft - g.dilationW * (g.kW - 1) - 1) / g.strideW) + 1
@@ -58,4 +60,3 @@ export function checkConv(be: { kernels: Partial<typeof jsKernels> }, g: Conv2dG
   k.Conv2dBackwardWeight(x, dy, w2, g)
   expectClose(w2, w1, g.batch * g.outH * g.outW)
 }
-

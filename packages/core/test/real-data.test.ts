@@ -31,9 +31,19 @@ describe('Iris', () => {
   it('logistic regression separates setosa from the rest with 100% accuracy', () => {
     manualSeed(0)
     const x = standardize(features).transform(features)
-    const y = new Tensor(Float32Array.from(labels.data as Int32Array, (c) => (c === 0 ? 1 : 0)), [150])
+    const y = new Tensor(
+      Float32Array.from(labels.data as Int32Array, (c) => (c === 0 ? 1 : 0)),
+      [150],
+    )
     const model = new LogisticRegression(4)
-    const h = fit(model, { trainData: [x, y], epochs: 30, batchSize: 16, optimizer: new SGD(model.parameters(), { lr: 0.1 }), metrics: ['accuracy', 'auc'], verbose: false })
+    const h = fit(model, {
+      trainData: [x, y],
+      epochs: 30,
+      batchSize: 16,
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      metrics: ['accuracy', 'auc'],
+      verbose: false,
+    })
     expect(accuracy(y, model.predict(x))).toBe(1)
     expect(rocAuc(y, predict(model, x))).toBe(1)
     expect(h.last('accuracy')).toBe(1)
@@ -55,7 +65,9 @@ describe('Iris', () => {
     for (const method of ['eig', 'svd'] as const) {
       const p = pca(features, 4, { method })
       const ratios = [...p.explainedVarianceRatio.data]
-      ;[0.9246, 0.0531, 0.0171, 0.0052].forEach((r, i) => expect(Math.abs(ratios[i]! - r), `${method} ${i}`).toBeLessThan(1e-3))
+      ;[0.9246, 0.0531, 0.0171, 0.0052].forEach((r, i) =>
+        expect(Math.abs(ratios[i]! - r), `${method} ${i}`).toBeLessThan(1e-3),
+      )
       // The first axis is dominated by petal length (the well-known loading 0.857).
       expect(p.components.data[2]).toBeCloseTo(0.8567, 3)
     }
@@ -99,7 +111,9 @@ describe('MNIST', () => {
 
 describe('Fashion-MNIST', () => {
   it('loads from the Debian package when installed, and says how to install it when not', () => {
-    expect(() => loadFashionMnist({ dir: '/nonexistent/fashion-mnist' })).toThrow(/apt-get install dataset-fashion-mnist/)
+    expect(() => loadFashionMnist({ dir: '/nonexistent/fashion-mnist' })).toThrow(
+      /apt-get install dataset-fashion-mnist/,
+    )
     if (existsSync(FASHION_MNIST_DIR)) {
       const t = loadFashionMnist({ split: 'test' })
       expect(t.images.shape).toEqual([10_000, 784])

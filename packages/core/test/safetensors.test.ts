@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { SafetensorsError, StateDictError, loadSafetensors, nn, parseSafetensors, saveSafetensors, tensor } from '../src/index.js'
+import {
+  SafetensorsError,
+  StateDictError,
+  loadSafetensors,
+  nn,
+  parseSafetensors,
+  saveSafetensors,
+  tensor,
+} from '../src/index.js'
 import { loadSafetensorsFile, loadWeights, saveSafetensorsFile, saveWeights } from '../src/io/node.js'
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures')
@@ -20,7 +28,10 @@ const snapshot = (m: nn.Module) => Object.fromEntries(Object.entries(m.stateDict
 
 describe('PyTorch MLP fixture (mlp.safetensors)', () => {
   const bytes = new Uint8Array(readFileSync(join(fixtures, 'mlp.safetensors')))
-  const expected = JSON.parse(readFileSync(join(fixtures, 'mlp-safetensors.json'), 'utf8')) as Record<string, { shape: number[]; data: number[] }>
+  const expected = JSON.parse(readFileSync(join(fixtures, 'mlp-safetensors.json'), 'utf8')) as Record<
+    string,
+    { shape: number[]; data: number[] }
+  >
 
   it('holds the state dict of Sequential(Linear(4, 8), ReLU, Linear(8, 3)) in float32', () => {
     const { tensors } = parseSafetensors(bytes)

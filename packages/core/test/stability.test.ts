@@ -31,14 +31,22 @@ const refLogSoftmax = (row: number[]) => {
   return row.map((v) => v - lse)
 }
 
-function expectFiniteClose(got: Tensor | null, want: number[][] | number[], what: string, rel = 1e-6, abs = 1e-6): void {
+function expectFiniteClose(
+  got: Tensor | null,
+  want: number[][] | number[],
+  what: string,
+  rel = 1e-6,
+  abs = 1e-6,
+): void {
   expect(got, what).not.toBeNull()
   const g = [...got!.data]
   const w = (want as unknown[]).flat() as number[]
   expect(g.length, `${what} size`).toBe(w.length)
   for (let i = 0; i < w.length; i++) {
     expect(Number.isFinite(g[i]!), `${what}[${i}] = ${g[i]} is finite`).toBe(true)
-    expect(Math.abs(g[i]! - w[i]!), `${what}[${i}]: got ${g[i]}, want ${w[i]}`).toBeLessThanOrEqual(abs + rel * Math.abs(w[i]!))
+    expect(Math.abs(g[i]! - w[i]!), `${what}[${i}]: got ${g[i]}, want ${w[i]}`).toBeLessThanOrEqual(
+      abs + rel * Math.abs(w[i]!),
+    )
   }
 }
 
@@ -52,8 +60,14 @@ describe('float32 stability at logits of magnitude 1e4', () => {
     expect(want[0]).toEqual([1, 0, 0])
     expect(want[2]).toEqual([0.5, 0.5, 0])
     // d/dx sum(p * g) = p * (g - sum(p * g)) per row.
-    const g = [[1, 2, 3], [-1, 0.5, 2], [3, -1, 4]]
-    p.mul(tensor(g, { dtype: 'float32' })).sum().backward()
+    const g = [
+      [1, 2, 3],
+      [-1, 0.5, 2],
+      [3, -1, 4],
+    ]
+    p.mul(tensor(g, { dtype: 'float32' }))
+      .sum()
+      .backward()
     const wantGrad = want.map((row, r) => {
       const dot = row.reduce((a, v, j) => a + v * g[r]![j]!, 0)
       return row.map((v, j) => v * (g[r]![j]! - dot))
@@ -67,8 +81,14 @@ describe('float32 stability at logits of magnitude 1e4', () => {
     const want = LOGITS.map(refLogSoftmax)
     expect(want[0]![1]).toBe(-2 * BIG)
     expectFiniteClose(lp, want, 'logSoftmax')
-    const g = [[1, 2, 3], [-1, 0.5, 2], [3, -1, 4]]
-    lp.mul(tensor(g, { dtype: 'float32' })).sum().backward()
+    const g = [
+      [1, 2, 3],
+      [-1, 0.5, 2],
+      [3, -1, 4],
+    ]
+    lp.mul(tensor(g, { dtype: 'float32' }))
+      .sum()
+      .backward()
     const wantGrad = LOGITS.map((row, r) => {
       const s = g[r]!.reduce((a, b) => a + b, 0)
       return refSoftmax(row).map((p, j) => g[r]![j]! - p * s)
@@ -94,19 +114,31 @@ describe('float32 stability at logits of magnitude 1e4', () => {
     const x = tensor(xs, { dtype: 'float32' }).requireGrad()
     const y = tensor(ys, { dtype: 'float32' })
     // Right with certainty costs 0, wrong with certainty costs |x|, undecided costs log 2.
-    expectFiniteClose(binaryCrossEntropyWithLogits(x, y, { reduction: 'none' }), [0, 0, BIG, BIG, Math.LN2], 'bce per element')
+    expectFiniteClose(
+      binaryCrossEntropyWithLogits(x, y, { reduction: 'none' }),
+      [0, 0, BIG, BIG, Math.LN2],
+      'bce per element',
+    )
     const loss = binaryCrossEntropyWithLogits(x, y)
     expectFiniteClose(loss, [(2 * BIG + Math.LN2) / 5], 'bce mean')
     loss.backward()
     const sig = (v: number) => (v > 0 ? 1 : v < 0 ? 0 : 0.5)
-    expectFiniteClose(x.grad, xs.map((v, i) => (sig(v) - ys[i]!) / 5), 'd bce')
+    expectFiniteClose(
+      x.grad,
+      xs.map((v, i) => (sig(v) - ys[i]!) / 5),
+      'd bce',
+    )
 
     // pos_weight 3 multiplies the y = 1 term: loss 3 softplus(-x), gradient 3 (sigmoid(x) - 1) there.
     const xw = tensor(xs, { dtype: 'float32' }).requireGrad()
     const lw = binaryCrossEntropyWithLogits(xw, y, { posWeight: tensor([3], { dtype: 'float32' }), reduction: 'sum' })
     expectFiniteClose(lw, [BIG + 3 * BIG + 3 * Math.LN2], 'bce posWeight sum')
     lw.backward()
-    expectFiniteClose(xw.grad, xs.map((v, i) => (ys[i] ? 3 * (sig(v) - 1) : sig(v))), 'd bce posWeight')
+    expectFiniteClose(
+      xw.grad,
+      xs.map((v, i) => (ys[i] ? 3 * (sig(v) - 1) : sig(v))),
+      'd bce posWeight',
+    )
   })
 
   it('binaryCrossEntropy at p = 0 and 1: each log clamped at -100, gradients finite (PyTorch: +-1e12)', () => {

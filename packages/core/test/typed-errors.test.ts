@@ -22,8 +22,18 @@ function sources(dir: string): string[] {
 describe('typed errors', () => {
   it('no library source of any package throws a plain Error, TypeError or RangeError', () => {
     const plain = readdirSync(packages)
-      .flatMap((pkg) => { try { return sources(join(packages, pkg, 'src')) } catch { return [] } })
-      .flatMap((file) => readFileSync(file, 'utf8').split('\n').map((line, i) => [file, i + 1, line] as const))
+      .flatMap((pkg) => {
+        try {
+          return sources(join(packages, pkg, 'src'))
+        } catch {
+          return []
+        }
+      })
+      .flatMap((file) =>
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .map((line, i) => [file, i + 1, line] as const),
+      )
       .filter(([, , line]) => /\bnew (Error|TypeError|RangeError)\(|throw (Error|TypeError|RangeError)\(/.test(line))
       .map(([file, n, line]) => `${file.slice(packages.length + 1)}:${n}: ${line.trim()}`)
     expect(plain).toEqual([])

@@ -17,7 +17,10 @@ describe('updateBatchNorm', () => {
     const batches = [randn([5, 2], { dtype: 'float64' }), randn([7, 2], { dtype: 'float64', mean: 2 })]
     // Stale statistics that must be discarded.
     bn.running_mean!.storage.fill(9)
-    nn.updateBatchNorm(model, batches.map((b) => [b]))
+    nn.updateBatchNorm(
+      model,
+      batches.map((b) => [b]),
+    )
     expect(bn.momentum).toBe(0.1)
     expect(model.training).toBe(false)
     expect(Number(bn.num_batches_tracked!.storage[0])).toBe(2)

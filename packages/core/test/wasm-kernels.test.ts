@@ -14,7 +14,11 @@ import { WasmMemoryError } from '../src/backends/wasm/runtime.js'
 
 const backends: [string, WasmBackend][] = []
 for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
-  for (const threads of [1, 2]) backends.push([`${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`, createWasmBackend({ relaxedSimd, threads })])
+  for (const threads of [1, 2])
+    backends.push([
+      `${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`,
+      createWasmBackend({ relaxedSimd, threads }),
+    ])
 afterAll(() => backends.forEach(([, b]) => b.close()))
 
 it('both SIMD builds are exercised where the engine has relaxed SIMD (Node >= 20 with the flag set by the loader)', () => {
@@ -40,7 +44,11 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
   })
 
   it('MatMul: large enough for threads and for every cache block (m, n, k past MC, NC, KC)', () => {
-    for (const [m, kk, n] of [[130, 257, 1030], [512, 300, 64], [3, 1000, 2000]] as const) {
+    for (const [m, kk, n] of [
+      [130, 257, 1030],
+      [512, 300, 64],
+      [3, 1000, 2000],
+    ] as const) {
       const a = rand(m * kk)
       const b = rand(kk * n)
       const [o1, o2] = [new Float32Array(m * n), new Float32Array(m * n)]
@@ -84,9 +92,20 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       const depthwise = gen.random() < 0.15
       const inC = depthwise ? int(1, 6) * 2 : groups * int(1, 5)
       const g = convGeometry({
-        batch: int(1, 3), inC, outC: depthwise ? inC : groups * int(1, 6), groups: depthwise ? inC : groups,
-        inH: int(1, 17), inW: int(1, 19), kH: int(1, 4), kW: int(1, 4), strideH: int(1, 3), strideW: int(1, 3),
-        padTop: int(0, 2), padLeft: int(0, 2), dilationH: int(1, 2), dilationW: int(1, 2),
+        batch: int(1, 3),
+        inC,
+        outC: depthwise ? inC : groups * int(1, 6),
+        groups: depthwise ? inC : groups,
+        inH: int(1, 17),
+        inW: int(1, 19),
+        kH: int(1, 4),
+        kW: int(1, 4),
+        strideH: int(1, 3),
+        strideW: int(1, 3),
+        padTop: int(0, 2),
+        padLeft: int(0, 2),
+        dilationH: int(1, 2),
+        dilationW: int(1, 2),
       })
       if (g.outH < 1 || g.outW < 1) continue
       checkConv(be, g, gen.random() < 0.7)
@@ -99,7 +118,18 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1, strideH: 2, strideW: 2 }),
       convGeometry({ inC: 32, outC: 32, inH: 28, inW: 28, kH: 3, kW: 3, padTop: 1, padLeft: 1 }),
       convGeometry({ inC: 3, outC: 16, inH: 64, inW: 64, kH: 7, kW: 7, strideH: 2, strideW: 2, padTop: 3, padLeft: 3 }),
-      convGeometry({ inC: 3, outC: 8, inH: 67, inW: 67, kH: 11, kW: 11, strideH: 4, strideW: 4, padTop: 2, padLeft: 2 }),
+      convGeometry({
+        inC: 3,
+        outC: 8,
+        inH: 67,
+        inW: 67,
+        kH: 11,
+        kW: 11,
+        strideH: 4,
+        strideW: 4,
+        padTop: 2,
+        padLeft: 2,
+      }),
       convGeometry({ batch: 2, inC: 64, outC: 64, inH: 7, inW: 7, kH: 3, kW: 3, padTop: 1, padLeft: 1 }),
       convGeometry({ inC: 32, outC: 32, inH: 20, inW: 20, kH: 3, kW: 3, padTop: 1, padLeft: 1, groups: 32 }),
     ])
@@ -149,12 +179,16 @@ describe('backend selection', () => {
       expectClose(got, want, kk)
       expect(slow.threads).toBe(1)
       expect(warn).toHaveBeenCalledTimes(1)
-      expect(String(warn.mock.calls[0]![0])).toMatch(/^refnets: wasm backend: only \d of 1 worker threads started within 0 ms; running on one thread$/)
+      expect(String(warn.mock.calls[0]![0])).toMatch(
+        /^refnets: wasm backend: only \d of 1 worker threads started within 0 ms; running on one thread$/,
+      )
       slow.close()
 
       const full = createWasmBackend({ threads: 1 })
       full.runtime.reserve = () => {
-        throw new WasmMemoryError('wasm backend: a kernel needs 4294967296 bytes of memory, more than the 2 GiB maximum')
+        throw new WasmMemoryError(
+          'wasm backend: a kernel needs 4294967296 bytes of memory, more than the 2 GiB maximum',
+        )
       }
       const got2 = new Float32Array(m * n)
       ;(full.kernels as typeof jsKernels).MatMul(a, b, got2, m, kk, n, 1, 0, 0)

@@ -19,7 +19,16 @@ import { type Tensor, tensor } from '../src/tensor.js'
 import { OnnxDataType as DT, intsAttr, nodeModel, pb } from './helpers/onnx-node.js'
 
 /** Dilated average pooling by its definition (ONNX AveragePool, opset 19): mean over the taps inside the (padded) input. */
-function naiveAvgPool(x: Float32Array, h: number, w: number, k: number, s: number, d: number, p: number, includePad: boolean): number[] {
+function naiveAvgPool(
+  x: Float32Array,
+  h: number,
+  w: number,
+  k: number,
+  s: number,
+  d: number,
+  p: number,
+  includePad: boolean,
+): number[] {
   const oh = Math.floor((h + 2 * p - d * (k - 1) - 1) / s) + 1
   const ow = Math.floor((w + 2 * p - d * (k - 1) - 1) / s) + 1
   const out: number[] = []
@@ -45,10 +54,18 @@ describe('AveragePool honours dilations', () => {
     it(`matches the definition (k 3, stride 1, dilation 2, pads 1, count_include_pad ${includePad})`, () => {
       manualSeed(1)
       const x = randn([1, 1, 7, 6])
-      const model = nodeModel('AveragePool', [['x', DT.FLOAT, [1, 1, 7, 6]]], [['y', DT.FLOAT, []]], [
-        intsAttr('kernel_shape', [3, 3]), intsAttr('dilations', [2, 2]), intsAttr('pads', [1, 1, 1, 1]),
-        { name: 'count_include_pad', type: 2, i: includePad },
-      ], 19)
+      const model = nodeModel(
+        'AveragePool',
+        [['x', DT.FLOAT, [1, 1, 7, 6]]],
+        [['y', DT.FLOAT, []]],
+        [
+          intsAttr('kernel_shape', [3, 3]),
+          intsAttr('dilations', [2, 2]),
+          intsAttr('pads', [1, 1, 1, 1]),
+          { name: 'count_include_pad', type: 2, i: includePad },
+        ],
+        19,
+      )
       const [y] = loadOnnx(model).run([x]) as Tensor[]
       const ref = naiveAvgPool(x.data as Float32Array, 7, 6, 3, 1, 2, 1, includePad === 1)
       expect(y!.shape).toEqual([1, 1, 5, 4])
@@ -58,7 +75,15 @@ describe('AveragePool honours dilations', () => {
   it('exports a dilated window with the opset-19 dilations attribute and reads it back', () => {
     manualSeed(3)
     const x = randn([1, 2, 7, 6])
-    const attrs = { kernel: [3, 2] as [number, number], strides: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number], dilations: [2, 3] as [number, number], ceilMode: false, out: [5, 5] as [number, number], countIncludePad: false }
+    const attrs = {
+      kernel: [3, 2] as [number, number],
+      strides: [1, 1] as [number, number],
+      pads: [1, 1, 1, 1] as [number, number, number, number],
+      dilations: [2, 3] as [number, number],
+      ceilMode: false,
+      out: [5, 5] as [number, number],
+      countIncludePad: false,
+    }
     class Pool extends Module {
       forward(t: Tensor) {
         return apply(AvgPool2d, [t], attrs)
@@ -66,7 +91,9 @@ describe('AveragePool honours dilations', () => {
     }
     const model = exportOnnxModel(new Pool(), [x])
     expect(model.opsetImport?.[0]?.version).toBe(19)
-    expect(model.graph!.node!.find((n) => n.opType === 'AveragePool')!.attribute!.find((a) => a.name === 'dilations')!.ints).toEqual([2, 3])
+    expect(
+      model.graph!.node!.find((n) => n.opType === 'AveragePool')!.attribute!.find((a) => a.name === 'dilations')!.ints,
+    ).toEqual([2, 3])
     const [y] = loadOnnx(encodeModel(model)).run([x]) as Tensor[]
     expect(Array.from(y!.data)).toEqual(Array.from(apply(AvgPool2d, [x], attrs).data))
   })
@@ -74,7 +101,14 @@ describe('AveragePool honours dilations', () => {
   it('has a matching gradient (gradcheck, float64)', () => {
     manualSeed(2)
     const x = randn([1, 2, 6, 5], { dtype: 'float64' })
-    const attrs = { kernel: [2, 2] as [number, number], strides: [1, 2] as [number, number], pads: [1, 0, 1, 1] as [number, number, number, number], dilations: [2, 3] as [number, number], ceilMode: false, out: [5, 2] as [number, number] }
+    const attrs = {
+      kernel: [2, 2] as [number, number],
+      strides: [1, 2] as [number, number],
+      pads: [1, 0, 1, 1] as [number, number, number, number],
+      dilations: [2, 3] as [number, number],
+      ceilMode: false,
+      out: [5, 2] as [number, number],
+    }
     for (const countIncludePad of [false, true]) {
       const r = gradcheck((t) => apply(AvgPool2d, [t], { ...attrs, countIncludePad }), [x])
       expectGradOk(r)
@@ -85,9 +119,42 @@ describe('AveragePool honours dilations', () => {
 describe('ConvInteger', () => {
   it('subtracts a per-output-channel weight zero point along axis 0, and pads with the input zero point', () => {
     // The ONNX node test test_convinteger_with_padding: w_zero_point [0, 1] zeroes the second channel.
-    const model = nodeModel('ConvInteger', [['x', DT.UINT8, [1, 1, 3, 3]], ['w', DT.UINT8, [2, 1, 2, 2]], ['xz', DT.UINT8, []], ['wz', DT.UINT8, [2]]], [['y', DT.INT32, []]], [intsAttr('pads', [1, 1, 1, 1])])
-    const [y] = loadOnnx(model).run([tensor([2, 3, 4, 5, 6, 7, 8, 9, 10], { dtype: 'int32' }).reshape(1, 1, 3, 3), tensor(new Array(8).fill(1), { dtype: 'int32' }).reshape(2, 1, 2, 2), tensor(1, { dtype: 'int32' }), tensor([0, 1], { dtype: 'int32' })]) as Tensor[]
-    expect(Array.from(y!.data)).toEqual([1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9, ...new Array(16).fill(0)])
+    const model = nodeModel(
+      'ConvInteger',
+      [
+        ['x', DT.UINT8, [1, 1, 3, 3]],
+        ['w', DT.UINT8, [2, 1, 2, 2]],
+        ['xz', DT.UINT8, []],
+        ['wz', DT.UINT8, [2]],
+      ],
+      [['y', DT.INT32, []]],
+      [intsAttr('pads', [1, 1, 1, 1])],
+    )
+    const [y] = loadOnnx(model).run([
+      tensor([2, 3, 4, 5, 6, 7, 8, 9, 10], { dtype: 'int32' }).reshape(1, 1, 3, 3),
+      tensor(new Array(8).fill(1), { dtype: 'int32' }).reshape(2, 1, 2, 2),
+      tensor(1, { dtype: 'int32' }),
+      tensor([0, 1], { dtype: 'int32' }),
+    ]) as Tensor[]
+    expect(Array.from(y!.data)).toEqual([
+      1,
+      3,
+      5,
+      3,
+      5,
+      12,
+      16,
+      9,
+      11,
+      24,
+      28,
+      15,
+      7,
+      15,
+      17,
+      9,
+      ...new Array(16).fill(0),
+    ])
   })
 })
 
@@ -95,7 +162,15 @@ describe('Clip with min > max', () => {
   it('sets every element to max (ONNX spec, torch.clamp)', () => {
     const x = tensor([-3, 0, 0.5, 2, 9])
     expect(Array.from(clamp(x, 2, 1).data)).toEqual([1, 1, 1, 1, 1])
-    const model = nodeModel('Clip', [['x', DT.FLOAT, [5]], ['lo', DT.FLOAT, []], ['hi', DT.FLOAT, []]], [['y', DT.FLOAT, [5]]])
+    const model = nodeModel(
+      'Clip',
+      [
+        ['x', DT.FLOAT, [5]],
+        ['lo', DT.FLOAT, []],
+        ['hi', DT.FLOAT, []],
+      ],
+      [['y', DT.FLOAT, [5]]],
+    )
     const [y] = loadOnnx(model).run([x, tensor(2), tensor(1)]) as Tensor[]
     expect(Array.from(y!.data)).toEqual([1, 1, 1, 1, 1])
   })
@@ -137,7 +212,6 @@ describe('int64 values outside int32', () => {
   })
 })
 
-
 describe('an op keeps its own copy of the input list', () => {
   it('so pushing to an array after concatenating it changes neither the gradient nor the export', () => {
     const a = randn([1, 2], { dtype: 'float64' }).requireGrad()
@@ -145,7 +219,9 @@ describe('an op keeps its own copy of the input list', () => {
     const list = [a, b]
     const y = concat(list, 1) // (1, 5)
     list.push(randn([1, 4], { dtype: 'float64' }))
-    y.mul(tensor([[1, 2, 3, 4, 5]], { dtype: 'float64' })).sum().backward()
+    y.mul(tensor([[1, 2, 3, 4, 5]], { dtype: 'float64' }))
+      .sum()
+      .backward()
     expect(Array.from(a.grad!.data)).toEqual([1, 2])
     expect(Array.from(b.grad!.data)).toEqual([3, 4, 5])
 

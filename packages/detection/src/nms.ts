@@ -250,7 +250,8 @@ const NonMaxSuppressionOp = defineOp<OnnxNmsAttrs>({
   // ONNX gives int64 indices; refnets keeps int32 inside the graph, so cast right after (as ArgMax does).
   onnx: (ctx, [boxes, scores], { attrs: a }) => {
     const [sel] = ctx.node('NonMaxSuppression', [
-      boxes!, scores!,
+      boxes!,
+      scores!,
       ctx.constant([a.maxOutputBoxesPerClass], 'int64', [1]),
       ctx.constant([a.iouThreshold], 'float32', [1]),
       ctx.constant([a.scoreThreshold], 'float32', [1]),
@@ -261,13 +262,19 @@ const NonMaxSuppressionOp = defineOp<OnnxNmsAttrs>({
 
 /** NMS with ONNX NonMaxSuppression's semantics and export (see NonMaxSuppressionOp). */
 export function onnxNonMaxSuppression(
-  boxes: Tensor, scores: Tensor, { maxOutputBoxesPerClass = 100, iouThreshold = 0.5, scoreThreshold = -Infinity } = {},
+  boxes: Tensor,
+  scores: Tensor,
+  { maxOutputBoxesPerClass = 100, iouThreshold = 0.5, scoreThreshold = -Infinity } = {},
 ): Tensor {
-  if (boxes.rank !== 3 || boxes.shape[2] !== 4) throw new ShapeError(`onnxNonMaxSuppression: boxes must be (B, N, 4), got [${boxes.shape}]`)
+  if (boxes.rank !== 3 || boxes.shape[2] !== 4)
+    throw new ShapeError(`onnxNonMaxSuppression: boxes must be (B, N, 4), got [${boxes.shape}]`)
   if (scores.rank !== 3 || scores.shape[0] !== boxes.shape[0] || scores.shape[2] !== boxes.shape[1])
-    throw new ShapeError(`onnxNonMaxSuppression: scores must be (B, C, N) = (${boxes.shape[0]}, C, ${boxes.shape[1]}), got [${scores.shape}]`)
+    throw new ShapeError(
+      `onnxNonMaxSuppression: scores must be (B, C, N) = (${boxes.shape[0]}, C, ${boxes.shape[1]}), got [${scores.shape}]`,
+    )
   checkThreshold(iouThreshold, 'onnxNonMaxSuppression')
   checkXyxy(boxes.reshape(-1, 4), 'onnxNonMaxSuppression: boxes')
-  for (const v of scores.data) if (Number.isNaN(v)) throw new ArgumentError('onnxNonMaxSuppression: a score is NaN; scores must be numbers')
+  for (const v of scores.data)
+    if (Number.isNaN(v)) throw new ArgumentError('onnxNonMaxSuppression: a score is NaN; scores must be numbers')
   return apply(NonMaxSuppressionOp, [boxes, scores], { maxOutputBoxesPerClass, iouThreshold, scoreThreshold })
 }

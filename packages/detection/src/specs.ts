@@ -212,7 +212,9 @@ const nmsInputs = (size: SpecSize, seed: number): Tensor[] => {
 const nmsOpts = { maxOutputBoxesPerClass: 10, iouThreshold: 0.5, scoreThreshold: 0.2 }
 
 opSpecs.push({
-  name: 'nms', family: OPS, paper: 'ONNX NonMaxSuppression; d2l.ai 14.4',
+  name: 'nms',
+  family: OPS,
+  paper: 'ONNX NonMaxSuppression; d2l.ai 14.4',
   build: () => new Fn((b, s) => onnxNonMaxSuppression(b!, s!, nmsOpts)),
   inputs: nmsInputs,
   // The number of kept boxes depends on the data: computed from the spec's own seeded inputs.

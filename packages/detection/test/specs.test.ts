@@ -46,7 +46,9 @@ const TIMEOUT: Record<string, number> = { 'ssd300-vgg16': 1_200_000, yolov4: 900
  * 268x268 costs several minutes here; its layers are cnn's (gradient-checked there) plus the L2
  * normalisation, which is plain ops, and test/ssd.test.ts checks the SSD loss by gradcheck.
  */
-const NO_BACKWARD_TEST: Record<string, string> = { 'ssd300-vgg16': 'VGG-16 backward at 268x268 takes minutes on plain JS' }
+const NO_BACKWARD_TEST: Record<string, string> = {
+  'ssd300-vgg16': 'VGG-16 backward at 268x268 takes minutes on plain JS',
+}
 
 const allFinite = (d: ArrayLike<number>) => {
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false
@@ -89,38 +91,46 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
     for (const o of outputs) expect(allFinite(o.data)).toBe(true)
   })
 
-  it('gives the inputs and every parameter a gradient', (ctx) => {
-    // NMS returns indices: nothing to differentiate.
-    if (outputs.every((o) => o.dtype !== 'float32' && o.dtype !== 'float64')) return ctx.skip()
-    if (NO_BACKWARD_TEST[spec.name]) return ctx.skip()
-    const g = new Generator(7)
-    let loss: Tensor | undefined
-    for (const o of outputs) {
-      const t = o.mul(randn([...o.shape], { dtype: o.dtype, generator: g })).sum()
-      loss = loss ? loss.add(t) : t
-    }
-    loss!.backward()
-    for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
-    const missing: string[] = []
-    for (const [name, p] of model!.namedParameters()) {
-      const gr = p.grad
-      if (!gr || gr.shape.join() !== p.shape.join() || !allFinite(gr.data)) missing.push(name)
-      else if (p.rank >= 2 && allZero(gr.data)) missing.push(`${name} (all zero)`)
-    }
-    expect(missing).toEqual([])
-    model!.zeroGrad()
-  }, timeout)
+  it(
+    'gives the inputs and every parameter a gradient',
+    (ctx) => {
+      // NMS returns indices: nothing to differentiate.
+      if (outputs.every((o) => o.dtype !== 'float32' && o.dtype !== 'float64')) return ctx.skip()
+      if (NO_BACKWARD_TEST[spec.name]) return ctx.skip()
+      const g = new Generator(7)
+      let loss: Tensor | undefined
+      for (const o of outputs) {
+        const t = o.mul(randn([...o.shape], { dtype: o.dtype, generator: g })).sum()
+        loss = loss ? loss.add(t) : t
+      }
+      loss!.backward()
+      for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
+      const missing: string[] = []
+      for (const [name, p] of model!.namedParameters()) {
+        const gr = p.grad
+        if (!gr || gr.shape.join() !== p.shape.join() || !allFinite(gr.data)) missing.push(name)
+        else if (p.rank >= 2 && allZero(gr.data)) missing.push(`${name} (all zero)`)
+      }
+      expect(missing).toEqual([])
+      model!.zeroGrad()
+    },
+    timeout,
+  )
 
-  it('exports to ONNX and matches ONNX Runtime (CPU)', async () => {
-    const x = spec.inputs('small', 2)
-    const result = await crossCheck(model!, x, {
-      providers: ['cpu'],
-      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
-    })
-    const cpu = result.providers[0]!
-    expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
-    expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
-    const ops = new Set(onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!))
-    for (const op of NATIVE_OPS[spec.name] ?? []) expect([...ops], `${spec.name} exports ${op}`).toContain(op)
-  }, timeout)
+  it(
+    'exports to ONNX and matches ONNX Runtime (CPU)',
+    async () => {
+      const x = spec.inputs('small', 2)
+      const result = await crossCheck(model!, x, {
+        providers: ['cpu'],
+        ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+      })
+      const cpu = result.providers[0]!
+      expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
+      expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
+      const ops = new Set(onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!))
+      for (const op of NATIVE_OPS[spec.name] ?? []) expect([...ops], `${spec.name} exports ${op}`).toContain(op)
+    },
+    timeout,
+  )
 })

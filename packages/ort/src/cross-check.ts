@@ -49,7 +49,15 @@ export interface CrossCheckOptions {
 
 export function compareTensors(a: Tensor, b: Tensor, tol: Tolerance): OutputComparison {
   const shapeMatches = a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i])
-  if (!shapeMatches) return { maxAbsError: Infinity, maxRelError: Infinity, mismatches: Math.max(a.size, b.size), shapeMatches, scale: NaN, scaledError: Infinity }
+  if (!shapeMatches)
+    return {
+      maxAbsError: Infinity,
+      maxRelError: Infinity,
+      mismatches: Math.max(a.size, b.size),
+      shapeMatches,
+      scale: NaN,
+      scaledError: Infinity,
+    }
   const x = a.data
   const y = b.data
   let scale = 0
@@ -81,7 +89,11 @@ export function compareTensors(a: Tensor, b: Tensor, tol: Tolerance): OutputComp
   return { maxAbsError, maxRelError, mismatches, shapeMatches, scale, scaledError }
 }
 
-export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opts: CrossCheckOptions = {}): Promise<CrossCheckResult> {
+export async function crossCheck(
+  module: Module<any, any>,
+  inputs: Tensor[],
+  opts: CrossCheckOptions = {},
+): Promise<CrossCheckResult> {
   const wasTraining = module.training
   module.eval()
   let outputs: Tensor[]
@@ -107,18 +119,38 @@ export async function crossCheck(module: Module<any, any>, inputs: Tensor[], opt
       theirs = await s.run(inputs)
       await s.release()
     } catch (e) {
-      providers.push({ provider, status: 'fail', reason: `ONNX Runtime could not run the export: ${(e as Error).message.split('\n')[0]}` })
+      providers.push({
+        provider,
+        status: 'fail',
+        reason: `ONNX Runtime could not run the export: ${(e as Error).message.split('\n')[0]}`,
+      })
       continue
     }
     const perOutput = outputs.map((o, i) => {
       const tol = opts.tolerance ?? tolerances[provider][o.dtype]
-      return theirs[i] ? compareTensors(o, theirs[i]!, tol) : { maxAbsError: Infinity, maxRelError: Infinity, mismatches: o.size, shapeMatches: false, scale: NaN, scaledError: Infinity }
+      return theirs[i]
+        ? compareTensors(o, theirs[i]!, tol)
+        : {
+            maxAbsError: Infinity,
+            maxRelError: Infinity,
+            mismatches: o.size,
+            shapeMatches: false,
+            scale: NaN,
+            scaledError: Infinity,
+          }
     })
     const ok = theirs.length === outputs.length && perOutput.every((c) => c.shapeMatches && c.mismatches === 0)
     providers.push({
       provider,
       status: ok ? 'pass' : 'fail',
-      ...(ok ? {} : { reason: theirs.length !== outputs.length ? `ONNX Runtime returned ${theirs.length} outputs, refnets ${outputs.length}` : 'outputs differ beyond the tolerance' }),
+      ...(ok
+        ? {}
+        : {
+            reason:
+              theirs.length !== outputs.length
+                ? `ONNX Runtime returned ${theirs.length} outputs, refnets ${outputs.length}`
+                : 'outputs differ beyond the tolerance',
+          }),
       maxAbsError: Math.max(...perOutput.map((c) => c.maxAbsError)),
       maxRelError: Math.max(...perOutput.map((c) => c.maxRelError)),
       scaledError: Math.max(...perOutput.map((c) => c.scaledError)),

@@ -24,7 +24,12 @@ function probeModel(): Uint8Array {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     producerName: 'refnets',
-    graph: { name: 'probe', node: [{ input: ['x'], output: ['y'], opType: 'Identity' }], input: [io('x')], output: [io('y')] },
+    graph: {
+      name: 'probe',
+      node: [{ input: ['x'], output: ['y'], opType: 'Identity' }],
+      input: [io('x')],
+      output: [io('y')],
+    },
   })
 }
 
@@ -50,12 +55,20 @@ let cached: Promise<ProviderInfo[]> | null = null
 export function availableProviders(): Promise<ProviderInfo[]> {
   cached ??= (async () => {
     const cpu: ProviderInfo = { name: 'cpu', available: true }
-    const backends = (ort as unknown as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.() ?? []
+    const backends =
+      (ort as unknown as { listSupportedBackends?: () => { name: string }[] }).listSupportedBackends?.() ?? []
     if (!backends.some((b) => b.name === 'cuda'))
       return [cpu, { name: 'cuda', available: false, reason: 'this onnxruntime-node build lists no CUDA backend' }]
     const missing = missingCudaLibrary()
     if (missing)
-      return [cpu, { name: 'cuda', available: false, reason: `the CUDA execution provider is not installed (${missing} is absent: onnxruntime-node's install script, which downloads it, does not run by default; see docs/cuda.md)` }]
+      return [
+        cpu,
+        {
+          name: 'cuda',
+          available: false,
+          reason: `the CUDA execution provider is not installed (${missing} is absent: onnxruntime-node's install script, which downloads it, does not run by default; see docs/cuda.md)`,
+        },
+      ]
     try {
       const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] })
       await s.release()
@@ -88,15 +101,29 @@ export function toOrt(t: Tensor): ort.Tensor {
 export function fromOrt(t: ort.Tensor): Tensor {
   const shape = [...t.dims]
   switch (t.type) {
-    case 'float32': return new Tensor(Float32Array.from(t.data as Float32Array), shape)
-    case 'float64': return new Tensor(Float64Array.from(t.data as Float64Array), shape)
-    case 'int32': return new Tensor(Int32Array.from(t.data as Int32Array), shape)
-    case 'int64': return new Tensor(Int32Array.from(t.data as BigInt64Array, (v, i) => {
-      if (v > 2147483647n || v < -2147483648n) throw new DTypeError(`ONNX Runtime returned int64 ${v} at element ${i}, outside the int32 range refnets carries integers in`)
-      return Number(v)
-    }), shape)
-    case 'bool': return new Tensor(Uint8Array.from(t.data as Uint8Array), shape)
-    default: throw new DTypeError(`ONNX Runtime returned a ${t.type} tensor; refnets reads float32, float64, int32, int64 and bool`)
+    case 'float32':
+      return new Tensor(Float32Array.from(t.data as Float32Array), shape)
+    case 'float64':
+      return new Tensor(Float64Array.from(t.data as Float64Array), shape)
+    case 'int32':
+      return new Tensor(Int32Array.from(t.data as Int32Array), shape)
+    case 'int64':
+      return new Tensor(
+        Int32Array.from(t.data as BigInt64Array, (v, i) => {
+          if (v > 2147483647n || v < -2147483648n)
+            throw new DTypeError(
+              `ONNX Runtime returned int64 ${v} at element ${i}, outside the int32 range refnets carries integers in`,
+            )
+          return Number(v)
+        }),
+        shape,
+      )
+    case 'bool':
+      return new Tensor(Uint8Array.from(t.data as Uint8Array), shape)
+    default:
+      throw new DTypeError(
+        `ONNX Runtime returned a ${t.type} tensor; refnets reads float32, float64, int32, int64 and bool`,
+      )
   }
 }
 
@@ -116,7 +143,10 @@ export interface OrtSession {
   release(): Promise<void>
 }
 
-export async function createSession(bytes: Uint8Array, { provider = 'cpu', threads }: SessionOptions = {}): Promise<OrtSession> {
+export async function createSession(
+  bytes: Uint8Array,
+  { provider = 'cpu', threads }: SessionOptions = {},
+): Promise<OrtSession> {
   const s = await ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
@@ -124,7 +154,9 @@ export async function createSession(bytes: Uint8Array, { provider = 'cpu', threa
   })
   const feeds = (inputs: Tensor[]) => {
     if (inputs.length !== s.inputNames.length)
-      throw new ArgumentError(`the model has ${s.inputNames.length} inputs (${s.inputNames.join(', ')}), got ${inputs.length}`)
+      throw new ArgumentError(
+        `the model has ${s.inputNames.length} inputs (${s.inputNames.join(', ')}), got ${inputs.length}`,
+      )
     return Object.fromEntries(s.inputNames.map((n, i) => [n, toOrt(inputs[i]!)]))
   }
   return {

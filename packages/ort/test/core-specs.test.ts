@@ -22,7 +22,10 @@ describe.each(specs)('$name', (spec) => {
 
   it('matches ONNX Runtime on the CPU', async () => {
     const m = spec.build(0)
-    const r = await crossCheck(m, spec.inputs('small', 1), { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const r = await crossCheck(m, spec.inputs('small', 1), {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     expect(r.providers[0]!.status, r.providers[0]!.reason).toBe('pass')
   })
 })

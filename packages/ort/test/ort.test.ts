@@ -1,4 +1,16 @@
-import { ArgumentError, DTypeError, Module, type Tensor, defineOp, apply, exportOnnx, manualSeed, nn, randn, tensor } from '@refnets/core'
+import {
+  ArgumentError,
+  DTypeError,
+  Module,
+  type Tensor,
+  defineOp,
+  apply,
+  exportOnnx,
+  manualSeed,
+  nn,
+  randn,
+  tensor,
+} from '@refnets/core'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
 import { availableProviders, compareTensors, createSession, crossCheck, fromOrt, runOrt } from '../src/index.js'
@@ -39,7 +51,9 @@ describe('ONNX Runtime runner', () => {
   })
 
   it('reads int64 outputs exactly or fails with a typed error (no silent wrap to int32), and refuses other types', () => {
-    expect(Array.from(fromOrt(new ort.Tensor('int64', BigInt64Array.from([-2147483648n, 2147483647n]), [2])).data)).toEqual([-2147483648, 2147483647])
+    expect(
+      Array.from(fromOrt(new ort.Tensor('int64', BigInt64Array.from([-2147483648n, 2147483647n]), [2])).data),
+    ).toEqual([-2147483648, 2147483647])
     expect(() => fromOrt(new ort.Tensor('int64', BigInt64Array.from([1n, 4294967297n]), [2]))).toThrow(DTypeError)
     expect(() => fromOrt(new ort.Tensor('string', ['a'], [1]))).toThrow(DTypeError)
   })
@@ -68,7 +82,9 @@ class BadSquareLinear extends Module {
 describe('crossCheck', () => {
   it('passes a right module on the CPU and skips an unavailable CUDA with its reason', async () => {
     manualSeed(2)
-    const r = await crossCheck(new nn.Sequential(new nn.Linear(5, 4), new nn.GELU(), new nn.LayerNorm(4)), [randn([2, 5])])
+    const r = await crossCheck(new nn.Sequential(new nn.Linear(5, 4), new nn.GELU(), new nn.LayerNorm(4)), [
+      randn([2, 5]),
+    ])
     const cpu = r.providers.find((p) => p.provider === 'cpu')!
     expect(cpu.status).toBe('pass')
     expect(cpu.maxAbsError).toBeLessThan(1e-5)

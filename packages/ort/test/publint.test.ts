@@ -13,6 +13,8 @@ const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 it('passes publint', async () => {
   // Asynchronous, so the long build does not block the worker's event loop (vitest's RPC times out).
-  const { stdout } = await promisify(execFile)('node', [resolve(pkgDir, '../../scripts/publint.mjs'), pkgDir], { encoding: 'utf8' })
+  const { stdout } = await promisify(execFile)('node', [resolve(pkgDir, '../../scripts/publint.mjs'), pkgDir], {
+    encoding: 'utf8',
+  })
   expect(stdout).toMatch(/publint passed/)
 }, 300_000)

@@ -32,11 +32,18 @@ const { corpus, vocab } = loadTimeMachine('char')
 const split = Math.floor(corpus.length * 0.9)
 const train = corpus.subarray(0, split)
 const val = corpus.subarray(split)
-console.log(`time machine: ${corpus.length} characters, vocabulary ${vocab.length}; train ${train.length}, held-out ${val.length} (last 10%)`)
-console.log(`model: ${style}-style ${cell} hidden ${hidden} layers ${layers}; batch ${batchSize} x ${numSteps} steps, Adam lr ${lr}`)
+console.log(
+  `time machine: ${corpus.length} characters, vocabulary ${vocab.length}; train ${train.length}, held-out ${val.length} (last 10%)`,
+)
+console.log(
+  `model: ${style}-style ${cell} hidden ${hidden} layers ${layers}; batch ${batchSize} x ${numSteps} steps, Adam lr ${lr}`,
+)
 
 // layer-style: the RNN/GRU/LSTM layer; scratch-style: the time loop written out over a cell.
-const model = style === 'scratch' ? new CellLM(vocab.length, hidden, { cell, embedDim: 32 }) : new RnnLM(vocab.length, hidden, { cell, embedDim: 32, numLayers: layers })
+const model =
+  style === 'scratch'
+    ? new CellLM(vocab.length, hidden, { cell, embedDim: 32 })
+    : new RnnLM(vocab.length, hidden, { cell, embedDim: 32, numLayers: layers })
 const opt = new optim.Adam(model.parameters(), { lr })
 
 /** Run the model over ids (B, T) from state `st`; returns logits and the new (detached) state. */
@@ -112,15 +119,31 @@ for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     opt.step()
     nll += loss.item() * B * T
     n += B * T
-    if (++b % 20 === 0) console.log(`  epoch ${epoch} batch ${b}: train perplexity ${perplexity(nll, n).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+    if (++b % 20 === 0)
+      console.log(
+        `  epoch ${epoch} batch ${b}: train perplexity ${perplexity(nll, n).toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      )
     if ((Date.now() - t0) / 60_000 > minutes) break
   }
   epochs = epoch
   const ppl = validate()
   best = Math.min(best, ppl)
-  console.log(`epoch ${epoch}: train perplexity ${perplexity(nll, n).toFixed(2)}, validation perplexity ${ppl.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`)
+  console.log(
+    `epoch ${epoch}: train perplexity ${perplexity(nll, n).toFixed(2)}, validation perplexity ${ppl.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`,
+  )
   if ((Date.now() - t0) / 60_000 > minutes) break
 }
 const final = validate()
 console.log(`generated: ${generate('time traveller', 50)}`)
-console.log(JSON.stringify({ cell, style, hidden, layers, epochs, seconds: Math.round((Date.now() - t0) / 1000), cpuSeconds: Math.round(cpuSeconds()), validationPerplexity: Number(final.toFixed(3)) }))
+console.log(
+  JSON.stringify({
+    cell,
+    style,
+    hidden,
+    layers,
+    epochs,
+    seconds: Math.round((Date.now() - t0) / 1000),
+    cpuSeconds: Math.round(cpuSeconds()),
+    validationPerplexity: Number(final.toFixed(3)),
+  }),
+)

@@ -12,7 +12,19 @@
  *   pnpm example:seq2seq [--hidden 128] [--embed 64] [--layers 2] [--min-freq 2] [--pairs 20000] [--epochs 30] [--minutes 13] [--test 500]
  */
 import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
-import { Seq2Seq, Vocab, bleu, corpusBleu, groupBySource, idRows, maskedCrossEntropy, splitGroups, tokens, translate, truncatePad } from '../src/index.js'
+import {
+  Seq2Seq,
+  Vocab,
+  bleu,
+  corpusBleu,
+  groupBySource,
+  idRows,
+  maskedCrossEntropy,
+  splitGroups,
+  tokens,
+  translate,
+  truncatePad,
+} from '../src/index.js'
 import { loadFraEng } from '../src/data.js'
 
 const arg = (name: string, def: string): string => {
@@ -36,12 +48,27 @@ const groups = groupBySource(pairs)
 const { train, test } = splitGroups(groups, 0.1, 0)
 const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
 const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
-const src = new Vocab(trainPairs.map(([e]) => tokens(e)), special)
-const tgt = new Vocab(trainPairs.map(([, f]) => tokens(f)), special)
-console.log(`${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`)
-console.log(`vocabularies (min frequency ${minFreq}): English ${src.length}, French ${tgt.length}; GRU ${layers} layers, hidden ${hidden}, embedding ${embed}`)
+const src = new Vocab(
+  trainPairs.map(([e]) => tokens(e)),
+  special,
+)
+const tgt = new Vocab(
+  trainPairs.map(([, f]) => tokens(f)),
+  special,
+)
+console.log(
+  `${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`,
+)
+console.log(
+  `vocabularies (min frequency ${minFreq}): English ${src.length}, French ${tgt.length}; GRU ${layers} layers, hidden ${hidden}, embedding ${embed}`,
+)
 
-const model = new Seq2Seq(src.length, tgt.length, { embedDim: embed, numHiddens: hidden, numLayers: layers, dropout: 0.1 })
+const model = new Seq2Seq(src.length, tgt.length, {
+  embedDim: embed,
+  numHiddens: hidden,
+  numLayers: layers,
+  dropout: 0.1,
+})
 const opt = new optim.Adam(model.parameters(), { lr: 0.005 })
 const S = trainPairs.map(([e]) => truncatePad(e, src, numSteps))
 const Tg = trainPairs.map(([, f]) => truncatePad(f, tgt, numSteps))
@@ -66,14 +93,23 @@ outer: for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     const Y = idRows(idx.map((i) => Tg[i]!.ids))
     // Teacher forcing: the decoder reads <bos> and the target shifted right.
     const decIn = idRows(idx.map((i) => [bos, ...Tg[i]!.ids.slice(0, -1)]))
-    const loss = maskedCrossEntropy(model.call(X, decIn, idx.map((i) => S[i]!.validLen)), Y, idx.map((i) => Tg[i]!.validLen))
+    const loss = maskedCrossEntropy(
+      model.call(
+        X,
+        decIn,
+        idx.map((i) => S[i]!.validLen),
+      ),
+      Y,
+      idx.map((i) => Tg[i]!.validLen),
+    )
     opt.zeroGrad()
     loss.backward()
     optim.clipGradNorm(model.parameters(), 1)
     opt.step()
     sum += loss.item()
     n++
-    if (n % 50 === 0) console.log(`  epoch ${epoch} batch ${n}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s)`)
+    if (n % 50 === 0)
+      console.log(`  epoch ${epoch} batch ${n}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s)`)
     if (elapsed() / 60 > minutes) {
       epochs = epoch
       console.log(`epoch ${epoch} (stopped at the time limit): loss ${(sum / n).toFixed(3)}`)
@@ -81,7 +117,9 @@ outer: for (let epoch = 1; epoch <= maxEpochs; epoch++) {
     }
   }
   epochs = epoch
-  console.log(`epoch ${epoch}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`)
+  console.log(
+    `epoch ${epoch}: loss ${(sum / n).toFixed(3)} (${elapsed().toFixed(0)} s, ${cpuSeconds().toFixed(0)} CPU s)`,
+  )
 }
 
 const evalGroups = test.slice(0, nTest)
@@ -90,14 +128,31 @@ const greedy = evalGroups.map((g) => translate(model, src, tgt, g.source, { numS
 const beam = evalGroups.map((g) => translate(model, src, tgt, g.source, { numSteps, beamSize: 4 }).text)
 const bleuGreedy = corpusBleu(refs, greedy)
 const bleuBeam = corpusBleu(refs, beam)
-console.log(`test BLEU-4 (corpus, ${evalGroups.length} sentences, all references): greedy ${bleuGreedy.toFixed(4)}, beam 4 ${bleuBeam.toFixed(4)}`)
-for (let i = 0; i < 5; i++) console.log(`  ${evalGroups[i]!.source} => ${beam[i]} (references: ${evalGroups[i]!.references.join(' | ')})`)
+console.log(
+  `test BLEU-4 (corpus, ${evalGroups.length} sentences, all references): greedy ${bleuGreedy.toFixed(4)}, beam 4 ${bleuBeam.toFixed(4)}`,
+)
+for (let i = 0; i < 5; i++)
+  console.log(`  ${evalGroups[i]!.source} => ${beam[i]} (references: ${evalGroups[i]!.references.join(' | ')})`)
 
 const trainSet = new Set(train.map((g) => g.source))
 for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
   const refsOf = groups.find((g) => g.source === e)?.references ?? []
   const out = noGrad(() => translate(model, src, tgt, e, { numSteps, beamSize: 4 }).text)
   const score = Math.max(0, ...refsOf.map((r) => bleu(out, r, 2)))
-  console.log(`${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`)
+  console.log(
+    `${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`,
+  )
 }
-console.log(JSON.stringify({ pairs: maxPairs, hidden, embed, layers, epochs, seconds: Math.round(elapsed()), cpuSeconds: Math.round(cpuSeconds()), bleuGreedy: Number(bleuGreedy.toFixed(4)), bleuBeam: Number(bleuBeam.toFixed(4)) }))
+console.log(
+  JSON.stringify({
+    pairs: maxPairs,
+    hidden,
+    embed,
+    layers,
+    epochs,
+    seconds: Math.round(elapsed()),
+    cpuSeconds: Math.round(cpuSeconds()),
+    bleuGreedy: Number(bleuGreedy.toFixed(4)),
+    bleuBeam: Number(bleuBeam.toFixed(4)),
+  }),
+)

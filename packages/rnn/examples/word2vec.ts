@@ -12,8 +12,18 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Generator, data, manualSeed, optim } from '@refnets/core'
 import {
-  NoiseSampler, Vocab, Word2Vec, analogy, centersAndContexts, neighbours, noiseWeights, preprocessTimeMachine, scatterSvg, subsample,
-  tokenize, word2vecBatches,
+  NoiseSampler,
+  Vocab,
+  Word2Vec,
+  analogy,
+  centersAndContexts,
+  neighbours,
+  noiseWeights,
+  preprocessTimeMachine,
+  scatterSvg,
+  subsample,
+  tokenize,
+  word2vecBatches,
 } from '../src/index.js'
 import { readTimeMachine } from '../src/data.js'
 
@@ -28,7 +38,10 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const out = resolve(repoRoot, arg('out', `docs/figures/word2vec-${kind}.svg`))
 
 manualSeed(0)
-const lines = readTimeMachine().split('\n').map((l) => preprocessTimeMachine(l).trim()).filter(Boolean)
+const lines = readTimeMachine()
+  .split('\n')
+  .map((l) => preprocessTimeMachine(l).trim())
+  .filter(Boolean)
 const sentencesTok = tokenize(lines, 'word')
 const vocab = new Vocab(sentencesTok, { minFreq: 5 })
 const sentences = sentencesTok.map((s) => vocab.encode(s).filter((id) => id !== vocab.unk))
@@ -36,7 +49,9 @@ const counts = new Map<number, number>()
 for (const s of sentences) for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1)
 const kept = subsample(sentences, counts, new Generator(1))
 const pairs = centersAndContexts(kept, 5, new Generator(2))
-console.log(`${lines.length} lines, vocabulary ${vocab.length} (min frequency 5); ${pairs.centers.length} centre words after subsampling`)
+console.log(
+  `${lines.length} lines, vocabulary ${vocab.length} (min frequency 5); ${pairs.centers.length} centre words after subsampling`,
+)
 console.log(`${kind}, embedding ${dim}, window up to 5, 5 noise words per positive, Adam lr 0.005, ${epochs} epochs`)
 
 const model = new Word2Vec(vocab.length, dim, kind)
@@ -61,9 +76,17 @@ const W = model.vectors()
 const show = (ids: [number, number][]) => ids.map(([i, s]) => `${vocab.idxToToken[i]} ${s.toFixed(2)}`).join(', ')
 for (const w of ['time', 'machine', 'man', 'night', 'hand', 'white', 'said', 'little'])
   console.log(`nearest to '${w}': ${show(neighbours(W, vocab.indexOf(w), 5))}`)
-for (const [a, b, c, want] of [['he', 'his', 'she', 'her'], ['he', 'him', 'i', 'me'], ['i', 'my', 'we', 'our'], ['day', 'days', 'thing', 'things'], ['go', 'went', 'come', 'came']] as const) {
+for (const [a, b, c, want] of [
+  ['he', 'his', 'she', 'her'],
+  ['he', 'him', 'i', 'me'],
+  ['i', 'my', 'we', 'our'],
+  ['day', 'days', 'thing', 'things'],
+  ['go', 'went', 'come', 'came'],
+] as const) {
   const got = analogy(W, vocab.indexOf(a), vocab.indexOf(b), vocab.indexOf(c), 3)
-  console.log(`${a} : ${b} :: ${c} : ? -> ${show(got)} (expected '${want}': ${got.some(([i]) => vocab.idxToToken[i] === want) ? 'in top 3' : 'not in top 3'})`)
+  console.log(
+    `${a} : ${b} :: ${c} : ? -> ${show(got)} (expected '${want}': ${got.some(([i]) => vocab.idxToToken[i] === want) ? 'in top 3' : 'not in top 3'})`,
+  )
 }
 
 // 2-D projection of the 150 most frequent words.
@@ -72,5 +95,12 @@ const X = W.gather(0, new (W.constructor as typeof import('@refnets/core').Tenso
 const proj = data.pca(X, 2).transform(X)
 const pts = Array.from({ length: top.length }, (_, i) => [proj.data[2 * i]!, proj.data[2 * i + 1]!] as [number, number])
 mkdirSync(dirname(out), { recursive: true })
-writeFileSync(out, scatterSvg(pts, top.map((i) => vocab.idxToToken[i]!), { title: `word2vec ${kind} on The Time Machine: PCA of the 150 most frequent words` }))
+writeFileSync(
+  out,
+  scatterSvg(
+    pts,
+    top.map((i) => vocab.idxToToken[i]!),
+    { title: `word2vec ${kind} on The Time Machine: PCA of the 150 most frequent words` },
+  ),
+)
 console.log(`wrote ${out}`)

@@ -62,7 +62,9 @@ function closestRefLength(refs: string[][], c: number): number {
  * Default weights (1/4, 1/4, 1/4, 1/4): BLEU-4.
  */
 export function corpusBleu(
-  references: (string | string[])[][], hypotheses: (string | string[])[], weights = [0.25, 0.25, 0.25, 0.25],
+  references: (string | string[])[][],
+  hypotheses: (string | string[])[],
+  weights = [0.25, 0.25, 0.25, 0.25],
 ): number {
   if (references.length !== hypotheses.length)
     throw new ArgumentError(`corpusBleu: ${hypotheses.length} hypotheses but ${references.length} reference lists`)

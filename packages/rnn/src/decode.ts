@@ -62,7 +62,9 @@ const normalised = (logProb: number, len: number, alpha: number) => logProb / Ma
  * beamSize 1 is greedy search.
  */
 export function beamSearch<S>(
-  step: StepFn<S>, init: S, { bos, eos, maxLen, beamSize = 4, alpha = 0.75 }: DecodeOptions & { beamSize?: number; alpha?: number },
+  step: StepFn<S>,
+  init: S,
+  { bos, eos, maxLen, beamSize = 4, alpha = 0.75 }: DecodeOptions & { beamSize?: number; alpha?: number },
 ): Hypothesis[] {
   if (!Number.isInteger(beamSize) || beamSize < 1)
     throw new ArgumentError(`beamSize must be a positive integer, got ${beamSize}`)
@@ -93,6 +95,11 @@ export function beamSearch<S>(
     beams = next
   }
   for (const b of beams)
-    done.push({ tokens: b.tokens, logProb: b.logProb, score: normalised(b.logProb, b.tokens.length, alpha), finished: false })
+    done.push({
+      tokens: b.tokens,
+      logProb: b.logProb,
+      score: normalised(b.logProb, b.tokens.length, alpha),
+      finished: false,
+    })
   return done.sort((a, b) => b.score - a.score)
 }

@@ -33,7 +33,9 @@ export function groupBySource(pairs: [string, string][]): SourceGroup[] {
  * of it for test. Deterministic for a given seed and input order.
  */
 export function splitGroups(
-  groups: SourceGroup[], testFraction: number, seed = 0,
+  groups: SourceGroup[],
+  testFraction: number,
+  seed = 0,
 ): { train: SourceGroup[]; test: SourceGroup[] } {
   if (!(testFraction > 0 && testFraction < 1))
     throw new ArgumentError(`testFraction must be in (0, 1), got ${testFraction}`)
@@ -54,8 +56,7 @@ export function truncatePad(sentence: string, vocab: Vocab, numSteps: number): {
 }
 
 /** Rows of ids as a (B, T) int32 tensor. */
-export const idRows = (rows: number[][]): Tensor =>
-  new T(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length])
+export const idRows = (rows: number[][]): Tensor => new T(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length])
 
 export interface TranslateOptions {
   numSteps: number
@@ -65,7 +66,11 @@ export interface TranslateOptions {
 
 /** Translate one preprocessed sentence: greedy with beamSize 1 (default), else beam search. */
 export function translate(
-  model: Seq2Seq, srcVocab: Vocab, tgtVocab: Vocab, sentence: string, { numSteps, beamSize = 1, alpha = 0.75 }: TranslateOptions,
+  model: Seq2Seq,
+  srcVocab: Vocab,
+  tgtVocab: Vocab,
+  sentence: string,
+  { numSteps, beamSize = 1, alpha = 0.75 }: TranslateOptions,
 ): { text: string; hypothesis: Hypothesis } {
   return noGrad(() => {
     const wasTraining = model.training

@@ -4,11 +4,12 @@
  */
 import { ArgumentError } from '@refnets/core'
 
-const esc = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 export function scatterSvg(
-  points: [number, number][], labels: string[], { width = 800, height = 600, title = '' } = {},
+  points: [number, number][],
+  labels: string[],
+  { width = 800, height = 600, title = '' } = {},
 ): string {
   if (points.length !== labels.length)
     throw new ArgumentError(`scatterSvg: ${points.length} points but ${labels.length} labels`)

@@ -9,7 +9,16 @@
  * Layers return [output, h_n] ([output, h_n, c_n] for LSTM); ONNX Runtime checks every output.
  * `build` returns the module in training mode (as PyTorch does); call `.eval()` for inference.
  */
-import { Generator, type Module, type ModelSpec, type SpecSize, Tensor, manualSeed, randint, randn } from '@refnets/core'
+import {
+  Generator,
+  type Module,
+  type ModelSpec,
+  type SpecSize,
+  Tensor,
+  manualSeed,
+  randint,
+  randn,
+} from '@refnets/core'
 import { GRUCell, LSTMCell, RNNCell } from './layers/cells.js'
 import { GRU, LSTM, RNN, type RecurrentLayerOptions } from './layers/rnn.js'
 import { RnnLM } from './models/rnn-lm.js'
@@ -51,7 +60,13 @@ interface LayerVariant {
 function layerSpec(kind: Kind, v: LayerVariant = {}): ModelSpec {
   const L = v.layers ?? 1
   const D = v.bi ? 2 : 1
-  const tags = [L > 1 ? `${L}layer` : '', v.bi ? 'bi' : '', v.batchFirst ? 'batch-first' : '', v.states ? 'states' : '', v.lengths ? 'lengths' : '']
+  const tags = [
+    L > 1 ? `${L}layer` : '',
+    v.bi ? 'bi' : '',
+    v.batchFirst ? 'batch-first' : '',
+    v.states ? 'states' : '',
+    v.lengths ? 'lengths' : '',
+  ]
   return {
     name: [kind, ...tags].filter(Boolean).join('-'),
     family: 'layer',
@@ -69,7 +84,14 @@ function layerSpec(kind: Kind, v: LayerVariant = {}): ModelSpec {
       const h0 = v.states ? [randn([L * D, B, H], { generator: g })] : []
       const c0 = v.states && kind === 'lstm' ? [randn([L * D, B, H], { generator: g })] : []
       // Lengths T, T-2, T-4, ... (at least 1): the first sequence is full, the others padded.
-      const lens = v.lengths ? [new Tensor(Int32Array.from({ length: B }, (_, b) => Math.max(1, T - 2 * b)), [B])] : []
+      const lens = v.lengths
+        ? [
+            new Tensor(
+              Int32Array.from({ length: B }, (_, b) => Math.max(1, T - 2 * b)),
+              [B],
+            ),
+          ]
+        : []
       // NOTE: lengths come after the states in forward(x, h0, c0, lengths), so a spec with
       // lengths also passes the states: spec inputs are tensors only.
       return [x, ...h0, ...c0, ...lens]
@@ -112,7 +134,9 @@ function benchLayerSpec(kind: Kind, v: LayerVariant = {}): ModelSpec {
 
 function cellSpec(name: string, paper: string, make: (I: number, H: number) => Module<any, any>): ModelSpec {
   return {
-    name, family: 'layer', paper,
+    name,
+    family: 'layer',
+    paper,
     build: (seed) => {
       manualSeed(seed)
       return make(SIZES.small.I, SIZES.small.H)
@@ -157,7 +181,8 @@ const cellSpecs: ModelSpec[] = [
 ]
 
 /** Ids (B, T) over a vocabulary of `v`. */
-const ids = (v: number, B: number, T: number, seed: number): Tensor => randint(0, v, [B, T], { generator: new Generator(seed) })
+const ids = (v: number, B: number, T: number, seed: number): Tensor =>
+  randint(0, v, [B, T], { generator: new Generator(seed) })
 
 const modelSpecs: ModelSpec[] = [
   {

@@ -19,7 +19,11 @@ export function subsample(sentences: number[][], counts: Map<number, number>, ge
 }
 
 /** Every centre word with its context (a window of random size 1..maxWindow on each side). */
-export function centersAndContexts(sentences: number[][], maxWindow: number, gen: Generator): { centers: number[]; contexts: number[][] } {
+export function centersAndContexts(
+  sentences: number[][],
+  maxWindow: number,
+  gen: Generator,
+): { centers: number[]; contexts: number[][] } {
   if (!Number.isInteger(maxWindow) || maxWindow < 1)
     throw new ArgumentError(`maxWindow must be a positive integer, got ${maxWindow}`)
   const centers: number[] = []
@@ -40,7 +44,10 @@ export function centersAndContexts(sentences: number[][], maxWindow: number, gen
 /** Draws noise words with P(w) proportional to count(w)^0.75, by binary search over the CDF. */
 export class NoiseSampler {
   private readonly cdf: Float64Array
-  constructor(readonly weights: ArrayLike<number>, readonly gen: Generator) {
+  constructor(
+    readonly weights: ArrayLike<number>,
+    readonly gen: Generator,
+  ) {
     this.cdf = new Float64Array(weights.length)
     let s = 0
     for (let i = 0; i < weights.length; i++) this.cdf[i] = s += weights[i]!
@@ -79,15 +86,22 @@ export interface Word2VecBatch {
   labels: Tensor
 }
 
-const ints = (rows: number[][], L: number) => new T(Int32Array.from(rows.flatMap((r) => [...r, ...Array(L - r.length).fill(0)])), [rows.length, L])
-const floats = (rows: number[][], L: number) => new T(Float32Array.from(rows.flatMap((r) => [...r, ...Array(L - r.length).fill(0)])), [rows.length, L])
+const ints = (rows: number[][], L: number) =>
+  new T(Int32Array.from(rows.flatMap((r) => [...r, ...Array(L - r.length).fill(0)])), [rows.length, L])
+const floats = (rows: number[][], L: number) =>
+  new T(Float32Array.from(rows.flatMap((r) => [...r, ...Array(L - r.length).fill(0)])), [rows.length, L])
 
 /**
  * Minibatches for skip-gram (d2l's batchify: each centre with all its context words plus K noise
  * words per context word) or CBOW (the context predicts the centre plus K noise words).
  */
 export function* word2vecBatches(
-  data: { centers: number[]; contexts: number[][] }, kind: 'skip-gram' | 'cbow', batchSize: number, K: number, noise: NoiseSampler, gen: Generator,
+  data: { centers: number[]; contexts: number[][] },
+  kind: 'skip-gram' | 'cbow',
+  batchSize: number,
+  K: number,
+  noise: NoiseSampler,
+  gen: Generator,
 ): IterableIterator<Word2VecBatch> {
   const order = gen.permutation(data.centers.length)
   for (let s = 0; s < order.length; s += batchSize) {
@@ -107,10 +121,25 @@ export function* word2vecBatches(
     }
     const L = Math.max(...targets.map((r) => r.length))
     const batch: Word2VecBatch = {
-      inputs: kind === 'skip-gram' ? new T(Int32Array.from(idx.map((i) => data.centers[i]!)), [idx.length]) : ints(idx.map((i) => data.contexts[i]!), Math.max(...idx.map((i) => data.contexts[i]!.length))),
-      inputMask: kind === 'cbow' ? floats(idx.map((i) => data.contexts[i]!.map(() => 1)), Math.max(...idx.map((i) => data.contexts[i]!.length))) : null,
+      inputs:
+        kind === 'skip-gram'
+          ? new T(Int32Array.from(idx.map((i) => data.centers[i]!)), [idx.length])
+          : ints(
+              idx.map((i) => data.contexts[i]!),
+              Math.max(...idx.map((i) => data.contexts[i]!.length)),
+            ),
+      inputMask:
+        kind === 'cbow'
+          ? floats(
+              idx.map((i) => data.contexts[i]!.map(() => 1)),
+              Math.max(...idx.map((i) => data.contexts[i]!.length)),
+            )
+          : null,
       targets: ints(targets, L),
-      mask: floats(targets.map((r) => r.map(() => 1)), L),
+      mask: floats(
+        targets.map((r) => r.map(() => 1)),
+        L,
+      ),
       labels: floats(labels, L),
     }
     yield batch
@@ -122,7 +151,11 @@ export class Word2Vec extends Module<[Word2VecBatch], Tensor> {
   centre: nn.Embedding
   context: nn.Embedding
 
-  constructor(readonly vocabSize: number, readonly embedDim: number, readonly kind: 'skip-gram' | 'cbow' = 'skip-gram') {
+  constructor(
+    readonly vocabSize: number,
+    readonly embedDim: number,
+    readonly kind: 'skip-gram' | 'cbow' = 'skip-gram',
+  ) {
     super()
     this.centre = new nn.Embedding(vocabSize, embedDim)
     this.context = new nn.Embedding(vocabSize, embedDim)
@@ -148,7 +181,9 @@ export class Word2Vec extends Module<[Word2VecBatch], Tensor> {
     const x = matmul(v, u.transpose(1, 2)).squeeze(1)
     // NOTE: logistic loss -log sigmoid(x) = softplus(-x) for positives and softplus(x) for noise,
     // in the stable softplus form.
-    const loss = softplus(x.neg()).mul(b.labels).add(softplus(x).mul(b.labels.neg().add(1)))
+    const loss = softplus(x.neg())
+      .mul(b.labels)
+      .add(softplus(x).mul(b.labels.neg().add(1)))
     return loss.mul(b.mask).sum().div(b.mask.sum())
   }
 

@@ -15,7 +15,11 @@ interface BleuCase {
   d2l: Record<string, number>
 }
 const fx = JSON.parse(readFileSync(new URL('./fixtures/bleu.json', import.meta.url), 'utf8')) as {
-  nltk: string; cases: BleuCase[]; corpusBleu4: number; corpusBleu4First12: number; corpusBleu2: number
+  nltk: string
+  cases: BleuCase[]
+  corpusBleu4: number
+  corpusBleu4First12: number
+  corpusBleu2: number
 }
 
 describe('BLEU matches NLTK', () => {
@@ -98,7 +102,9 @@ describe('greedy and beam search', () => {
   })
 
   it('beam 1 is greedy; bad options are rejected', () => {
-    expect(beamSearch(markov, null, { ...opts, beamSize: 1, alpha: 0 })[0]!.tokens).toEqual(greedyDecode(markov, null, opts).tokens)
+    expect(beamSearch(markov, null, { ...opts, beamSize: 1, alpha: 0 })[0]!.tokens).toEqual(
+      greedyDecode(markov, null, opts).tokens,
+    )
     expect(() => beamSearch(markov, null, { ...opts, beamSize: 0 })).toThrow(ArgumentError)
     expect(() => greedyDecode(markov, null, { ...opts, maxLen: 0 })).toThrow(ArgumentError)
   })

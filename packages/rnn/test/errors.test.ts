@@ -55,8 +55,12 @@ describe('recurrent layers reject bad input with typed errors', () => {
 describe('cells reject bad input', () => {
   it('wrong input size and state shapes', () => {
     expect(() => new RNNCell(4, 3).call(randn([2, 5]))).toThrow(/expected input size 4, got 5/)
-    expect(() => new GRUCell(4, 3).call(randn([2, 4]), randn([3, 3]))).toThrow(/expected hidden state h of shape \[2, 3\], got \[3, 3\]/)
-    expect(() => new LSTMCell(4, 3).call(randn([2, 4]), randn([2, 3]), randn([2, 4]))).toThrow(/expected cell state c of shape \[2, 3\]/)
+    expect(() => new GRUCell(4, 3).call(randn([2, 4]), randn([3, 3]))).toThrow(
+      /expected hidden state h of shape \[2, 3\], got \[3, 3\]/,
+    )
+    expect(() => new LSTMCell(4, 3).call(randn([2, 4]), randn([2, 3]), randn([2, 4]))).toThrow(
+      /expected cell state c of shape \[2, 3\]/,
+    )
     expect(() => new LSTMCell(4, 3).call(randn([2, 2, 4]))).toThrow(ShapeError)
   })
 })

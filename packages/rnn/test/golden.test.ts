@@ -37,19 +37,34 @@ interface Case {
   dc0: Enc | null
 }
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/recurrent.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] }
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/recurrent.json', import.meta.url), 'utf8')) as {
+  torch: string
+  cases: Case[]
+}
 const dec = (e: Enc): Tensor => fromArray(Float64Array.from(e.data), e.shape)
 
 function build(c: Case): Module<any, Tensor | Tensor[]> {
   const f64 = { dtype: 'float64' } as const
-  const opts = { numLayers: c.numLayers, bidirectional: c.bidirectional, batchFirst: c.batchFirst, bias: c.bias, ...f64 }
+  const opts = {
+    numLayers: c.numLayers,
+    bidirectional: c.bidirectional,
+    batchFirst: c.batchFirst,
+    bias: c.bias,
+    ...f64,
+  }
   switch (c.kind) {
-    case 'rnn': return new RNN(c.inputSize, c.hiddenSize, { ...opts, nonlinearity: c.nonlinearity })
-    case 'gru': return new GRU(c.inputSize, c.hiddenSize, opts)
-    case 'lstm': return new LSTM(c.inputSize, c.hiddenSize, opts)
-    case 'rnn-cell': return new RNNCell(c.inputSize, c.hiddenSize, { nonlinearity: c.nonlinearity, ...f64 })
-    case 'gru-cell': return new GRUCell(c.inputSize, c.hiddenSize, f64)
-    case 'lstm-cell': return new LSTMCell(c.inputSize, c.hiddenSize, f64)
+    case 'rnn':
+      return new RNN(c.inputSize, c.hiddenSize, { ...opts, nonlinearity: c.nonlinearity })
+    case 'gru':
+      return new GRU(c.inputSize, c.hiddenSize, opts)
+    case 'lstm':
+      return new LSTM(c.inputSize, c.hiddenSize, opts)
+    case 'rnn-cell':
+      return new RNNCell(c.inputSize, c.hiddenSize, { nonlinearity: c.nonlinearity, ...f64 })
+    case 'gru-cell':
+      return new GRUCell(c.inputSize, c.hiddenSize, f64)
+    case 'lstm-cell':
+      return new LSTMCell(c.inputSize, c.hiddenSize, f64)
   }
 }
 
@@ -63,7 +78,9 @@ const maxDiff = (a: Tensor, e: Enc): number => {
 
 it('fixtures come from PyTorch 1.13 and cover every layer and cell', () => {
   expect(fixture.torch.startsWith('1.13')).toBe(true)
-  expect(new Set(fixture.cases.map((c) => c.kind))).toEqual(new Set(['rnn', 'gru', 'lstm', 'rnn-cell', 'gru-cell', 'lstm-cell']))
+  expect(new Set(fixture.cases.map((c) => c.kind))).toEqual(
+    new Set(['rnn', 'gru', 'lstm', 'rnn-cell', 'gru-cell', 'lstm-cell']),
+  )
   expect(fixture.cases.filter((c) => c.lengths).length).toBeGreaterThanOrEqual(3)
 })
 
@@ -76,7 +93,14 @@ describe.each(fixture.cases.map((c) => [c.name, c] as [string, Case]))('%s', (_n
     const x = dec(c.x).requireGrad()
     const h0 = c.h0 ? dec(c.h0).requireGrad() : null
     const c0 = c.c0 ? dec(c.c0).requireGrad() : null
-    const args: (Tensor | number[] | null)[] = c.kind === 'lstm' ? [x, h0, c0, c.lengths ?? null] : c.kind === 'lstm-cell' ? [x, h0, c0] : c.kind.endsWith('cell') ? [x, h0] : [x, h0, c.lengths ?? null]
+    const args: (Tensor | number[] | null)[] =
+      c.kind === 'lstm'
+        ? [x, h0, c0, c.lengths ?? null]
+        : c.kind === 'lstm-cell'
+          ? [x, h0, c0]
+          : c.kind.endsWith('cell')
+            ? [x, h0]
+            : [x, h0, c.lengths ?? null]
     const res = m.call(...args)
     const outs = Array.isArray(res) ? res : [res]
     expect(outs.length).toBe(c.outputs.length)

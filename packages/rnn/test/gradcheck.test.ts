@@ -5,7 +5,18 @@
  */
 import { type Tensor, Generator, concat, gradcheck, noGrad, randn } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
-import { type CellWeights, type RecurrentMode, GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, type RecurrentBase, recurrent } from '../src/index.js'
+import {
+  type CellWeights,
+  type RecurrentMode,
+  GRU,
+  GRUCell,
+  LSTM,
+  LSTMCell,
+  RNN,
+  RNNCell,
+  type RecurrentBase,
+  recurrent,
+} from '../src/index.js'
 
 const gen = new Generator(3)
 const r64 = (shape: number[]) => randn(shape, { dtype: 'float64', generator: gen })
@@ -30,7 +41,11 @@ function layerFn(m: RecurrentBase, c: LayerCase) {
       weights.push({ wIh: wIh!, wHh: wHh!, bIh: bIh ?? null, bHh: bHh ?? null })
     }
     const r = recurrent(c.mode, x, h0, c.mode === 'LSTM' ? c0 : null, weights, {
-      numLayers: c.layers, bidirectional: c.bi, dropout: 0, training: false, lengths: c.lengths ?? null,
+      numLayers: c.layers,
+      bidirectional: c.bi,
+      dropout: 0,
+      training: false,
+      lengths: c.lengths ?? null,
     })
     return concat([r.output.flatten(), r.hN.flatten(), ...(r.cN ? [r.cN.flatten()] : [])])
   }
@@ -38,7 +53,13 @@ function layerFn(m: RecurrentBase, c: LayerCase) {
 
 const cases: [string, LayerCase][] = []
 for (const mode of ['RNN_TANH', 'RNN_RELU', 'GRU', 'LSTM'] as const)
-  for (const [layers, bi] of [[1, false], [1, true], [2, false], [2, true]] as const) cases.push([`${mode} layers=${layers} bi=${bi}`, { mode, layers, bi }])
+  for (const [layers, bi] of [
+    [1, false],
+    [1, true],
+    [2, false],
+    [2, true],
+  ] as const)
+    cases.push([`${mode} layers=${layers} bi=${bi}`, { mode, layers, bi }])
 for (const mode of ['RNN_TANH', 'GRU', 'LSTM'] as const) {
   cases.push([`${mode} 2 layers bi, variable lengths`, { mode, layers: 2, bi: true, lengths: [4, 2, 1] }])
   cases.push([`${mode} no bias`, { mode, layers: 1, bi: true, bias: false }])
@@ -49,13 +70,26 @@ describe('layers: gradcheck of output, h_n (and c_n) w.r.t. input, initial state
     const [T, B, I, H] = [4, 3, 3, 2]
     const m = build(c, I, H)
     const LD = c.layers * (c.bi ? 2 : 1)
-    const inputs = [r64([T, B, I]), r64([LD, B, H]).mul(0.5), r64([LD, B, H]).mul(0.5), ...m.parameters().map((p) => p.detach())]
-    const res = gradcheck(layerFn(m, c), inputs, c.mode === 'LSTM' ? {} : { wrt: [0, 1, ...m.parameters().map((_, i) => i + 3)] })
+    const inputs = [
+      r64([T, B, I]),
+      r64([LD, B, H]).mul(0.5),
+      r64([LD, B, H]).mul(0.5),
+      ...m.parameters().map((p) => p.detach()),
+    ]
+    const res = gradcheck(
+      layerFn(m, c),
+      inputs,
+      c.mode === 'LSTM' ? {} : { wrt: [0, 1, ...m.parameters().map((_, i) => i + 3)] },
+    )
     expect(res.relError).toBeLessThan(1e-7)
     // The module computes the same function (its forward runs the same code on its parameters).
-    const [out, hN, cN] = noGrad(() => m.forwardStates(inputs[0]!, inputs[1]!, c.mode === 'LSTM' ? inputs[2]! : null, c.lengths ?? null))
+    const [out, hN, cN] = noGrad(() =>
+      m.forwardStates(inputs[0]!, inputs[1]!, c.mode === 'LSTM' ? inputs[2]! : null, c.lengths ?? null),
+    )
     const ref = noGrad(() => layerFn(m, c)(...(inputs as [Tensor, Tensor, Tensor, ...Tensor[]])))
-    expect(Array.from(concat([out!.flatten(), hN!.flatten(), ...(cN ? [cN.flatten()] : [])]).data)).toEqual(Array.from(ref.data))
+    expect(Array.from(concat([out!.flatten(), hN!.flatten(), ...(cN ? [cN.flatten()] : [])]).data)).toEqual(
+      Array.from(ref.data),
+    )
   })
 
   it('gradcheck through the module with batchFirst and unbatched input', () => {
@@ -66,14 +100,16 @@ describe('layers: gradcheck of output, h_n (and c_n) w.r.t. input, initial state
 })
 
 describe('cells: gradcheck w.r.t. input, state and every parameter', () => {
-  const cellFn = (cell: RNNCell | GRUCell | LSTMCell) => (x: Tensor, h: Tensor, c: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor) => {
-    cell.weight_ih = wIh as never
-    cell.weight_hh = wHh as never
-    cell.bias_ih = bIh as never
-    cell.bias_hh = bHh as never
-    const out = cell instanceof LSTMCell ? cell.call(x, h, c) : [cell.call(x, h)]
-    return concat(out.map((t) => t.flatten()))
-  }
+  const cellFn =
+    (cell: RNNCell | GRUCell | LSTMCell) =>
+    (x: Tensor, h: Tensor, c: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor) => {
+      cell.weight_ih = wIh as never
+      cell.weight_hh = wHh as never
+      cell.bias_ih = bIh as never
+      cell.bias_hh = bHh as never
+      const out = cell instanceof LSTMCell ? cell.call(x, h, c) : [cell.call(x, h)]
+      return concat(out.map((t) => t.flatten()))
+    }
   it.each([
     ['RNNCell tanh', () => new RNNCell(3, 4, { dtype: 'float64' })],
     ['RNNCell relu', () => new RNNCell(3, 4, { nonlinearity: 'relu', dtype: 'float64' })],
@@ -82,7 +118,11 @@ describe('cells: gradcheck w.r.t. input, state and every parameter', () => {
   ] as const)('%s', (_n, make) => {
     const cell = make()
     const ps = [cell.weight_ih, cell.weight_hh, cell.bias_ih!, cell.bias_hh!].map((p) => p.detach())
-    const res = gradcheck(cellFn(cell), [r64([2, 3]), r64([2, 4]), r64([2, 4]), ...ps], cell instanceof LSTMCell ? {} : { wrt: [0, 1, 3, 4, 5, 6] })
+    const res = gradcheck(
+      cellFn(cell),
+      [r64([2, 3]), r64([2, 4]), r64([2, 4]), ...ps],
+      cell instanceof LSTMCell ? {} : { wrt: [0, 1, 3, 4, 5, 6] },
+    )
     expect(res.relError).toBeLessThan(1e-7)
   })
 })

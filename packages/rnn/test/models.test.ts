@@ -13,7 +13,9 @@ describe.each(['rnn', 'gru', 'lstm'] as const)('%s language model', (cell) => {
     const layer = new RnnLM(10, 6, { cell, embedDim: 4, dtype: 'float64' })
     const scratch = new CellLM(10, 6, { cell, embedDim: 4, dtype: 'float64' })
     const sd = layer.stateDict()
-    scratch.loadStateDict(Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace('rnn.', 'cell.').replace(/_l0$/, ''), v])))
+    scratch.loadStateDict(
+      Object.fromEntries(Object.entries(sd).map(([k, v]) => [k.replace('rnn.', 'cell.').replace(/_l0$/, ''), v])),
+    )
     const ids = randint(0, 10, [3, 7], { generator: new Generator(2) })
     const a = noGrad(() => layer.call(ids))
     const b = noGrad(() => scratch.call(ids))
@@ -30,8 +32,14 @@ describe.each(['rnn', 'gru', 'lstm'] as const)('%s language model', (cell) => {
     manualSeed(2)
     const m = new RnnLM(8, 16, { cell, embedDim: 8 })
     // A periodic sequence (0 1 2 ... 7 0 1 ...) is easy to predict.
-    const X = new Tensor(Int32Array.from({ length: 48 }, (_, i) => (Math.floor(i / 12) + i) % 8), [4, 12])
-    const Y = new Tensor(Int32Array.from({ length: 48 }, (_, i) => (Math.floor(i / 12) + i + 1) % 8), [4, 12])
+    const X = new Tensor(
+      Int32Array.from({ length: 48 }, (_, i) => (Math.floor(i / 12) + i) % 8),
+      [4, 12],
+    )
+    const Y = new Tensor(
+      Int32Array.from({ length: 48 }, (_, i) => (Math.floor(i / 12) + i + 1) % 8),
+      [4, 12],
+    )
     const opt = new optim.Adam(m.parameters(), { lr: 0.05 })
     let first = 0
     let last = 0

@@ -29,12 +29,17 @@ describe.each(recurrent.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_
     const model = onnx.decodeModel(bytes)
     // Parameters keep their PyTorch names as initializers.
     expect(model.graph!.initializer!.map((t) => t.name)).toContain('weight_ih_l0')
-    if (spec.name.includes('lengths')) expect(model.graph!.node!.some((n) => ['RNN', 'GRU', 'LSTM'].includes(n.opType!) && n.input![4])).toBe(true)
+    if (spec.name.includes('lengths'))
+      expect(model.graph!.node!.some((n) => ['RNN', 'GRU', 'LSTM'].includes(n.opType!) && n.input![4])).toBe(true)
     if (spec.name.startsWith('gru')) {
       const gru = model.graph!.node!.find((n) => n.opType === 'GRU')!
       expect(gru.attribute!.find((a) => a.name === 'linear_before_reset')!.i).toBe(1)
     }
-    const back = noGrad(() => loadOnnx(bytes).eval().call(...x))
+    const back = noGrad(() =>
+      loadOnnx(bytes)
+        .eval()
+        .call(...x),
+    )
     expect(back.length).toBe(ours.length)
     ours.forEach((o, i) => expect(maxDiff(o, back[i]!), `output ${i}`).toBeLessThan(1e-5))
   })

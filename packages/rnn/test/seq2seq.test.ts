@@ -5,15 +5,34 @@
  */
 import { Generator, crossEntropy, manualSeed, optim, randn, tensor } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
-import { Seq2Seq, Vocab, groupBySource, idRows, maskedCrossEntropy, splitGroups, tokens, translate, truncatePad } from '../src/index.js'
+import {
+  Seq2Seq,
+  Vocab,
+  groupBySource,
+  idRows,
+  maskedCrossEntropy,
+  splitGroups,
+  tokens,
+  translate,
+  truncatePad,
+} from '../src/index.js'
 
 describe('masked cross-entropy', () => {
   it('averages over valid tokens only; padded positions get no gradient', () => {
     const logits = randn([2, 3, 5], { dtype: 'float64', generator: new Generator(1) }).requireGrad()
-    const targets = tensor([[1, 2, 0], [3, 0, 0]], { dtype: 'int32' })
+    const targets = tensor(
+      [
+        [1, 2, 0],
+        [3, 0, 0],
+      ],
+      { dtype: 'int32' },
+    )
     const loss = maskedCrossEntropy(logits, targets, [3, 1])
     const rows = [0, 1, 2, 3]
-    const manual = crossEntropy(logits.reshape(6, 5).gather(0, tensor(rows, { dtype: 'int32' })), tensor([1, 2, 0, 3], { dtype: 'int32' }))
+    const manual = crossEntropy(
+      logits.reshape(6, 5).gather(0, tensor(rows, { dtype: 'int32' })),
+      tensor([1, 2, 0, 3], { dtype: 'int32' }),
+    )
     expect(loss.item()).toBeCloseTo(manual.item(), 12)
     loss.backward()
     const g = logits.grad!.data
@@ -24,10 +43,21 @@ describe('masked cross-entropy', () => {
 describe('encoder-decoder with teacher forcing', () => {
   it('learns a few pairs and translates them back (greedy and beam)', () => {
     manualSeed(0)
-    const pairs: [string, string][] = [['go .', 'va !'], ['i lost .', "j'ai perdu ."], ['he is calm .', 'il est calme .'], ['i am home .', 'je suis chez moi .']]
+    const pairs: [string, string][] = [
+      ['go .', 'va !'],
+      ['i lost .', "j'ai perdu ."],
+      ['he is calm .', 'il est calme .'],
+      ['i am home .', 'je suis chez moi .'],
+    ]
     const special = { reservedTokens: ['<pad>', '<bos>', '<eos>'] }
-    const src = new Vocab(pairs.map(([s]) => tokens(s)), special)
-    const tgt = new Vocab(pairs.map(([, t]) => tokens(t)), special)
+    const src = new Vocab(
+      pairs.map(([s]) => tokens(s)),
+      special,
+    )
+    const tgt = new Vocab(
+      pairs.map(([, t]) => tokens(t)),
+      special,
+    )
     const numSteps = 6
     const model = new Seq2Seq(src.length, tgt.length, { embedDim: 16, numHiddens: 32, numLayers: 1 })
     const S = pairs.map(([s]) => truncatePad(s, src, numSteps))
@@ -38,7 +68,15 @@ describe('encoder-decoder with teacher forcing', () => {
     let loss = Infinity
     for (let it = 0; it < 120; it++) {
       opt.zeroGrad()
-      const l = maskedCrossEntropy(model.call(idRows(S.map((s) => s.ids)), decIn, S.map((s) => s.validLen)), idRows(Tg.map((t) => t.ids)), Tg.map((t) => t.validLen))
+      const l = maskedCrossEntropy(
+        model.call(
+          idRows(S.map((s) => s.ids)),
+          decIn,
+          S.map((s) => s.validLen),
+        ),
+        idRows(Tg.map((t) => t.ids)),
+        Tg.map((t) => t.validLen),
+      )
       l.backward()
       opt.step()
       loss = l.item()
@@ -53,7 +91,14 @@ describe('encoder-decoder with teacher forcing', () => {
 
 describe('fra-eng split by source sentence', () => {
   it('groups every translation of a source and splits groups, not pairs', () => {
-    const pairs: [string, string][] = [['go .', 'va !'], ['go .', 'marche .'], ['hi .', 'salut !'], ['run !', 'cours !'], ['run !', 'courez !'], ['wow !', 'ça alors !']]
+    const pairs: [string, string][] = [
+      ['go .', 'va !'],
+      ['go .', 'marche .'],
+      ['hi .', 'salut !'],
+      ['run !', 'cours !'],
+      ['run !', 'courez !'],
+      ['wow !', 'ça alors !'],
+    ]
     const groups = groupBySource(pairs)
     expect(groups.map((g) => g.source)).toEqual(['go .', 'hi .', 'run !', 'wow !'])
     expect(groups[0]!.references).toEqual(['va !', 'marche .'])

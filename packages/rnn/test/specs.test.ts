@@ -35,7 +35,19 @@ const allZero = (d: ArrayLike<number>) => {
 it('registers every layer variant once, and the bench-size LSTM', () => {
   const names = specs.map((s) => s.name)
   expect(new Set(names).size).toBe(names.length)
-  for (const n of ['rnn', 'rnn-relu-bi', 'gru-2layer', 'lstm-2layer-bi-batch-first', 'lstm-batch-first-states-lengths', 'rnn-cell', 'gru-cell', 'lstm-cell', 'lstm-h256', 'char-lm-lstm', 'seq2seq-gru-encoder'])
+  for (const n of [
+    'rnn',
+    'rnn-relu-bi',
+    'gru-2layer',
+    'lstm-2layer-bi-batch-first',
+    'lstm-batch-first-states-lengths',
+    'rnn-cell',
+    'gru-cell',
+    'lstm-cell',
+    'lstm-h256',
+    'char-lm-lstm',
+    'seq2seq-gru-encoder',
+  ])
     expect(names).toContain(n)
   const bench = specs.find((s) => s.name === 'lstm-h256')!
   expect(bench.inputs('bench', 0)[0]!.shape).toEqual([32, 1, 128])
@@ -66,13 +78,20 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
   it('exports to ONNX and matches ONNX Runtime (CPU), final states included', async () => {
     const model = spec.build(0)
     const x = spec.inputs('small', 2)
-    const result = await crossCheck(model, x, { providers: ['cpu'], ...(spec.tolerance ? { tolerance: spec.tolerance } : {}) })
+    const result = await crossCheck(model, x, {
+      providers: ['cpu'],
+      ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
+    })
     const cpu = result.providers[0]!
     expect(cpu.status, `${cpu.reason ?? ''} (max abs error ${cpu.maxAbsError})`).toBe('pass')
     expect(result.outputs[0]!.shape).toEqual(spec.outputShape!('small'))
     const nodes = onnx.decodeModel(result.onnx).graph!.node!.map((n) => n.opType!)
     const native = nativeOp(spec)
-    if (native) expect(nodes.filter((n) => n === native[0]).length, `${spec.name} exports ${native[1]} ${native[0]} node(s)`).toBe(native[1])
+    if (native)
+      expect(
+        nodes.filter((n) => n === native[0]).length,
+        `${spec.name} exports ${native[1]} ${native[0]} node(s)`,
+      ).toBe(native[1])
     expect(nodes).not.toContain('Dropout')
   })
 })

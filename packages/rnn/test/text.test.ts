@@ -6,7 +6,19 @@
 import { ArgumentError, Generator } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { loadFraEng, loadTimeMachine } from '../src/data.js'
-import { Vocab, countTokens, ngramFreqs, ngrams, perplexity, preprocessNmt, randomLmBatches, sequentialLmBatches, tokenize, zipfExponent, zipfPoints } from '../src/index.js'
+import {
+  Vocab,
+  countTokens,
+  ngramFreqs,
+  ngrams,
+  perplexity,
+  preprocessNmt,
+  randomLmBatches,
+  sequentialLmBatches,
+  tokenize,
+  zipfExponent,
+  zipfPoints,
+} from '../src/index.js'
 
 describe('tokenize and Vocab', () => {
   it('splits lines into words or characters', () => {
@@ -16,7 +28,13 @@ describe('tokenize and Vocab', () => {
   })
 
   it('orders tokens by frequency after <unk> and the reserved tokens, ties by first appearance', () => {
-    const v = new Vocab([['b', 'a', 'c'], ['a', 'c', 'd', 'a']], { reservedTokens: ['<pad>', '<bos>', '<eos>'] })
+    const v = new Vocab(
+      [
+        ['b', 'a', 'c'],
+        ['a', 'c', 'd', 'a'],
+      ],
+      { reservedTokens: ['<pad>', '<bos>', '<eos>'] },
+    )
     expect(v.idxToToken).toEqual(['<unk>', '<pad>', '<bos>', '<eos>', 'a', 'c', 'b', 'd'])
     expect(v.length).toBe(8)
     expect(v.encode(['a', 'zzz', '<eos>'])).toEqual([4, 0, 3])
@@ -47,7 +65,11 @@ describe('the time machine', () => {
     const { corpus, vocab } = loadTimeMachine('word')
     expect(corpus.length).toBe(32_775)
     expect(vocab.length).toBe(4_580)
-    expect(vocab.tokenFreqs.slice(0, 3)).toEqual([['the', 2261], ['i', 1267], ['and', 1245]])
+    expect(vocab.tokenFreqs.slice(0, 3)).toEqual([
+      ['the', 2261],
+      ['i', 1267],
+      ['and', 1245],
+    ])
     expect(new Vocab(vocab.decode(corpus), { minFreq: 5 }).length).toBe(825)
   })
 
@@ -55,9 +77,16 @@ describe('the time machine', () => {
     const { corpus, vocab } = loadTimeMachine('word')
     const words = vocab.decode(corpus)
     expect(ngrams(['a', 'b', 'c'], 2)).toEqual(['a b', 'b c'])
-    expect(ngramFreqs(words, 2).slice(0, 3)).toEqual([['of the', 309], ['in the', 169], ['i had', 130]])
+    expect(ngramFreqs(words, 2).slice(0, 3)).toEqual([
+      ['of the', 309],
+      ['in the', 169],
+      ['i had', 130],
+    ])
     expect(ngramFreqs(words, 3)[0]).toEqual(['the time traveller', 59])
-    expect(zipfPoints(countTokens(words)).slice(0, 2)).toEqual([[1, 2261], [2, 1267]])
+    expect(zipfPoints(countTokens(words)).slice(0, 2)).toEqual([
+      [1, 2261],
+      [2, 1267],
+    ])
     // The middle of the unigram curve is close to a straight line of slope about -1 in log-log.
     const alpha = zipfExponent(countTokens(words), 10, 1000)
     expect(alpha).toBeGreaterThan(0.8)

@@ -5,12 +5,25 @@
  */
 import { ArgumentError, Generator, Tensor, optim } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
-import { NoiseSampler, Word2Vec, analogy, centersAndContexts, neighbours, noiseWeights, scatterSvg, subsample, word2vecBatches } from '../src/index.js'
+import {
+  NoiseSampler,
+  Word2Vec,
+  analogy,
+  centersAndContexts,
+  neighbours,
+  noiseWeights,
+  scatterSvg,
+  subsample,
+  word2vecBatches,
+} from '../src/index.js'
 
 describe('word2vec data', () => {
   it('subsamples frequent words more', () => {
     const s = [Array.from({ length: 2000 }, (_, i) => (i % 10 === 0 ? 2 : 1))]
-    const counts = new Map([[1, 1800], [2, 200]])
+    const counts = new Map([
+      [1, 1800],
+      [2, 200],
+    ])
     const kept = subsample(s, counts, new Generator(1), 0.01)[0]!
     const k1 = kept.filter((w) => w === 1).length / 1800
     const k2 = kept.filter((w) => w === 2).length / 200
@@ -30,7 +43,13 @@ describe('word2vec data', () => {
   })
 
   it('draws noise words with probability proportional to count^0.75', () => {
-    const w = noiseWeights(new Map([[1, 16], [2, 1]]), 3)
+    const w = noiseWeights(
+      new Map([
+        [1, 16],
+        [2, 1],
+      ]),
+      3,
+    )
     expect(Array.from(w)).toEqual([0, 8, 1])
     const s = new NoiseSampler(w, new Generator(3))
     const n = [0, 0, 0]
@@ -41,7 +60,18 @@ describe('word2vec data', () => {
 
   it('builds padded skip-gram and CBOW batches', () => {
     const data = { centers: [1, 2], contexts: [[2, 3], [1]] }
-    const s = new NoiseSampler(noiseWeights(new Map([[1, 1], [2, 1], [3, 1], [4, 1]]), 5), new Generator(0))
+    const s = new NoiseSampler(
+      noiseWeights(
+        new Map([
+          [1, 1],
+          [2, 1],
+          [3, 1],
+          [4, 1],
+        ]),
+        5,
+      ),
+      new Generator(0),
+    )
     const [b] = [...word2vecBatches(data, 'skip-gram', 2, 2, s, new Generator(0))]
     expect(b!.targets.shape).toEqual([2, 6])
     const rows = b!.inputs.data[0] === 1 ? [0, 1] : [1, 0]
@@ -78,7 +108,9 @@ describe('negative-sampling loss', () => {
         }
       expect(last).toBeLessThan(first)
       const W = model.vectors()
-      const nn1 = neighbours(W, 1, 2).map(([i]) => i).sort()
+      const nn1 = neighbours(W, 1, 2)
+        .map(([i]) => i)
+        .sort()
       expect(nn1, kind).toEqual([2, 3])
     }
   })
@@ -92,7 +124,13 @@ describe('analogies and plots', () => {
   })
 
   it('writes an SVG scatter with escaped labels', () => {
-    const svg = scatterSvg([[0, 0], [1, 2]], ['a<b', 'c'])
+    const svg = scatterSvg(
+      [
+        [0, 0],
+        [1, 2],
+      ],
+      ['a<b', 'c'],
+    )
     expect(svg.startsWith('<svg')).toBe(true)
     expect(svg).toContain('a&lt;b')
     expect((svg.match(/<circle/g) ?? []).length).toBe(2)

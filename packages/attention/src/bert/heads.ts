@@ -7,7 +7,17 @@
  * labels).
  */
 import {
-  ArgumentError, Module, Parameter, ShapeError, Tensor, crossEntropy, fmt, gelu, linear, nn, zeros,
+  ArgumentError,
+  Module,
+  Parameter,
+  ShapeError,
+  Tensor,
+  crossEntropy,
+  fmt,
+  gelu,
+  linear,
+  nn,
+  zeros,
 } from '@refnets/core'
 
 type StateDict = Record<string, Tensor>
@@ -63,7 +73,10 @@ export class BertPreTrainingHeads extends Module<[Tensor, Tensor], Tensor[]> {
  * -> [MLM logits, NSP logits (B, 2)]. With `mlmPositions` (B, P) int32 the MLM logits are computed only
  * at those positions (B, P, vocab), as d2l does; otherwise at every position (B, T, vocab).
  */
-export class BertForPreTraining extends Module<[Tensor, (Tensor | null)?, (Tensor | null)?, (Tensor | null)?], Tensor[]> {
+export class BertForPreTraining extends Module<
+  [Tensor, (Tensor | null)?, (Tensor | null)?, (Tensor | null)?],
+  Tensor[]
+> {
   bert: BertModel
   cls: BertPreTrainingHeads
 
@@ -74,7 +87,12 @@ export class BertForPreTraining extends Module<[Tensor, (Tensor | null)?, (Tenso
     initBertWeights(this.cls, config.initializerRange)
   }
 
-  forward(inputIds: Tensor, tokenTypeIds?: Tensor | null, attentionMask?: Tensor | null, mlmPositions?: Tensor | null): Tensor[] {
+  forward(
+    inputIds: Tensor,
+    tokenTypeIds?: Tensor | null,
+    attentionMask?: Tensor | null,
+    mlmPositions?: Tensor | null,
+  ): Tensor[] {
     const [seq, pooled] = this.bert.call(inputIds, tokenTypeIds, attentionMask) as [Tensor, Tensor]
     let picked = seq
     if (mlmPositions) {
@@ -92,7 +110,10 @@ export class BertForPreTraining extends Module<[Tensor, (Tensor | null)?, (Tenso
           flat[b * P + p] = b * T + v
         }
       const H = seq.shape[2]!
-      picked = seq.reshape(B * T, H).gather(0, new Tensor(flat, [B * P])).reshape(B, P, H)
+      picked = seq
+        .reshape(B * T, H)
+        .gather(0, new Tensor(flat, [B * P]))
+        .reshape(B, P, H)
     }
     return this.cls.call(picked, pooled)
   }
@@ -122,7 +143,10 @@ export class BertForSequenceClassification extends Module<[Tensor, (Tensor | nul
   bert: BertModel
   dropout: nn.Dropout
   classifier: nn.Linear
-  constructor(readonly config: BertConfig, readonly numLabels: number) {
+  constructor(
+    readonly config: BertConfig,
+    readonly numLabels: number,
+  ) {
     super()
     this.bert = new BertModel(config)
     this.dropout = new nn.Dropout(config.hiddenDropoutProb)
@@ -141,7 +165,10 @@ export class BertForTokenClassification extends Module<[Tensor, (Tensor | null)?
   bert: BertModel
   dropout: nn.Dropout
   classifier: nn.Linear
-  constructor(readonly config: BertConfig, readonly numLabels: number) {
+  constructor(
+    readonly config: BertConfig,
+    readonly numLabels: number,
+  ) {
     super()
     this.bert = new BertModel(config, { addPoolingLayer: false })
     this.dropout = new nn.Dropout(config.hiddenDropoutProb)
@@ -166,11 +193,14 @@ export function fromHuggingFace(sd: StateDict): StateDict {
     if (k.endsWith('embeddings.position_ids')) continue
     if (k === 'cls.predictions.decoder.weight' || k === 'cls.predictions.decoder.bias') {
       const twin = sd[k.endsWith('weight') ? 'bert.embeddings.word_embeddings.weight' : 'cls.predictions.bias']
-      if (twin && twin.shape.join() === v.shape.join() && Array.prototype.every.call(twin.data, (x: number, i: number) => x === v.data[i]))
+      if (
+        twin &&
+        twin.shape.join() === v.shape.join() &&
+        Array.prototype.every.call(twin.data, (x: number, i: number) => x === v.data[i])
+      )
         continue
       throw new ArgumentError(
-        `fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's ` +
-          `BertForPreTraining`,
+        `fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's ` + `BertForPreTraining`,
       )
     }
     out[k] = v

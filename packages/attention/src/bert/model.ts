@@ -8,7 +8,16 @@
  * 1e-12; the pooler maps the [CLS] vector through a tanh layer for sentence-level tasks.
  */
 import {
-  ArgumentError, DTypeError, Module, ShapeError, type Tensor, arange, defaultGenerator as gen, fmt, gelu, nn,
+  ArgumentError,
+  DTypeError,
+  Module,
+  ShapeError,
+  type Tensor,
+  arange,
+  defaultGenerator as gen,
+  fmt,
+  gelu,
+  nn,
 } from '@refnets/core'
 import { scaledDotProductAttention } from '../layers/dot-product-attention.js'
 
@@ -30,14 +39,27 @@ export interface BertConfig {
 
 /** bert-base-uncased: 12 layers, hidden 768, 12 heads, 110M parameters. */
 export const BERT_BASE: BertConfig = {
-  vocabSize: 30522, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, intermediateSize: 3072,
-  hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1, maxPositionEmbeddings: 512, typeVocabSize: 2,
-  layerNormEps: 1e-12, initializerRange: 0.02,
+  vocabSize: 30522,
+  hiddenSize: 768,
+  numHiddenLayers: 12,
+  numAttentionHeads: 12,
+  intermediateSize: 3072,
+  hiddenDropoutProb: 0.1,
+  attentionProbsDropoutProb: 0.1,
+  maxPositionEmbeddings: 512,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  initializerRange: 0.02,
 }
 
 /** d2l's small BERT: 2 layers, hidden 128, 2 heads, feed-forward 256. */
 export const BERT_SMALL: BertConfig = {
-  ...BERT_BASE, hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 256, maxPositionEmbeddings: 128,
+  ...BERT_BASE,
+  hiddenSize: 128,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  intermediateSize: 256,
+  maxPositionEmbeddings: 128,
 }
 
 /** Hugging Face's _init_weights: linear and embedding weights N(0, initializerRange^2), biases 0, LayerNorm 1/0. */
@@ -133,9 +155,16 @@ export class BertSelfAttention extends Module<[Tensor, Tensor | null], Tensor> {
     const [B, T, H] = x.shape as [number, number, number]
     const heads = (t: Tensor) => t.reshape(B, T, this.numHeads, H / this.numHeads).permute(0, 2, 1, 3)
     // (B, T, H) -> (B, nh, T, H/nh) each
-    const { output } = scaledDotProductAttention(heads(this.query.call(x)), heads(this.key.call(x)), heads(this.value.call(x)), {
-      mask: padMask, dropoutP: this.dropoutP, training: this.training,
-    })
+    const { output } = scaledDotProductAttention(
+      heads(this.query.call(x)),
+      heads(this.key.call(x)),
+      heads(this.value.call(x)),
+      {
+        mask: padMask,
+        dropoutP: this.dropoutP,
+        training: this.training,
+      },
+    )
     // (B, nh, T, d) -> (B, T, nh, d) -> (B, T, H)
     return output.permute(0, 2, 1, 3).reshape(B, T, H)
   }
@@ -234,8 +263,7 @@ export class BertPooler extends Module {
 export function paddingMask(attentionMask: Tensor, inputShape: readonly number[]): Tensor {
   if (attentionMask.shape.join() !== inputShape.join())
     throw new ShapeError(
-      `BERT: expected an attention mask of the input's shape ${fmt(inputShape)}, got ` +
-        `${fmt(attentionMask.shape)}`,
+      `BERT: expected an attention mask of the input's shape ${fmt(inputShape)}, got ` + `${fmt(attentionMask.shape)}`,
     )
   const [B, T] = inputShape as [number, number]
   const m = attentionMask.dtype === 'bool' ? attentionMask.to('int32') : attentionMask
@@ -251,7 +279,10 @@ export class BertModel extends Module<[Tensor, (Tensor | null)?, (Tensor | null)
   encoder: BertEncoder
   pooler: BertPooler | null
 
-  constructor(readonly config: BertConfig, { addPoolingLayer = true } = {}) {
+  constructor(
+    readonly config: BertConfig,
+    { addPoolingLayer = true } = {},
+  ) {
     super()
     this.embeddings = new BertEmbeddings(config)
     this.encoder = new BertEncoder(config)

@@ -43,7 +43,13 @@ export interface PretrainingDataOptions {
 export function splitParagraphs(text: string): string[][] {
   return text
     .split(/\n\s*\n/)
-    .map((p) => p.replace(/\s+/g, ' ').trim().split(/(?<=[.?!])\s+/).filter((s) => /[A-Za-z]/.test(s)))
+    .map((p) =>
+      p
+        .replace(/\s+/g, ' ')
+        .trim()
+        .split(/(?<=[.?!])\s+/)
+        .filter((s) => /[A-Za-z]/.test(s)),
+    )
     .filter((p) => p.length >= 2)
 }
 
@@ -57,9 +63,15 @@ export function makePretrainingExamples(
   if (!(maxLen >= 5)) throw new ArgumentError(`maxLen must be at least 5 ([CLS] a [SEP] b [SEP]), got ${maxLen}`)
   const g = new Generator(seed)
   const ids = paragraphs.map((p) => p.map((s) => tokenizer.tokenize(s).map((t) => tokenizer.id(t))))
-  const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tokenizer.id(t)) as [number, number, number, number]
+  const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tokenizer.id(t)) as [
+    number,
+    number,
+    number,
+    number,
+  ]
   const special = new Set([cls, sep, mask, pad])
-  const replacement = opts.replacementIds ?? [...new Set(ids.flat(2))].filter((i) => !special.has(i)).sort((a, b) => a - b)
+  const replacement =
+    opts.replacementIds ?? [...new Set(ids.flat(2))].filter((i) => !special.has(i)).sort((a, b) => a - b)
   if (replacement.length === 0)
     throw new ArgumentError('makePretrainingExamples: the corpus has no tokens to draw replacements from')
   const maxPreds = Math.round(maxLen * maskRate)
@@ -98,8 +110,16 @@ export function makePretrainingExamples(
         segments: padTo(segments, maxLen, 0),
         validLen: tokens.length,
         predPositions: padTo(picked, maxPreds, 0),
-        mlmWeights: padTo(picked.map(() => 1), maxPreds, 0),
-        mlmLabels: padTo(picked.map((p) => tokens[p]!), maxPreds, 0),
+        mlmWeights: padTo(
+          picked.map(() => 1),
+          maxPreds,
+          0,
+        ),
+        mlmLabels: padTo(
+          picked.map((p) => tokens[p]!),
+          maxPreds,
+          0,
+        ),
         nspLabel: nsp,
       })
     }
@@ -130,13 +150,17 @@ export function collatePretraining(
   const T = trim ? Math.max(...examples.map((e) => e.validLen)) : examples[0]!.tokenIds.length
   examples = examples.map((e) => ({ ...e, tokenIds: e.tokenIds.slice(0, T), segments: e.segments.slice(0, T) }))
   const P = examples[0]!.predPositions.length
-  const int = (f: (e: PretrainingExample) => number[], n: number) => new Tensor(Int32Array.from(examples.flatMap(f)), [B, n])
+  const int = (f: (e: PretrainingExample) => number[], n: number) =>
+    new Tensor(Int32Array.from(examples.flatMap(f)), [B, n])
   return {
     inputIds: int((e) => e.tokenIds, T),
     tokenTypeIds: int((e) => e.segments, T),
     attentionMask: int((e) => e.tokenIds.map((_, k) => (k < e.validLen ? 1 : 0)), T),
     predPositions: int((e) => e.predPositions, P),
-    mlmWeights: new Tensor((dtype === 'float64' ? Float64Array : Float32Array).from(examples.flatMap((e) => e.mlmWeights)), [B, P]),
+    mlmWeights: new Tensor(
+      (dtype === 'float64' ? Float64Array : Float32Array).from(examples.flatMap((e) => e.mlmWeights)),
+      [B, P],
+    ),
     mlmLabels: int((e) => e.mlmLabels, P),
     nspLabels: new Tensor(Int32Array.from(examples.map((e) => e.nspLabel)), [B]),
   }

@@ -13,7 +13,10 @@ export class VocabSubset {
   private readonly unk: number
 
   /** [PAD] (compact 0, the embeddings' padding index), [UNK], [CLS], [SEP], [MASK], then `ids` in increasing order. */
-  constructor(readonly tokenizer: WordPieceTokenizer, ids: Iterable<number>) {
+  constructor(
+    readonly tokenizer: WordPieceTokenizer,
+    ids: Iterable<number>,
+  ) {
     const special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map((t) => tokenizer.id(t))
     const rest = [...new Set(ids)].filter((i) => !special.includes(i)).sort((a, b) => a - b)
     for (const i of rest)

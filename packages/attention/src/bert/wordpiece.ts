@@ -53,12 +53,24 @@ const isControl = (c: string) => c !== '\t' && c !== '\n' && c !== '\r' && /\p{C
 // BERT treats every non-alphanumeric ASCII character as punctuation ("^", "$", "`"), plus Unicode P*.
 const isPunctuation = (c: string) => {
   const cp = c.codePointAt(0)!
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126) || /\p{P}/u.test(c)
+  return (
+    (cp >= 33 && cp <= 47) ||
+    (cp >= 58 && cp <= 64) ||
+    (cp >= 91 && cp <= 96) ||
+    (cp >= 123 && cp <= 126) ||
+    /\p{P}/u.test(c)
+  )
 }
 /** The CJK Unified Ideographs blocks BERT spaces out (not Hiragana, Katakana or Hangul). */
 const isCjk = (cp: number) =>
-  (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) || (cp >= 0x2a700 && cp <= 0x2b73f) ||
-  (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b820 && cp <= 0x2ceaf) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f)
+  (cp >= 0x4e00 && cp <= 0x9fff) ||
+  (cp >= 0x3400 && cp <= 0x4dbf) ||
+  (cp >= 0x20000 && cp <= 0x2a6df) ||
+  (cp >= 0x2a700 && cp <= 0x2b73f) ||
+  (cp >= 0x2b740 && cp <= 0x2b81f) ||
+  (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+  (cp >= 0xf900 && cp <= 0xfaff) ||
+  (cp >= 0x2f800 && cp <= 0x2fa1f)
 
 export class WordPieceTokenizer {
   readonly vocab: Map<string, number>
@@ -168,7 +180,9 @@ export class WordPieceTokenizer {
       flush()
     }
     // Lower-casing may change lengths (rare): re-derive spans per character in that case.
-    return out.map((p) => (p.spans.length === p.text.length ? p : { text: p.text, spans: Array.from(p.text, () => p.spans[0]!) }))
+    return out.map((p) =>
+      p.spans.length === p.text.length ? p : { text: p.text, spans: Array.from(p.text, () => p.spans[0]!) },
+    )
   }
 
   /** Greedy longest-match-first WordPiece of one basic token. */
@@ -225,8 +239,7 @@ export class WordPieceTokenizer {
           `encode: maxLength must be an integer >= ${special + (b ? 2 : 1)} to hold the special tokens ` +
             `and one token per text, got ${maxLength}`,
         )
-      if (truncation)
-        while (a.length + (b?.length ?? 0) + special > maxLength) (b && b.length > a.length ? b : a).pop()
+      if (truncation) while (a.length + (b?.length ?? 0) + special > maxLength) (b && b.length > a.length ? b : a).pop()
       else if (a.length + (b?.length ?? 0) + special > maxLength)
         throw new ShapeError(
           `encode: ${a.length + (b?.length ?? 0) + special} tokens do not fit maxLength ${maxLength} ` +

@@ -4,7 +4,13 @@
  * for unit-variance queries and keys, so the softmax does not saturate as the width d grows.
  */
 import {
-  ArgumentError, type Generator, Module, ShapeError, type Tensor, dropout as dropoutOp, fmt,
+  ArgumentError,
+  type Generator,
+  Module,
+  ShapeError,
+  type Tensor,
+  dropout as dropoutOp,
+  fmt,
 } from '@refnets/core'
 import { type AttentionMask, maskedSoftmax } from './masked-softmax.js'
 
@@ -21,18 +27,19 @@ export interface ScaledDotProductOptions {
 
 /** softmax(Q K^T * scale + mask) V for (..., Q, d), (..., K, d), (..., K, dv); returns output and weights. */
 export function scaledDotProductAttention(
-  queries: Tensor, keys: Tensor, values: Tensor, opts: ScaledDotProductOptions = {},
+  queries: Tensor,
+  keys: Tensor,
+  values: Tensor,
+  opts: ScaledDotProductOptions = {},
 ): { output: Tensor; weights: Tensor } {
   const d = queries.shape[queries.rank - 1]!
   if (keys.shape[keys.rank - 1] !== d)
     throw new ShapeError(
-      `dot-product attention: keys must have the queries' width ${d} in the last dim, got keys ` +
-        `${fmt(keys.shape)}`,
+      `dot-product attention: keys must have the queries' width ${d} in the last dim, got keys ` + `${fmt(keys.shape)}`,
     )
   if (keys.shape[keys.rank - 2] !== values.shape[values.rank - 2])
     throw new ShapeError(
-      `dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many ` +
-        `rows`,
+      `dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many ` + `rows`,
     )
   const p = opts.dropoutP ?? 0
   if (!(p >= 0 && p < 1)) throw new ArgumentError(`dropoutP must be in [0, 1), got ${p}`)
@@ -56,7 +63,11 @@ export class DotProductAttention extends Module<[Tensor, Tensor, Tensor, (Attent
   }
 
   forward(queries: Tensor, keys: Tensor, values: Tensor, mask?: AttentionMask | null): Tensor {
-    const { output, weights } = scaledDotProductAttention(queries, keys, values, { mask, dropoutP: this.dropout, training: this.training })
+    const { output, weights } = scaledDotProductAttention(queries, keys, values, {
+      mask,
+      dropoutP: this.dropout,
+      training: this.training,
+    })
     this.attentionWeights = weights
     return output
   }

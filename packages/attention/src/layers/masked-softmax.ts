@@ -20,7 +20,8 @@ export const MASK_FILL = -1e9
 
 /** Throw a ShapeError unless `mask` broadcasts to `target` (trailing-aligned). */
 export function checkBroadcast(what: string, mask: readonly number[], target: readonly number[], hint = ''): void {
-  const ok = mask.length <= target.length && mask.every((d, i) => d === 1 || d === target[target.length - mask.length + i])
+  const ok =
+    mask.length <= target.length && mask.every((d, i) => d === 1 || d === target[target.length - mask.length + i])
   if (!ok) throw new ShapeError(`${what}: expected a shape that broadcasts to ${fmt(target)}${hint}, got ${fmt(mask)}`)
 }
 

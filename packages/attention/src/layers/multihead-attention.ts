@@ -8,7 +8,20 @@
  * one full-width attention.
  */
 import {
-  ArgumentError, DTypeError, Module, Parameter, ShapeError, Tensor, concat, dropout as dropoutOp, fmt, linear, nn, softmax, where, zeros,
+  ArgumentError,
+  DTypeError,
+  Module,
+  Parameter,
+  ShapeError,
+  Tensor,
+  concat,
+  dropout as dropoutOp,
+  fmt,
+  linear,
+  nn,
+  softmax,
+  where,
+  zeros,
 } from '@refnets/core'
 import { attentionOp } from './attention-op.js'
 import { MASK_FILL } from './masked-softmax.js'
@@ -59,9 +72,13 @@ function checkMask(name: string, mask: Tensor, allowed: number[][], scoresDtype:
 }
 
 /** Masked entries -> MASK_FILL for a bool mask (true = masked); a float mask is added. */
-const applyMask = (scores: Tensor, mask: Tensor) => (mask.dtype === 'bool' ? where(mask, MASK_FILL, scores) : scores.add(mask))
+const applyMask = (scores: Tensor, mask: Tensor) =>
+  mask.dtype === 'bool' ? where(mask, MASK_FILL, scores) : scores.add(mask)
 
-export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, MultiheadAttentionCallOptions?], [Tensor, Tensor | null]> {
+export class MultiheadAttention extends Module<
+  [Tensor, Tensor, Tensor, MultiheadAttentionCallOptions?],
+  [Tensor, Tensor | null]
+> {
   readonly headDim: number
   readonly kdim: number
   readonly vdim: number
@@ -77,7 +94,11 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   in_proj_bias: Parameter | null = null
   out_proj: nn.Linear
 
-  constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    opts: MultiheadAttentionOptions = {},
+  ) {
     super()
     const { dropout = 0, bias = true, batchFirst = false, dtype = 'float32' } = opts
     if (!Number.isInteger(numHeads) || numHeads < 1)
@@ -112,7 +133,9 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
   /** The query (i = 0), key (1) or value (2) projection of x (..., in) -> (..., E). */
   private project(x: Tensor, i: 0 | 1 | 2): Tensor {
     const E = this.embedDim
-    const w = this.in_proj_weight ? this.in_proj_weight.slice(0, i * E, (i + 1) * E) : [this.q_proj_weight, this.k_proj_weight, this.v_proj_weight][i]!
+    const w = this.in_proj_weight
+      ? this.in_proj_weight.slice(0, i * E, (i + 1) * E)
+      : [this.q_proj_weight, this.k_proj_weight, this.v_proj_weight][i]!
     const b = this.in_proj_bias ? this.in_proj_bias.slice(0, i * E, (i + 1) * E) : null
     return linear(x, w, b)
   }
@@ -123,7 +146,12 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     return x.reshape(b, t, this.numHeads, this.headDim).permute(0, 2, 1, 3)
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, opts: MultiheadAttentionCallOptions = {}): [Tensor, Tensor | null] {
+  forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    opts: MultiheadAttentionCallOptions = {},
+  ): [Tensor, Tensor | null] {
     const { needWeights = true, averageAttnWeights = true } = opts
     const batched = query.rank === 3
     const E = this.embedDim
@@ -135,12 +163,30 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const [B, L] = q0.shape as [number, number]
     const S = k0.shape[1]!
     const layout = this.batchFirst ? '(batch, seq, width)' : '(seq, batch, width)'
-    if (q0.shape[2] !== E || k0.rank !== 3 || k0.shape[0] !== B || k0.shape[2] !== this.kdim || v0.rank !== 3 || v0.shape[0] !== B || v0.shape[1] !== S || v0.shape[2] !== this.vdim)
+    if (
+      q0.shape[2] !== E ||
+      k0.rank !== 3 ||
+      k0.shape[0] !== B ||
+      k0.shape[2] !== this.kdim ||
+      v0.rank !== 3 ||
+      v0.shape[0] !== B ||
+      v0.shape[1] !== S ||
+      v0.shape[2] !== this.vdim
+    )
       throw new ShapeError(
         `MultiheadAttention: expected query, key and value ${layout} with widths ${E}, ${this.kdim}, ${this.vdim} and one batch and source length; ` +
           `got ${fmt(query.shape)}, ${fmt(key.shape)}, ${fmt(value.shape)}`,
       )
-    if (opts.attnMask) checkMask('attnMask', opts.attnMask, [[L, S], [B * this.numHeads, L, S]], query.dtype)
+    if (opts.attnMask)
+      checkMask(
+        'attnMask',
+        opts.attnMask,
+        [
+          [L, S],
+          [B * this.numHeads, L, S],
+        ],
+        query.dtype,
+      )
     if (opts.keyPaddingMask) checkMask('keyPaddingMask', opts.keyPaddingMask, batched ? [[B, S]] : [[S]], query.dtype)
 
     // Project and split heads: (B, L, E) -> (B, H, L, D); keys and values (B, S, *) -> (B, H, S, D).
@@ -199,7 +245,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const q = this.splitHeads(this.project(q0, 0))
     const k = this.splitHeads(this.project(k0, 1))
     const v = this.splitHeads(this.project(v0, 2))
-    const additive = (m: Tensor, shape: number[]) => (m.dtype === 'bool' ? where(m, MASK_FILL, 0).to(q.dtype as 'float32') : m).reshape(shape)
+    const additive = (m: Tensor, shape: number[]) =>
+      (m.dtype === 'bool' ? where(m, MASK_FILL, 0).to(q.dtype as 'float32') : m).reshape(shape)
     let bias: Tensor | null = null
     if (attnMask) bias = additive(attnMask, attnMask.rank === 3 ? [B, H, L, S] : [1, 1, L, S])
     if (keyPaddingMask) {
@@ -209,7 +256,9 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     // NOTE: ONNX Runtime's Attention wants the mask's query axis spelled out (no broadcast over L).
     if (bias && bias.shape[2] !== L) bias = bias.expand(bias.shape[0]!, bias.shape[1]!, L, S)
     // (B, H, L, D) -> (B, L, H, D) -> (B, L, E) -> out_proj
-    const heads = attentionOp(q, k, v, bias, 1 / Math.sqrt(this.headDim)).permute(0, 2, 1, 3).reshape(B, L, this.embedDim)
+    const heads = attentionOp(q, k, v, bias, 1 / Math.sqrt(this.headDim))
+      .permute(0, 2, 1, 3)
+      .reshape(B, L, this.embedDim)
     return this.out_proj.call(heads)
   }
 

@@ -57,7 +57,10 @@ abstract class LayerBase<I extends unknown[]> extends Module<I, Tensor> {
   readonly normFirst: boolean
   protected readonly act: (x: Tensor) => Tensor
 
-  constructor(readonly dModel: number, opts: TransformerLayerOptions) {
+  constructor(
+    readonly dModel: number,
+    opts: TransformerLayerOptions,
+  ) {
     super()
     const { dimFeedforward = 2048, dropout = 0.1, activation = 'relu', dtype = 'float32' } = opts
     this.linear1 = new nn.Linear(dModel, dimFeedforward, { dtype })
@@ -97,7 +100,11 @@ export class TransformerEncoderLayer extends LayerBase<[Tensor, EncoderLayerCall
   }
 
   private sa(x: Tensor, o: EncoderLayerCallOptions): Tensor {
-    const [y] = this.self_attn.call(x, x, x, { attnMask: o.srcMask, keyPaddingMask: o.srcKeyPaddingMask, needWeights: false })
+    const [y] = this.self_attn.call(x, x, x, {
+      attnMask: o.srcMask,
+      keyPaddingMask: o.srcKeyPaddingMask,
+      needWeights: false,
+    })
     return this.dropout1.call(y)
   }
 
@@ -145,12 +152,20 @@ export class TransformerDecoderLayer extends LayerBase<[Tensor, Tensor, DecoderL
   }
 
   private sa(x: Tensor, o: DecoderLayerCallOptions): Tensor {
-    const [y] = this.self_attn.call(x, x, x, { attnMask: o.tgtMask, keyPaddingMask: o.tgtKeyPaddingMask, needWeights: false })
+    const [y] = this.self_attn.call(x, x, x, {
+      attnMask: o.tgtMask,
+      keyPaddingMask: o.tgtKeyPaddingMask,
+      needWeights: false,
+    })
     return this.dropout1.call(y)
   }
 
   private mha(x: Tensor, mem: Tensor, o: DecoderLayerCallOptions): Tensor {
-    const [y] = this.multihead_attn.call(x, mem, mem, { attnMask: o.memoryMask, keyPaddingMask: o.memoryKeyPaddingMask, needWeights: false })
+    const [y] = this.multihead_attn.call(x, mem, mem, {
+      attnMask: o.memoryMask,
+      keyPaddingMask: o.memoryKeyPaddingMask,
+      needWeights: false,
+    })
     return this.dropout2.call(y)
   }
 
@@ -173,7 +188,11 @@ export class TransformerEncoder extends Module<[Tensor, EncoderLayerCallOptions?
   layers: TransformerEncoderLayer[]
   norm: nn.LayerNorm | null
 
-  constructor(makeLayer: () => TransformerEncoderLayer, readonly numLayers: number, norm: nn.LayerNorm | null = null) {
+  constructor(
+    makeLayer: () => TransformerEncoderLayer,
+    readonly numLayers: number,
+    norm: nn.LayerNorm | null = null,
+  ) {
     super()
     this.layers = Array.from({ length: numLayers }, makeLayer)
     this.norm = norm
@@ -191,7 +210,11 @@ export class TransformerDecoder extends Module<[Tensor, Tensor, DecoderLayerCall
   layers: TransformerDecoderLayer[]
   norm: nn.LayerNorm | null
 
-  constructor(makeLayer: () => TransformerDecoderLayer, readonly numLayers: number, norm: nn.LayerNorm | null = null) {
+  constructor(
+    makeLayer: () => TransformerDecoderLayer,
+    readonly numLayers: number,
+    norm: nn.LayerNorm | null = null,
+  ) {
     super()
     this.layers = Array.from({ length: numLayers }, makeLayer)
     this.norm = norm
@@ -224,11 +247,26 @@ export class Transformer extends Module<[Tensor, Tensor, TransformerCallOptions?
 
   constructor(opts: TransformerOptions = {}) {
     super()
-    const { dModel = 512, nhead = 8, numEncoderLayers = 6, numDecoderLayers = 6, layerNormEps = 1e-5, dtype = 'float32' } = opts
+    const {
+      dModel = 512,
+      nhead = 8,
+      numEncoderLayers = 6,
+      numDecoderLayers = 6,
+      layerNormEps = 1e-5,
+      dtype = 'float32',
+    } = opts
     this.dModel = dModel
     const ln = () => new nn.LayerNorm(dModel, { eps: layerNormEps, dtype })
-    this.encoder = new TransformerEncoder(() => new TransformerEncoderLayer(dModel, nhead, opts), numEncoderLayers, ln())
-    this.decoder = new TransformerDecoder(() => new TransformerDecoderLayer(dModel, nhead, opts), numDecoderLayers, ln())
+    this.encoder = new TransformerEncoder(
+      () => new TransformerEncoderLayer(dModel, nhead, opts),
+      numEncoderLayers,
+      ln(),
+    )
+    this.decoder = new TransformerDecoder(
+      () => new TransformerDecoderLayer(dModel, nhead, opts),
+      numDecoderLayers,
+      ln(),
+    )
   }
 
   forward(src: Tensor, tgt: Tensor, o: TransformerCallOptions = {}): Tensor {

@@ -19,7 +19,11 @@ export interface NadarayaWatsonData {
 
 export const nwTarget = (x: number): number => 2 * Math.sin(x) + x ** 0.8
 
-export function nadarayaWatsonData({ nTrain = 50, seed = 0, dtype = 'float32' as 'float32' | 'float64' } = {}): NadarayaWatsonData {
+export function nadarayaWatsonData({
+  nTrain = 50,
+  seed = 0,
+  dtype = 'float32' as 'float32' | 'float64',
+} = {}): NadarayaWatsonData {
   const g = new Generator(seed)
   const xs = Array.from({ length: nTrain }, () => g.random() * 5).sort((a, b) => a - b)
   const ys = xs.map((x) => nwTarget(x) + 0.5 * g.normal())

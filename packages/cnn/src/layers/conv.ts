@@ -7,7 +7,18 @@
  * sparse connections); the output size is floor((n + 2p - f) / s) + 1, 'same' padding gives
  * ceil(n / s), and a layer has k*k*c_in*c_out + c_out parameters (c_in / groups with groups).
  */
-import { ArgumentError, type Conv2dPadding, type DType, Module, Parameter, type Tensor, conv2d, convTranspose2d, nn, zeros } from '@refnets/core'
+import {
+  ArgumentError,
+  type Conv2dPadding,
+  type DType,
+  Module,
+  Parameter,
+  type Tensor,
+  conv2d,
+  convTranspose2d,
+  nn,
+  zeros,
+} from '@refnets/core'
 
 export type Pair = number | readonly [number, number]
 
@@ -31,13 +42,24 @@ export interface Conv2dOptions {
  * times the kernel area (for a transposed conv, PyTorch's fan_in is out/groups * kh * kw).
  */
 /** Channels and groups must be positive integers with both channel counts divisible by groups. */
-function checkChannels(layer: string, inChannels: number, outChannels: number, kernelSize: [number, number], groups: number): void {
+function checkChannels(
+  layer: string,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: [number, number],
+  groups: number,
+): void {
   const positive = (v: number) => Number.isInteger(v) && v > 0
   if (!positive(inChannels) || !positive(outChannels) || !positive(groups))
-    throw new ArgumentError(`${layer}: channels and groups must be positive integers, got inChannels ${inChannels}, outChannels ${outChannels}, groups ${groups}`)
+    throw new ArgumentError(
+      `${layer}: channels and groups must be positive integers, got inChannels ${inChannels}, outChannels ${outChannels}, groups ${groups}`,
+    )
   if (inChannels % groups !== 0 || outChannels % groups !== 0)
-    throw new ArgumentError(`${layer}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`)
-  if (!kernelSize.every(positive)) throw new ArgumentError(`${layer}: kernel size must be positive integers, got [${kernelSize.join(', ')}]`)
+    throw new ArgumentError(
+      `${layer}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`,
+    )
+  if (!kernelSize.every(positive))
+    throw new ArgumentError(`${layer}: kernel size must be positive integers, got [${kernelSize.join(', ')}]`)
 }
 
 function defaultInit(weight: Tensor, bias: Tensor | null): void {
@@ -80,7 +102,12 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     // (B, C_in, H, W) -> (B, C_out, floor((H + 2p - d(k-1) - 1) / s) + 1, ...)
-    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups })
+    return conv2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    })
   }
 }
 
@@ -115,7 +142,15 @@ export class ConvTranspose2d extends Module {
     readonly inChannels: number,
     readonly outChannels: number,
     kernelSize: Pair,
-    { stride = 1, padding = 0, outputPadding = 0, groups = 1, dilation = 1, bias = true, dtype = 'float32' }: ConvTranspose2dOptions = {},
+    {
+      stride = 1,
+      padding = 0,
+      outputPadding = 0,
+      groups = 1,
+      dilation = 1,
+      bias = true,
+      dtype = 'float32',
+    }: ConvTranspose2dOptions = {},
   ) {
     super()
     this.kernelSize = pair(kernelSize)
@@ -134,7 +169,11 @@ export class ConvTranspose2d extends Module {
   forward(x: Tensor): Tensor {
     // (B, C_in, H, W) -> (B, C_out, (H - 1)s - 2p + d(k - 1) + outputPadding + 1, ...)
     return convTranspose2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.outputPadding,
+      groups: this.groups,
+      dilation: this.dilation,
     })
   }
 }
@@ -145,7 +184,12 @@ export class ConvTranspose2d extends Module {
  * pairs c -> c and zeros elsewhere, so a ConvTranspose2d(stride = factor) initialised with it
  * starts as bilinear interpolation.
  */
-export function bilinearKernel(inChannels: number, outChannels: number, kernelSize: number, dtype: DType = 'float32'): Tensor {
+export function bilinearKernel(
+  inChannels: number,
+  outChannels: number,
+  kernelSize: number,
+  dtype: DType = 'float32',
+): Tensor {
   const factor = Math.floor((kernelSize + 1) / 2)
   const center = kernelSize % 2 === 1 ? factor - 1 : factor - 0.5
   const w = zeros([inChannels, outChannels, kernelSize, kernelSize], { dtype })
@@ -154,6 +198,7 @@ export function bilinearKernel(inChannels: number, outChannels: number, kernelSi
   for (let c = 0; c < Math.min(inChannels, outChannels); c++)
     for (let i = 0; i < kernelSize; i++)
       for (let j = 0; j < kernelSize; j++)
-        d[(c * outChannels + c) * k2 + i * kernelSize + j] = (1 - Math.abs(i - center) / factor) * (1 - Math.abs(j - center) / factor)
+        d[(c * outChannels + c) * k2 + i * kernelSize + j] =
+          (1 - Math.abs(i - center) / factor) * (1 - Math.abs(j - center) / factor)
   return w
 }

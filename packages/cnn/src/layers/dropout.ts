@@ -26,7 +26,10 @@ function check4d(name: string, x: Tensor): void {
  * probability p and the rest are scaled by 1 / (1 - p). (B, C, H, W) -> (B, C, H, W).
  */
 export class Dropout2d extends Module {
-  constructor(readonly p = 0.5, readonly generator: Generator = defaultGenerator) {
+  constructor(
+    readonly p = 0.5,
+    readonly generator: Generator = defaultGenerator,
+  ) {
     super()
     checkRate('Dropout2d', p)
   }
@@ -77,10 +80,17 @@ export class DropBlock extends Module {
   /** Training steps taken so far (advanced by `step()`). */
   steps = 0
 
-  constructor({ blockSize = 7, dropRate = 0.1, totalSteps = 0, shareChannels = false, generator = defaultGenerator }: DropBlockOptions = {}) {
+  constructor({
+    blockSize = 7,
+    dropRate = 0.1,
+    totalSteps = 0,
+    shareChannels = false,
+    generator = defaultGenerator,
+  }: DropBlockOptions = {}) {
     super()
     checkRate('DropBlock', dropRate)
-    if (!Number.isInteger(blockSize) || blockSize < 1) throw new ArgumentError(`DropBlock: blockSize must be a positive integer, got ${blockSize}`)
+    if (!Number.isInteger(blockSize) || blockSize < 1)
+      throw new ArgumentError(`DropBlock: blockSize must be a positive integer, got ${blockSize}`)
     if (!(totalSteps >= 0)) throw new ArgumentError(`DropBlock: totalSteps must be >= 0, got ${totalSteps}`)
     this.blockSize = blockSize
     this.dropRate = dropRate

@@ -42,7 +42,10 @@ export class LocalResponseNorm extends Module {
   readonly beta: number
   readonly k: number
 
-  constructor(readonly size: number, { alpha = 1e-4, beta = 0.75, k = 1 }: LocalResponseNormOptions = {}) {
+  constructor(
+    readonly size: number,
+    { alpha = 1e-4, beta = 0.75, k = 1 }: LocalResponseNormOptions = {},
+  ) {
     super()
     this.alpha = alpha
     this.beta = beta

@@ -3,7 +3,16 @@
  * max or the mean. Pooling has no parameters and never mixes channels; it buys some tolerance to
  * small shifts of the input. Output size floor((n + 2p - f) / s) + 1, or the ceiling in ceil mode.
  */
-import { Module, type Tensor, adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, globalAvgPool2d, globalMaxPool2d, maxPool2d } from '@refnets/core'
+import {
+  Module,
+  type Tensor,
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  globalMaxPool2d,
+  maxPool2d,
+} from '@refnets/core'
 import type { Pair } from './conv.js'
 
 export interface MaxPool2dOptions {
@@ -22,7 +31,10 @@ export class MaxPool2d extends Module {
   readonly dilation: Pair
   readonly ceilMode: boolean
 
-  constructor(readonly kernelSize: Pair, { stride, padding = 0, dilation = 1, ceilMode = false }: MaxPool2dOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    { stride, padding = 0, dilation = 1, ceilMode = false }: MaxPool2dOptions = {},
+  ) {
     super()
     this.stride = stride ?? kernelSize
     this.padding = padding
@@ -31,7 +43,13 @@ export class MaxPool2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return maxPool2d(x, { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode })
+    return maxPool2d(x, {
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      ceilMode: this.ceilMode,
+    })
   }
 }
 
@@ -50,7 +68,10 @@ export class AvgPool2d extends Module {
   readonly ceilMode: boolean
   readonly countIncludePad: boolean
 
-  constructor(readonly kernelSize: Pair, { stride, padding = 0, ceilMode = false, countIncludePad = true }: AvgPool2dOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    { stride, padding = 0, ceilMode = false, countIncludePad = true }: AvgPool2dOptions = {},
+  ) {
     super()
     this.stride = stride ?? kernelSize
     this.padding = padding
@@ -60,7 +81,11 @@ export class AvgPool2d extends Module {
 
   forward(x: Tensor): Tensor {
     return avgPool2d(x, {
-      kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad,
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+      ceilMode: this.ceilMode,
+      countIncludePad: this.countIncludePad,
     })
   }
 }

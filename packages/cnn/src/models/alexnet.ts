@@ -39,16 +39,30 @@ export class AlexNet extends nn.Module {
     super()
     const norm = () => (lrn ? [new LocalResponseNorm(ALEXNET_LRN.size, ALEXNET_LRN)] : [])
     this.features = new nn.Sequential(
-      new Conv2d(inChannels, 64, 11, { stride: 4, padding: 2 }), new nn.ReLU(), ...norm(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(64, 192, 5, { padding: 2 }), new nn.ReLU(), ...norm(), new MaxPool2d(3, { stride: 2 }),
-      new Conv2d(192, 384, 3, { padding: 1 }), new nn.ReLU(),
-      new Conv2d(384, 256, 3, { padding: 1 }), new nn.ReLU(),
-      new Conv2d(256, 256, 3, { padding: 1 }), new nn.ReLU(), new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(inChannels, 64, 11, { stride: 4, padding: 2 }),
+      new nn.ReLU(),
+      ...norm(),
+      new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(64, 192, 5, { padding: 2 }),
+      new nn.ReLU(),
+      ...norm(),
+      new MaxPool2d(3, { stride: 2 }),
+      new Conv2d(192, 384, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new Conv2d(384, 256, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new Conv2d(256, 256, 3, { padding: 1 }),
+      new nn.ReLU(),
+      new MaxPool2d(3, { stride: 2 }),
     )
     this.avgpool = new AdaptiveAvgPool2d([6, 6])
     this.classifier = new nn.Sequential(
-      new nn.Dropout(dropout), new nn.Linear(256 * 6 * 6, 4096), new nn.ReLU(),
-      new nn.Dropout(dropout), new nn.Linear(4096, 4096), new nn.ReLU(),
+      new nn.Dropout(dropout),
+      new nn.Linear(256 * 6 * 6, 4096),
+      new nn.ReLU(),
+      new nn.Dropout(dropout),
+      new nn.Linear(4096, 4096),
+      new nn.ReLU(),
       new nn.Linear(4096, numClasses),
     )
   }

@@ -107,7 +107,14 @@ export class DenseNet extends Module {
 
   constructor(opts: DenseNetOptions = {}) {
     super()
-    const { growthRate = 32, blockConfig = [6, 12, 24, 16], numInitFeatures = 64, bnSize = 4, numClasses = 1000, inChannels = 3 } = opts
+    const {
+      growthRate = 32,
+      blockConfig = [6, 12, 24, 16],
+      numInitFeatures = 64,
+      bnSize = 4,
+      numClasses = 1000,
+      inChannels = 3,
+    } = opts
     const entries: [string, Module][] = [
       ['conv0', new Conv2d(inChannels, numInitFeatures, 7, { stride: 2, padding: 3, bias: false })],
       ['norm0', new BatchNorm2d(numInitFeatures)],
@@ -148,5 +155,7 @@ const DENSENET = 'Huang et al. 2017, Densely connected convolutional networks'
 /** The registry entries of this file (collected by src/specs.ts). */
 export const densenetSpecs: ModelSpec[] = [
   // measured max abs error / max |reference| against ONNX Runtime: 5.87e-6
-  imageSpec('densenet121', 'densenet', DENSENET, () => densenet121(), imagenet, logits(1000), { tolerance: measured(5.87e-6) }),
+  imageSpec('densenet121', 'densenet', DENSENET, () => densenet121(), imagenet, logits(1000), {
+    tolerance: measured(5.87e-6),
+  }),
 ]

@@ -43,13 +43,30 @@ export class Inception extends Module {
   branch3: nn.Sequential
   branch4: nn.Sequential
 
-  constructor(inChannels: number, ch1x1: number, ch3x3red: number, ch3x3: number, ch5x5red: number, ch5x5: number, poolProj: number) {
+  constructor(
+    inChannels: number,
+    ch1x1: number,
+    ch3x3red: number,
+    ch3x3: number,
+    ch5x5red: number,
+    ch5x5: number,
+    poolProj: number,
+  ) {
     super()
     this.branch1 = new BasicConv2d(inChannels, ch1x1, 1)
-    this.branch2 = new nn.Sequential(new BasicConv2d(inChannels, ch3x3red, 1), new BasicConv2d(ch3x3red, ch3x3, 3, { padding: 1 }))
+    this.branch2 = new nn.Sequential(
+      new BasicConv2d(inChannels, ch3x3red, 1),
+      new BasicConv2d(ch3x3red, ch3x3, 3, { padding: 1 }),
+    )
     // NOTE: 3x3 where the paper says 5x5: torchvision's known deviation, kept so its weights load.
-    this.branch3 = new nn.Sequential(new BasicConv2d(inChannels, ch5x5red, 1), new BasicConv2d(ch5x5red, ch5x5, 3, { padding: 1 }))
-    this.branch4 = new nn.Sequential(new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }), new BasicConv2d(inChannels, poolProj, 1))
+    this.branch3 = new nn.Sequential(
+      new BasicConv2d(inChannels, ch5x5red, 1),
+      new BasicConv2d(ch5x5red, ch5x5, 3, { padding: 1 }),
+    )
+    this.branch4 = new nn.Sequential(
+      new MaxPool2d(3, { stride: 1, padding: 1, ceilMode: true }),
+      new BasicConv2d(inChannels, poolProj, 1),
+    )
   }
 
   forward(x: Tensor): Tensor {
@@ -74,7 +91,8 @@ export const INCEPTION_CONFIGS = {
   inception5b: [832, 384, 192, 384, 48, 128, 128],
 } as const satisfies Record<string, InceptionConfig>
 
-const inception = (name: keyof typeof INCEPTION_CONFIGS) => new Inception(...(INCEPTION_CONFIGS[name] as InceptionConfig))
+const inception = (name: keyof typeof INCEPTION_CONFIGS) =>
+  new Inception(...(INCEPTION_CONFIGS[name] as InceptionConfig))
 
 export interface GoogLeNetOptions {
   numClasses?: number
@@ -136,7 +154,8 @@ export class GoogLeNet extends Module {
     x = this.maxpool2.call(x) // -> (B, 192, 28, 28)
     x = this.inception3b.call(this.inception3a.call(x)) // -> (B, 256, 28, 28) -> (B, 480, 28, 28)
     x = this.maxpool3.call(x) // -> (B, 480, 14, 14)
-    for (const block of [this.inception4a, this.inception4b, this.inception4c, this.inception4d, this.inception4e]) x = block.call(x)
+    for (const block of [this.inception4a, this.inception4b, this.inception4c, this.inception4d, this.inception4e])
+      x = block.call(x)
     // 512, 512, 512, 528, 832 channels at 14 x 14
     x = this.maxpool4.call(x) // -> (B, 832, 7, 7)
     x = this.inception5b.call(this.inception5a.call(x)) // -> (B, 832, 7, 7) -> (B, 1024, 7, 7)

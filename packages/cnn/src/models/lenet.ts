@@ -33,18 +33,30 @@ export interface LeNetOptions {
  *   6 flatten          -> (B, 400)
  *   7 fc               -> (B, 120);  9 fc -> (B, 84);  11 fc -> (B, numClasses)
  */
-export function lenet5({ activation = 'sigmoid', pool = 'avg', inChannels = 1, numClasses = 10 }: LeNetOptions = {}): nn.Sequential {
+export function lenet5({
+  activation = 'sigmoid',
+  pool = 'avg',
+  inChannels = 1,
+  numClasses = 10,
+}: LeNetOptions = {}): nn.Sequential {
   const act = () => (activation === 'relu' ? new nn.ReLU() : new nn.Sigmoid())
   const pooling = () => (pool === 'max' ? new MaxPool2d(2, { stride: 2 }) : new AvgPool2d(2, { stride: 2 }))
   return new nn.Sequential(
-    new Conv2d(inChannels, 6, 5, { padding: 2 }), act(), pooling(),
-    new Conv2d(6, 16, 5), act(), pooling(),
+    new Conv2d(inChannels, 6, 5, { padding: 2 }),
+    act(),
+    pooling(),
+    new Conv2d(6, 16, 5),
+    act(),
+    pooling(),
     new nn.Flatten(),
-    new nn.Linear(16 * 5 * 5, 120), act(),
-    new nn.Linear(120, 84), act(),
+    new nn.Linear(16 * 5 * 5, 120),
+    act(),
+    new nn.Linear(120, 84),
+    act(),
     new nn.Linear(84, numClasses),
   )
 }
 
 /** LeNet-5 with ReLU and max pooling. */
-export const lenet5Modern = (opts: Omit<LeNetOptions, 'activation' | 'pool'> = {}) => lenet5({ ...opts, activation: 'relu', pool: 'max' })
+export const lenet5Modern = (opts: Omit<LeNetOptions, 'activation' | 'pool'> = {}) =>
+  lenet5({ ...opts, activation: 'relu', pool: 'max' })

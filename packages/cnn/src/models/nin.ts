@@ -14,11 +14,20 @@ import { Conv2d } from '../layers/conv.js'
 import { GlobalAvgPool2d, MaxPool2d } from '../layers/pool.js'
 
 /** conv k x k (stride, padding), ReLU, then two (1x1 conv, ReLU): (B, C_in, H, W) -> (B, C_out, H', W'). */
-export function ninBlock(inChannels: number, outChannels: number, kernelSize: number, stride: number, padding: number): nn.Sequential {
+export function ninBlock(
+  inChannels: number,
+  outChannels: number,
+  kernelSize: number,
+  stride: number,
+  padding: number,
+): nn.Sequential {
   return new nn.Sequential(
-    new Conv2d(inChannels, outChannels, kernelSize, { stride, padding }), new nn.ReLU(),
-    new Conv2d(outChannels, outChannels, 1), new nn.ReLU(),
-    new Conv2d(outChannels, outChannels, 1), new nn.ReLU(),
+    new Conv2d(inChannels, outChannels, kernelSize, { stride, padding }),
+    new nn.ReLU(),
+    new Conv2d(outChannels, outChannels, 1),
+    new nn.ReLU(),
+    new Conv2d(outChannels, outChannels, 1),
+    new nn.ReLU(),
   )
 }
 

@@ -110,7 +110,11 @@ export class ResNet extends Module {
   fc: nn.Linear
   private inplanes = 64
 
-  constructor(block: Block, layers: readonly [number, number, number, number], { numClasses = 1000, inChannels = 3, zeroInitResidual = false }: ResNetOptions = {}) {
+  constructor(
+    block: Block,
+    layers: readonly [number, number, number, number],
+    { numClasses = 1000, inChannels = 3, zeroInitResidual = false }: ResNetOptions = {},
+  ) {
     super()
     this.conv1 = new Conv2d(inChannels, 64, 7, { stride: 2, padding: 3, bias: false })
     this.bn1 = new BatchNorm2d(64)
@@ -132,7 +136,10 @@ export class ResNet extends Module {
   private makeLayer(block: Block, planes: number, blocks: number, stride = 1): nn.Sequential {
     let downsample: nn.Sequential | null = null
     if (stride !== 1 || this.inplanes !== planes * block.expansion)
-      downsample = new nn.Sequential(conv1x1(this.inplanes, planes * block.expansion, stride), new BatchNorm2d(planes * block.expansion))
+      downsample = new nn.Sequential(
+        conv1x1(this.inplanes, planes * block.expansion, stride),
+        new BatchNorm2d(planes * block.expansion),
+      )
     const layers: Module[] = [new block(this.inplanes, planes, stride, downsample)]
     this.inplanes = planes * block.expansion
     for (let i = 1; i < blocks; i++) layers.push(new block(this.inplanes, planes))
@@ -156,7 +163,10 @@ export class ResNet extends Module {
   }
 }
 
-const build = (name: keyof typeof RESNET_CONFIGS) => (opts: ResNetOptions = {}) => new ResNet(...(RESNET_CONFIGS[name] as ResNetConfig), opts)
+const build =
+  (name: keyof typeof RESNET_CONFIGS) =>
+  (opts: ResNetOptions = {}) =>
+    new ResNet(...(RESNET_CONFIGS[name] as ResNetConfig), opts)
 /** 11,689,512 parameters with 1000 classes. */
 export const resnet18 = build('resnet18')
 /** 21,797,672 parameters. */

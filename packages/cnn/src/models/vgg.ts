@@ -20,10 +20,34 @@ export type VggArch = readonly (readonly [numConvs: number, outChannels: number]
 
 /** The configurations of the paper's Table 1 (A, B, D, E). */
 export const VGG_ARCHS = {
-  vgg11: [[1, 64], [1, 128], [2, 256], [2, 512], [2, 512]],
-  vgg13: [[2, 64], [2, 128], [2, 256], [2, 512], [2, 512]],
-  vgg16: [[2, 64], [2, 128], [3, 256], [3, 512], [3, 512]],
-  vgg19: [[2, 64], [2, 128], [4, 256], [4, 512], [4, 512]],
+  vgg11: [
+    [1, 64],
+    [1, 128],
+    [2, 256],
+    [2, 512],
+    [2, 512],
+  ],
+  vgg13: [
+    [2, 64],
+    [2, 128],
+    [2, 256],
+    [2, 512],
+    [2, 512],
+  ],
+  vgg16: [
+    [2, 64],
+    [2, 128],
+    [3, 256],
+    [3, 512],
+    [3, 512],
+  ],
+  vgg19: [
+    [2, 64],
+    [2, 128],
+    [4, 256],
+    [4, 512],
+    [4, 512],
+  ],
 } as const satisfies Record<string, VggArch>
 
 /** A VGG block's layers: numConvs x (conv 3x3 pad 1, [batch norm], ReLU), then max pool 2x2. */
@@ -56,7 +80,10 @@ export class VGG extends Module {
   avgpool: AdaptiveAvgPool2d
   classifier: nn.Sequential
 
-  constructor(readonly arch: VggArch, { numClasses = 1000, inChannels = 3, batchNorm = false, dropout = 0.5, initWeights = true }: VGGOptions = {}) {
+  constructor(
+    readonly arch: VggArch,
+    { numClasses = 1000, inChannels = 3, batchNorm = false, dropout = 0.5, initWeights = true }: VGGOptions = {},
+  ) {
     super()
     const layers: Module[] = []
     let c = inChannels
@@ -67,8 +94,12 @@ export class VGG extends Module {
     this.features = new nn.Sequential(...layers)
     this.avgpool = new AdaptiveAvgPool2d([7, 7])
     this.classifier = new nn.Sequential(
-      new nn.Linear(c * 7 * 7, 4096), new nn.ReLU(), new nn.Dropout(dropout),
-      new nn.Linear(4096, 4096), new nn.ReLU(), new nn.Dropout(dropout),
+      new nn.Linear(c * 7 * 7, 4096),
+      new nn.ReLU(),
+      new nn.Dropout(dropout),
+      new nn.Linear(4096, 4096),
+      new nn.ReLU(),
+      new nn.Dropout(dropout),
       new nn.Linear(4096, numClasses),
     )
     if (initWeights) this.torchvisionInit()

@@ -6,7 +6,8 @@ import { Subset, TensorDataset, collate, materialize } from './dataset.js'
 
 const ds = () => new TensorDataset(arange(0, 20).to('float32').reshape([10, 2]), arange(0, 10))
 
-const firstColumn = (loader: DataLoader) => [...loader].map(([x]) => [...x!.data].filter((_, i) => i % 2 === 0).map((v) => v / 2))
+const firstColumn = (loader: DataLoader) =>
+  [...loader].map(([x]) => [...x!.data].filter((_, i) => i % 2 === 0).map((v) => v / 2))
 
 describe('TensorDataset', () => {
   it('indexes rows of every tensor', () => {
@@ -65,7 +66,11 @@ describe('DataLoader', () => {
   it('works with a dataset that only has get(i) and with Subset', () => {
     const plain = { length: 3, get: (i: number) => [tensor([i, i]), tensor([i])] }
     const [[x, y]] = [...new DataLoader(plain, { batchSize: 3 })]
-    expect(x!.toArray()).toEqual([[0, 0], [1, 1], [2, 2]])
+    expect(x!.toArray()).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ])
     expect(y!.shape).toEqual([3, 1])
     const sub = new Subset(ds(), Int32Array.from([9, 0]))
     expect(materialize(sub)[1]!.toArray()).toEqual([9, 0])

@@ -30,7 +30,8 @@ export class DataLoader<T = Tensor[]> implements Iterable<T> {
     readonly dataset: Dataset<T>,
     { batchSize = 64, shuffle = false, seed = 0, dropLast = false }: DataLoaderOptions = {},
   ) {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ArgumentError(`batchSize must be a positive integer, got ${batchSize}`)
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new ArgumentError(`batchSize must be a positive integer, got ${batchSize}`)
     this.batchSize = batchSize
     this.shuffle = shuffle
     this.dropLast = dropLast

@@ -71,7 +71,13 @@ export class Subset<T = Tensor[]> implements Dataset<T> {
 export function collate<T>(items: T[]): T {
   if (items.length === 0) throw new ArgumentError('cannot collate an empty batch')
   const first = items[0]
-  if (Array.isArray(first)) return first.map((_, j) => stack(items.map((it) => (it as Tensor[])[j]!), 0)) as T
+  if (Array.isArray(first))
+    return first.map((_, j) =>
+      stack(
+        items.map((it) => (it as Tensor[])[j]!),
+        0,
+      ),
+    ) as T
   return stack(items as Tensor[], 0) as T
 }
 

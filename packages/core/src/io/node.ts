@@ -9,7 +9,11 @@ import type { Tensor } from '../tensor.js'
 import { type SaveSafetensorsOptions, loadSafetensors, saveSafetensors } from './safetensors.js'
 
 /** Write named tensors to a .safetensors file. */
-export function saveSafetensorsFile(path: string, tensors: Record<string, Tensor>, opts?: SaveSafetensorsOptions): void {
+export function saveSafetensorsFile(
+  path: string,
+  tensors: Record<string, Tensor>,
+  opts?: SaveSafetensorsOptions,
+): void {
   writeFileSync(path, saveSafetensors(tensors, opts))
 }
 
@@ -29,6 +33,10 @@ export function saveWeights(module: Module<any, any>, path: string, opts?: SaveS
  * A malformed file raises SafetensorsError; missing, unexpected (with `strict`, the default) or
  * mis-shaped tensors raise StateDictError. Either way the module is left unchanged.
  */
-export function loadWeights(module: Module<any, any>, path: string, { strict = true }: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+export function loadWeights(
+  module: Module<any, any>,
+  path: string,
+  { strict = true }: { strict?: boolean } = {},
+): { missing: string[]; unexpected: string[] } {
   return module.loadStateDict(loadSafetensorsFile(path), { strict })
 }

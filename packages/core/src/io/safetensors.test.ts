@@ -20,7 +20,17 @@ describe('safetensors round trip', () => {
   it('is bitwise exact for float32 and float64, including -0, NaN payloads, Infinity and subnormals', () => {
     const f32 = new Float32Array([0, -0, NaN, Infinity, -Infinity, 1e-45, -1.1754942e-38, 3.4028235e38, Math.PI])
     new Uint32Array(f32.buffer)[2] = 0x7fc00123 // a NaN with a payload
-    const f64 = new Float64Array([0, -0, NaN, Infinity, -Infinity, 5e-324, -2.2250738585072e-308, Number.MAX_VALUE, Math.E])
+    const f64 = new Float64Array([
+      0,
+      -0,
+      NaN,
+      Infinity,
+      -Infinity,
+      5e-324,
+      -2.2250738585072e-308,
+      Number.MAX_VALUE,
+      Math.E,
+    ])
     const sd = { a: new Tensor(f32, [3, 3]), b: new Tensor(f64, [9]) }
     const back = loadSafetensors(saveSafetensors(sd))
     expect(back.a!.dtype).toBe('float32')
@@ -32,7 +42,13 @@ describe('safetensors round trip', () => {
   })
 
   it('keeps int32 and bool tensors, scalars, empty tensors and views (saved as their dense values)', () => {
-    const m = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32' })
+    const m = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: 'float32' },
+    )
     const sd = {
       i: tensor([-2147483648, 0, 2147483647], { dtype: 'int32' }),
       mask: tensor([true, false, true], { dtype: 'bool' }),
@@ -47,7 +63,11 @@ describe('safetensors round trip', () => {
     expect(back.s!.shape).toEqual([])
     expect(back.s!.item()).toBe(7.5)
     expect(back.empty!.shape).toEqual([0, 3])
-    expect(back.t!.toArray()).toEqual([[1, 4], [2, 5], [3, 6]])
+    expect(back.t!.toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ])
   })
 
   it('stores string metadata under __metadata__ and rejects what it cannot write', () => {
@@ -55,7 +75,9 @@ describe('safetensors round trip', () => {
     expect(file.metadata).toEqual({ format: 'pt', epoch: '3' })
     expect(Object.keys(file.tensors)).toEqual(['w'])
     expect(() => saveSafetensors({ __metadata__: tensor([1]) })).toThrow(ArgumentError)
-    expect(() => saveSafetensors({ w: tensor([1]) }, { metadata: { n: 3 as unknown as string } })).toThrow(/must be strings/)
+    expect(() => saveSafetensors({ w: tensor([1]) }, { metadata: { n: 3 as unknown as string } })).toThrow(
+      /must be strings/,
+    )
   })
 
   it('a tensor named __proto__ is an ordinary key', () => {
@@ -68,7 +90,12 @@ describe('safetensors round trip', () => {
 
   it('lays the file out as the format says: u64 LE length, JSON padded to 8 bytes, aligned tiling offsets', () => {
     const bytes = saveSafetensors(
-      { c: tensor([1, 0], { dtype: 'bool' }), b: tensor([1, 2, 3], { dtype: 'float32' }), a: tensor([4], { dtype: 'float64' }), d: tensor([5], { dtype: 'int32' }) },
+      {
+        c: tensor([1, 0], { dtype: 'bool' }),
+        b: tensor([1, 2, 3], { dtype: 'float32' }),
+        a: tensor([4], { dtype: 'float64' }),
+        d: tensor([5], { dtype: 'int32' }),
+      },
       { metadata: { k: 'v' } },
     )
     const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true))
@@ -98,7 +125,10 @@ describe('reading other dtypes', () => {
     const half = new Uint16Array([0x3c00, 0xc000, 0x7c00, 0xfc00, 0x0001, 0x8000, 0x7bff, 0x3555])
     const bf = new Uint16Array([0x3f80, 0xc040, 0x7f80, 0x0001])
     const file = build(
-      { h: { dtype: 'F16', shape: [8], data_offsets: [0, 16] }, bf: { dtype: 'BF16', shape: [2, 2], data_offsets: [16, 24] } },
+      {
+        h: { dtype: 'F16', shape: [8], data_offsets: [0, 16] },
+        bf: { dtype: 'BF16', shape: [2, 2], data_offsets: [16, 24] },
+      },
       new Uint8Array([...bytesOf(half), ...bytesOf(bf)]),
     )
     const t = loadSafetensors(file)
@@ -126,7 +156,10 @@ describe('reading other dtypes', () => {
     expect([...t.idx!.data]).toEqual([-5, 2147483647, -2147483648])
     expect([...t.b!.data]).toEqual([-128, 127])
     expect([...t.u!.data]).toEqual([200, 255])
-    const big = build({ idx: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, bytesOf(new BigInt64Array([2147483648n])))
+    const big = build(
+      { idx: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } },
+      bytesOf(new BigInt64Array([2147483648n])),
+    )
     expect(() => loadSafetensors(big)).toThrow(/I64 value 2147483648 at index 0 does not fit int32/)
   })
 })
@@ -140,19 +173,39 @@ describe('malformed files raise SafetensorsError', () => {
     ['invalid JSON', build('{"w": {', new Uint8Array(0)), /not valid UTF-8 JSON/],
     ['a JSON array', build([1, 2]), /must be a JSON object, got an array/],
     ['an unknown dtype', build({ w: { ...entry, dtype: 'F8_E4M3' } }, eight), /unknown or unsupported dtype "F8_E4M3"/],
-    ['a missing dtype', build({ w: { shape: [2], data_offsets: [0, 8] } }, eight), /unknown or unsupported dtype undefined/],
+    [
+      'a missing dtype',
+      build({ w: { shape: [2], data_offsets: [0, 8] } }, eight),
+      /unknown or unsupported dtype undefined/,
+    ],
     ['a bad shape', build({ w: { ...entry, shape: [-2] } }, eight), /shape must be a list of non-negative integers/],
     ['bad offsets', build({ w: { ...entry, data_offsets: [8, 0] } }, eight), /data_offsets must be \[begin, end\]/],
-    ['offsets not matching dtype * shape', build({ w: { ...entry, shape: [3] } }, eight), /F32 of shape \[3\] needs 12 bytes, but data_offsets \[0, 8\] hold 8/],
-    ['offsets out of range', build({ w: { ...entry, data_offsets: [4, 12] } }, eight), /run past the data section of 8 bytes/],
+    [
+      'offsets not matching dtype * shape',
+      build({ w: { ...entry, shape: [3] } }, eight),
+      /F32 of shape \[3\] needs 12 bytes, but data_offsets \[0, 8\] hold 8/,
+    ],
+    [
+      'offsets out of range',
+      build({ w: { ...entry, data_offsets: [4, 12] } }, eight),
+      /run past the data section of 8 bytes/,
+    ],
     [
       'overlapping tensors',
       build({ w: entry, v: { ...entry, data_offsets: [4, 12] } }, new Uint8Array(12)),
       /tensor 'v'.*overlap the previous tensor, which ends at 8/,
     ],
-    ['a hole in the data', build({ w: { ...entry, data_offsets: [4, 12] } }, new Uint8Array(12)), /start at 4, expected 0/],
+    [
+      'a hole in the data',
+      build({ w: { ...entry, data_offsets: [4, 12] } }, new Uint8Array(12)),
+      /start at 4, expected 0/,
+    ],
     ['trailing bytes', build({ w: entry }, new Uint8Array(12)), /cover 8 bytes of data but the data section has 12/],
-    ['non-string metadata', build({ __metadata__: { epoch: 3 }, w: entry }, eight), /__metadata__\['epoch'\] must be a string/],
+    [
+      'non-string metadata',
+      build({ __metadata__: { epoch: 3 }, w: entry }, eight),
+      /__metadata__\['epoch'\] must be a string/,
+    ],
   ]
   it.each(cases)('%s', (_, bytes, message) => {
     let err: unknown

@@ -76,15 +76,20 @@ export interface SaveSafetensorsOptions {
 }
 
 /** Serialise named tensors (a state dict) to safetensors bytes. */
-export function saveSafetensors(tensors: Record<string, Tensor>, { metadata }: SaveSafetensorsOptions = {}): Uint8Array {
+export function saveSafetensors(
+  tensors: Record<string, Tensor>,
+  { metadata }: SaveSafetensorsOptions = {},
+): Uint8Array {
   const names = Object.keys(tensors)
   for (const name of names) {
-    if (name === '__metadata__' || name === '') throw new ArgumentError(`saveSafetensors: '${name}' cannot be a tensor name`)
+    if (name === '__metadata__' || name === '')
+      throw new ArgumentError(`saveSafetensors: '${name}' cannot be a tensor name`)
     if (!(tensors[name] instanceof Tensor)) throw new ArgumentError(`saveSafetensors: '${name}' is not a Tensor`)
   }
   if (metadata)
     for (const [k, v] of Object.entries(metadata))
-      if (typeof v !== 'string') throw new ArgumentError(`saveSafetensors: metadata values must be strings, got ${typeof v} for '${k}'`)
+      if (typeof v !== 'string')
+        throw new ArgumentError(`saveSafetensors: metadata values must be strings, got ${typeof v} for '${k}'`)
 
   // Largest elements first (then by name), so each tensor starts aligned to its element size.
   names.sort((a, b) => WRITE[tensors[b]!.dtype].bytes - WRITE[tensors[a]!.dtype].bytes || (a < b ? -1 : a > b ? 1 : 0))
@@ -153,18 +158,30 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
 
   // Offsets must tile the byte buffer exactly: in range, no overlap, no holes, nothing after the
   // last tensor. The format requires this (it keeps a file from hiding other content).
-  const spans = Object.entries(header).sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1])
+  const spans = Object.entries(header).sort(
+    ([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1],
+  )
   let expected = 0
   for (const [name, e] of spans) {
     const [begin, end] = e.data_offsets
     if (end > dataLen)
-      throw new SafetensorsError(`tensor '${name}': data_offsets [${begin}, ${end}] run past the data section of ${dataLen} bytes`)
-    if (begin < expected) throw new SafetensorsError(`tensor '${name}': data_offsets [${begin}, ${end}] overlap the previous tensor, which ends at ${expected}`)
-    if (begin > expected) throw new SafetensorsError(`tensor '${name}': data_offsets start at ${begin}, expected ${expected} (the data section must have no holes)`)
+      throw new SafetensorsError(
+        `tensor '${name}': data_offsets [${begin}, ${end}] run past the data section of ${dataLen} bytes`,
+      )
+    if (begin < expected)
+      throw new SafetensorsError(
+        `tensor '${name}': data_offsets [${begin}, ${end}] overlap the previous tensor, which ends at ${expected}`,
+      )
+    if (begin > expected)
+      throw new SafetensorsError(
+        `tensor '${name}': data_offsets start at ${begin}, expected ${expected} (the data section must have no holes)`,
+      )
     expected = end
   }
   if (expected !== dataLen)
-    throw new SafetensorsError(`the tensors cover ${expected} bytes of data but the data section has ${dataLen} (trailing bytes)`)
+    throw new SafetensorsError(
+      `the tensors cover ${expected} bytes of data but the data section has ${dataLen} (trailing bytes)`,
+    )
 
   const tensors: Record<string, Tensor> = {}
   for (const [name, e] of Object.entries(header)) {
@@ -174,12 +191,20 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   return { tensors, metadata, header }
 }
 
-function readHeader(bytes: Uint8Array): { header: Record<string, SafetensorsEntry>; metadata: Record<string, string>; dataStart: number } {
-  if (!(bytes instanceof Uint8Array)) throw new ArgumentError(`loadSafetensors: expected a Uint8Array, got ${typeof bytes}`)
-  if (bytes.length < 8) throw new SafetensorsError(`file too short: expected at least 8 bytes (the header length), got ${bytes.length}`)
+function readHeader(bytes: Uint8Array): {
+  header: Record<string, SafetensorsEntry>
+  metadata: Record<string, string>
+  dataStart: number
+} {
+  if (!(bytes instanceof Uint8Array))
+    throw new ArgumentError(`loadSafetensors: expected a Uint8Array, got ${typeof bytes}`)
+  if (bytes.length < 8)
+    throw new SafetensorsError(`file too short: expected at least 8 bytes (the header length), got ${bytes.length}`)
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true)
   if (n > BigInt(bytes.length - 8))
-    throw new SafetensorsError(`header length ${n} runs past the end of the file: only ${bytes.length - 8} bytes follow the length field`)
+    throw new SafetensorsError(
+      `header length ${n} runs past the end of the file: only ${bytes.length - 8} bytes follow the length field`,
+    )
   if (n > BigInt(MAX_HEADER)) throw new SafetensorsError(`header length ${n} is above the ${MAX_HEADER}-byte limit`)
   const len = Number(n)
   let raw: unknown
@@ -189,7 +214,9 @@ function readHeader(bytes: Uint8Array): { header: Record<string, SafetensorsEntr
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(err as Error).message}`)
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new SafetensorsError(`header must be a JSON object, got ${Array.isArray(raw) ? 'an array' : String(raw === null ? 'null' : typeof raw)}`)
+    throw new SafetensorsError(
+      `header must be a JSON object, got ${Array.isArray(raw) ? 'an array' : String(raw === null ? 'null' : typeof raw)}`,
+    )
 
   const header: Record<string, SafetensorsEntry> = {}
   let metadata: Record<string, string> = {}
@@ -198,15 +225,22 @@ function readHeader(bytes: Uint8Array): { header: Record<string, SafetensorsEntr
       metadata = checkMetadata(entry)
       continue
     }
-    Object.defineProperty(header, name, { value: checkEntry(name, entry), enumerable: true, writable: true, configurable: true })
+    Object.defineProperty(header, name, {
+      value: checkEntry(name, entry),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
   }
   return { header, metadata, dataStart: 8 + len }
 }
 
 function checkMetadata(m: unknown): Record<string, string> {
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new SafetensorsError(`__metadata__ must be an object of strings, got ${JSON.stringify(m)}`)
+  if (typeof m !== 'object' || m === null || Array.isArray(m))
+    throw new SafetensorsError(`__metadata__ must be an object of strings, got ${JSON.stringify(m)}`)
   for (const [k, v] of Object.entries(m))
-    if (typeof v !== 'string') throw new SafetensorsError(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`)
+    if (typeof v !== 'string')
+      throw new SafetensorsError(`__metadata__['${k}'] must be a string, got ${JSON.stringify(v)}`)
   return { ...(m as Record<string, string>) }
 }
 
@@ -215,12 +249,18 @@ function checkEntry(name: string, e: unknown): SafetensorsEntry {
     throw new SafetensorsError(`tensor '${name}': expected { dtype, shape, data_offsets }, got ${JSON.stringify(e)}`)
   const { dtype, shape, data_offsets: offs } = e as Record<string, unknown>
   if (typeof dtype !== 'string' || !(dtype in READ))
-    throw new SafetensorsError(`tensor '${name}': unknown or unsupported dtype ${JSON.stringify(dtype)}, expected one of ${Object.keys(READ).join(', ')}`)
+    throw new SafetensorsError(
+      `tensor '${name}': unknown or unsupported dtype ${JSON.stringify(dtype)}, expected one of ${Object.keys(READ).join(', ')}`,
+    )
   const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
   if (!Array.isArray(shape) || !shape.every(isIndex))
-    throw new SafetensorsError(`tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`)
+    throw new SafetensorsError(
+      `tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+    )
   if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isIndex) || offs[0] > offs[1])
-    throw new SafetensorsError(`tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offs)}`)
+    throw new SafetensorsError(
+      `tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offs)}`,
+    )
   const numel = shape.reduce((a: number, b: number) => a * b, 1)
   const want = numel * READ[dtype]!.bytes
   if (offs[1] - offs[0] !== want)
@@ -279,9 +319,15 @@ function decode(name: string, e: SafetensorsEntry, view: DataView, dataStart: nu
       // I64, U64, U32: indices are int32 in refnets (docs/architecture.md); refuse values that do not fit.
       for (let i = 0; i < n; i++) {
         const v =
-          e.dtype === 'I64' ? view.getBigInt64(at(i), true) : e.dtype === 'U64' ? view.getBigUint64(at(i), true) : BigInt(view.getUint32(at(i), true))
+          e.dtype === 'I64'
+            ? view.getBigInt64(at(i), true)
+            : e.dtype === 'U64'
+              ? view.getBigUint64(at(i), true)
+              : BigInt(view.getUint32(at(i), true))
         if (v < -2147483648n || v > 2147483647n)
-          throw new SafetensorsError(`tensor '${name}': ${e.dtype} value ${v} at index ${i} does not fit int32 (refnets indices are int32)`)
+          throw new SafetensorsError(
+            `tensor '${name}': ${e.dtype} value ${v} at index ${i} does not fit int32 (refnets indices are int32)`,
+          )
         out[i] = Number(v)
       }
     }

@@ -12,8 +12,10 @@ export type Labels = Tensor | ArrayLike<number>
 /** Class labels from labels or from (N, C) scores (argmax over the last axis). */
 export function toLabels(y: Labels): Int32Array {
   if (!(y instanceof Tensor)) return Int32Array.from(y as ArrayLike<number>, (v) => Math.round(v))
-  if (y.rank === 2 && y.shape[1]! > 1 && (y.dtype === 'float32' || y.dtype === 'float64')) return y.argmax(1).data as Int32Array
-  if (y.rank > 1 && !(y.rank === 2 && y.shape[1] === 1)) throw new ShapeError(`expected labels (N) or scores (N, C), got ${fmt(y.shape)}`)
+  if (y.rank === 2 && y.shape[1]! > 1 && (y.dtype === 'float32' || y.dtype === 'float64'))
+    return y.argmax(1).data as Int32Array
+  if (y.rank > 1 && !(y.rank === 2 && y.shape[1] === 1))
+    throw new ShapeError(`expected labels (N) or scores (N, C), got ${fmt(y.shape)}`)
   return Int32Array.from(y.data as ArrayLike<number>, (v) => Math.round(Number(v)))
 }
 
@@ -44,18 +46,26 @@ export interface ConfusionMatrixOptions {
  * to 1 + the largest label seen. The one confusion matrix of refnets: the segmentation metrics of
  * @refnets/cnn count pixels with it.
  */
-export function confusionMatrix(yTrue: Labels, yPred: Labels, numClasses?: number, opts: ConfusionMatrixOptions = {}): number[][] {
+export function confusionMatrix(
+  yTrue: Labels,
+  yPred: Labels,
+  numClasses?: number,
+  opts: ConfusionMatrixOptions = {},
+): number[][] {
   const [t, p] = pair(yTrue, yPred)
   const ignore = opts.ignoreIndex
   if (numClasses !== undefined && (!Number.isInteger(numClasses) || numClasses < 1))
     throw new ArgumentError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`)
   let k = numClasses ?? 0
-  if (numClasses === undefined) for (let i = 0; i < t.length; i++) if (t[i] !== ignore) k = Math.max(k, t[i]! + 1, p[i]! + 1)
+  if (numClasses === undefined)
+    for (let i = 0; i < t.length; i++) if (t[i] !== ignore) k = Math.max(k, t[i]! + 1, p[i]! + 1)
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0))
   for (let i = 0; i < t.length; i++) {
     if (t[i] === ignore) continue
     if (t[i]! < 0 || t[i]! >= k || p[i]! < 0 || p[i]! >= k)
-      throw new ArgumentError(`confusionMatrix: label ${t[i]! < 0 || t[i]! >= k ? `${t[i]} (true)` : `${p[i]} (predicted)`} at index ${i} is outside [0, ${k})`)
+      throw new ArgumentError(
+        `confusionMatrix: label ${t[i]! < 0 || t[i]! >= k ? `${t[i]} (true)` : `${p[i]} (predicted)`} at index ${i} is outside [0, ${k})`,
+      )
     m[t[i]!]![p[i]!]!++
   }
   return m
@@ -95,14 +105,21 @@ function counts(yTrue: Labels, yPred: Labels, numClasses?: number): Counts {
 /** NOTE: a ratio with an empty denominator (no predicted or no actual positives) is 0, as scikit-learn's default. */
 const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b)
 
-function averaged(yTrue: Labels, yPred: Labels, opts: AverageOptions, score: (tp: number, fp: number, fn: number) => number): number | number[] {
+function averaged(
+  yTrue: Labels,
+  yPred: Labels,
+  opts: AverageOptions,
+  score: (tp: number, fp: number, fn: number) => number,
+): number | number[] {
   const { average = 'binary', posLabel = 1, numClasses } = opts
   const c = counts(yTrue, yPred, numClasses)
   const per = c.tp.map((tp, i) => score(tp, c.fp[i]!, c.fn[i]!))
   switch (average) {
     case 'binary':
       if (c.tp.length > 2 && c.present.filter(Boolean).length > 2)
-        throw new ArgumentError(`average 'binary' needs two classes, found ${c.present.filter(Boolean).length}; use average 'macro'`)
+        throw new ArgumentError(
+          `average 'binary' needs two classes, found ${c.present.filter(Boolean).length}; use average 'macro'`,
+        )
       return posLabel < per.length ? per[posLabel]! : 0
     case 'macro': {
       const idx = per.map((_, i) => i).filter((i) => numClasses !== undefined || c.present[i])

@@ -27,8 +27,17 @@ export interface BiasVarianceReport {
  * is the best achievable (Bayes / human-level) error, 0 by default; a gap counts as high when it
  * exceeds `tolerance` (default 0.02, two percentage points).
  */
-export function biasVariance(trainError: number, devError: number, baseline = 0, { tolerance = 0.02 } = {}): BiasVarianceReport {
-  for (const [name, v] of [['trainError', trainError], ['devError', devError], ['baseline', baseline]] as const)
+export function biasVariance(
+  trainError: number,
+  devError: number,
+  baseline = 0,
+  { tolerance = 0.02 } = {},
+): BiasVarianceReport {
+  for (const [name, v] of [
+    ['trainError', trainError],
+    ['devError', devError],
+    ['baseline', baseline],
+  ] as const)
     if (!(v >= 0 && v <= 1)) throw new ArgumentError(`biasVariance: ${name} must be an error rate in [0, 1], got ${v}`)
   const avoidableBias = trainError - baseline
   const variance = devError - trainError
@@ -38,8 +47,16 @@ export function biasVariance(trainError: number, devError: number, baseline = 0,
   // Remedies from notes 002: bias -> bigger network, train longer, (architecture search);
   // variance -> more data, regularisation, (architecture search).
   if (highBias) advice.push('bigger network', 'train longer', 'try another architecture')
-  if (highVariance) advice.push('more training data', 'regularisation (L2, dropout, early stopping)', 'try another architecture')
-  const diagnosis = highBias && highVariance ? 'high bias and high variance' : highBias ? 'high bias' : highVariance ? 'high variance' : 'good fit'
+  if (highVariance)
+    advice.push('more training data', 'regularisation (L2, dropout, early stopping)', 'try another architecture')
+  const diagnosis =
+    highBias && highVariance
+      ? 'high bias and high variance'
+      : highBias
+        ? 'high bias'
+        : highVariance
+          ? 'high variance'
+          : 'good fit'
   const focus = !highBias && !highVariance ? null : avoidableBias >= variance ? 'bias' : 'variance'
   return { avoidableBias, variance, highBias, highVariance, diagnosis, focus, advice: [...new Set(advice)] }
 }

@@ -15,12 +15,22 @@ describe('classification metrics', () => {
       [1, 1, 1],
       [0, 1, 2],
     ])
-    expect(confusionMatrix([0], [0], 3)).toEqual([[1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    expect(confusionMatrix([0], [0], 3)).toEqual([
+      [1, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ])
   })
 
   it('confusion matrix leaves out the ignore label and names the bad label', () => {
-    expect(confusionMatrix([0, 255, 1], [1, 0, 1], 2, { ignoreIndex: 255 })).toEqual([[0, 1], [0, 1]])
-    expect(confusionMatrix([0, 255, 1], [1, 0, 1], undefined, { ignoreIndex: 255 })).toEqual([[0, 1], [0, 1]])
+    expect(confusionMatrix([0, 255, 1], [1, 0, 1], 2, { ignoreIndex: 255 })).toEqual([
+      [0, 1],
+      [0, 1],
+    ])
+    expect(confusionMatrix([0, 255, 1], [1, 0, 1], undefined, { ignoreIndex: 255 })).toEqual([
+      [0, 1],
+      [0, 1],
+    ])
     expect(() => confusionMatrix([0, 3], [0, 0], 2)).toThrow(/label 3 \(true\) at index 1 is outside \[0, 2\)/)
     expect(() => confusionMatrix([0], [0], 0)).toThrow(/numClasses/)
   })
@@ -50,7 +60,11 @@ describe('classification metrics', () => {
   })
 
   it('accepts tensors, and (N, C) scores through argmax', () => {
-    const scores = tensor([[0.1, 0.9], [2, -1], [0, 3]])
+    const scores = tensor([
+      [0.1, 0.9],
+      [2, -1],
+      [0, 3],
+    ])
     expect([...toLabels(scores)]).toEqual([1, 0, 1])
     expect(accuracy(tensor(Int32Array.from([1, 0, 0])), scores)).toBeCloseTo(2 / 3, 12)
     expect(() => accuracy([1, 2], [1])).toThrow(/labels/)

@@ -36,7 +36,8 @@ export function rocCurve(yTrue: Values, scores: Values): RocCurve {
     pos += v
   }
   const neg = y.length - pos
-  if (pos === 0 || neg === 0) throw new ArgumentError(`rocCurve needs both classes; got ${pos} positives and ${neg} negatives`)
+  if (pos === 0 || neg === 0)
+    throw new ArgumentError(`rocCurve needs both classes; got ${pos} positives and ${neg} negatives`)
   const order = Int32Array.from(s.keys()).sort((i, j) => s[j]! - s[i]!)
   const fpr = [0]
   const tpr = [0]
@@ -59,7 +60,8 @@ export function rocCurve(yTrue: Values, scores: Values): RocCurve {
 
 /** Area under a curve y(x) by the trapezoid rule; x must be monotonic. */
 export function auc(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  if (x.length !== y.length || x.length < 2) throw new ShapeError(`auc needs two arrays of the same length >= 2, got ${x.length} and ${y.length}`)
+  if (x.length !== y.length || x.length < 2)
+    throw new ShapeError(`auc needs two arrays of the same length >= 2, got ${x.length} and ${y.length}`)
   let area = 0
   let dir = 0
   for (let i = 1; i < x.length; i++) {

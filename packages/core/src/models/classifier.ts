@@ -28,7 +28,11 @@ export abstract class Classifier extends Module {
   /** Predicted class labels (N), int32. */
   predict(x: Tensor): Tensor {
     const s = this.scores(x)
-    if (s.rank === 1) return new Tensor(Int32Array.from(s.data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0)), s.shape)
+    if (s.rank === 1)
+      return new Tensor(
+        Int32Array.from(s.data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0)),
+        s.shape,
+      )
     return s.argmax(1)
   }
 }

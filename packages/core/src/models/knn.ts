@@ -26,16 +26,20 @@ export class KNearestNeighbors extends Module {
 
   constructor({ k = 5, distance = 'l2' }: KNNOptions = {}) {
     super()
-    if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`KNearestNeighbors: k must be a positive integer, got ${k}`)
-    if (distance !== 'l1' && distance !== 'l2') throw new ArgumentError(`KNearestNeighbors: distance must be 'l1' or 'l2', got '${distance as string}'`)
+    if (!Number.isInteger(k) || k < 1)
+      throw new ArgumentError(`KNearestNeighbors: k must be a positive integer, got ${k}`)
+    if (distance !== 'l1' && distance !== 'l2')
+      throw new ArgumentError(`KNearestNeighbors: distance must be 'l1' or 'l2', got '${distance as string}'`)
     this.k = k
     this.distance = distance
   }
 
   /** Memorise the training data x (N, D) and labels y (N). */
   fit(x: Tensor, y: Tensor): this {
-    if (x.rank !== 2 || y.rank !== 1 || x.shape[0] !== y.shape[0]) throw new ShapeError(`KNN.fit expects x (N, D) and y (N), got ${fmt(x.shape)} and ${fmt(y.shape)}`)
-    if (x.shape[0]! < this.k) throw new ArgumentError(`KNN: k = ${this.k} neighbours, but only ${x.shape[0]} training samples`)
+    if (x.rank !== 2 || y.rank !== 1 || x.shape[0] !== y.shape[0])
+      throw new ShapeError(`KNN.fit expects x (N, D) and y (N), got ${fmt(x.shape)} and ${fmt(y.shape)}`)
+    if (x.shape[0]! < this.k)
+      throw new ArgumentError(`KNN: k = ${this.k} neighbours, but only ${x.shape[0]} training samples`)
     this.xTrain = Float64Array.from(x.data as ArrayLike<number>, Number)
     this.yTrain = Int32Array.from(y.data as ArrayLike<number>, Number)
     this.d = x.shape[1]!
@@ -47,7 +51,8 @@ export class KNearestNeighbors extends Module {
   distances(x: Tensor): Float64Array {
     const xt = this.xTrain
     if (!xt) throw new RefnetsError('KNearestNeighbors: call fit(x, y) before predicting')
-    if (x.rank !== 2 || x.shape[1] !== this.d) throw new ShapeError(`KNN expects queries (N, ${this.d}), got ${fmt(x.shape)}`)
+    if (x.rank !== 2 || x.shape[1] !== this.d)
+      throw new ShapeError(`KNN expects queries (N, ${this.d}), got ${fmt(x.shape)}`)
     const q = x.data as ArrayLike<number>
     const n = x.shape[0]!
     const m = xt.length / this.d

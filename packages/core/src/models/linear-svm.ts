@@ -24,7 +24,11 @@ export class LinearSVM extends Classifier {
   readonly reg: number
   readonly margin: number
 
-  constructor(readonly inFeatures: number, readonly numClasses: number, { reg = 1e-3, margin = 1, dtype = 'float32' }: LinearSVMOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly numClasses: number,
+    { reg = 1e-3, margin = 1, dtype = 'float32' }: LinearSVMOptions = {},
+  ) {
     super()
     if (!(reg >= 0)) throw new ArgumentError(`LinearSVM: reg must be >= 0, got ${reg}`)
     this.linear = new Linear(inFeatures, numClasses, { dtype })

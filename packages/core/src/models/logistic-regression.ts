@@ -12,7 +12,10 @@ import { Classifier } from './classifier.js'
 export class LogisticRegression extends Classifier {
   linear: Linear
 
-  constructor(readonly inFeatures: number, { dtype = 'float32' }: { dtype?: DType } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    { dtype = 'float32' }: { dtype?: DType } = {},
+  ) {
     super()
     this.linear = new Linear(inFeatures, 1, { dtype })
   }

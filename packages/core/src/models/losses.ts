@@ -13,7 +13,9 @@ export const classTargets = (target: Tensor): Tensor => (target.dtype === 'int32
 /** Class indices (N) as int32 (N, 1), checked against (N, C) scores. */
 export function classIndex(scores: Tensor, target: Tensor, what: string): Tensor {
   if (scores.rank !== 2 || target.rank !== 1 || target.shape[0] !== scores.shape[0])
-    throw new ShapeError(`${what}: expected scores (N, C) and class indices (N), got ${fmt(scores.shape)} and ${fmt(target.shape)}`)
+    throw new ShapeError(
+      `${what}: expected scores (N, C) and class indices (N), got ${fmt(scores.shape)} and ${fmt(target.shape)}`,
+    )
   return classTargets(target).reshape([-1, 1])
 }
 

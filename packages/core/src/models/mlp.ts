@@ -65,11 +65,17 @@ export interface MLPOptions {
 export class MLP extends Classifier {
   readonly net: Sequential
 
-  constructor(readonly sizes: number[], { activation = 'relu', dropout = 0, dtype = 'float32' }: MLPOptions = {}) {
+  constructor(
+    readonly sizes: number[],
+    { activation = 'relu', dropout = 0, dtype = 'float32' }: MLPOptions = {},
+  ) {
     super()
     if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1))
-      throw new ArgumentError(`MLP sizes must be at least [inputs, outputs] of positive integers, got [${sizes.join(', ')}]`)
-    if (!Object.hasOwn(ACTIVATIONS, activation)) throw new ArgumentError(`unknown activation '${activation}'; one of ${Object.keys(ACTIVATIONS).join(', ')}`)
+      throw new ArgumentError(
+        `MLP sizes must be at least [inputs, outputs] of positive integers, got [${sizes.join(', ')}]`,
+      )
+    if (!Object.hasOwn(ACTIVATIONS, activation))
+      throw new ArgumentError(`unknown activation '${activation}'; one of ${Object.keys(ACTIVATIONS).join(', ')}`)
     const layers: Module[] = []
     for (let i = 0; i + 1 < sizes.length; i++) {
       layers.push(new Linear(sizes[i]!, sizes[i + 1]!, { dtype }))

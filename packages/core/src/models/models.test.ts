@@ -15,18 +15,27 @@ const labels = (...v: number[]) => tensor(Int32Array.from(v))
 describe('losses', () => {
   it("multiclass hinge loss reproduces the notes' cat / car / frog example (5.27)", () => {
     // Columns of the notes' table are images; rows are classes cat, car, frog.
-    const scores = tensor([
-      [3.2, 5.1, -1.7],
-      [1.3, 4.9, 2.0],
-      [2.2, 2.5, -3.1],
-    ], { dtype: 'float64' })
+    const scores = tensor(
+      [
+        [3.2, 5.1, -1.7],
+        [1.3, 4.9, 2.0],
+        [2.2, 2.5, -3.1],
+      ],
+      { dtype: 'float64' },
+    )
     const per = [2.9, 0, 12.9]
     expect(multiclassHingeLoss(scores, labels(0, 1, 2)).item()).toBeCloseTo(per.reduce((a, b) => a + b) / 3, 12)
     expect(multiclassHingeLoss(scores.slice(0, 0, 1), labels(0)).item()).toBeCloseTo(2.9, 12)
   })
 
   it('softmax regression and the MLP use cross-entropy, logistic regression BCE from logits', () => {
-    const s = tensor([[1, 2, 3], [0, 0, 0]], { dtype: 'float64' })
+    const s = tensor(
+      [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+      { dtype: 'float64' },
+    )
     const p0 = Math.exp(1) / (Math.exp(1) + Math.exp(2) + Math.exp(3))
     const ce = (-Math.log(p0) + Math.log(3)) / 2
     expect(new SoftmaxRegression(3, 3).loss(s, labels(0, 2)).item()).toBeCloseTo(ce, 12)
@@ -34,7 +43,10 @@ describe('losses', () => {
     expect(new MLP([3, 3]).loss(s, tensor([0, 2])).item()).toBeCloseTo(ce, 12)
     const sig = (x: number) => 1 / (1 + Math.exp(-x))
     const lr = new LogisticRegression(1)
-    expect(lr.loss(tensor([0.5, -1], { dtype: 'float64' }), tensor([1, 0])).item()).toBeCloseTo((-Math.log(sig(0.5)) - Math.log(1 - sig(-1))) / 2, 12)
+    expect(lr.loss(tensor([0.5, -1], { dtype: 'float64' }), tensor([1, 0])).item()).toBeCloseTo(
+      (-Math.log(sig(0.5)) - Math.log(1 - sig(-1))) / 2,
+      12,
+    )
     // Stable for large logits: log(1 + e^100) = 100, not Infinity.
     expect(lr.loss(tensor([100, -100]), tensor([0, 1])).item()).toBeCloseTo(100, 4)
   })
@@ -53,7 +65,10 @@ describe('classic models', () => {
   it('logistic regression returns one logit per sample and thresholds it at 0', () => {
     manualSeed(0)
     const m = new LogisticRegression(2)
-    const x = tensor([[1, 2], [-3, 0.5]])
+    const x = tensor([
+      [1, 2],
+      [-3, 0.5],
+    ])
     expect(m.call(x).shape).toEqual([2])
     const z = m.call(x).data
     expect([...m.predict(x).data]).toEqual([...z].map((v) => (v > 0 ? 1 : 0)))
@@ -103,20 +118,47 @@ describe('classic models', () => {
 })
 
 describe('k-nearest neighbours', () => {
-  const x = tensor([[0, 0], [0, 1], [1, 0], [5, 5], [5, 6], [6, 5]])
+  const x = tensor([
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [5, 5],
+    [5, 6],
+    [6, 5],
+  ])
   const y = labels(0, 0, 0, 1, 1, 1)
 
   it('votes among the k nearest training points', () => {
     const knn = new KNearestNeighbors({ k: 3 }).fit(x, y)
-    const q = tensor([[0.2, 0.2], [5.5, 5.5], [2, 2]])
-    expect(knn.call(q).toArray()).toEqual([[3, 0], [0, 3], [3, 0]])
+    const q = tensor([
+      [0.2, 0.2],
+      [5.5, 5.5],
+      [2, 2],
+    ])
+    expect(knn.call(q).toArray()).toEqual([
+      [3, 0],
+      [0, 3],
+      [3, 0],
+    ])
     expect([...knn.predict(q).data]).toEqual([0, 1, 0])
   })
 
   it('L1 and L2 distances rank neighbours differently', () => {
     // From (0, 0): A = (3, 0) has L1 3, L2 3; B = (2, 2) has L1 4, L2 2.83.
-    const knn1 = new KNearestNeighbors({ k: 1, distance: 'l1' }).fit(tensor([[3, 0], [2, 2]]), labels(0, 1))
-    const knn2 = new KNearestNeighbors({ k: 1, distance: 'l2' }).fit(tensor([[3, 0], [2, 2]]), labels(0, 1))
+    const knn1 = new KNearestNeighbors({ k: 1, distance: 'l1' }).fit(
+      tensor([
+        [3, 0],
+        [2, 2],
+      ]),
+      labels(0, 1),
+    )
+    const knn2 = new KNearestNeighbors({ k: 1, distance: 'l2' }).fit(
+      tensor([
+        [3, 0],
+        [2, 2],
+      ]),
+      labels(0, 1),
+    )
     expect(knn1.distances(tensor([[0, 0]]))[1]).toBe(4)
     expect(knn2.distances(tensor([[0, 0]]))[1]).toBeCloseTo(Math.SQRT2 * 2, 12)
     expect(knn1.predict(tensor([[0, 0]])).item()).toBe(0)

@@ -12,7 +12,11 @@ import { classTargets } from './losses.js'
 export class SoftmaxRegression extends Classifier {
   linear: Linear
 
-  constructor(readonly inFeatures: number, readonly numClasses: number, { dtype = 'float32' }: { dtype?: DType } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly numClasses: number,
+    { dtype = 'float32' }: { dtype?: DType } = {},
+  ) {
     super()
     this.linear = new Linear(inFeatures, numClasses, { dtype })
   }

@@ -11,65 +11,96 @@ import { Module, Parameter } from './module.js'
 
 /** sigma(x) = 1 / (1 + e^-x); sigma' = a (1 - a). */
 export class Sigmoid extends Module {
-  forward(x: Tensor): Tensor { return F.sigmoid(x) }
+  forward(x: Tensor): Tensor {
+    return F.sigmoid(x)
+  }
 }
 
 /** tanh; tanh' = 1 - a^2. */
 export class Tanh extends Module {
-  forward(x: Tensor): Tensor { return F.tanh(x) }
+  forward(x: Tensor): Tensor {
+    return F.tanh(x)
+  }
 }
 
 /** max(0, x). */
 export class ReLU extends Module {
-  forward(x: Tensor): Tensor { return F.relu(x) }
+  forward(x: Tensor): Tensor {
+    return F.relu(x)
+  }
 }
 
 /** max(0, x) + slope min(0, x), slope 0.01 by default (notes 002). */
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) { super() }
-  forward(x: Tensor): Tensor { return F.leakyRelu(x, this.negativeSlope) }
+  constructor(readonly negativeSlope = 0.01) {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return F.leakyRelu(x, this.negativeSlope)
+  }
 }
 
 /** Leaky ReLU with a learned slope per channel (or one shared), initialised to 0.25 (He et al. 2015). */
 export class PReLU extends Module {
   weight: Parameter
-  constructor(readonly numParameters = 1, init = 0.25, { dtype = 'float32' }: { dtype?: DType } = {}) {
+  constructor(
+    readonly numParameters = 1,
+    init = 0.25,
+    { dtype = 'float32' }: { dtype?: DType } = {},
+  ) {
     super()
     this.weight = new Parameter(full([numParameters], init, { dtype }))
   }
   forward(x: Tensor): Tensor {
     // One slope per channel (dim 1), as torch.nn.PReLU: (C) -> (1, C, 1, ...).
-    const slope = this.numParameters === 1 || x.rank < 2 ? this.weight : this.weight.reshape(x.shape.map((d, i) => (i === 1 ? d : 1)))
+    const slope =
+      this.numParameters === 1 || x.rank < 2
+        ? this.weight
+        : this.weight.reshape(x.shape.map((d, i) => (i === 1 ? d : 1)))
     return F.prelu(x, slope)
   }
 }
 
 /** x for x > 0, alpha (e^x - 1) otherwise. */
 export class ELU extends Module {
-  constructor(readonly alpha = 1) { super() }
-  forward(x: Tensor): Tensor { return F.elu(x, this.alpha) }
+  constructor(readonly alpha = 1) {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return F.elu(x, this.alpha)
+  }
 }
 
 /** Self-normalising ELU (Klambauer et al. 2017) with its fixed alpha and scale. */
 export class SELU extends Module {
-  forward(x: Tensor): Tensor { return F.selu(x) }
+  forward(x: Tensor): Tensor {
+    return F.selu(x)
+  }
 }
 
 /** x sigmoid(x) (SiLU, a.k.a. Swish with beta 1). */
 export class SiLU extends Module {
-  forward(x: Tensor): Tensor { return F.silu(x) }
+  forward(x: Tensor): Tensor {
+    return F.silu(x)
+  }
 }
 export { SiLU as Swish }
 
 /** x tanh(softplus(x)). */
 export class Mish extends Module {
-  forward(x: Tensor): Tensor { return F.mish(x) }
+  forward(x: Tensor): Tensor {
+    return F.mish(x)
+  }
 }
 
 /** x Phi(x), exact (erf) or the tanh approximation. */
 export class GELU extends Module {
-  constructor(readonly approximate: 'none' | 'tanh' = 'none') { super() }
-  forward(x: Tensor): Tensor { return F.gelu(x, this.approximate) }
+  constructor(readonly approximate: 'none' | 'tanh' = 'none') {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return F.gelu(x, this.approximate)
+  }
 }
 
 /** PyTorch's Softplus: log(1 + e^(beta x)) / beta, and x itself where beta x > threshold. */
@@ -89,22 +120,39 @@ const Softplus_ = defineOp<{ beta: number; threshold: number }>({
   },
 })
 export class Softplus extends Module {
-  constructor(readonly beta = 1, readonly threshold = 20) { super() }
-  forward(x: Tensor): Tensor { return apply(Softplus_, [x], { beta: this.beta, threshold: this.threshold }) }
+  constructor(
+    readonly beta = 1,
+    readonly threshold = 20,
+  ) {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return apply(Softplus_, [x], { beta: this.beta, threshold: this.threshold })
+  }
 }
 
 /** Numerically stable softmax along `dim`. */
 export class Softmax extends Module {
-  constructor(readonly dim = -1) { super() }
-  forward(x: Tensor): Tensor { return F.softmax(x, this.dim) }
+  constructor(readonly dim = -1) {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return F.softmax(x, this.dim)
+  }
 }
 
 export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) { super() }
-  forward(x: Tensor): Tensor { return F.logSoftmax(x, this.dim) }
+  constructor(readonly dim = -1) {
+    super()
+  }
+  forward(x: Tensor): Tensor {
+    return F.logSoftmax(x, this.dim)
+  }
 }
 
 /** max(0, min(1, x/6 + 1/2)) as PyTorch (ONNX HardSigmoid with alpha 1/6). */
 export class Hardsigmoid extends Module {
-  forward(x: Tensor): Tensor { return F.hardSigmoid(x, 1 / 6, 0.5) }
+  forward(x: Tensor): Tensor {
+    return F.hardSigmoid(x, 1 / 6, 0.5)
+  }
 }

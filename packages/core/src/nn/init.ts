@@ -20,8 +20,10 @@ function fill(t: Tensor, draw: () => number): Tensor {
   return t
 }
 
-export const uniform_ = (t: Tensor, a = 0, b = 1, g: Generator = defaultGenerator) => fill(t, () => a + (b - a) * g.random())
-export const normal_ = (t: Tensor, mean = 0, std = 1, g: Generator = defaultGenerator) => fill(t, () => mean + std * g.normal())
+export const uniform_ = (t: Tensor, a = 0, b = 1, g: Generator = defaultGenerator) =>
+  fill(t, () => a + (b - a) * g.random())
+export const normal_ = (t: Tensor, mean = 0, std = 1, g: Generator = defaultGenerator) =>
+  fill(t, () => mean + std * g.normal())
 export const constant_ = (t: Tensor, v: number) => fill(t, () => v)
 export const zeros_ = (t: Tensor) => constant_(t, 0)
 export const ones_ = (t: Tensor) => constant_(t, 1)
@@ -46,13 +48,23 @@ export function xavierNormal_(t: Tensor, gain = 1, g: Generator = defaultGenerat
  * He et al. 2015: std = sqrt(2 / ((1 + a^2) fan)), a = the leaky-ReLU slope (0 for ReLU), so the
  * variance is 2/fan_in for ReLU (notes 003) and 2/((1+a^2) fan_in) for leaky ReLU.
  */
-export function kaimingNormal_(t: Tensor, a = 0, mode: 'fan_in' | 'fan_out' = 'fan_in', g: Generator = defaultGenerator): Tensor {
+export function kaimingNormal_(
+  t: Tensor,
+  a = 0,
+  mode: 'fan_in' | 'fan_out' = 'fan_in',
+  g: Generator = defaultGenerator,
+): Tensor {
   const [fi, fo] = fans(t.shape)
   return normal_(t, 0, Math.sqrt(2 / ((1 + a * a) * (mode === 'fan_in' ? fi : fo))), g)
 }
 
 /** U(-b, b) with b = sqrt(6 / ((1 + a^2) fan)); with a = sqrt(5) this is PyTorch's Linear/Conv default. */
-export function kaimingUniform_(t: Tensor, a = 0, mode: 'fan_in' | 'fan_out' = 'fan_in', g: Generator = defaultGenerator): Tensor {
+export function kaimingUniform_(
+  t: Tensor,
+  a = 0,
+  mode: 'fan_in' | 'fan_out' = 'fan_in',
+  g: Generator = defaultGenerator,
+): Tensor {
   const [fi, fo] = fans(t.shape)
   const b = Math.sqrt(6 / ((1 + a * a) * (mode === 'fan_in' ? fi : fo)))
   return uniform_(t, -b, b, g)

@@ -22,7 +22,11 @@ export class Dropout extends Module {
 /** A lookup table of `numEmbeddings` vectors, N(0, 1) initialised as in PyTorch; ids are int32. */
 export class Embedding extends Module {
   weight: Parameter
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, { paddingIdx, dtype = 'float32' }: { paddingIdx?: number; dtype?: DType } = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    { paddingIdx, dtype = 'float32' }: { paddingIdx?: number; dtype?: DType } = {},
+  ) {
     super()
     const w = randn([numEmbeddings, embeddingDim], { dtype })
     if (paddingIdx !== undefined) w.storage.fill(0, paddingIdx * embeddingDim, (paddingIdx + 1) * embeddingDim)
@@ -30,7 +34,8 @@ export class Embedding extends Module {
   }
   forward(ids: Tensor): Tensor {
     // (...) int32 -> (..., embeddingDim)
-    if (ids.dtype !== 'int32') throw new ShapeError(`Embedding expects int32 ids, got ${ids.dtype} of shape ${fmt(ids.shape)}`)
+    if (ids.dtype !== 'int32')
+      throw new ShapeError(`Embedding expects int32 ids, got ${ids.dtype} of shape ${fmt(ids.shape)}`)
     return embeddingLookup(this.weight, ids)
   }
 }

@@ -19,7 +19,11 @@ export class Linear extends Module {
   weight: Parameter
   bias: Parameter | null
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, dtype = 'float32' }: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    { bias = true, dtype = 'float32' }: LinearOptions = {},
+  ) {
     super()
     this.weight = new Parameter(kaimingUniform_(zeros([outFeatures, inFeatures], { dtype }), Math.sqrt(5)))
     const bound = 1 / Math.sqrt(inFeatures)
@@ -53,7 +57,10 @@ export class Sequential extends Module {
 }
 
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super()
   }
   forward(x: Tensor): Tensor {

@@ -52,7 +52,8 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
     for (const [k, v] of Object.entries(this)) {
       if (k.startsWith('_')) continue
       if (v instanceof Module) yield [k, v]
-      else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield [`${k}.${i}`, v[i]]
+      else if (Array.isArray(v))
+        for (let i = 0; i < v.length; i++) if (v[i] instanceof Module) yield [`${k}.${i}`, v[i]]
     }
   }
 
@@ -111,7 +112,10 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
    * Copy tensors into this module's parameters and buffers. Every problem (missing, unexpected or
    * mis-shaped keys) is found first and reported together; on error nothing has changed.
    */
-  loadStateDict(sd: StateDict, { strict = true }: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(
+    sd: StateDict,
+    { strict = true }: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     const own = this.stateDict()
     const missing = Object.keys(own).filter((k) => !(k in sd))
     const unexpected = Object.keys(sd).filter((k) => !(k in own))
@@ -124,7 +128,12 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
         unexpected.length ? `unexpected keys: ${unexpected.join(', ')}` : '',
         mismatched.length ? `shape mismatch: ${mismatched.join('; ')}` : '',
       ].filter(Boolean)
-      throw new StateDictError(`state dict does not fit ${this.constructor.name}: ${parts.join('; ')}`, missing, unexpected, mismatched)
+      throw new StateDictError(
+        `state dict does not fit ${this.constructor.name}: ${parts.join('; ')}`,
+        missing,
+        unexpected,
+        mismatched,
+      )
     }
     noGrad(() => {
       for (const [k, t] of Object.entries(own)) {
@@ -133,7 +142,8 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
         // Copy (with dtype conversion) into the existing storage, so optimisers keep their references.
         const vals = src.data
         const dst = t.storage
-        if (t.isContiguous && t.offset === 0 && dst.length === t.size) for (let i = 0; i < vals.length; i++) dst[i] = Number(vals[i])
+        if (t.isContiguous && t.offset === 0 && dst.length === t.size)
+          for (let i = 0; i < vals.length; i++) dst[i] = Number(vals[i])
         else throw new RefnetsError(`cannot load into non-contiguous tensor ${k}`)
       }
     })

@@ -34,7 +34,11 @@ export class BatchNorm extends Module {
   /** Mutable, as in PyTorch (`bn.momentum = null` switches to a cumulative average). */
   momentum: number | null
 
-  constructor(readonly numFeatures: number, protected readonly ranks: number[], { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' }: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    protected readonly ranks: number[],
+    { eps = 1e-5, momentum = 0.1, affine = true, trackRunningStats = true, dtype = 'float32' }: BatchNormOptions = {},
+  ) {
     super()
     this.eps = eps
     this.momentum = momentum
@@ -48,11 +52,17 @@ export class BatchNorm extends Module {
 
   forward(x: Tensor): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures)
-      throw new ShapeError(`${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `${this.constructor.name}(${this.numFeatures}): expected input of rank ${this.ranks.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${fmt(x.shape)}`,
+      )
     const useBatchStats = this.training || !this.running_mean
     if (this.training && this.num_batches_tracked) this.num_batches_tracked.storage[0]! += 1
     const momentum = this.momentum ?? 1 / Math.max(1, Number(this.num_batches_tracked?.storage[0] ?? 1))
-    return batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, { training: useBatchStats, momentum, eps: this.eps })
+    return batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, {
+      training: useBatchStats,
+      momentum,
+      eps: this.eps,
+    })
   }
 }
 
@@ -69,7 +79,15 @@ export class LayerNorm extends Module {
   bias: Parameter | null
   readonly normalizedShape: number[]
 
-  constructor(normalizedShape: number | number[], { eps = 1e-5, elementwiseAffine = true, bias = true, dtype = 'float32' }: { eps?: number; elementwiseAffine?: boolean; bias?: boolean; dtype?: DType } = {}) {
+  constructor(
+    normalizedShape: number | number[],
+    {
+      eps = 1e-5,
+      elementwiseAffine = true,
+      bias = true,
+      dtype = 'float32',
+    }: { eps?: number; elementwiseAffine?: boolean; bias?: boolean; dtype?: DType } = {},
+  ) {
     super()
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape
     this.eps = eps
@@ -91,7 +109,9 @@ export class LayerNorm extends Module {
  * statistics.
  */
 export function updateBatchNorm(model: Module<any, any>, batches: Tensor[][]): void {
-  const layers = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm => m instanceof BatchNorm && m.running_mean !== null)
+  const layers = [...model.namedModules()]
+    .map(([, m]) => m)
+    .filter((m): m is BatchNorm => m instanceof BatchNorm && m.running_mean !== null)
   const saved = layers.map((m) => m.momentum)
   const wasTraining = model.training
   try {

@@ -13,12 +13,18 @@ const check = (params: Tensor[]) => {
 
 export function l2Penalty(params: Tensor[], lambda: number, m = 1): Tensor {
   check(params)
-  return params.map((p) => p.square().sum()).reduce((a, b) => a.add(b)).mul(lambda / (2 * m))
+  return params
+    .map((p) => p.square().sum())
+    .reduce((a, b) => a.add(b))
+    .mul(lambda / (2 * m))
 }
 
 export function l1Penalty(params: Tensor[], lambda: number, m = 1): Tensor {
   check(params)
-  return params.map((p) => p.abs().sum()).reduce((a, b) => a.add(b)).mul(lambda / m)
+  return params
+    .map((p) => p.abs().sum())
+    .reduce((a, b) => a.add(b))
+    .mul(lambda / m)
 }
 
 export function elasticNet(params: Tensor[], l1: number, l2: number, m = 1): Tensor {

@@ -20,11 +20,19 @@ function readSet(caseDir: string, kind: 'input' | 'output'): Uint8Array[] {
 
 export function runCaseDir(dir: string, name: string): CaseResult {
   const caseDir = join(dir, name)
-  return runCase(name, { model: readFileSync(join(caseDir, 'model.onnx')), inputs: readSet(caseDir, 'input'), outputs: readSet(caseDir, 'output') })
+  return runCase(name, {
+    model: readFileSync(join(caseDir, 'model.onnx')),
+    inputs: readSet(caseDir, 'input'),
+    outputs: readSet(caseDir, 'output'),
+  })
 }
 
 /** Per-op pass counts as a markdown table. */
-export function conformanceMarkdown(results: [string, CaseResult][], exclusions: Record<string, string>, source: string): string {
+export function conformanceMarkdown(
+  results: [string, CaseResult][],
+  exclusions: Record<string, string>,
+  source: string,
+): string {
   const byOp = new Map<string, { pass: number; total: number }>()
   for (const [, r] of results) {
     const e = byOp.get(r.op) ?? { pass: 0, total: 0 }
@@ -42,13 +50,17 @@ export function conformanceMarkdown(results: [string, CaseResult][], exclusions:
     '',
     '| op | passed | cases |',
     '| --- | --- | --- |',
-    ...[...byOp.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([op, e]) => `| ${op} | ${e.pass} | ${e.total} |`),
+    ...[...byOp.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([op, e]) => `| ${op} | ${e.pass} | ${e.total} |`),
     '',
     '## Not passing yet',
     '',
     '| case | reason |',
     '| --- | --- |',
-    ...results.filter(([, r]) => r.status !== 'passed').map(([n]) => `| ${n} | ${(exclusions[n] ?? 'not listed').replace(/\|/g, '\\|')} |`),
+    ...results
+      .filter(([, r]) => r.status !== 'passed')
+      .map(([n]) => `| ${n} | ${(exclusions[n] ?? 'not listed').replace(/\|/g, '\\|')} |`),
     '',
   ]
   return lines.join('\n')

@@ -8,7 +8,15 @@ import { Tensor } from '../tensor.js'
 import { loadOnnx } from './import.js'
 import { type OnnxValue, OnnxSequence } from './ops-table.js'
 import { onnxDataType } from './export.js'
-import { type ModelProto, type TensorProto, type TypeProto, decodeModel, decodeOptionalProto, decodeSequenceProto, decodeTensorProto } from './proto.js'
+import {
+  type ModelProto,
+  type TensorProto,
+  type TypeProto,
+  decodeModel,
+  decodeOptionalProto,
+  decodeSequenceProto,
+  decodeTensorProto,
+} from './proto.js'
 import { type TensorProtoOptions, declaredType, tensorProtoToTensor } from './values.js'
 
 export interface CaseFiles {
@@ -50,10 +58,27 @@ function onnxType(t: Tensor): number {
  * Compare actual with expected; returns null when they match, else a message. Element types must
  * agree: the same carrier dtype, and the same ONNX type where both sides declare one.
  */
-export function compareValues(actual: OnnxValue, expected: OnnxValue, rtol = DEFAULT_RTOL, atol = DEFAULT_ATOL, path = 'output'): { message: string | null; maxAbs: number } {
-  if (expected === null || actual === null) return { message: expected === actual ? null : `${path}: expected ${expected === null ? 'an empty optional' : 'a value'}, got ${actual === null ? 'an empty optional' : 'a value'}`, maxAbs: 0 }
+export function compareValues(
+  actual: OnnxValue,
+  expected: OnnxValue,
+  rtol = DEFAULT_RTOL,
+  atol = DEFAULT_ATOL,
+  path = 'output',
+): { message: string | null; maxAbs: number } {
+  if (expected === null || actual === null)
+    return {
+      message:
+        expected === actual
+          ? null
+          : `${path}: expected ${expected === null ? 'an empty optional' : 'a value'}, got ${actual === null ? 'an empty optional' : 'a value'}`,
+      maxAbs: 0,
+    }
   if (expected instanceof OnnxSequence || actual instanceof OnnxSequence) {
-    if (!(expected instanceof OnnxSequence) || !(actual instanceof OnnxSequence) || expected.items.length !== actual.items.length)
+    if (
+      !(expected instanceof OnnxSequence) ||
+      !(actual instanceof OnnxSequence) ||
+      expected.items.length !== actual.items.length
+    )
       return { message: `${path}: expected a sequence of the same length`, maxAbs: 0 }
     let maxAbs = 0
     for (let i = 0; i < expected.items.length; i++) {
@@ -66,7 +91,10 @@ export function compareValues(actual: OnnxValue, expected: OnnxValue, rtol = DEF
   const a = actual as Tensor
   const e = expected as Tensor
   if (a.dtype !== e.dtype || (declaredType.has(a) && declaredType.has(e) && onnxType(a) !== onnxType(e)))
-    return { message: `${path}: element type ${a.dtype} (ONNX ${onnxType(a)}) differs from expected ${e.dtype} (ONNX ${onnxType(e)})`, maxAbs: Infinity }
+    return {
+      message: `${path}: element type ${a.dtype} (ONNX ${onnxType(a)}) differs from expected ${e.dtype} (ONNX ${onnxType(e)})`,
+      maxAbs: Infinity,
+    }
   if (a.rank !== e.rank || a.shape.some((d, i) => d !== e.shape[i]))
     return { message: `${path}: shape [${a.shape}] differs from expected [${e.shape}]`, maxAbs: Infinity }
   const ad = a.data
@@ -111,18 +139,25 @@ export function randomDropoutRatio(proto: ModelProto, inputs: OnnxValue[]): numb
 
 function checkRandomDropout(x: Tensor, ratio: number, actual: OnnxValue[], expected: OnnxValue[]): string | null {
   const [y, mask] = actual
-  if (!(y instanceof Tensor) || y.dtype !== x.dtype || y.shape.join() !== x.shape.join()) return 'output 0: expected a tensor of the input\'s shape and type'
+  if (!(y instanceof Tensor) || y.dtype !== x.dtype || y.shape.join() !== x.shape.join())
+    return "output 0: expected a tensor of the input's shape and type"
   const scale = 1 / (1 - ratio)
   for (let i = 0; i < x.size; i++) {
     const v = Number(y.data[i])
     const kept = Number(x.data[i]) * scale
-    if (v !== 0 && !(Math.abs(v - kept) <= DEFAULT_ATOL + DEFAULT_RTOL * Math.abs(kept))) return `output 0: element ${i} is ${v}, neither 0 nor x / (1 - ratio) = ${kept}`
+    if (v !== 0 && !(Math.abs(v - kept) <= DEFAULT_ATOL + DEFAULT_RTOL * Math.abs(kept)))
+      return `output 0: element ${i} is ${v}, neither 0 nor x / (1 - ratio) = ${kept}`
   }
   if (expected.length > 1) {
-    if (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.shape.join() !== x.shape.join()) return 'output 1: expected a bool mask of the input\'s shape'
+    if (!(mask instanceof Tensor) || mask.dtype !== 'bool' || mask.shape.join() !== x.shape.join())
+      return "output 1: expected a bool mask of the input's shape"
     for (let i = 0; i < x.size; i++) {
       const v = Number(y.data[i])
-      if (mask.data[i] ? Number(x.data[i]) * scale !== v && !(Math.abs(v - Number(x.data[i]) * scale) <= DEFAULT_ATOL) : v !== 0)
+      if (
+        mask.data[i]
+          ? Number(x.data[i]) * scale !== v && !(Math.abs(v - Number(x.data[i]) * scale) <= DEFAULT_ATOL)
+          : v !== 0
+      )
         return `output 1: mask element ${i} is ${mask.data[i] ? 'true' : 'false'} but output 0 there is ${v}`
     }
   }
@@ -141,7 +176,11 @@ export function runCase(name: string, files: CaseFiles): CaseResult {
     op = proto.graph?.node?.[0]?.opType ?? '?'
     const outputTypes = (proto.graph?.output ?? []).map((o) => o.type)
     if (files.outputs.length === 0 || files.outputs.length < outputTypes.length)
-      return { status: 'error', op, message: `${name}: no test data (expected ${outputTypes.length} output files in test_data_set_0, found ${files.outputs.length})` }
+      return {
+        status: 'error',
+        op,
+        message: `${name}: no test data (expected ${outputTypes.length} output files in test_data_set_0, found ${files.outputs.length})`,
+      }
     const model = loadOnnx(files.model)
     // Node tests exercise training-mode ops (Dropout with training_mode) through their inputs.
     model.train(true)

@@ -13,7 +13,17 @@ import type { Module } from '../nn/module.js'
 import { type AttrValue, type LoweringContext, type OpDef, withTracer } from '../op.js'
 import { Tensor } from '../tensor.js'
 import { OnnxExportError } from './errors.js'
-import { type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, AttributeType, OnnxDataType, encodeModel } from './proto.js'
+import {
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+  AttributeType,
+  OnnxDataType,
+  encodeModel,
+} from './proto.js'
 import { arrayToTensorProto } from './tensor-data.js'
 
 export interface ExportOptions {
@@ -41,9 +51,26 @@ export const onnxDataType: Record<DType, number> = {
  * Every other number becomes INT, number[] INTS, string STRING.
  */
 const FLOAT_ATTRS = new Set([
-  'alpha', 'beta', 'gamma', 'epsilon', 'momentum', 'bias', 'lambd', 'ratio', 'spatial_scale',
-  'extrapolation_value', 'cubic_coeff_a', 'scale', 'k', 'value_float', 'min', 'max', 'fmod_float',
-  'iou_threshold', 'score_threshold', 'softcap',
+  'alpha',
+  'beta',
+  'gamma',
+  'epsilon',
+  'momentum',
+  'bias',
+  'lambd',
+  'ratio',
+  'spatial_scale',
+  'extrapolation_value',
+  'cubic_coeff_a',
+  'scale',
+  'k',
+  'value_float',
+  'min',
+  'max',
+  'fmod_float',
+  'iou_threshold',
+  'score_threshold',
+  'softcap',
 ])
 const FLOATS_ATTRS = new Set(['scales', 'activation_alpha', 'activation_beta', 'value_floats'])
 
@@ -51,9 +78,12 @@ function toAttribute(name: string, v: AttrValue): AttributeProto | null {
   if (v === undefined) return null
   if (typeof v === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(v) }
   if (typeof v === 'number')
-    return FLOAT_ATTRS.has(name) || !Number.isInteger(v) ? { name, type: AttributeType.FLOAT, f: v } : { name, type: AttributeType.INT, i: v }
+    return FLOAT_ATTRS.has(name) || !Number.isInteger(v)
+      ? { name, type: AttributeType.FLOAT, f: v }
+      : { name, type: AttributeType.INT, i: v }
   if (v instanceof Tensor) return { name, type: AttributeType.TENSOR, t: tensorToProto(name, v) }
-  if (v.length > 0 && typeof v[0] === 'string') return { name, type: AttributeType.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) }
+  if (v.length > 0 && typeof v[0] === 'string')
+    return { name, type: AttributeType.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) }
   const nums = v as number[]
   return FLOATS_ATTRS.has(name) || nums.some((x) => !Number.isInteger(x))
     ? { name, type: AttributeType.FLOATS, floats: nums }
@@ -72,20 +102,32 @@ interface Recorded {
 }
 
 /** Trace `module` on `inputs` and return the serialized ModelProto. */
-export function exportOnnx<I extends Tensor[]>(module: Module<I, Tensor | Tensor[]>, inputs: I, opts: ExportOptions = {}): Uint8Array {
+export function exportOnnx<I extends Tensor[]>(
+  module: Module<I, Tensor | Tensor[]>,
+  inputs: I,
+  opts: ExportOptions = {},
+): Uint8Array {
   return encodeModel(exportOnnxModel(module, inputs, opts))
 }
 
 /** Like exportOnnx, but returns the ModelProto object (for inspection and tests). */
-export function exportOnnxModel<I extends Tensor[]>(module: Module<I, Tensor | Tensor[]>, inputs: I, opts: ExportOptions = {}): ModelProto {
+export function exportOnnxModel<I extends Tensor[]>(
+  module: Module<I, Tensor | Tensor[]>,
+  inputs: I,
+  opts: ExportOptions = {},
+): ModelProto {
   const wasTraining = module.training
   module.eval()
   const recorded: Recorded[] = []
   let result: Tensor | Tensor[]
   try {
     result = noGrad(() =>
-      withTracer({ record: (op, ins, attrs, out) => recorded.push({ op, inputs: ins, attrs, outputs: Array.isArray(out) ? out : [out] }) }, () =>
-        module.call(...inputs),
+      withTracer(
+        {
+          record: (op, ins, attrs, out) =>
+            recorded.push({ op, inputs: ins, attrs, outputs: Array.isArray(out) ? out : [out] }),
+        },
+        () => module.call(...inputs),
       ),
     )
   } finally {
@@ -136,7 +178,14 @@ export function exportOnnxModel<I extends Tensor[]>(module: Module<I, Tensor | T
       const outs = Array.from({ length: o.outputs ?? 1 }, () => unique(`${opType.toLowerCase()}_${counter}`))
       counter++
       const attribute = Object.entries(attrs).flatMap(([k, v]) => toAttribute(k, v) ?? [])
-      nodes.push({ input: ins, output: outs, name: unique(`${opType}_${nodes.length}`), opType, attribute, domain: o.domain ?? '' })
+      nodes.push({
+        input: ins,
+        output: outs,
+        name: unique(`${opType}_${nodes.length}`),
+        opType,
+        attribute,
+        domain: o.domain ?? '',
+      })
       return outs
     },
     constant(values, dtype = 'float32', shape) {
@@ -144,13 +193,23 @@ export function exportOnnxModel<I extends Tensor[]>(module: Module<I, Tensor | T
       if (values instanceof Tensor) {
         initializers.push(tensorToProto(name, values))
       } else {
-        const type = { float32: OnnxDataType.FLOAT, float64: OnnxDataType.DOUBLE, int64: OnnxDataType.INT64, int32: OnnxDataType.INT32, bool: OnnxDataType.BOOL }[dtype]
+        const type = {
+          float32: OnnxDataType.FLOAT,
+          float64: OnnxDataType.DOUBLE,
+          int64: OnnxDataType.INT64,
+          int32: OnnxDataType.INT32,
+          bool: OnnxDataType.BOOL,
+        }[dtype]
         const data =
-          dtype === 'int64' ? BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v))))
-          : dtype === 'float64' ? Float64Array.from(values)
-          : dtype === 'int32' ? Int32Array.from(values)
-          : dtype === 'bool' ? Uint8Array.from(values)
-          : Float32Array.from(values)
+          dtype === 'int64'
+            ? BigInt64Array.from(values.map((v) => BigInt(Math.trunc(v))))
+            : dtype === 'float64'
+              ? Float64Array.from(values)
+              : dtype === 'int32'
+                ? Int32Array.from(values)
+                : dtype === 'bool'
+                  ? Uint8Array.from(values)
+                  : Float32Array.from(values)
         initializers.push(arrayToTensorProto(name, type, shape ?? [values.length], data))
       }
       return name
@@ -159,12 +218,18 @@ export function exportOnnxModel<I extends Tensor[]>(module: Module<I, Tensor | T
 
   for (const r of recorded) {
     if (r.op.onnx === undefined)
-      throw new OnnxExportError(`op ${r.op.name} has no ONNX lowering, so ${module.constructor.name} cannot be exported`)
+      throw new OnnxExportError(
+        `op ${r.op.name} has no ONNX lowering, so ${module.constructor.name} cannot be exported`,
+      )
     const ins = r.inputs.map(nameOf)
     const lowered =
       typeof r.op.onnx === 'string'
         ? ctx.node(r.op.onnx, ins, r.attrs as Record<string, AttrValue>)
-        : r.op.onnx(ctx, ins, { inputs: r.inputs, output: r.outputs.length === 1 ? r.outputs[0]! : r.outputs, attrs: r.attrs })
+        : r.op.onnx(ctx, ins, {
+            inputs: r.inputs,
+            output: r.outputs.length === 1 ? r.outputs[0]! : r.outputs,
+            attrs: r.attrs,
+          })
     const outNames = Array.isArray(lowered) ? lowered : [lowered]
     r.outputs.forEach((t, i) => names.set(t, outNames[i]!))
   }
@@ -179,7 +244,14 @@ export function exportOnnxModel<I extends Tensor[]>(module: Module<I, Tensor | T
       producer.output = producer.output.map((o) => (o === from ? to : o))
       for (const n of nodes) n.input = n.input.map((x) => (x === from ? to : x))
     } else {
-      nodes.push({ input: [from], output: [to], name: unique(`Identity_${nodes.length}`), opType: 'Identity', attribute: [], domain: '' })
+      nodes.push({
+        input: [from],
+        output: [to],
+        name: unique(`Identity_${nodes.length}`),
+        opType: 'Identity',
+        attribute: [],
+        domain: '',
+      })
     }
     names.set(t, to)
   })
@@ -219,7 +291,9 @@ function valueInfo(name: string, t: Tensor, dynamic?: Record<number, string>): V
     type: {
       tensorType: {
         elemType: onnxDataType[t.dtype],
-        shape: { dim: t.shape.map((d, i) => (dynamic?.[i] !== undefined ? { dimParam: dynamic[i] } : { dimValue: d })) },
+        shape: {
+          dim: t.shape.map((d, i) => (dynamic?.[i] !== undefined ? { dimParam: dynamic[i] } : { dimValue: d })),
+        },
       },
     },
   }

@@ -12,7 +12,14 @@ import { fmt } from '../shape.js'
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { type NodeOutput, type OnnxValue, onnxOps } from './ops-table.js'
-import { type GraphProto, type ModelProto, type NodeProto, type ValueInfoProto, attributeValue, decodeModel } from './proto.js'
+import {
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type ValueInfoProto,
+  attributeValue,
+  decodeModel,
+} from './proto.js'
 import { tensorProtoToTensor } from './values.js'
 
 export interface OnnxIO {
@@ -28,7 +35,9 @@ function ioInfo(v: ValueInfoProto): OnnxIO {
   return {
     name: v.name ?? '',
     elemType: tt?.elemType ?? 0,
-    shape: (tt?.shape?.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null ? Number(d.dimValue) : (d.dimParam ?? '?'))),
+    shape: (tt?.shape?.dim ?? []).map((d) =>
+      d.dimValue !== undefined && d.dimValue !== null ? Number(d.dimValue) : (d.dimParam ?? '?'),
+    ),
   }
 }
 
@@ -53,8 +62,12 @@ export class OnnxModule extends Module<Tensor[], Tensor[]> {
     this.inputs = (g.input ?? []).filter((i) => !this.initializers.has(i.name ?? '')).map(ioInfo)
     this.outputs = (g.output ?? []).map(ioInfo)
     for (const n of g.node ?? []) {
-      if (n.domain && n.domain !== 'ai.onnx') throw new OnnxImportError(`node ${describe(n)}: domain '${n.domain}' is not supported (only the default ai.onnx domain)`)
-      if (!onnxOps[n.opType ?? '']) throw new OnnxImportError(`node ${describe(n)}: op ${n.opType} is not supported by refnets`)
+      if (n.domain && n.domain !== 'ai.onnx')
+        throw new OnnxImportError(
+          `node ${describe(n)}: domain '${n.domain}' is not supported (only the default ai.onnx domain)`,
+        )
+      if (!onnxOps[n.opType ?? ''])
+        throw new OnnxImportError(`node ${describe(n)}: op ${n.opType} is not supported by refnets`)
     }
   }
 
@@ -73,7 +86,10 @@ export class OnnxModule extends Module<Tensor[], Tensor[]> {
     for (const [k, v] of this.initializers) values.set(k, v)
     this.inputs.forEach((io, i) => {
       const v = Array.isArray(feeds) ? feeds[i] : feeds[io.name]
-      if (v === undefined) throw new OnnxImportError(`missing input '${io.name}' (expected ${this.inputs.length} inputs: ${this.inputs.map((x) => x.name).join(', ')})`)
+      if (v === undefined)
+        throw new OnnxImportError(
+          `missing input '${io.name}' (expected ${this.inputs.length} inputs: ${this.inputs.map((x) => x.name).join(', ')})`,
+        )
       if (v instanceof Tensor) checkInput(io, v)
       values.set(io.name, v)
     })
@@ -86,16 +102,34 @@ export class OnnxModule extends Module<Tensor[], Tensor[]> {
   }
 }
 
-const elemDType: Record<number, DType> = { 1: 'float32', 10: 'float32', 16: 'float32', 11: 'float64', 9: 'bool', 2: 'int32', 3: 'int32', 4: 'int32', 5: 'int32', 6: 'int32', 7: 'int32', 12: 'int32' }
+const elemDType: Record<number, DType> = {
+  1: 'float32',
+  10: 'float32',
+  16: 'float32',
+  11: 'float64',
+  9: 'bool',
+  2: 'int32',
+  3: 'int32',
+  4: 'int32',
+  5: 'int32',
+  6: 'int32',
+  7: 'int32',
+  12: 'int32',
+}
 
 function checkInput(io: OnnxIO, t: Tensor): void {
   const want = elemDType[io.elemType]
-  if (want && want !== t.dtype) throw new DTypeError(`input '${io.name}': expected ${want} (ONNX type ${io.elemType}), got ${t.dtype}`)
+  if (want && want !== t.dtype)
+    throw new DTypeError(`input '${io.name}': expected ${want} (ONNX type ${io.elemType}), got ${t.dtype}`)
   if (io.shape.length && io.shape.length !== t.rank)
-    throw new ShapeError(`input '${io.name}': expected rank ${io.shape.length} (${fmt(io.shape as number[])}), got shape ${fmt(t.shape)}`)
+    throw new ShapeError(
+      `input '${io.name}': expected rank ${io.shape.length} (${fmt(io.shape as number[])}), got shape ${fmt(t.shape)}`,
+    )
   io.shape.forEach((d, i) => {
     if (typeof d === 'number' && d > 0 && t.shape[i] !== d)
-      throw new ShapeError(`input '${io.name}': expected dim ${i} to be ${d} (shape ${fmt(io.shape as number[])}), got shape ${fmt(t.shape)}`)
+      throw new ShapeError(
+        `input '${io.name}': expected dim ${i} to be ${d} (shape ${fmt(io.shape as number[])}), got shape ${fmt(t.shape)}`,
+      )
   })
 }
 
@@ -109,19 +143,31 @@ export function runGraph(g: GraphProto, values: Map<string, OnnxValue>, opset: n
     const inputs = (n.input ?? []).map((name) => {
       if (!name) return null
       const v = values.get(name)
-      if (v === undefined) throw new OnnxImportError(`node ${describe(n)}: input '${name}' is not defined by any graph input, initializer or earlier node`)
+      if (v === undefined)
+        throw new OnnxImportError(
+          `node ${describe(n)}: input '${name}' is not defined by any graph input, initializer or earlier node`,
+        )
       return v
     })
     const attrs: Record<string, unknown> = {}
     for (const a of n.attribute ?? []) attrs[a.name ?? ''] = attributeValue(a)
     let out: NodeOutput
     try {
-      const call = () => impl({ inputs, attrs, opset, node: n, inference, outputCount: (n.output ?? []).length, runSubgraph: (sub, bound) => {
-        const scope = new Map(values)
-        for (const [k, v] of Object.entries(bound)) scope.set(k, v)
-        runGraph(sub, scope, opset, inference)
-        return (sub.output ?? []).map((o) => scope.get(o.name ?? '')!)
-      } })
+      const call = () =>
+        impl({
+          inputs,
+          attrs,
+          opset,
+          node: n,
+          inference,
+          outputCount: (n.output ?? []).length,
+          runSubgraph: (sub, bound) => {
+            const scope = new Map(values)
+            for (const [k, v] of Object.entries(bound)) scope.set(k, v)
+            runGraph(sub, scope, opset, inference)
+            return (sub.output ?? []).map((o) => scope.get(o.name ?? '')!)
+          },
+        })
       out = inference ? noGrad(call) : call()
     } catch (e) {
       if (e instanceof OnnxImportError) throw e

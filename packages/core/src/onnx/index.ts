@@ -1,4 +1,11 @@
-export { exportOnnx, exportOnnxModel, DEFAULT_OPSET, onnxDataType, tensorToProto, type ExportOptions } from './export.js'
+export {
+  exportOnnx,
+  exportOnnxModel,
+  DEFAULT_OPSET,
+  onnxDataType,
+  tensorToProto,
+  type ExportOptions,
+} from './export.js'
 export { loadOnnx, OnnxModule, runGraph, type OnnxIO } from './import.js'
 export { onnxOps, OnnxSequence, type OnnxOpImpl, type OnnxValue, type NodeContext } from './ops-table.js'
 export { OnnxExportError, OnnxFormatError, OnnxImportError } from './errors.js'

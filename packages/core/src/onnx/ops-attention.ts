@@ -11,7 +11,10 @@ import type { OnnxOpImpl } from './ops-table.js'
 /** (B, S, H*D) -> (B, H, S, D) */
 const splitHeads = (x: Tensor, heads: number) => {
   const [b, s, hidden] = x.shape as [number, number, number]
-  return x.reshape(b, s, heads, hidden / heads).permute(0, 2, 1, 3).contiguous()
+  return x
+    .reshape(b, s, heads, hidden / heads)
+    .permute(0, 2, 1, 3)
+    .contiguous()
 }
 
 /** A (..., q, kv) additive bias as a float tensor with -Infinity where attention is not allowed. */
@@ -63,7 +66,13 @@ export const attentionOps: Record<string, OnnxOpImpl> = {
     let bias: Tensor = F.zeros([sq, skv], { dtype })
     if (mask) {
       const pad = skv - mask.shape[mask.rank - 1]!
-      if (pad > 0) mask = F.pad(additive(mask, dtype), [...new Array(mask.rank).fill(0), ...new Array(mask.rank - 1).fill(0), pad], 'constant', -Infinity)
+      if (pad > 0)
+        mask = F.pad(
+          additive(mask, dtype),
+          [...new Array(mask.rank).fill(0), ...new Array(mask.rank - 1).fill(0), pad],
+          'constant',
+          -Infinity,
+        )
       bias = additive(mask, dtype)
     }
     if (attrInt(ctx, 'is_causal', 0)) {
@@ -71,7 +80,8 @@ export const attentionOps: Record<string, OnnxOpImpl> = {
       const offsets = !pastK && nonpad ? Array.from(nonpad.data, (n) => Number(n) - sq) : [pastLen]
       const allowed = new Uint8Array(offsets.length * sq * skv)
       offsets.forEach((off, b) => {
-        for (let i = 0; i < sq; i++) for (let j = 0; j < skv; j++) allowed[(b * sq + i) * skv + j] = j <= i + off ? 1 : 0
+        for (let i = 0; i < sq; i++)
+          for (let j = 0; j < skv; j++) allowed[(b * sq + i) * skv + j] = j <= i + off ? 1 : 0
       })
       const causal = additive(new Tensor(allowed, offsets.length > 1 ? [offsets.length, 1, sq, skv] : [sq, skv]), dtype)
       bias = bias.add(causal)
@@ -88,7 +98,11 @@ export const attentionOps: Record<string, OnnxOpImpl> = {
     const hkv = k.shape[1]!
     if (hq !== hkv) {
       const reps = hq / hkv
-      const rep = (t: Tensor) => F.stack(Array.from({ length: reps }, () => t), 2).reshape(batch, hq, t.shape[2]!, t.shape[3]!)
+      const rep = (t: Tensor) =>
+        F.stack(
+          Array.from({ length: reps }, () => t),
+          2,
+        ).reshape(batch, hq, t.shape[2]!, t.shape[3]!)
       k = rep(k)
       v = rep(v)
     }

@@ -12,9 +12,18 @@ import type { NodeContext, OnnxOpImpl } from './ops-table.js'
 import { tensorProtoToTensor } from './values.js'
 import type { TensorProto } from './proto.js'
 
-const unary = (f: (x: Tensor) => Tensor): OnnxOpImpl => (ctx) => f(input(ctx, 0))
-const unaryAttr = (f: (x: Tensor, ctx: NodeContext) => Tensor): OnnxOpImpl => (ctx) => f(input(ctx, 0), ctx)
-const binary = (f: (a: Tensor, b: Tensor) => Tensor): OnnxOpImpl => (ctx) => f(input(ctx, 0), input(ctx, 1))
+const unary =
+  (f: (x: Tensor) => Tensor): OnnxOpImpl =>
+  (ctx) =>
+    f(input(ctx, 0))
+const unaryAttr =
+  (f: (x: Tensor, ctx: NodeContext) => Tensor): OnnxOpImpl =>
+  (ctx) =>
+    f(input(ctx, 0), ctx)
+const binary =
+  (f: (a: Tensor, b: Tensor) => Tensor): OnnxOpImpl =>
+  (ctx) =>
+    f(input(ctx, 0), input(ctx, 1))
 
 /** Integer Div truncates in ONNX for integer types; floats divide. */
 function div(a: Tensor, b: Tensor): Tensor {
@@ -144,7 +153,11 @@ function tile(ctx: NodeContext): Tensor {
   const reps = ints(input(ctx, 1))!
   let y = x
   reps.forEach((r, a) => {
-    if (r !== 1) y = F.concat(Array.from({ length: r }, () => y), a)
+    if (r !== 1)
+      y = F.concat(
+        Array.from({ length: r }, () => y),
+        a,
+      )
   })
   return y === x ? x.clone() : y
 }
@@ -178,7 +191,10 @@ function range(ctx: NodeContext): Tensor {
   const [s, l, d] = [0, 1, 2].map((i) => input(ctx, i).item())
   const dtype = input(ctx, 0).dtype
   const n = Math.max(Math.ceil((l! - s!) / d!), 0)
-  return tensor(Array.from({ length: n }, (_, i) => s! + i * d!), { dtype, shape: [n] })
+  return tensor(
+    Array.from({ length: n }, (_, i) => s! + i * d!),
+    { dtype, shape: [n] },
+  )
 }
 
 function argExtremum(f: typeof F.argmax): OnnxOpImpl {
@@ -259,25 +275,51 @@ function topK(ctx: NodeContext): Tensor[] {
     }
   }
   const shape = [...xt.shape.slice(0, -1), k]
-  return [F.transpose(new Tensor(outV, shape), a, -1).contiguous(), F.transpose(new Tensor(outI, shape), a, -1).contiguous()]
+  return [
+    F.transpose(new Tensor(outV, shape), a, -1).contiguous(),
+    F.transpose(new Tensor(outI, shape), a, -1).contiguous(),
+  ]
 }
 
 export const basicOps: Record<string, OnnxOpImpl> = {
   Identity: (ctx) => ctx.inputs[0] ?? null,
-  Neg: unary(F.neg), Abs: unary(F.abs), Exp: unary(F.exp), Log: unary(F.log), Sqrt: unary(F.sqrt),
-  Sin: unary(F.sin), Cos: unary(F.cos), Tanh: unary(F.tanh), Sigmoid: unary(F.sigmoid), Relu: unary(F.relu),
-  Erf: unary(F.erf), Sign: unary(F.sign), Floor: unary(F.floor), Ceil: unary(F.ceil), Round: unary(F.round),
-  Reciprocal: unary(F.reciprocal), Softplus: unary(F.softplus), Not: unary(F.logicalNot),
-  IsNaN: unary(F.isNaN), IsInf: unary(F.isInf),
+  Neg: unary(F.neg),
+  Abs: unary(F.abs),
+  Exp: unary(F.exp),
+  Log: unary(F.log),
+  Sqrt: unary(F.sqrt),
+  Sin: unary(F.sin),
+  Cos: unary(F.cos),
+  Tanh: unary(F.tanh),
+  Sigmoid: unary(F.sigmoid),
+  Relu: unary(F.relu),
+  Erf: unary(F.erf),
+  Sign: unary(F.sign),
+  Floor: unary(F.floor),
+  Ceil: unary(F.ceil),
+  Round: unary(F.round),
+  Reciprocal: unary(F.reciprocal),
+  Softplus: unary(F.softplus),
+  Not: unary(F.logicalNot),
+  IsNaN: unary(F.isNaN),
+  IsInf: unary(F.isInf),
   LeakyRelu: unaryAttr((x, c) => F.leakyRelu(x, attrFloat(c, 'alpha', 0.01))),
   Elu: unaryAttr((x, c) => F.elu(x, attrFloat(c, 'alpha', 1))),
-  Selu: unaryAttr((x, c) => apply(F.Selu, [x], { alpha: attrFloat(c, 'alpha', 1.6732632423543772), gamma: attrFloat(c, 'gamma', 1.0507009873554805) })),
+  Selu: unaryAttr((x, c) =>
+    apply(F.Selu, [x], {
+      alpha: attrFloat(c, 'alpha', 1.6732632423543772),
+      gamma: attrFloat(c, 'gamma', 1.0507009873554805),
+    }),
+  ),
   Gelu: unaryAttr((x, c) => F.gelu(x, attrString(c, 'approximate', 'none') as 'none' | 'tanh')),
   HardSigmoid: unaryAttr((x, c) => F.hardSigmoid(x, attrFloat(c, 'alpha', 0.2), attrFloat(c, 'beta', 0.5))),
   Mish: unary(F.mish),
   Swish: unaryAttr((x, c) => x.mul(F.sigmoid(x.mul(attrFloat(c, 'alpha', 1))))),
   PRelu: binary(F.prelu),
-  Add: binary(F.add), Sub: binary(F.sub), Mul: binary(F.mul), Div: binary(div),
+  Add: binary(F.add),
+  Sub: binary(F.sub),
+  Mul: binary(F.mul),
+  Div: binary(div),
   Pow: (ctx) => {
     const x = input(ctx, 0)
     const y = F.pow(x, input(ctx, 1).to(x.dtype))
@@ -286,10 +328,19 @@ export const basicOps: Record<string, OnnxOpImpl> = {
   Max: (ctx) => ctx.inputs.map((_, i) => input(ctx, i)).reduce((a, b) => F.maximum(a, b)),
   Min: (ctx) => ctx.inputs.map((_, i) => input(ctx, i)).reduce((a, b) => F.minimum(a, b)),
   Sum: (ctx) => ctx.inputs.map((_, i) => input(ctx, i)).reduce((a, b) => F.add(a, b)),
-  Mean: (ctx) => ctx.inputs.map((_, i) => input(ctx, i)).reduce((a, b) => F.add(a, b)).div(ctx.inputs.length),
-  Equal: binary(F.equal), Less: binary(F.less), Greater: binary(F.greater),
-  LessOrEqual: binary(F.lessEqual), GreaterOrEqual: binary(F.greaterEqual),
-  And: binary(F.logicalAnd), Or: binary(F.logicalOr), Xor: binary(F.logicalXor),
+  Mean: (ctx) =>
+    ctx.inputs
+      .map((_, i) => input(ctx, i))
+      .reduce((a, b) => F.add(a, b))
+      .div(ctx.inputs.length),
+  Equal: binary(F.equal),
+  Less: binary(F.less),
+  Greater: binary(F.greater),
+  LessOrEqual: binary(F.lessEqual),
+  GreaterOrEqual: binary(F.greaterEqual),
+  And: binary(F.logicalAnd),
+  Or: binary(F.logicalOr),
+  Xor: binary(F.logicalXor),
   Where: (ctx) => F.where(input(ctx, 0), input(ctx, 1), input(ctx, 2)),
   Clip: clip,
   MatMul: binary(F.matmul),
@@ -305,7 +356,8 @@ export const basicOps: Record<string, OnnxOpImpl> = {
   ReduceLogSumExp: reduce((x, a, k) => F.sum(x.exp(), a, k).log()),
   ArgMax: argExtremum(F.argmax),
   ArgMin: argExtremum(F.argmin),
-  CumSum: (ctx) => F.cumsum(input(ctx, 0), input(ctx, 1).item(), attrInt(ctx, 'exclusive', 0) === 1, attrInt(ctx, 'reverse', 0) === 1),
+  CumSum: (ctx) =>
+    F.cumsum(input(ctx, 0), input(ctx, 1).item(), attrInt(ctx, 'exclusive', 0) === 1, attrInt(ctx, 'reverse', 0) === 1),
   Softmax: softmaxLike(F.softmax),
   LogSoftmax: softmaxLike(F.logSoftmax),
   Reshape: reshape,
@@ -323,7 +375,11 @@ export const basicOps: Record<string, OnnxOpImpl> = {
   Unsqueeze: unsqueeze,
   Expand: expand,
   Tile: tile,
-  Concat: (ctx) => F.concat(ctx.inputs.map((_, i) => input(ctx, i)).filter((t) => t.size > 0 || ctx.inputs.length === 1), attrInt(ctx, 'axis', 0)),
+  Concat: (ctx) =>
+    F.concat(
+      ctx.inputs.map((_, i) => input(ctx, i)).filter((t) => t.size > 0 || ctx.inputs.length === 1),
+      attrInt(ctx, 'axis', 0),
+    ),
   Split: split,
   Slice: slice,
   Pad: pad,

@@ -15,19 +15,32 @@ type Quad = [number, number, number, number]
 type Pair = [number, number]
 
 /** Run `f` on a 2-D view of a 1-D (N, C, L) input, or directly on (N, C, H, W). */
-function as2d(ctx: NodeContext, x: Tensor, f: (x4: Tensor, lift: <T extends number>(v: T[], fill: T) => T[]) => Tensor | Tensor[]): Tensor | Tensor[] {
+function as2d(
+  ctx: NodeContext,
+  x: Tensor,
+  f: (x4: Tensor, lift: <T extends number>(v: T[], fill: T) => T[]) => Tensor | Tensor[],
+): Tensor | Tensor[] {
   if (x.rank === 4) return f(x, (v) => v)
-  if (x.rank !== 3) throw new OnnxImportError(`${ctx.node.opType}: ${x.rank - 2}-D inputs are not supported (1-D and 2-D are)`)
+  if (x.rank !== 3)
+    throw new OnnxImportError(`${ctx.node.opType}: ${x.rank - 2}-D inputs are not supported (1-D and 2-D are)`)
   const [n, c, l] = x.shape as [number, number, number]
   // A 1-D attribute [a] becomes [fill, a]; 1-D pads [b, e] become [0, b, 0, e].
-  const lift = <T extends number>(v: T[], fill: T): T[] => (v.length === 2 && fill === 0 ? [0 as T, v[0]!, 0 as T, v[1]!] : [fill, ...v])
+  const lift = <T extends number>(v: T[], fill: T): T[] =>
+    v.length === 2 && fill === 0 ? [0 as T, v[0]!, 0 as T, v[1]!] : [fill, ...v]
   const out = f(x.reshape(n, c, 1, l), lift)
   const drop = (t: Tensor) => t.reshape([t.shape[0]!, t.shape[1]!, t.shape[3]!])
   return Array.isArray(out) ? out.map(drop) : drop(out)
 }
 
 /** Explicit [top, left, bottom, right] pads from pads / auto_pad, for windows of the given extent. */
-function resolvePads(ctx: NodeContext, inHW: Pair, kernel: Pair, strides: Pair, dilations: Pair, lift: (v: number[], fill: number) => number[]): Quad {
+function resolvePads(
+  ctx: NodeContext,
+  inHW: Pair,
+  kernel: Pair,
+  strides: Pair,
+  dilations: Pair,
+  lift: (v: number[], fill: number) => number[],
+): Quad {
   const auto = attrString(ctx, 'auto_pad', 'NOTSET')
   if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
     const pads: Quad = [0, 0, 0, 0]
@@ -41,10 +54,17 @@ function resolvePads(ctx: NodeContext, inHW: Pair, kernel: Pair, strides: Pair, 
     return pads
   }
   if (auto === 'VALID') return [0, 0, 0, 0]
-  return (lift(attrInts(ctx, 'pads') ?? [0, 0], 0).length === 4 ? lift(attrInts(ctx, 'pads') ?? [0, 0], 0) : [0, 0, 0, 0]) as Quad
+  return (
+    lift(attrInts(ctx, 'pads') ?? [0, 0], 0).length === 4 ? lift(attrInts(ctx, 'pads') ?? [0, 0], 0) : [0, 0, 0, 0]
+  ) as Quad
 }
 
-const pairAttr = (ctx: NodeContext, name: string, lift: (v: number[], fill: number) => number[], dims: number): Pair => {
+const pairAttr = (
+  ctx: NodeContext,
+  name: string,
+  lift: (v: number[], fill: number) => number[],
+  dims: number,
+): Pair => {
   const v = attrInts(ctx, name)
   return (v ? lift(v, 1) : new Array<number>(dims).fill(1)).slice(-2) as Pair
 }
@@ -73,16 +93,23 @@ function convTranspose(ctx: NodeContext): Tensor | Tensor[] {
     const kernel: Pair = [w4.shape[2]!, w4.shape[3]!]
     const strides = pairAttr(ctx, 'strides', lift, 2)
     const dilations = pairAttr(ctx, 'dilations', lift, 2)
-    const outputPadding = (attrInts(ctx, 'output_padding') ? lift(attrInts(ctx, 'output_padding')!, 0).slice(-2) : [0, 0]) as Pair
+    const outputPadding = (
+      attrInts(ctx, 'output_padding') ? lift(attrInts(ctx, 'output_padding')!, 0).slice(-2) : [0, 0]
+    ) as Pair
     let pads: Quad = (attrInts(ctx, 'pads') ? lift(attrInts(ctx, 'pads')!, 0) : [0, 0, 0, 0]) as Quad
     const auto = attrString(ctx, 'auto_pad', 'NOTSET')
     const given = attrInts(ctx, 'output_shape')
-    const outShape = given ? lift(given, 1).slice(-2) : auto.startsWith('SAME') ? [x4.shape[2]! * strides[0], x4.shape[3]! * strides[1]] : undefined
+    const outShape = given
+      ? lift(given, 1).slice(-2)
+      : auto.startsWith('SAME')
+        ? [x4.shape[2]! * strides[0], x4.shape[3]! * strides[1]]
+        : undefined
     if (outShape) {
       // total padding = stride (in - 1) + output_padding + dilated kernel - output (ONNX ConvTranspose)
       pads = [0, 0, 0, 0]
       for (const i of [0, 1]) {
-        const total = strides[i]! * (x4.shape[2 + i]! - 1) + outputPadding[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - outShape[i]!
+        const total =
+          strides[i]! * (x4.shape[2 + i]! - 1) + outputPadding[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - outShape[i]!
         const half = Math.floor(total / 2)
         pads[i] = auto === 'SAME_UPPER' ? half : total - half
         pads[i + 2] = total - pads[i]!
@@ -110,18 +137,30 @@ function pool(kind: 'max' | 'avg'): OnnxOpImpl {
       const dilations = pairAttr(ctx, 'dilations', lift, 2)
       const ceilMode = attrInt(ctx, 'ceil_mode', 0) === 1
       const pads = resolvePads(ctx, [x4.shape[2]!, x4.shape[3]!], kernel, strides, dilations, lift)
-      const out = [0, 1].map((i) => poolOut(x4.shape[2 + i]!, kernel[i]!, strides[i]!, pads[i]!, pads[i + 2]!, dilations[i]!, ceilMode)) as Pair
+      const out = [0, 1].map((i) =>
+        poolOut(x4.shape[2 + i]!, kernel[i]!, strides[i]!, pads[i]!, pads[i + 2]!, dilations[i]!, ceilMode),
+      ) as Pair
       const attrs = { kernel, strides, pads, dilations, ceilMode, out }
-      if (kind === 'avg') return apply(F.AvgPool2d, [x4], { ...attrs, countIncludePad: attrInt(ctx, 'count_include_pad', 0) === 1 })
+      if (kind === 'avg')
+        return apply(F.AvgPool2d, [x4], { ...attrs, countIncludePad: attrInt(ctx, 'count_include_pad', 0) === 1 })
       const y = apply(F.MaxPool2d, [x4], attrs)
       if (ctx.outputCount < 2) return y
       if (pads.some((p, i) => p !== pads[(i + 2) % 4]) || ceilMode || dilations.some((d) => d !== 1))
-        throw new OnnxImportError('MaxPool Indices output: asymmetric padding, ceil_mode and dilations are not supported')
+        throw new OnnxImportError(
+          'MaxPool Indices output: asymmetric padding, ceil_mode and dilations are not supported',
+        )
       const [, idx] = F.maxPool2dWithIndices(x4, { kernelSize: kernel, stride: strides, padding: [pads[0], pads[1]] })
       // ONNX indices run over the whole tensor (row-major, or column-major with storage_order 1).
       const [n, c, h, w] = x4.shape as [number, number, number, number]
-      const plane = F.arange(0, n * c).reshape(n, c, 1, 1).mul(h * w)
-      const flat = attrInt(ctx, 'storage_order', 0) === 1 ? F.mod(idx, w).mul(h).add(F.floor(idx.div(w).to('float32')).to('int32')) : idx
+      const plane = F.arange(0, n * c)
+        .reshape(n, c, 1, 1)
+        .mul(h * w)
+      const flat =
+        attrInt(ctx, 'storage_order', 0) === 1
+          ? F.mod(idx, w)
+              .mul(h)
+              .add(F.floor(idx.div(w).to('float32')).to('int32'))
+          : idx
       return [y, flat.add(plane)]
     })
   }
@@ -131,12 +170,20 @@ export const convOps: Record<string, OnnxOpImpl> = {
   Conv: conv,
   ConvTranspose: convTranspose,
   ConvInteger: (ctx) => {
-    const x = input(ctx, 0).to('float32').sub(optional(ctx, 2)?.to('float32') ?? 0)
+    const x = input(ctx, 0)
+      .to('float32')
+      .sub(optional(ctx, 2)?.to('float32') ?? 0)
     // NOTE: w_zero_point is a scalar or one value per output channel (ONNX ConvInteger): a 1-D
     // zero point runs along axis 0 of w (M, C/group, kH, kW), not along its last axis.
     const wRaw = input(ctx, 1)
     const wZero = optional(ctx, 3)?.to('float32')
-    const w = wRaw.to('float32').sub(wZero && wZero.rank === 1 ? wZero.reshape([wZero.shape[0]!, ...wRaw.shape.slice(1).map(() => 1)]) : wZero ?? 0)
+    const w = wRaw
+      .to('float32')
+      .sub(
+        wZero && wZero.rank === 1
+          ? wZero.reshape([wZero.shape[0]!, ...wRaw.shape.slice(1).map(() => 1)])
+          : (wZero ?? 0),
+      )
     const sub = { ...ctx, inputs: [x, w] }
     const y = conv(sub)
     return (Array.isArray(y) ? y[0]! : y).to('int32')
@@ -153,6 +200,9 @@ export const convOps: Record<string, OnnxOpImpl> = {
   },
   LRN: (ctx) =>
     F.localResponseNorm(input(ctx, 0), {
-      size: attrInt(ctx, 'size', 1), alpha: attrFloat(ctx, 'alpha', 1e-4), beta: attrFloat(ctx, 'beta', 0.75), k: attrFloat(ctx, 'bias', 1),
+      size: attrInt(ctx, 'size', 1),
+      alpha: attrFloat(ctx, 'alpha', 1e-4),
+      beta: attrFloat(ctx, 'beta', 0.75),
+      k: attrFloat(ctx, 'bias', 1),
     }),
 }

@@ -41,8 +41,16 @@ function nonMaxSuppression(ctx: NodeContext): Tensor {
   const iouThr = scalarOf(optional(ctx, 3), 0)
   const scoreT = optional(ctx, 4)
   const centre = attrInt(ctx, 'center_point_box', 0) === 1
-  if (boxes.rank !== 3 || boxes.shape[2] !== 4 || scores.rank !== 3 || scores.shape[0] !== boxes.shape[0] || scores.shape[2] !== boxes.shape[1])
-    throw new OnnxImportError(`NonMaxSuppression: expected boxes (B, N, 4) and scores (B, C, N), got [${boxes.shape}] and [${scores.shape}]`)
+  if (
+    boxes.rank !== 3 ||
+    boxes.shape[2] !== 4 ||
+    scores.rank !== 3 ||
+    scores.shape[0] !== boxes.shape[0] ||
+    scores.shape[2] !== boxes.shape[1]
+  )
+    throw new OnnxImportError(
+      `NonMaxSuppression: expected boxes (B, N, 4) and scores (B, C, N), got [${boxes.shape}] and [${scores.shape}]`,
+    )
   const [nb, n] = [boxes.shape[0]!, boxes.shape[1]!]
   const nc = scores.shape[1]!
   const b = boxes.data
@@ -52,7 +60,9 @@ function nonMaxSuppression(ctx: NodeContext): Tensor {
     const box = (k: number) => corners(b.subarray(bi * n * 4), k, centre)
     for (let c = 0; c < nc; c++) {
       const sc = (k: number) => s[(bi * nc + c) * n + k]!
-      const cand = [...Array(n).keys()].filter((k) => !scoreT || sc(k) > scalarOf(scoreT, 0)).sort((p, q) => sc(q) - sc(p) || p - q)
+      const cand = [...Array(n).keys()]
+        .filter((k) => !scoreT || sc(k) > scalarOf(scoreT, 0))
+        .sort((p, q) => sc(q) - sc(p) || p - q)
       const kept: number[] = []
       for (const k of cand) {
         if (kept.length >= maxOut) break
@@ -73,10 +83,21 @@ function taps(y: number, x: number, h: number, w: number): [number, number][] {
   let xl = Math.floor(x)
   let yh = yl + 1
   let xh = xl + 1
-  if (yl >= h - 1) { yh = yl = h - 1; y = yl }
-  if (xl >= w - 1) { xh = xl = w - 1; x = xl }
+  if (yl >= h - 1) {
+    yh = yl = h - 1
+    y = yl
+  }
+  if (xl >= w - 1) {
+    xh = xl = w - 1
+    x = xl
+  }
   const [ly, lx] = [y - yl, x - xl]
-  return [[yl * w + xl, (1 - ly) * (1 - lx)], [yl * w + xh, (1 - ly) * lx], [yh * w + xl, ly * (1 - lx)], [yh * w + xh, ly * lx]]
+  return [
+    [yl * w + xl, (1 - ly) * (1 - lx)],
+    [yl * w + xh, (1 - ly) * lx],
+    [yh * w + xl, ly * (1 - lx)],
+    [yh * w + xh, ly * lx],
+  ]
 }
 
 /** RoiAlign: X (N, C, H, W), rois (K, 4) [x1, y1, x2, y2], batch_indices (K) -> (K, C, oh, ow). */
@@ -90,11 +111,16 @@ function roiAlign(ctx: NodeContext): Tensor {
   const scale = attrFloat(ctx, 'spatial_scale', 1)
   const mode = attrString(ctx, 'mode', 'avg')
   const ctm = attrString(ctx, 'coordinate_transformation_mode', ctx.opset >= 16 ? 'half_pixel' : 'output_half_pixel')
-  if (mode !== 'avg' && mode !== 'max') throw new OnnxImportError(`RoiAlign: mode must be 'avg' or 'max', got '${mode}'`)
+  if (mode !== 'avg' && mode !== 'max')
+    throw new OnnxImportError(`RoiAlign: mode must be 'avg' or 'max', got '${mode}'`)
   if (ctm !== 'half_pixel' && ctm !== 'output_half_pixel')
-    throw new OnnxImportError(`RoiAlign: coordinate_transformation_mode must be half_pixel or output_half_pixel, got '${ctm}'`)
+    throw new OnnxImportError(
+      `RoiAlign: coordinate_transformation_mode must be half_pixel or output_half_pixel, got '${ctm}'`,
+    )
   if (x.rank !== 4 || rois.rank !== 2 || rois.shape[1] !== 4 || batch.length !== rois.shape[0])
-    throw new OnnxImportError(`RoiAlign: expected X (N, C, H, W), rois (K, 4), batch_indices (K); got [${x.shape}], [${rois.shape}], ${batch.length}`)
+    throw new OnnxImportError(
+      `RoiAlign: expected X (N, C, H, W), rois (K, 4), batch_indices (K); got [${x.shape}], [${rois.shape}], ${batch.length}`,
+    )
   const [n, c, h, w] = x.shape as [number, number, number, number]
   const k = rois.shape[0]!
   const r = rois.data
@@ -102,12 +128,16 @@ function roiAlign(ctx: NodeContext): Tensor {
   const y = new (x.dtype === 'float64' ? Float64Array : Float32Array)(k * c * oh * ow)
   const off = ctm === 'half_pixel' ? 0.5 : 0
   for (let i = 0; i < k; i++) {
-    if (batch[i]! < 0 || batch[i]! >= n) throw new OnnxImportError(`RoiAlign: batch index ${batch[i]} of roi ${i} is outside [0, ${n})`)
+    if (batch[i]! < 0 || batch[i]! >= n)
+      throw new OnnxImportError(`RoiAlign: batch index ${batch[i]} of roi ${i} is outside [0, ${n})`)
     const x1 = r[4 * i]! * scale - off
     const y1 = r[4 * i + 1]! * scale - off
     let rw = r[4 * i + 2]! * scale - off - x1
     let rh = r[4 * i + 3]! * scale - off - y1
-    if (ctm === 'output_half_pixel') { rw = Math.max(rw, 1); rh = Math.max(rh, 1) }
+    if (ctm === 'output_half_pixel') {
+      rw = Math.max(rw, 1)
+      rh = Math.max(rh, 1)
+    }
     const [bh, bw] = [rh / oh, rw / ow]
     const gh = ratio > 0 ? ratio : Math.ceil(rh / oh)
     const gw = ratio > 0 ? ratio : Math.ceil(rw / ow)

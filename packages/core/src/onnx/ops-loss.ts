@@ -9,7 +9,13 @@ import type { NodeContext, OnnxOpImpl } from './ops-table.js'
  * the summed weights of the targets taken (which is the count when there are no weights). Targets
  * equal to ignore_index take no part.
  */
-export function nllLoss(x: Tensor, target: Tensor, weight: Tensor | undefined, reduction: string, ignoreIndex: number | undefined): Tensor {
+export function nllLoss(
+  x: Tensor,
+  target: Tensor,
+  weight: Tensor | undefined,
+  reduction: string,
+  ignoreIndex: number | undefined,
+): Tensor {
   const t = target.to('int32')
   const mask = ignoreIndex === undefined ? null : F.logicalNot(F.equal(t, ignoreIndex))
   const safe = mask ? F.where(mask, t, 0) : t

@@ -15,25 +15,37 @@ export function einsum(equation: string, operands: Tensor[]): Tensor {
   const eq = equation.replace(/\s+/g, '')
   const [lhs, rhsGiven] = eq.split('->') as [string, string | undefined]
   const terms = lhs.split(',')
-  if (terms.length !== operands.length) throw new OnnxImportError(`einsum '${equation}': ${terms.length} terms but ${operands.length} operands`)
+  if (terms.length !== operands.length)
+    throw new OnnxImportError(`einsum '${equation}': ${terms.length} terms but ${operands.length} operands`)
   // Expand "..." into fresh upper-case letters, right-aligned per operand.
   const ellRank = Math.max(0, ...terms.map((t, i) => (t.includes('...') ? operands[i]!.rank - (t.length - 3) : 0)))
   const ell = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.slice(0, ellRank)
-  const labels = terms.map((t, i) => (t.includes('...') ? t.replace('...', ell.slice(ellRank - (operands[i]!.rank - (t.length - 3)))) : t))
+  const labels = terms.map((t, i) =>
+    t.includes('...') ? t.replace('...', ell.slice(ellRank - (operands[i]!.rank - (t.length - 3)))) : t,
+  )
   let rhs: string
   if (rhsGiven !== undefined) rhs = rhsGiven.replace('...', ell)
   else {
     const counts = new Map<string, number>()
     for (const c of labels.join('')) counts.set(c, (counts.get(c) ?? 0) + 1)
-    rhs = ell + [...counts.keys()].filter((c) => !ell.includes(c) && counts.get(c) === 1).sort().join('')
+    rhs =
+      ell +
+      [...counts.keys()]
+        .filter((c) => !ell.includes(c) && counts.get(c) === 1)
+        .sort()
+        .join('')
   }
   const size = new Map<string, number>()
   labels.forEach((l, i) => {
-    if (l.length !== operands[i]!.rank) throw new OnnxImportError(`einsum '${equation}': term ${i} has ${l.length} indices, operand has rank ${operands[i]!.rank}`)
+    if (l.length !== operands[i]!.rank)
+      throw new OnnxImportError(
+        `einsum '${equation}': term ${i} has ${l.length} indices, operand has rank ${operands[i]!.rank}`,
+      )
     ;[...l].forEach((c, d) => {
       const n = operands[i]!.shape[d]!
       const prev = size.get(c)
-      if (prev !== undefined && prev !== n && prev !== 1 && n !== 1) throw new OnnxImportError(`einsum '${equation}': index ${c} is ${prev} and ${n}`)
+      if (prev !== undefined && prev !== n && prev !== 1 && n !== 1)
+        throw new OnnxImportError(`einsum '${equation}': index ${c} is ${prev} and ${n}`)
       size.set(c, Math.max(prev ?? 1, n))
     })
   })
@@ -95,14 +107,24 @@ function gatherND(data: Tensor, indices: Tensor, batchDims: number): Tensor {
 }
 
 export const miscOps: Record<string, OnnxOpImpl> = {
-  Einsum: (ctx) => einsum(attrString(ctx, 'equation', ''), ctx.inputs.map((_, i) => input(ctx, i))),
+  Einsum: (ctx) =>
+    einsum(
+      attrString(ctx, 'equation', ''),
+      ctx.inputs.map((_, i) => input(ctx, i)),
+    ),
   GatherND: (ctx) => gatherND(input(ctx, 0), input(ctx, 1), attrInt(ctx, 'batch_dims', 0)),
   InstanceNormalization: (ctx) => {
     const x = input(ctx, 0)
     const shape = x.shape.map((d, i) => (i === 1 ? d : 1))
     const axes = x.shape.map((_, i) => i).slice(2)
     const d = x.sub(x.mean(axes, true))
-    const y = d.div(d.mul(d).mean(axes, true).add(attrFloat(ctx, 'epsilon', 1e-5)).sqrt())
+    const y = d.div(
+      d
+        .mul(d)
+        .mean(axes, true)
+        .add(attrFloat(ctx, 'epsilon', 1e-5))
+        .sqrt(),
+    )
     return y.mul(input(ctx, 1).reshape(shape)).add(input(ctx, 2).reshape(shape))
   },
   SplitToSequence: (ctx) => {
@@ -118,8 +140,12 @@ export const miscOps: Record<string, OnnxOpImpl> = {
     return new OnnxSequence(F.split(x, sizes, a).map((p) => p.contiguous()))
   },
   MatMulInteger: (ctx) => {
-    const a = input(ctx, 0).to('float64').sub(optional(ctx, 2)?.to('float64') ?? 0)
-    const b = input(ctx, 1).to('float64').sub(optional(ctx, 3)?.to('float64') ?? 0)
+    const a = input(ctx, 0)
+      .to('float64')
+      .sub(optional(ctx, 2)?.to('float64') ?? 0)
+    const b = input(ctx, 1)
+      .to('float64')
+      .sub(optional(ctx, 3)?.to('float64') ?? 0)
     return F.matmul(a, b).to('int32')
   },
 }

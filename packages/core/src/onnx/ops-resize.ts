@@ -29,21 +29,26 @@ function cubic(x: number, A: number): number {
 function sourceCoordinate(mode: string, o: number, a: Axis1D): number {
   const { nIn, nOut, scale } = a
   switch (mode) {
-    case 'half_pixel': return (o + 0.5) / scale - 0.5
+    case 'half_pixel':
+      return (o + 0.5) / scale - 0.5
     case 'half_pixel_symmetric': {
       const adjustment = nOut / (scale * nIn)
       const center = nIn / 2
       return center * (1 - adjustment) + (o + 0.5) / scale - 0.5
     }
-    case 'pytorch_half_pixel': return nOut > 1 ? (o + 0.5) / scale - 0.5 : 0
+    case 'pytorch_half_pixel':
+      return nOut > 1 ? (o + 0.5) / scale - 0.5 : 0
     // NOTE: uses the real-valued output length scale * nIn (not the rounded one), as the ONNX reference.
-    case 'align_corners': return nOut === 1 ? 0 : (o * (nIn - 1)) / (scale * nIn - 1)
-    case 'asymmetric': return o / scale
+    case 'align_corners':
+      return nOut === 1 ? 0 : (o * (nIn - 1)) / (scale * nIn - 1)
+    case 'asymmetric':
+      return o / scale
     case 'tf_crop_and_resize':
       return nOut > 1
         ? a.roiStart * (nIn - 1) + (o * (a.roiEnd - a.roiStart) * (nIn - 1)) / (nOut - 1)
         : 0.5 * (a.roiStart + a.roiEnd) * (nIn - 1)
-    default: throw new OnnxImportError(`Resize: unknown coordinate_transformation_mode '${mode}'`)
+    default:
+      throw new OnnxImportError(`Resize: unknown coordinate_transformation_mode '${mode}'`)
   }
 }
 
@@ -54,10 +59,14 @@ function coefficients(ctx: NodeContext, ratio: number, scale: number): number[] 
   if (mode === 'nearest') {
     if (ratio === 1) return [0, 1]
     switch (attrString(ctx, 'nearest_mode', 'round_prefer_floor')) {
-      case 'round_prefer_ceil': return ratio < 0.5 ? [1, 0] : [0, 1]
-      case 'floor': return [1, 0]
-      case 'ceil': return [0, 1]
-      default: return ratio <= 0.5 ? [1, 0] : [0, 1]
+      case 'round_prefer_ceil':
+        return ratio < 0.5 ? [1, 0] : [0, 1]
+      case 'floor':
+        return [1, 0]
+      case 'ceil':
+        return [0, 1]
+      default:
+        return ratio <= 0.5 ? [1, 0] : [0, 1]
     }
   }
   if (mode === 'linear') {
@@ -72,7 +81,10 @@ function coefficients(ctx: NodeContext, ratio: number, scale: number): number[] 
     const A = attrFloat(ctx, 'cubic_coeff_a', -0.75)
     if (!antialias) return [cubic(ratio + 1, A), cubic(ratio, A), cubic(1 - ratio, A), cubic(2 - ratio, A)]
     const start = Math.floor(-2 / scale) + 1
-    const w = Array.from({ length: 2 - 2 * start + 1 }, (_, i) => cubic((start + i - ratio) * scale, A)).slice(0, 2 - 2 * start)
+    const w = Array.from({ length: 2 - 2 * start + 1 }, (_, i) => cubic((start + i - ratio) * scale, A)).slice(
+      0,
+      2 - 2 * start,
+    )
     const s = w.reduce((p, q) => p + q, 0)
     return w.map((x) => x / s)
   }
@@ -104,7 +116,13 @@ function table(ctx: NodeContext, a: Axis1D): ({ idx: number[]; w: number[] } | n
   })
 }
 
-function resampleAxis(data: Float64Array, shape: number[], axis: number, tab: ReturnType<typeof table>, extrapolation: number): [Float64Array, number[]] {
+function resampleAxis(
+  data: Float64Array,
+  shape: number[],
+  axis: number,
+  tab: ReturnType<typeof table>,
+  extrapolation: number,
+): [Float64Array, number[]] {
   const outer = shape.slice(0, axis).reduce((p, q) => p * q, 1)
   const inner = shape.slice(axis + 1).reduce((p, q) => p * q, 1)
   const nIn = shape[axis]!
@@ -143,12 +161,16 @@ function resize(ctx: NodeContext): Tensor {
     const sc = Array.from(scalesIn.data, Number)
     axes.forEach((a, i) => {
       scales[a] = sc[i]!
-      const span = roiVals && attrString(ctx, 'coordinate_transformation_mode', '') === 'tf_crop_and_resize' ? roiVals[i + axes.length]! - roiVals[i]! : 1
+      const span =
+        roiVals && attrString(ctx, 'coordinate_transformation_mode', '') === 'tf_crop_and_resize'
+          ? roiVals[i + axes.length]! - roiVals[i]!
+          : 1
       sizes[a] = Math.floor(x.shape[a]! * span * sc[i]!)
     })
   } else if (sizesIn) {
     const policy = attrString(ctx, 'keep_aspect_ratio_policy', 'stretch')
-    if (policy === 'stretch') axes.forEach((a, i) => ((sizes[a] = sizesIn[i]!), (scales[a] = sizesIn[i]! / x.shape[a]!)))
+    if (policy === 'stretch')
+      axes.forEach((a, i) => ((sizes[a] = sizesIn[i]!), (scales[a] = sizesIn[i]! / x.shape[a]!)))
     else {
       const r = axes.map((a, i) => sizesIn[i]! / x.shape[a]!)
       const s = policy === 'not_larger' ? Math.min(...r) : Math.max(...r)
@@ -163,8 +185,11 @@ function resize(ctx: NodeContext): Tensor {
     if (sizes[a] === x.shape[a] && scales[a] === 1 && !roiVals) continue
     const i = axes.indexOf(a)
     const axis: Axis1D = {
-      nIn: x.shape[a]!, nOut: sizes[a]!, scale: scales[a]!,
-      roiStart: roiVals && i >= 0 ? roiVals[i]! : 0, roiEnd: roiVals && i >= 0 ? roiVals[i + axes.length]! : 1,
+      nIn: x.shape[a]!,
+      nOut: sizes[a]!,
+      scale: scales[a]!,
+      roiStart: roiVals && i >= 0 ? roiVals[i]! : 0,
+      roiEnd: roiVals && i >= 0 ? roiVals[i + axes.length]! : 1,
     }
     ;[data, shape] = resampleAxis(data, shape, a, table(ctx, axis), extrapolation)
   }

@@ -19,11 +19,16 @@ type Act = (x: Tensor) => Tensor
 /** An ONNX activation by name; `alpha`/`beta` are taken from the activation_alpha/beta lists. */
 function activation(name: string, alpha: () => number | undefined, beta: () => number | undefined): Act {
   switch (name.toLowerCase()) {
-    case 'sigmoid': return (x) => x.sigmoid()
-    case 'tanh': return (x) => x.tanh()
-    case 'relu': return (x) => x.relu()
-    case 'softsign': return (x) => x.div(x.abs().add(1))
-    case 'softplus': return (x) => F.softplus(x)
+    case 'sigmoid':
+      return (x) => x.sigmoid()
+    case 'tanh':
+      return (x) => x.tanh()
+    case 'relu':
+      return (x) => x.relu()
+    case 'softsign':
+      return (x) => x.div(x.abs().add(1))
+    case 'softplus':
+      return (x) => F.softplus(x)
     case 'affine': {
       const a = alpha() ?? 1
       const b = beta() ?? 0
@@ -58,7 +63,11 @@ function activation(name: string, alpha: () => number | undefined, beta: () => n
 
 type Kind = 'RNN' | 'GRU' | 'LSTM'
 const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 }
-const DEFAULT_ACTS: Record<Kind, string[]> = { RNN: ['Tanh'], GRU: ['Sigmoid', 'Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'] }
+const DEFAULT_ACTS: Record<Kind, string[]> = {
+  RNN: ['Tanh'],
+  GRU: ['Sigmoid', 'Tanh'],
+  LSTM: ['Sigmoid', 'Tanh', 'Tanh'],
+}
 
 /** Gate block k (B, G*H) -> (B, H). */
 const gate = (x: Tensor, k: number, H: number) => x.slice(1, k * H, (k + 1) * H)
@@ -77,7 +86,14 @@ function recurrentOp(kind: Kind): OnnxOpImpl {
     let c0 = kind === 'LSTM' ? optional(ctx, 6) : undefined
     const P = kind === 'LSTM' ? optional(ctx, 7) : undefined
     const direction = attrString(ctx, 'direction', 'forward')
-    const dirs = direction === 'bidirectional' ? [false, true] : direction === 'reverse' ? [true] : direction === 'forward' ? [false] : null
+    const dirs =
+      direction === 'bidirectional'
+        ? [false, true]
+        : direction === 'reverse'
+          ? [true]
+          : direction === 'forward'
+            ? [false]
+            : null
     if (!dirs)
       throw new OnnxImportError(`${where}: direction must be forward, reverse or bidirectional, got '${direction}'`)
     const D = dirs.length
@@ -101,7 +117,13 @@ function recurrentOp(kind: Kind): OnnxOpImpl {
     let bi = 0
     const nPer = DEFAULT_ACTS[kind].length
     const acts: Act[][] = dirs.map((_, d) =>
-      Array.from({ length: nPer }, (_, j) => activation(names?.[d * nPer + j] ?? DEFAULT_ACTS[kind][j]!, () => alphas[ai++], () => betas[bi++])),
+      Array.from({ length: nPer }, (_, j) =>
+        activation(
+          names?.[d * nPer + j] ?? DEFAULT_ACTS[kind][j]!,
+          () => alphas[ai++],
+          () => betas[bi++],
+        ),
+      ),
     )
 
     // Mask (T, B, 1) from sequence_lens: 1 where t < len_b.

@@ -7,7 +7,10 @@ import { type NodeContext, type OnnxValue, OnnxSequence } from './ops-table.js'
 /** Required tensor input i. */
 export function input(ctx: NodeContext, i: number): Tensor {
   const v = ctx.inputs[i]
-  if (!(v instanceof Tensor)) throw new OnnxImportError(`${ctx.node.opType} '${ctx.node.name ?? ''}': input ${i} must be a tensor, got ${v === null || v === undefined ? 'nothing' : 'a sequence'}`)
+  if (!(v instanceof Tensor))
+    throw new OnnxImportError(
+      `${ctx.node.opType} '${ctx.node.name ?? ''}': input ${i} must be a tensor, got ${v === null || v === undefined ? 'nothing' : 'a sequence'}`,
+    )
   return v
 }
 

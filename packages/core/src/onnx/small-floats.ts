@@ -48,7 +48,10 @@ export function decodeSmallFloat(dataType: number, code: number): number {
   }
   if (dataType === DT.FLOAT8E8M0) return code === 0xff ? NaN : 2 ** (code - 127)
   const f = formats[dataType]
-  if (!f) throw new OnnxFormatError(`ONNX data type ${dataType} is not a small float type (float16, bfloat16, float8 or float4)`)
+  if (!f)
+    throw new OnnxFormatError(
+      `ONNX data type ${dataType} is not a small float type (float16, bfloat16, float8 or float4)`,
+    )
   return decodeWith(f, code)
 }
 
@@ -76,7 +79,12 @@ function table(dataType: number) {
  * saturate: out-of-range values (and infinities, for formats without them) become the largest
  * finite value; otherwise they become infinity (formats that have it) or NaN.
  */
-export function roundToSmallFloat(dataType: number, x: number, saturate = true, roundMode: 'up' | 'down' | 'nearest' = 'up'): number {
+export function roundToSmallFloat(
+  dataType: number,
+  x: number,
+  saturate = true,
+  roundMode: 'up' | 'down' | 'nearest' = 'up',
+): number {
   // NOTE: float4e2m1 has no NaN; the ONNX reference maps NaN to the code 0x8 (-0).
   if (Number.isNaN(x)) return dataType === DT.FLOAT4E2M1 ? -0 : NaN
   if (dataType === DT.BFLOAT16) return decodeSmallFloat(dataType, smallFloatBits(dataType, x))

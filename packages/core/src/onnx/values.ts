@@ -72,9 +72,13 @@ export interface TensorProtoOptions {
 export function tensorProtoToTensor(t: TensorProto, opts: TensorProtoOptions = {}): Tensor {
   const { dataType, dims, data } = tensorProtoToArray(t)
   const dtype = carrierDType(dataType)
-  if (!dtype) throw new OnnxImportError(`tensor '${t.name ?? ''}': ONNX data type ${dataType} is not supported by refnets (float32/64, float16, bfloat16, bool and integer types are)`)
+  if (!dtype)
+    throw new OnnxImportError(
+      `tensor '${t.name ?? ''}': ONNX data type ${dataType} is not supported by refnets (float32/64, float16, bfloat16, bool and integer types are)`,
+    )
   const n = dims.reduce((a, b) => a * b, 1)
-  if (typeof data[0] === 'string') throw new OnnxImportError(`tensor '${t.name ?? ''}': string tensors are not supported`)
+  if (typeof data[0] === 'string')
+    throw new OnnxImportError(`tensor '${t.name ?? ''}': string tensors are not supported`)
   let out: Float32Array | Float64Array | Int32Array | Uint8Array
   if (dtype === 'int32') {
     out = new Int32Array(n)
@@ -87,7 +91,9 @@ export function tensorProtoToTensor(t: TensorProto, opts: TensorProtoOptions = {
           out[i] = raw === I64_MAX ? I32_MAX : I32_MIN
           continue
         }
-        throw new OnnxImportError(`tensor '${t.name ?? ''}': element ${i} is ${raw}, outside the int32 range refnets carries integers in ([${I32_MIN}, ${I32_MAX}]; only INT64_MAX/INT64_MIN as sentinels are mapped)`)
+        throw new OnnxImportError(
+          `tensor '${t.name ?? ''}': element ${i} is ${raw}, outside the int32 range refnets carries integers in ([${I32_MIN}, ${I32_MAX}]; only INT64_MAX/INT64_MIN as sentinels are mapped)`,
+        )
       }
       out[i] = v
     }

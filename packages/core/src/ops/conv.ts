@@ -22,7 +22,12 @@ import { empty, requireFloat } from './util.js'
 type Pair = [number, number]
 /** Padding per side in ONNX order for 2-D: [top, left, bottom, right]. */
 type Pads2d = [number, number, number, number]
-export type Conv2dPadding = number | readonly [number, number] | readonly [number, number, number, number] | 'valid' | 'same'
+export type Conv2dPadding =
+  | number
+  | readonly [number, number]
+  | readonly [number, number, number, number]
+  | 'valid'
+  | 'same'
 
 export interface Conv2dOptions {
   stride?: number | readonly [number, number]
@@ -61,14 +66,27 @@ export type Conv2dWeightGradAttrs = Conv2dAttrs & { kernel: [number, number] }
  * padding per side, [before, after], 'valid' (none: floor((n - f) / s) + 1, notes 001) or 'same'
  * (ceil(n / s), notes 001).
  */
-export function conv2dOutputSize(n: number, k: number, s = 1, p: number | readonly [number, number] | 'valid' | 'same' = 0, d = 1): number {
+export function conv2dOutputSize(
+  n: number,
+  k: number,
+  s = 1,
+  p: number | readonly [number, number] | 'valid' | 'same' = 0,
+  d = 1,
+): number {
   if (p === 'same') return Math.ceil(n / s)
   const [a, b] = p === 'valid' ? [0, 0] : typeof p === 'number' ? [p, p] : p
   return Math.floor((n + a + b - d * (k - 1) - 1) / s) + 1
 }
 
 /** Output length of a transposed convolution: (n - 1)s - 2p + d(f - 1) + outputPadding + 1 (PyTorch, ONNX). */
-export function convTranspose2dOutputSize(n: number, k: number, s = 1, p: number | readonly [number, number] = 0, d = 1, outputPadding = 0): number {
+export function convTranspose2dOutputSize(
+  n: number,
+  k: number,
+  s = 1,
+  p: number | readonly [number, number] = 0,
+  d = 1,
+  outputPadding = 0,
+): number {
   const [a, b] = typeof p === 'number' ? [p, p] : p
   return (n - 1) * s - a - b + d * (k - 1) + outputPadding + 1
 }
@@ -85,7 +103,8 @@ export function samePadding(n: number, k: number, s = 1, d = 1): [number, number
   return [before, total - before]
 }
 
-const outLen = (n: number, k: number, s: number, before: number, after: number, d: number) => Math.floor((n + before + after - d * (k - 1) - 1) / s) + 1
+const outLen = (n: number, k: number, s: number, before: number, after: number, d: number) =>
+  Math.floor((n + before + after - d * (k - 1) - 1) / s) + 1
 
 // ---- geometry ---------------------------------------------------------------------------------
 
@@ -94,11 +113,22 @@ function convGeometry(x: readonly number[], w: readonly number[], a: Conv2dAttrs
   const [batch, inC, inH, inW] = x as [number, number, number, number]
   const [outC, , kH, kW] = w as [number, number, number, number]
   return {
-    batch, inC, inH, inW, outC, kH, kW,
+    batch,
+    inC,
+    inH,
+    inW,
+    outC,
+    kH,
+    kW,
     outH: outLen(inH, kH, a.strides[0], a.pads[0], a.pads[2], a.dilations[0]),
     outW: outLen(inW, kW, a.strides[1], a.pads[1], a.pads[3], a.dilations[1]),
-    strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
-    dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups,
+    strideH: a.strides[0],
+    strideW: a.strides[1],
+    padTop: a.pads[0],
+    padLeft: a.pads[1],
+    dilationH: a.dilations[0],
+    dilationW: a.dilations[1],
+    groups: a.groups,
   }
 }
 
@@ -109,14 +139,31 @@ function convTGeometry(x: readonly number[], w: readonly number[], a: ConvTransp
   const [sh, sw] = a.strides
   const [dh, dw] = a.dilations
   return {
-    batch, inC: coutG * a.groups, outC: cin, outH: h, outW: wd, kH, kW,
+    batch,
+    inC: coutG * a.groups,
+    outC: cin,
+    outH: h,
+    outW: wd,
+    kH,
+    kW,
     inH: (h - 1) * sh - a.pads[0] - a.pads[2] + dh * (kH - 1) + 1 + a.outputPadding[0],
     inW: (wd - 1) * sw - a.pads[1] - a.pads[3] + dw * (kW - 1) + 1 + a.outputPadding[1],
-    strideH: sh, strideW: sw, padTop: a.pads[0], padLeft: a.pads[1], dilationH: dh, dilationW: dw, groups: a.groups,
+    strideH: sh,
+    strideW: sw,
+    padTop: a.pads[0],
+    padLeft: a.pads[1],
+    dilationH: dh,
+    dilationW: dw,
+    groups: a.groups,
   }
 }
 
-const convOnly = (a: Conv2dAttrs): Conv2dAttrs => ({ strides: a.strides, pads: a.pads, dilations: a.dilations, groups: a.groups })
+const convOnly = (a: Conv2dAttrs): Conv2dAttrs => ({
+  strides: a.strides,
+  pads: a.pads,
+  dilations: a.dilations,
+  groups: a.groups,
+})
 const fa = (t: Tensor) => t.data as FloatArray
 
 // ---- primitive ops ----------------------------------------------------------------------------
@@ -127,7 +174,10 @@ function convInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[], a: Conv
   // rows (columns) the forward stride skipped at the end; output padding adds them back.
   const full = (i: 0 | 1) =>
     (dy.shape[2 + i]! - 1) * a.strides[i] - a.pads[i] - a.pads[i + 2]! + a.dilations[i] * (w.shape[2 + i]! - 1) + 1
-  return apply(ConvTranspose2d, [dy, w], { ...convOnly(a), outputPadding: [xShape[2]! - full(0), xShape[3]! - full(1)] })
+  return apply(ConvTranspose2d, [dy, w], {
+    ...convOnly(a),
+    outputPadding: [xShape[2]! - full(0), xShape[3]! - full(1)],
+  })
 }
 
 const biasGrad = (dy: Tensor) => dy.sum([0, 2, 3])
@@ -143,12 +193,20 @@ export const Conv2d: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
   backward: (dy, { inputs: [x, w, b], attrs }) => {
     const grads = [
       x!.requiresGrad ? convInputGrad(dy, w!, x!.shape, attrs) : null,
-      w!.requiresGrad ? apply(Conv2dBackwardWeight, [x!, dy], { ...convOnly(attrs), kernel: [w!.shape[2]!, w!.shape[3]!] }) : null,
+      w!.requiresGrad
+        ? apply(Conv2dBackwardWeight, [x!, dy], { ...convOnly(attrs), kernel: [w!.shape[2]!, w!.shape[3]!] })
+        : null,
     ]
     return b ? [...grads, b.requiresGrad ? biasGrad(dy) : null] : grads
   },
   onnx: (ctx, inputs, { inputs: [, w], attrs }) =>
-    ctx.node('Conv', inputs, { kernel_shape: [w!.shape[2]!, w!.shape[3]!], strides: attrs.strides, pads: attrs.pads, dilations: attrs.dilations, group: attrs.groups }),
+    ctx.node('Conv', inputs, {
+      kernel_shape: [w!.shape[2]!, w!.shape[3]!],
+      strides: attrs.strides,
+      pads: attrs.pads,
+      dilations: attrs.dilations,
+      group: attrs.groups,
+    }),
 })
 
 export const ConvTranspose2d: OpDef<ConvTranspose2dAttrs> = defineOp<ConvTranspose2dAttrs>({
@@ -164,7 +222,12 @@ export const ConvTranspose2d: OpDef<ConvTranspose2dAttrs> = defineOp<ConvTranspo
     // conv with that much less padding at the end (which gives exactly x's size).
     const conv: Conv2dAttrs = {
       ...convOnly(attrs),
-      pads: [attrs.pads[0], attrs.pads[1], attrs.pads[2] - attrs.outputPadding[0], attrs.pads[3] - attrs.outputPadding[1]],
+      pads: [
+        attrs.pads[0],
+        attrs.pads[1],
+        attrs.pads[2] - attrs.outputPadding[0],
+        attrs.pads[3] - attrs.outputPadding[1],
+      ],
     }
     const grads = [
       x!.requiresGrad ? apply(Conv2d, [dy, w!], conv) : null,
@@ -174,8 +237,12 @@ export const ConvTranspose2d: OpDef<ConvTranspose2dAttrs> = defineOp<ConvTranspo
   },
   onnx: (ctx, inputs, { inputs: [, w], attrs }) =>
     ctx.node('ConvTranspose', inputs, {
-      kernel_shape: [w!.shape[2]!, w!.shape[3]!], strides: attrs.strides, pads: attrs.pads, dilations: attrs.dilations,
-      group: attrs.groups, output_padding: attrs.outputPadding,
+      kernel_shape: [w!.shape[2]!, w!.shape[3]!],
+      strides: attrs.strides,
+      pads: attrs.pads,
+      dilations: attrs.dilations,
+      group: attrs.groups,
+      output_padding: attrs.outputPadding,
     }),
 })
 
@@ -188,8 +255,22 @@ export const Conv2dBackwardWeight: OpDef<Conv2dWeightGradAttrs> = defineOp<Conv2
     const [kH, kW] = a.kernel
     const dw = empty(x!.dtype, [outC, inC / a.groups, kH, kW])
     kernel('Conv2dBackwardWeight')(fa(x!), fa(dy!), fa(dw), {
-      batch: n, inC, inH, inW, outC, outH, outW, kH, kW, strideH: a.strides[0], strideW: a.strides[1],
-      padTop: a.pads[0], padLeft: a.pads[1], dilationH: a.dilations[0], dilationW: a.dilations[1], groups: a.groups,
+      batch: n,
+      inC,
+      inH,
+      inW,
+      outC,
+      outH,
+      outW,
+      kH,
+      kW,
+      strideH: a.strides[0],
+      strideW: a.strides[1],
+      padTop: a.pads[0],
+      padLeft: a.pads[1],
+      dilationH: a.dilations[0],
+      dilationW: a.dilations[1],
+      groups: a.groups,
     })
     return dw
   },
@@ -212,15 +293,24 @@ function pair(op: string, name: string, v: number | readonly number[], min: numb
 function explicitPads(op: string, p: number | readonly number[]): Pads2d {
   const pads = typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0]!, p[1]!, p[0]!, p[1]!] : [...p]
   if (pads.length !== 4 || pads.some((e) => !Number.isInteger(e) || e < 0))
-    throw new ArgumentError(`${op}: padding must be a non-negative integer, [ph, pw], [top, left, bottom, right], 'valid' or 'same', got ${JSON.stringify(p)}`)
+    throw new ArgumentError(
+      `${op}: padding must be a non-negative integer, [ph, pw], [top, left, bottom, right], 'valid' or 'same', got ${JSON.stringify(p)}`,
+    )
   return pads as Pads2d
 }
 
 function checkGroups(op: string, groups: number): void {
-  if (!Number.isInteger(groups) || groups < 1) throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}`)
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}`)
 }
 
-function checkOperands(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, weightLayout: string): void {
+function checkOperands(
+  op: string,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  weightLayout: string,
+): void {
   requireFloat(op, x, weight)
   if (weight.rank !== 4) throw new ShapeError(`${op}: weight must be 4-D ${weightLayout}, got ${fmt(weight.shape)}`)
   if (weight.dtype !== x.dtype) throw new DTypeError(`${op}: weight is ${weight.dtype} but the input is ${x.dtype}`)
@@ -238,15 +328,25 @@ function checkBias(op: string, bias: Tensor | null | undefined, channels: number
  * Check conv2d operands of shapes x (N, C, H, W) and w (outC, C / groups, kH, kW) and resolve the
  * options into the recorded attributes.
  */
-function resolveConv2d(op: string, x: readonly number[], wt: readonly number[], bias: Tensor | null | undefined, opts: Conv2dOptions): Conv2dAttrs {
+function resolveConv2d(
+  op: string,
+  x: readonly number[],
+  wt: readonly number[],
+  bias: Tensor | null | undefined,
+  opts: Conv2dOptions,
+): Conv2dAttrs {
   const groups = opts.groups ?? 1
   checkGroups(op, groups)
   const [, c, h, w] = x as [number, number, number, number]
   const [outC, cg, kH, kW] = wt as [number, number, number, number]
-  if (c % groups !== 0) throw new ShapeError(`${op}: input channels ${c} (input ${fmt(x)}) are not divisible by groups=${groups}`)
-  if (outC % groups !== 0) throw new ShapeError(`${op}: output channels ${outC} (weight ${fmt(wt)}) are not divisible by groups=${groups}`)
+  if (c % groups !== 0)
+    throw new ShapeError(`${op}: input channels ${c} (input ${fmt(x)}) are not divisible by groups=${groups}`)
+  if (outC % groups !== 0)
+    throw new ShapeError(`${op}: output channels ${outC} (weight ${fmt(wt)}) are not divisible by groups=${groups}`)
   if (cg * groups !== c)
-    throw new ShapeError(`${op}: weight ${fmt(wt)} with groups=${groups} expects ${cg * groups} input channels, got ${c} (input ${fmt(x)})`)
+    throw new ShapeError(
+      `${op}: weight ${fmt(wt)} with groups=${groups} expects ${cg * groups} input channels, got ${c} (input ${fmt(x)})`,
+    )
   checkBias(op, bias, outC)
   const strides = pair(op, 'stride', opts.stride ?? 1, 1)
   const dilations = pair(op, 'dilation', opts.dilation ?? 1, 1)
@@ -284,7 +384,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
  * stride, notes 004): x (N, Cin, H, W), weight (Cin, Cout / groups, kH, kW) as in PyTorch, bias
  * (Cout). Output size from convTranspose2dOutputSize.
  */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  opts: ConvTranspose2dOptions = {},
+): Tensor {
   const op = 'convTranspose2d'
   checkOperands(op, x, weight, bias, '(inC, outC / groups, kH, kW)')
   if (x.rank === 3) return squeeze(convTranspose2d(unsqueeze(x, 0), weight, bias, opts), 0)
@@ -293,7 +398,10 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   checkGroups(op, groups)
   const [, c, h, w] = x.shape as [number, number, number, number]
   const [wc, coutG, kH, kW] = weight.shape as [number, number, number, number]
-  if (wc !== c) throw new ShapeError(`${op}: weight ${fmt(weight.shape)} expects ${wc} input channels, got ${c} (input ${fmt(x.shape)})`)
+  if (wc !== c)
+    throw new ShapeError(
+      `${op}: weight ${fmt(weight.shape)} expects ${wc} input channels, got ${c} (input ${fmt(x.shape)})`,
+    )
   if (c % groups !== 0) throw new ShapeError(`${op}: input channels ${c} are not divisible by groups=${groups}`)
   checkBias(op, bias, coutG * groups)
   const strides = pair(op, 'stride', opts.stride ?? 1, 1)
@@ -302,10 +410,15 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const outputPadding = pair(op, 'outputPadding', opts.outputPadding ?? 0, 0)
   for (const i of [0, 1])
     if (outputPadding[i]! >= Math.max(strides[i]!, dilations[i]!))
-      throw new ArgumentError(`${op}: outputPadding ${fmt(outputPadding)} must be smaller than the stride ${fmt(strides)} or the dilation ${fmt(dilations)}`)
+      throw new ArgumentError(
+        `${op}: outputPadding ${fmt(outputPadding)} must be smaller than the stride ${fmt(strides)} or the dilation ${fmt(dilations)}`,
+      )
   const attrs: ConvTranspose2dAttrs = { strides, pads, dilations, groups, outputPadding }
   const g = convTGeometry(x.shape, weight.shape, attrs)
-  if (g.inH < 1 || g.inW < 1) throw new ShapeError(`${op}: output size ${g.inH} x ${g.inW} is not positive (input ${fmt(x.shape)}, padding ${fmt(pads)})`)
+  if (g.inH < 1 || g.inW < 1)
+    throw new ShapeError(
+      `${op}: output size ${g.inH} x ${g.inW} is not positive (input ${fmt(x.shape)}, padding ${fmt(pads)})`,
+    )
   return apply(ConvTranspose2d, bias ? [x, weight, bias] : [x, weight], attrs)
 }
 
@@ -320,9 +433,16 @@ export interface Conv1dOptions {
 /** conv1d as a conv2d over a height-1 image; exports as a 1-D ONNX Conv. */
 const Conv1d = defineOp<Conv2dAttrs>({
   name: 'Conv1d',
-  forward: ([x, w, b], a) => squeeze(apply(Conv2d, b ? [unsqueeze(x!, 2), unsqueeze(w!, 2), b] : [unsqueeze(x!, 2), unsqueeze(w!, 2)], a), 2),
+  forward: ([x, w, b], a) =>
+    squeeze(apply(Conv2d, b ? [unsqueeze(x!, 2), unsqueeze(w!, 2), b] : [unsqueeze(x!, 2), unsqueeze(w!, 2)], a), 2),
   onnx: (ctx, inputs, { inputs: [, w], attrs }) =>
-    ctx.node('Conv', inputs, { kernel_shape: [w!.shape[2]!], strides: [attrs.strides[1]], pads: [attrs.pads[1], attrs.pads[3]], dilations: [attrs.dilations[1]], group: attrs.groups }),
+    ctx.node('Conv', inputs, {
+      kernel_shape: [w!.shape[2]!],
+      strides: [attrs.strides[1]],
+      pads: [attrs.pads[1], attrs.pads[3]],
+      dilations: [attrs.dilations[1]],
+      group: attrs.groups,
+    }),
 })
 
 /** 1-D convolution: x (N, C, L), weight (outC, C / groups, k), bias (outC). */
@@ -330,12 +450,20 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const op = 'conv1d'
   requireFloat(op, x, weight)
   if (x.rank !== 3) throw new ShapeError(`${op}: expected input (N, C, L), got ${fmt(x.shape)}`)
-  if (weight.rank !== 3) throw new ShapeError(`${op}: weight must be 3-D (outC, inC / groups, k), got ${fmt(weight.shape)}`)
-  if (weight.dtype !== x.dtype || (bias && bias.dtype !== x.dtype)) throw new DTypeError(`${op}: input, weight and bias must share one dtype`)
+  if (weight.rank !== 3)
+    throw new ShapeError(`${op}: weight must be 3-D (outC, inC / groups, k), got ${fmt(weight.shape)}`)
+  if (weight.dtype !== x.dtype || (bias && bias.dtype !== x.dtype))
+    throw new DTypeError(`${op}: input, weight and bias must share one dtype`)
   const p = opts.padding ?? 0
-  const padding: Conv2dPadding = p === 'same' || p === 'valid' ? p : typeof p === 'number' ? [0, p, 0, p] : [0, p[0], 0, p[1]]
+  const padding: Conv2dPadding =
+    p === 'same' || p === 'valid' ? p : typeof p === 'number' ? [0, p, 0, p] : [0, p[0], 0, p[1]]
   const [n, c, l] = x.shape as [number, number, number]
   const [o, cg, k] = weight.shape as [number, number, number]
-  const attrs = resolveConv2d(op, [n, c, 1, l], [o, cg, 1, k], bias, { stride: [1, opts.stride ?? 1], dilation: [1, opts.dilation ?? 1], groups: opts.groups, padding })
+  const attrs = resolveConv2d(op, [n, c, 1, l], [o, cg, 1, k], bias, {
+    stride: [1, opts.stride ?? 1],
+    dilation: [1, opts.dilation ?? 1],
+    groups: opts.groups,
+    padding,
+  })
   return apply(Conv1d, bias ? [x, weight, bias] : [x, weight], attrs)
 }

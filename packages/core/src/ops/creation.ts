@@ -9,7 +9,8 @@ type Opts = { dtype?: DType; requiresGrad?: boolean }
 
 function make(shape: Shape, opts: Opts, fill: (d: ReturnType<typeof allocate>) => void): Tensor {
   for (const d of shape)
-    if (!Number.isInteger(d) || d < 0) throw new ArgumentError(`shape ${JSON.stringify(shape)} must hold non-negative integers`)
+    if (!Number.isInteger(d) || d < 0)
+      throw new ArgumentError(`shape ${JSON.stringify(shape)} must hold non-negative integers`)
   const data = allocate(opts.dtype ?? 'float32', sizeOf(shape))
   fill(data)
   const t = new Tensor(data, shape)
@@ -20,9 +21,10 @@ function make(shape: Shape, opts: Opts, fill: (d: ReturnType<typeof allocate>) =
 export const zeros = (shape: Shape, opts: Opts = {}) => make(shape, opts, () => {})
 export const ones = (shape: Shape, opts: Opts = {}) => make(shape, opts, (d) => d.fill(1))
 export const full = (shape: Shape, value: number, opts: Opts = {}) => make(shape, opts, (d) => d.fill(value))
-export const eye = (n: number, opts: Opts = {}) => make([n, n], opts, (d) => {
-  for (let i = 0; i < n; i++) d[i * n + i] = 1
-})
+export const eye = (n: number, opts: Opts = {}) =>
+  make([n, n], opts, (d) => {
+    for (let i = 0; i < n; i++) d[i * n + i] = 1
+  })
 
 /** start, start+step, ... < end (like torch.arange). */
 export function arange(start: number, end?: number, step = 1, opts: Opts = {}): Tensor {

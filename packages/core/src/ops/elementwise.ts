@@ -13,7 +13,12 @@ import { broadcastStrides, constant, empty, operands, sumTo } from './util.js'
 type UAttrs = { alpha?: number; beta?: number; gamma?: number; approximate?: string }
 
 /** A unary op: the `js` kernel maps the scalar function of the same name over the data. */
-function unaryOp(name: UnaryOpName, backward: OpDef<UAttrs>['backward'], onnx: OpDef<UAttrs>['onnx'] = name, out?: DType): OpDef<UAttrs> {
+function unaryOp(
+  name: UnaryOpName,
+  backward: OpDef<UAttrs>['backward'],
+  onnx: OpDef<UAttrs>['onnx'] = name,
+  out?: DType,
+): OpDef<UAttrs> {
   return defineOp<UAttrs>({
     name,
     forward: ([x], attrs) => {
@@ -41,7 +46,15 @@ export const Tanh = unaryOp('Tanh', (dy, { output }) => [dy.mul(output.mul(outpu
 // sigmoid' = a(1 - a) (notes 000, 003)
 export const Sigmoid = unaryOp('Sigmoid', (dy, { output }) => [dy.mul(output.mul(output.neg().add(1)))])
 export const Relu = unaryOp('Relu', (dy, { inputs: [x] }) => [dy.mul(x!.gt(0).to(dy.dtype))])
-export const Erf = unaryOp('Erf', (dy, { inputs: [x] }) => [dy.mul(x!.mul(x!).neg().exp().mul(2 / Math.sqrt(Math.PI)))])
+export const Erf = unaryOp('Erf', (dy, { inputs: [x] }) => [
+  dy.mul(
+    x!
+      .mul(x!)
+      .neg()
+      .exp()
+      .mul(2 / Math.sqrt(Math.PI)),
+  ),
+])
 export const Sign = unaryOp('Sign', () => [null])
 export const Floor = unaryOp('Floor', () => [null])
 export const Ceil = unaryOp('Ceil', () => [null])
@@ -68,8 +81,18 @@ export const Gelu = unaryOp(
     if (attrs.approximate === 'tanh') {
       // d/dx 0.5x(1+tanh u), u = sqrt(2/pi)(x + 0.044715x^3)
       const t = X.add(X.mul(X).mul(X).mul(0.044715)).mul(SQRT_2_OVER_PI).tanh()
-      const du = X.mul(X).mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI)
-      return [dy.mul(t.add(1).mul(0.5).add(X.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du)))]
+      const du = X.mul(X)
+        .mul(3 * 0.044715)
+        .add(1)
+        .mul(SQRT_2_OVER_PI)
+      return [
+        dy.mul(
+          t
+            .add(1)
+            .mul(0.5)
+            .add(X.mul(0.5).mul(t.mul(t).neg().add(1)).mul(du)),
+        ),
+      ]
     }
     // d/dx x Phi(x) = Phi(x) + x phi(x)
     const cdf = erf(X.mul(Math.SQRT1_2)).add(1).mul(0.5)
@@ -83,13 +106,24 @@ export const Gelu = unaryOp(
 )
 export const HardSigmoid = unaryOp('HardSigmoid', (dy, { inputs: [x], attrs }) => {
   const z = x!.mul(attrs.alpha ?? 0.2).add(attrs.beta ?? 0.5)
-  return [dy.mul(z.gt(0).to(dy.dtype).mul(z.lt(1).to(dy.dtype)).mul(attrs.alpha ?? 0.2))]
+  return [
+    dy.mul(
+      z
+        .gt(0)
+        .to(dy.dtype)
+        .mul(z.lt(1).to(dy.dtype))
+        .mul(attrs.alpha ?? 0.2),
+    ),
+  ]
 })
 export const Not = unaryOp('Not', () => [null], 'Not', 'bool')
 export const IsNaN = unaryOp('IsNaN', () => [null], 'IsNaN', 'bool')
 export const IsInf = unaryOp('IsInf', () => [null], 'IsInf', 'bool')
 
-const u = (op: OpDef<UAttrs>) => (x: Tensor, attrs: UAttrs = {}) => apply(op, [x], attrs)
+const u =
+  (op: OpDef<UAttrs>) =>
+  (x: Tensor, attrs: UAttrs = {}) =>
+    apply(op, [x], attrs)
 export const neg = u(Neg)
 export const abs = u(Abs)
 export const exp = u(Exp)
@@ -128,7 +162,9 @@ function binaryOp(name: BinaryOpName, backward: BinaryBackward, boolOut = false)
       const y = empty(boolOut ? 'bool' : a!.dtype, shape)
       // Operands of the output's shape need no broadcast strides: y.strides are theirs.
       const same = a!.size === y.size && b!.size === y.size && a!.rank === y.rank && b!.rank === y.rank
-      const [as, bs] = same ? [y.strides as number[], y.strides as number[]] : [broadcastStrides(a!.shape, shape), broadcastStrides(b!.shape, shape)]
+      const [as, bs] = same
+        ? [y.strides as number[], y.strides as number[]]
+        : [broadcastStrides(a!.shape, shape), broadcastStrides(b!.shape, shape)]
       kernel(name)(a!.data, as, b!.data, bs, y.data, shape)
       return y
     },
@@ -199,9 +235,15 @@ export const Where = defineOp({
     const shape = broadcastShapes(c!.shape, a!.shape, b!.shape)
     const y = empty(a!.dtype, shape)
     kernel('Where')(
-      c!.data as Uint8Array, broadcastStrides(c!.shape, shape),
-      a!.data, broadcastStrides(a!.shape, shape),
-      b!.data, broadcastStrides(b!.shape, shape), y.data, shape)
+      c!.data as Uint8Array,
+      broadcastStrides(c!.shape, shape),
+      a!.data,
+      broadcastStrides(a!.shape, shape),
+      b!.data,
+      broadcastStrides(b!.shape, shape),
+      y.data,
+      shape,
+    )
     return y
   },
   backward: (dy, { inputs: [c, a, b] }) => {
@@ -231,8 +273,11 @@ export const Clip = defineOp<{ min?: number; max?: number }>({
   },
   onnx: (ctx, [x], { inputs: [t], attrs: { min, max } }) => {
     const dt = t!.dtype === 'float64' ? 'float64' : t!.dtype === 'int32' ? 'int32' : 'float32'
-    return ctx.node('Clip', [x!, min !== undefined ? ctx.constant([min], dt, []) : '', max !== undefined ? ctx.constant([max], dt, []) : ''])
+    return ctx.node('Clip', [
+      x!,
+      min !== undefined ? ctx.constant([min], dt, []) : '',
+      max !== undefined ? ctx.constant([max], dt, []) : '',
+    ])
   },
 })
 export const clamp = (x: Tensor, min?: number, max?: number) => apply(Clip, [x], { min, max })
-

@@ -28,7 +28,10 @@ export const Gather: OpDef<{ axis: number }> = defineOp<{ axis: number }>({
     kernel('Gather')(x!.data, [...x!.shape], axis, ix, y.data)
     return y
   },
-  backward: (dy, { inputs: [x, idx], attrs }) => [apply(GatherGrad, [dy, idx!], { axis: attrs.axis, shape: [...x!.shape] }), null],
+  backward: (dy, { inputs: [x, idx], attrs }) => [
+    apply(GatherGrad, [dy, idx!], { axis: attrs.axis, shape: [...x!.shape] }),
+    null,
+  ],
   onnx: 'Gather',
 })
 
@@ -44,7 +47,8 @@ const GatherGrad: OpDef<{ axis: number; shape: number[] }> = defineOp<{ axis: nu
 })
 
 /** Take slices along `axis` at `indices` (any shape; the axis is replaced by the index shape). */
-export const gather = (x: Tensor, axis: number, indices: Tensor) => apply(Gather, [x, indices], { axis: normAxis(axis, x.rank) })
+export const gather = (x: Tensor, axis: number, indices: Tensor) =>
+  apply(Gather, [x, indices], { axis: normAxis(axis, x.rank) })
 export const indexSelect = gather
 /** Rows of a table: the embedding lookup. */
 export const embeddingLookup = (table: Tensor, ids: Tensor) => gather(table, 0, ids)
@@ -53,7 +57,14 @@ export const GatherElements = defineOp<{ axis: number }>({
   name: 'GatherElements',
   forward: ([x, idx], { axis }) => {
     const y = empty(x!.dtype, idx!.shape)
-    kernel('GatherElements')(x!.data, [...x!.shape], axis, checkIndices('gatherElements', idx!, x!.shape[axis]!), [...idx!.shape], y.data)
+    kernel('GatherElements')(
+      x!.data,
+      [...x!.shape],
+      axis,
+      checkIndices('gatherElements', idx!, x!.shape[axis]!),
+      [...idx!.shape],
+      y.data,
+    )
     return y
   },
   backward: (dy, { inputs: [x, idx], attrs }) => [scatterAdd(x!.zerosLike(), attrs.axis, idx!, dy), null],
@@ -62,7 +73,8 @@ export const GatherElements = defineOp<{ axis: number }>({
 /** out[i][j] = x[i][idx[i][j]] (axis 1), torch.gather / ONNX GatherElements. */
 export function gatherElements(x: Tensor, axis: number, indices: Tensor): Tensor {
   const a = normAxis(axis, x.rank)
-  if (indices.rank !== x.rank) throw new ShapeError(`gatherElements: indices rank ${indices.rank} differs from input rank ${x.rank}`)
+  if (indices.rank !== x.rank)
+    throw new ShapeError(`gatherElements: indices rank ${indices.rank} differs from input rank ${x.rank}`)
   return apply(GatherElements, [x, indices], { axis: a })
 }
 
@@ -72,15 +84,25 @@ export const ScatterElementsAdd = defineOp<{ axis: number }>({
   forward: ([base, idx, upd], { axis }) => {
     const out = empty(base!.dtype, base!.shape)
     out.data.set(base!.data)
-    kernel('ScatterElementsAdd')(upd!.data, [...base!.shape], axis, checkIndices('scatterAdd', idx!, base!.shape[axis]!), [...idx!.shape], out.data)
+    kernel('ScatterElementsAdd')(
+      upd!.data,
+      [...base!.shape],
+      axis,
+      checkIndices('scatterAdd', idx!, base!.shape[axis]!),
+      [...idx!.shape],
+      out.data,
+    )
     return out
   },
   backward: (dy, { inputs: [, idx], attrs }) => [dy, null, gatherElements(dy, attrs.axis, idx!)],
-  onnx: (ctx, [b, i, u], { attrs }) => ctx.node('ScatterElements', [b!, i!, u!], { axis: attrs.axis, reduction: 'add' }),
+  onnx: (ctx, [b, i, u], { attrs }) =>
+    ctx.node('ScatterElements', [b!, i!, u!], { axis: attrs.axis, reduction: 'add' }),
 })
 export function scatterAdd(base: Tensor, axis: number, indices: Tensor, updates: Tensor): Tensor {
   if (indices.rank !== updates.rank || indices.shape.some((d, i) => d !== updates.shape[i]))
-    throw new ShapeError(`scatterAdd: indices ${fmt(indices.shape)} and updates ${fmt(updates.shape)} must have the same shape`)
+    throw new ShapeError(
+      `scatterAdd: indices ${fmt(indices.shape)} and updates ${fmt(updates.shape)} must have the same shape`,
+    )
   return apply(ScatterElementsAdd, [base, indices, updates], { axis: normAxis(axis, base.rank) })
 }
 

@@ -46,11 +46,14 @@ export const MatMul = defineOp({
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a, b)
   if (a.dtype !== b.dtype) b = b.to(a.dtype)
-  if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul needs at least 1-D operands, got ${fmt(a.shape)} and ${fmt(b.shape)}`)
+  if (a.rank === 0 || b.rank === 0)
+    throw new ShapeError(`matmul needs at least 1-D operands, got ${fmt(a.shape)} and ${fmt(b.shape)}`)
   const a2 = a.rank === 1 ? unsqueeze(a, 0) : a
   const b2 = b.rank === 1 ? unsqueeze(b, 1) : b
   if (a2.shape[a2.rank - 1] !== b2.shape[b2.rank - 2])
-    throw new ShapeError(`matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${a2.shape[a2.rank - 1]} vs ${b2.shape[b2.rank - 2]})`)
+    throw new ShapeError(
+      `matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${a2.shape[a2.rank - 1]} vs ${b2.shape[b2.rank - 2]})`,
+    )
   let y = apply(MatMul, [a2, b2], {})
   if (a.rank === 1) y = squeeze(y, -2)
   if (b.rank === 1) y = squeeze(y, -1)
@@ -104,7 +107,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   requireFloat('linear', x)
   if (weight.rank !== 2) throw new ShapeError(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`)
   if (x.rank === 0 || x.shape[x.rank - 1] !== weight.shape[1])
-    throw new ShapeError(`linear: input has ${x.shape[x.rank - 1]} features (shape ${fmt(x.shape)}), weight expects ${weight.shape[1]} (weight ${fmt(weight.shape)})`)
+    throw new ShapeError(
+      `linear: input has ${x.shape[x.rank - 1]} features (shape ${fmt(x.shape)}), weight expects ${weight.shape[1]} (weight ${fmt(weight.shape)})`,
+    )
   if (bias && (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]))
     throw new ShapeError(`linear: bias must have shape [${weight.shape[0]}], got ${fmt(bias.shape)}`)
   if (weight.dtype !== x.dtype) weight = weight.to(x.dtype)

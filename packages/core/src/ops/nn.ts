@@ -98,17 +98,33 @@ const BatchNorm = defineOp<{ eps: number; training: boolean; momentum: number; a
  * running statistics are updated in place: running = (1 - momentum) running + momentum batch.
  */
 export function batchNorm(
-  x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null,
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null,
+  bias: Tensor | null,
   { training, momentum = 0.1, eps = 1e-5 }: BatchNormOptions,
 ): Tensor {
   requireFloat('batchNorm', x)
   if (x.rank < 2) throw new ShapeError(`batchNorm: expected input (N, C, ...), got ${fmt(x.shape)}`)
   const c = x.shape[1]!
-  for (const [name, t] of [['weight', weight], ['bias', bias], ['running_mean', runningMean], ['running_var', runningVar]] as const)
-    if (t && (t.rank !== 1 || t.shape[0] !== c)) throw new ShapeError(`batchNorm: ${name} must have shape [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`)
-  if (training && x.size / c <= 1) throw new ShapeError(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`)
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+    ['running_mean', runningMean],
+    ['running_var', runningVar],
+  ] as const)
+    if (t && (t.rank !== 1 || t.shape[0] !== c))
+      throw new ShapeError(`batchNorm: ${name} must have shape [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`)
+  if (training && x.size / c <= 1)
+    throw new ShapeError(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`)
   const affine = !!(weight && bias)
-  const inputs = [x, runningMean ?? empty(x.dtype, [c]), runningVar ?? empty(x.dtype, [c]), ...(affine ? [weight!, bias!] : [])]
+  const inputs = [
+    x,
+    runningMean ?? empty(x.dtype, [c]),
+    runningVar ?? empty(x.dtype, [c]),
+    ...(affine ? [weight!, bias!] : []),
+  ]
   const track = !!(runningMean && runningVar)
   if (!track && !training) throw new ArgumentError('batchNorm in eval mode needs running statistics')
   return apply(BatchNorm, inputs, { eps, training, momentum, affine, track })
@@ -129,16 +145,27 @@ const LayerNorm = defineOp<{ axes: number[]; eps: number }>({
     const dt = inputs[0]!.dtype === 'float64' ? 'float64' : 'float32'
     const n = shape.reduce((p, q) => p * q, 1)
     const scale = w ?? ctx.constant(new Array(n).fill(1), dt, shape)
-    return ctx.node('LayerNormalization', b ? [x!, scale, b] : [x!, scale], { axis: -attrs.axes.length, epsilon: attrs.eps })
+    return ctx.node('LayerNormalization', b ? [x!, scale, b] : [x!, scale], {
+      axis: -attrs.axes.length,
+      epsilon: attrs.eps,
+    })
   },
 })
 
 /** Layer normalisation over the trailing `normalizedShape` dims (Ba et al. 2016), biased variance. */
-export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
   requireFloat('layerNorm', x)
   const k = normalizedShape.length
   if (x.rank < k || x.shape.slice(x.rank - k).some((d, i) => d !== normalizedShape[i]))
-    throw new ShapeError(`layerNorm: input ${fmt(x.shape)} does not end with the normalized shape ${fmt(normalizedShape)}`)
+    throw new ShapeError(
+      `layerNorm: input ${fmt(x.shape)} does not end with the normalized shape ${fmt(normalizedShape)}`,
+    )
   const axes = normalizedShape.map((_, i) => x.rank - k + i)
   if (bias && !weight) throw new ArgumentError('layerNorm: a bias needs a weight')
   return apply(LayerNorm, weight ? (bias ? [x, weight, bias] : [x, weight]) : [x], { axes, eps })
@@ -202,7 +229,11 @@ const ClampedLog = defineOp({
  * NOTE: each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss, and its
  * gradient is guarded (ClampedLog) so p = 0 or 1 gives a finite gradient too.
  */
-export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, reduction = 'mean' }: { weight?: Tensor; reduction?: Reduction } = {}): Tensor {
+export function binaryCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  { weight, reduction = 'mean' }: { weight?: Tensor; reduction?: Reduction } = {},
+): Tensor {
   const y = sameSize('binaryCrossEntropy', input, target)
   const logP = apply(ClampedLog, [input], {})
   const log1mP = apply(ClampedLog, [input.neg().add(1)], {})
@@ -217,12 +248,18 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight, redu
  * logits of any magnitude stay finite; the gradient is sigmoid(x) - y (times the weights).
  */
 export function binaryCrossEntropyWithLogits(
-  input: Tensor, target: Tensor, { weight, posWeight, reduction = 'mean' }: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {},
+  input: Tensor,
+  target: Tensor,
+  { weight, posWeight, reduction = 'mean' }: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {},
 ): Tensor {
   const y = sameSize('binaryCrossEntropyWithLogits', input, target)
   const logWeight = posWeight ? y.mul(posWeight.sub(1)).add(1) : null
   const sp = softplus(input.neg())
-  let loss = y.neg().add(1).mul(input).add(logWeight ? sp.mul(logWeight) : sp)
+  let loss = y
+    .neg()
+    .add(1)
+    .mul(input)
+    .add(logWeight ? sp.mul(logWeight) : sp)
   if (weight) loss = loss.mul(weight)
   return reduce(loss, reduction)
 }
@@ -238,7 +275,11 @@ export interface ClassLossOptions {
  * -w[y] logp[y]. 'mean' divides by the summed weights of the counted targets (their number without
  * weights); targets equal to ignoreIndex count for nothing.
  */
-export function nllLoss(input: Tensor, target: Tensor, { weight, ignoreIndex = -100, reduction = 'mean' }: ClassLossOptions = {}): Tensor {
+export function nllLoss(
+  input: Tensor,
+  target: Tensor,
+  { weight, ignoreIndex = -100, reduction = 'mean' }: ClassLossOptions = {},
+): Tensor {
   requireFloat('nllLoss', input)
   checkClassTargets('nllLoss', input, target, ignoreIndex)
   const { picked, w } = pick(input, target, weight, ignoreIndex)
@@ -250,10 +291,13 @@ function checkClassTargets(op: string, input: Tensor, target: Tensor, ignoreInde
   if (target.dtype !== 'int32') throw new DTypeError(`${op}: class targets must be int32 indices, got ${target.dtype}`)
   const want = [input.shape[0]!, ...input.shape.slice(2)]
   if (input.rank < 2 || target.rank !== want.length || target.shape.some((d, i) => d !== want[i]))
-    throw new ShapeError(`${op}: input (N, C, ...) ${fmt(input.shape)} needs targets of shape ${fmt(want)}, got ${fmt(target.shape)}`)
+    throw new ShapeError(
+      `${op}: input (N, C, ...) ${fmt(input.shape)} needs targets of shape ${fmt(want)}, got ${fmt(target.shape)}`,
+    )
   const c = input.shape[1]!
   for (const v of target.data as Int32Array)
-    if ((v < 0 || v >= c) && v !== ignoreIndex) throw new ArgumentError(`${op}: target class ${v} is out of range for ${c} classes`)
+    if ((v < 0 || v >= c) && v !== ignoreIndex)
+      throw new ArgumentError(`${op}: target class ${v} is out of range for ${c} classes`)
 }
 
 /** logp at the targets, and each target's weight (0 where ignored). */
@@ -269,10 +313,20 @@ function pick(logp: Tensor, target: Tensor, weight: Tensor | undefined, ignoreIn
  * Cross-entropy of logits (N, C, ...) at int32 class targets: nll(logSoftmax(x)), with PyTorch's
  * label smoothing: (1 - eps) nll + eps / C * sum_c -w_c logp_c, over the counted targets.
  */
-export function crossEntropy(input: Tensor, target: Tensor, { weight, ignoreIndex = -100, reduction = 'mean', labelSmoothing = 0 }: ClassLossOptions & { labelSmoothing?: number } = {}): Tensor {
+export function crossEntropy(
+  input: Tensor,
+  target: Tensor,
+  {
+    weight,
+    ignoreIndex = -100,
+    reduction = 'mean',
+    labelSmoothing = 0,
+  }: ClassLossOptions & { labelSmoothing?: number } = {},
+): Tensor {
   requireFloat('crossEntropy', input)
   checkClassTargets('crossEntropy', input, target, ignoreIndex)
-  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new ArgumentError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`)
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+    throw new ArgumentError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`)
   const logp = logSoftmax(input, 1)
   const { picked, w, keep } = pick(logp, target, weight, ignoreIndex)
   let loss = picked.neg().mul(w)
@@ -290,7 +344,11 @@ export function crossEntropy(input: Tensor, target: Tensor, { weight, ignoreInde
  * NOTE: PyTorch divides by the number of classes C; the notes' SVM loss (notes 003) does not
  * (see models.multiclassHingeLoss for that form).
  */
-export function multiMarginLoss(input: Tensor, target: Tensor, { margin = 1, weight, reduction = 'mean' }: { margin?: number; weight?: Tensor; reduction?: Reduction } = {}): Tensor {
+export function multiMarginLoss(
+  input: Tensor,
+  target: Tensor,
+  { margin = 1, weight, reduction = 'mean' }: { margin?: number; weight?: Tensor; reduction?: Reduction } = {},
+): Tensor {
   requireFloat('multiMarginLoss', input)
   if (input.rank !== 2) throw new ShapeError(`multiMarginLoss: expected input (N, C), got ${fmt(input.shape)}`)
   checkClassTargets('multiMarginLoss', input, target, -100)
@@ -303,4 +361,3 @@ export function multiMarginLoss(input: Tensor, target: Tensor, { margin = 1, wei
   const loss = terms.sum(1).sub(self).div(input.shape[1]!)
   return reduce(loss, reduction)
 }
-

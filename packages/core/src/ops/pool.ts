@@ -72,20 +72,43 @@ const fa = (t: Tensor) => t.data as FloatArray
 function geometry(x: readonly number[], a: Pool2dAttrs): Pool2dGeometry {
   const [n, c, inH, inW] = x as [number, number, number, number]
   return {
-    planes: n * c, inH, inW, outH: a.out[0], outW: a.out[1], kH: a.kernel[0], kW: a.kernel[1],
-    strideH: a.strides[0], strideW: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1], padBottom: a.pads[2], padRight: a.pads[3],
-    dilationH: a.dilations[0], dilationW: a.dilations[1],
+    planes: n * c,
+    inH,
+    inW,
+    outH: a.out[0],
+    outW: a.out[1],
+    kH: a.kernel[0],
+    kW: a.kernel[1],
+    strideH: a.strides[0],
+    strideW: a.strides[1],
+    padTop: a.pads[0],
+    padLeft: a.pads[1],
+    padBottom: a.pads[2],
+    padRight: a.pads[3],
+    dilationH: a.dilations[0],
+    dilationW: a.dilations[1],
   }
 }
 
-const poolOnly = (a: Pool2dAttrs): Pool2dAttrs => ({ kernel: a.kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, ceilMode: a.ceilMode, out: a.out })
+const poolOnly = (a: Pool2dAttrs): Pool2dAttrs => ({
+  kernel: a.kernel,
+  strides: a.strides,
+  pads: a.pads,
+  dilations: a.dilations,
+  ceilMode: a.ceilMode,
+  out: a.out,
+})
 
 /**
  * Extra end padding that makes floor mode produce the ceil-mode windows: the part of the last
  * window that runs past the padded input.
  */
 function ceilExtra(x: readonly number[], a: Pool2dAttrs): [number, number] {
-  const ex = (i: 0 | 1) => Math.max(0, (a.out[i] - 1) * a.strides[i] + a.dilations[i] * (a.kernel[i] - 1) + 1 - (x[2 + i]! + a.pads[i] + a.pads[i + 2]!))
+  const ex = (i: 0 | 1) =>
+    Math.max(
+      0,
+      (a.out[i] - 1) * a.strides[i] + a.dilations[i] * (a.kernel[i] - 1) + 1 - (x[2 + i]! + a.pads[i] + a.pads[i + 2]!),
+    )
   return [ex(0), ex(1)]
 }
 
@@ -97,10 +120,20 @@ const isOnes = (p: readonly number[]) => p.every((v) => v === 1)
  * padding states the windows without that rule. ORT wants pads < kernel, which holds whenever the
  * dilation is 1; otherwise ceil_mode is emitted as is.
  */
-function lowerMaxPool(ctx: LoweringContext, x: string, xShape: readonly number[], a: Pool2dAttrs, outputs = 1): string[] {
+function lowerMaxPool(
+  ctx: LoweringContext,
+  x: string,
+  xShape: readonly number[],
+  a: Pool2dAttrs,
+  outputs = 1,
+): string[] {
   const [exH, exW] = ceilExtra(xShape, a)
   const pads = [a.pads[0], a.pads[1], a.pads[2] + exH, a.pads[3] + exW]
-  const attrs = { kernel_shape: a.kernel, strides: a.strides, ...(isOnes(a.dilations) ? {} : { dilations: a.dilations }) }
+  const attrs = {
+    kernel_shape: a.kernel,
+    strides: a.strides,
+    ...(isOnes(a.dilations) ? {} : { dilations: a.dilations }),
+  }
   if (pads[2]! < a.kernel[0] && pads[3]! < a.kernel[1]) return ctx.node('MaxPool', [x], { ...attrs, pads }, { outputs })
   return ctx.node('MaxPool', [x], { ...attrs, pads: a.pads, ceil_mode: a.ceilMode ? 1 : 0 }, { outputs })
 }
@@ -114,7 +147,10 @@ export const MaxPool2d: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
     return y
   },
   backward: (dy, { inputs: [x], attrs }) => [
-    apply(MaxPool2dBackward, [dy, maxPoolIndices(x!, attrs)], { ...poolOnly(attrs), inSize: [x!.shape[2]!, x!.shape[3]!] }),
+    apply(MaxPool2dBackward, [dy, maxPoolIndices(x!, attrs)], {
+      ...poolOnly(attrs),
+      inSize: [x!.shape[2]!, x!.shape[3]!],
+    }),
   ],
   onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerMaxPool(ctx, x!, xt!.shape, attrs),
 })
@@ -162,8 +198,11 @@ function lowerAvgPool(ctx: LoweringContext, x: string, xShape: readonly number[]
   const dilated = a.dilations[0] !== 1 || a.dilations[1] !== 1
   // A dilated window (only from an imported ONNX AveragePool) needs the attribute of opset 19.
   if (dilated) ctx.requireOpset(19)
-  const base = dilated ? { kernel_shape: a.kernel, strides: a.strides, dilations: a.dilations } : { kernel_shape: a.kernel, strides: a.strides }
-  if (exH === 0 && exW === 0) return ctx.node('AveragePool', [x], { ...base, pads: p, count_include_pad: a.countIncludePad ? 1 : 0 })
+  const base = dilated
+    ? { kernel_shape: a.kernel, strides: a.strides, dilations: a.dilations }
+    : { kernel_shape: a.kernel, strides: a.strides }
+  if (exH === 0 && exW === 0)
+    return ctx.node('AveragePool', [x], { ...base, pads: p, count_include_pad: a.countIncludePad ? 1 : 0 })
   if (!a.countIncludePad || p.every((v) => v === 0))
     return ctx.node('AveragePool', [x], { ...base, pads: [p[0], p[1], p[2] + exH, p[3] + exW], count_include_pad: 0 })
   ctx.requireOpset(11)
@@ -179,12 +218,16 @@ export const AvgPool2d: OpDef<AvgPool2dAttrs> = defineOp<AvgPool2dAttrs>({
     kernel('AvgPool2d')(fa(x!), fa(y), g, a.countIncludePad)
     return y
   },
-  backward: (dy, { inputs: [x], attrs }) => [apply(AvgPool2dBackward, [dy], { ...attrs, inSize: [x!.shape[2]!, x!.shape[3]!] })],
+  backward: (dy, { inputs: [x], attrs }) => [
+    apply(AvgPool2dBackward, [dy], { ...attrs, inSize: [x!.shape[2]!, x!.shape[3]!] }),
+  ],
   onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAvgPool(ctx, x!, xt!.shape, attrs),
 })
 
 /** dy spread evenly over each window; linear, so its gradient is AvgPool2d again. */
-const AvgPool2dBackward: OpDef<AvgPool2dAttrs & { inSize: [number, number] }> = defineOp<AvgPool2dAttrs & { inSize: [number, number] }>({
+const AvgPool2dBackward: OpDef<AvgPool2dAttrs & { inSize: [number, number] }> = defineOp<
+  AvgPool2dAttrs & { inSize: [number, number] }
+>({
   name: 'AvgPool2dBackward',
   forward: ([dy], a) => {
     const [n, c] = dy!.shape as [number, number]
@@ -255,7 +298,9 @@ export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions | numb
         return [y!, ...ctx.node('Cast', [inPlane!], { to: 6 })]
       },
     },
-    [x], attrs, () => [apply(MaxPool2d, [x], attrs), maxPoolIndices(x, attrs)],
+    [x],
+    attrs,
+    () => [apply(MaxPool2d, [x], attrs), maxPoolIndices(x, attrs)],
   )
   return [out[0]!, out[1]!]
 }
@@ -263,7 +308,12 @@ export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions | numb
 /** Average pooling, with PyTorch's divisor rule (see backends/js/conv.ts avgWindows). */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions | number): Tensor {
   const o = opts(options)
-  const attrs = resolvePool('avgPool2d', x, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode })
+  const attrs = resolvePool('avgPool2d', x, {
+    kernelSize: o.kernelSize,
+    stride: o.stride,
+    padding: o.padding,
+    ceilMode: o.ceilMode,
+  })
   return apply(AvgPool2d, [x], { ...attrs, countIncludePad: o.countIncludePad ?? true })
 }
 
@@ -283,7 +333,12 @@ export function globalAvgPool2d(x: Tensor): Tensor {
 
 /** One max window covering the plane (so the gradient goes to one argmax, as in PyTorch). */
 const wholePlane = (x: Tensor, k: [number, number]): Pool2dAttrs => ({
-  kernel: k, strides: k, pads: [0, 0, 0, 0], dilations: [1, 1], ceilMode: false, out: [x.shape[2]! / k[0], x.shape[3]! / k[1]],
+  kernel: k,
+  strides: k,
+  pads: [0, 0, 0, 0],
+  dilations: [1, 1],
+  ceilMode: false,
+  out: [x.shape[2]! / k[0], x.shape[3]! / k[1]],
 })
 
 const GlobalMaxPool = defineOp({
@@ -317,7 +372,11 @@ type AdaptiveAttrs = { out: [number, number] }
  * matrices (two MatMuls; e.g. AlexNet/VGG's 6x6 / 7x7 pool on a small image's 1x1 or 2x2 map).
  */
 function lowerAdaptive(
-  ctx: LoweringContext, x: string, xt: Tensor, [oh, ow]: [number, number], kind: 'Average' | 'Max',
+  ctx: LoweringContext,
+  x: string,
+  xt: Tensor,
+  [oh, ow]: [number, number],
+  kind: 'Average' | 'Max',
 ): string[] {
   const [h, w] = [xt.shape[2]!, xt.shape[3]!]
   if (oh === 1 && ow === 1) return ctx.node(`Global${kind}Pool`, [x])
@@ -358,8 +417,14 @@ const AdaptiveMaxPool2d = defineOp<AdaptiveAttrs>({
     if (h % oh === 0 && w % ow === 0) return apply(MaxPool2d, [x!], wholePlane(x!, [h / oh, w / ow]))
     // Uneven windows: the max over a rectangle is the max over its rows of the max over its columns.
     // NOTE: a tie inside a window shares the gradient (ReduceMax), where PyTorch gives it to one element.
-    const cols = concat(adaptiveWindows(w, ow).map(([s, e]) => max(slice(x!, 3, s, e), 3, true)), 3)
-    return concat(adaptiveWindows(h, oh).map(([s, e]) => max(slice(cols, 2, s, e), 2, true)), 2)
+    const cols = concat(
+      adaptiveWindows(w, ow).map(([s, e]) => max(slice(x!, 3, s, e), 3, true)),
+      3,
+    )
+    return concat(
+      adaptiveWindows(h, oh).map(([s, e]) => max(slice(cols, 2, s, e), 2, true)),
+      2,
+    )
   },
   onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerAdaptive(ctx, x!, xt!, attrs.out, 'Max'),
 })
@@ -407,14 +472,20 @@ function lowerLrn(ctx: LoweringContext, x: string, xt: Tensor, a: LrnAttrs): str
   const r = xt.rank
   const [before, after] = lrnPads(a.size)
   const [sq] = ctx.node('Mul', [x, x])
-  const unsq = ctx.opset >= 13 ? ctx.node('Unsqueeze', [sq!, ctx.constant([1], 'int64')]) : ctx.node('Unsqueeze', [sq!], { axes: [1] })
+  const unsq =
+    ctx.opset >= 13
+      ? ctx.node('Unsqueeze', [sq!, ctx.constant([1], 'int64')])
+      : ctx.node('Unsqueeze', [sq!], { axes: [1] })
   const pads = new Array<number>(2 * (r + 1)).fill(0)
   pads[2] = before
   pads[r + 1 + 2] = after
   const [padded] = ctx.node('Pad', [unsq[0]!, ctx.constant(pads, 'int64')])
   const kernelShape = [a.size, ...new Array<number>(r - 2).fill(1)]
   const [avg] = ctx.node('AveragePool', [padded!], { kernel_shape: kernelShape, strides: kernelShape.map(() => 1) })
-  const [s] = ctx.opset >= 13 ? ctx.node('Squeeze', [avg!, ctx.constant([1], 'int64')]) : ctx.node('Squeeze', [avg!], { axes: [1] })
+  const [s] =
+    ctx.opset >= 13
+      ? ctx.node('Squeeze', [avg!, ctx.constant([1], 'int64')])
+      : ctx.node('Squeeze', [avg!], { axes: [1] })
   const [scaled] = ctx.node('Mul', [s!, ctx.constant([a.alpha], dt, [])])
   const [shifted] = ctx.node('Add', [scaled!, ctx.constant([a.k], dt, [])])
   const [den] = ctx.node('Pow', [shifted!, ctx.constant([a.beta], dt, [])])
@@ -443,9 +514,14 @@ const LRN = defineOp<LrnAttrs>({
  * Local response normalisation across channels (AlexNet): y_c = x_c / (k + alpha / size *
  * sum over neighbouring channels of x^2)^beta. Defaults alpha 1e-4, beta 0.75, k 1 (PyTorch).
  */
-export function localResponseNorm(x: Tensor, { size, alpha = 1e-4, beta = 0.75, k = 1 }: LocalResponseNormOptions): Tensor {
+export function localResponseNorm(
+  x: Tensor,
+  { size, alpha = 1e-4, beta = 0.75, k = 1 }: LocalResponseNormOptions,
+): Tensor {
   requireFloat('localResponseNorm', x)
-  if (x.rank < 3) throw new ShapeError(`localResponseNorm: expected input (N, C, ...) with at least 3 dims, got ${fmt(x.shape)}`)
-  if (!Number.isInteger(size) || size < 1) throw new ArgumentError(`localResponseNorm: size must be a positive integer, got ${size}`)
+  if (x.rank < 3)
+    throw new ShapeError(`localResponseNorm: expected input (N, C, ...) with at least 3 dims, got ${fmt(x.shape)}`)
+  if (!Number.isInteger(size) || size < 1)
+    throw new ArgumentError(`localResponseNorm: size must be a positive integer, got ${size}`)
   return apply(LRN, [x], { size, alpha, beta, k })
 }

@@ -46,12 +46,16 @@ const extremumGrad: OpDef<RAttrs>['backward'] = (dy, { inputs: [x], output, attr
 }
 export const ReduceMax = reduceOp('ReduceMax', extremumGrad, 18)
 export const ReduceMin = reduceOp('ReduceMin', extremumGrad, 18)
-export const ReduceProd = reduceOp('ReduceProd', (dy, { inputs: [x], output, attrs }) => [
-  spread(dy.mul(output), x!, attrs.axes).div(x!),
-], 18)
+export const ReduceProd = reduceOp(
+  'ReduceProd',
+  (dy, { inputs: [x], output, attrs }) => [spread(dy.mul(output), x!, attrs.axes).div(x!)],
+  18,
+)
 
-const r = (op: OpDef<RAttrs>) => (x: Tensor, axes?: number | number[], keepdims = false) =>
-  apply(op, [x], { axes: normAxes(axes, x.rank), keepdims })
+const r =
+  (op: OpDef<RAttrs>) =>
+  (x: Tensor, axes?: number | number[], keepdims = false) =>
+    apply(op, [x], { axes: normAxes(axes, x.rank), keepdims })
 export const sum = r(ReduceSum)
 export const max = r(ReduceMax)
 export const min = r(ReduceMin)
@@ -90,7 +94,11 @@ function argOp(name: 'ArgMax' | 'ArgMin'): OpDef<AAttrs> {
     backward: () => [null],
     // ONNX gives int64 indices; we keep int32 inside the graph, so cast right after.
     onnx: (ctx, [x], { attrs }) => {
-      const [i] = ctx.node(name, [x!], { axis: attrs.axis, keepdims: attrs.keepdims ? 1 : 0, select_last_index: attrs.selectLastIndex ? 1 : 0 })
+      const [i] = ctx.node(name, [x!], {
+        axis: attrs.axis,
+        keepdims: attrs.keepdims ? 1 : 0,
+        select_last_index: attrs.selectLastIndex ? 1 : 0,
+      })
       return ctx.node('Cast', [i!], { to: 6 })
     },
   })
@@ -113,7 +121,10 @@ export const CumSum: OpDef<CAttrs> = defineOp<CAttrs>({
   // The adjoint of a cumulative sum is the cumulative sum in the other direction.
   backward: (dy, { attrs }) => [apply(CumSum, [dy], { ...attrs, reverse: !attrs.reverse })],
   onnx: (ctx, [x], { attrs }) =>
-    ctx.node('CumSum', [x!, ctx.constant([attrs.axis], 'int64', [])], { exclusive: attrs.exclusive ? 1 : 0, reverse: attrs.reverse ? 1 : 0 }),
+    ctx.node('CumSum', [x!, ctx.constant([attrs.axis], 'int64', [])], {
+      exclusive: attrs.exclusive ? 1 : 0,
+      reverse: attrs.reverse ? 1 : 0,
+    }),
 })
 export const cumsum = (x: Tensor, axis: number, exclusive = false, reverse = false) =>
   apply(CumSum, [x], { axis: normAxis(axis, x.rank), exclusive, reverse })

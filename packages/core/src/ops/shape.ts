@@ -70,7 +70,10 @@ const Flatten = defineOp<{ shape: number[] }>({
 export const squeeze = (x: Tensor, axes?: number | number[]): Tensor => {
   const ax = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes(axes, x.rank)
   for (const a of ax) if (x.shape[a] !== 1) throw new ShapeError(`squeeze: dim ${a} of ${fmt(x.shape)} is not 1`)
-  return reshape(x, x.shape.filter((_, i) => !ax.includes(i)))
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !ax.includes(i)),
+  )
 }
 export const unsqueeze = (x: Tensor, axis: number): Tensor => {
   const a = normAxis(axis, x.rank + 1)
@@ -79,7 +82,13 @@ export const unsqueeze = (x: Tensor, axis: number): Tensor => {
 
 export const Transpose = defineOp<{ perm: number[] }>({
   name: 'Transpose',
-  forward: ([x], { perm }) => new Tensor(x!.storage, perm.map((p) => x!.shape[p]!), perm.map((p) => x!.strides[p]!), x!.offset),
+  forward: ([x], { perm }) =>
+    new Tensor(
+      x!.storage,
+      perm.map((p) => x!.shape[p]!),
+      perm.map((p) => x!.strides[p]!),
+      x!.offset,
+    ),
   backward: (dy, { attrs }) => {
     const inv = new Array<number>(attrs.perm.length)
     attrs.perm.forEach((p, i) => (inv[p] = i))
@@ -166,7 +175,13 @@ export const Slice: OpDef<SAttrs> = defineOp<SAttrs>({
   },
   backward: (dy, { inputs: [x], attrs }) => [apply(SliceScatter, [dy], { ...attrs, shape: [...x!.shape] })],
   onnx: (ctx, [x], { attrs }) =>
-    ctx.node('Slice', [x!, ctx.constant(attrs.starts, 'int64'), ctx.constant(attrs.ends, 'int64'), ctx.constant(attrs.axes, 'int64'), ctx.constant(attrs.steps, 'int64')]),
+    ctx.node('Slice', [
+      x!,
+      ctx.constant(attrs.starts, 'int64'),
+      ctx.constant(attrs.ends, 'int64'),
+      ctx.constant(attrs.axes, 'int64'),
+      ctx.constant(attrs.steps, 'int64'),
+    ]),
 })
 
 /** The adjoint of Slice: zeros of `shape` with `dy` written into the sliced positions. */
@@ -211,7 +226,12 @@ export const Concat = defineOp<{ axis: number }>({
     const shape = [...xs[0]!.shape]
     shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0)
     const y = empty(xs[0]!.dtype, shape)
-    kernel('Concat')(xs.map((x) => x.data), xs.map((x) => [...x.shape]), axis, y.data)
+    kernel('Concat')(
+      xs.map((x) => x.data),
+      xs.map((x) => [...x.shape]),
+      axis,
+      y.data,
+    )
     return y
   },
   backward: (dy, { inputs, attrs }) => {
@@ -229,28 +249,44 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   const a = normAxis(axis, xs[0]!.rank)
   for (const x of xs) {
     if (x.rank !== xs[0]!.rank || x.shape.some((d, i) => i !== a && d !== xs[0]!.shape[i]))
-      throw new ShapeError(`concat along axis ${a}: shapes ${xs.map((t) => fmt(t.shape)).join(', ')} differ off that axis`)
+      throw new ShapeError(
+        `concat along axis ${a}: shapes ${xs.map((t) => fmt(t.shape)).join(', ')} differ off that axis`,
+      )
     if (x.dtype !== xs[0]!.dtype) throw new ShapeError(`concat: dtypes differ (${xs.map((t) => t.dtype).join(', ')})`)
   }
   return xs.length === 1 ? xs[0]! : apply(Concat, xs, { axis: a })
 }
 export const stack = (xs: Tensor[], axis = 0): Tensor => {
   if (xs.length === 0) throw new ArgumentError('stack needs at least one tensor')
-  return concat(xs.map((x) => unsqueeze(x, axis < 0 ? axis + xs[0]!.rank + 1 : axis)), axis < 0 ? axis + xs[0]!.rank + 1 : axis)
+  return concat(
+    xs.map((x) => unsqueeze(x, axis < 0 ? axis + xs[0]!.rank + 1 : axis)),
+    axis < 0 ? axis + xs[0]!.rank + 1 : axis,
+  )
 }
 
 /** Split into pieces of the given sizes (or `n` equal pieces); exported as one ONNX Split. */
 export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
   const a = normAxis(axis, x.rank)
   const n = x.shape[a]!
-  const parts = typeof sizes === 'number' ? Array.from({ length: Math.ceil(n / sizes) }, (_, i) => Math.min(sizes, n - i * sizes)) : sizes
-  if (parts.reduce((s, p) => s + p, 0) !== n) throw new ShapeError(`split sizes ${fmt(parts)} do not add up to dim ${a} of ${fmt(x.shape)}`)
+  const parts =
+    typeof sizes === 'number'
+      ? Array.from({ length: Math.ceil(n / sizes) }, (_, i) => Math.min(sizes, n - i * sizes))
+      : sizes
+  if (parts.reduce((s, p) => s + p, 0) !== n)
+    throw new ShapeError(`split sizes ${fmt(parts)} do not add up to dim ${a} of ${fmt(x.shape)}`)
   return applyMulti(
-    { name: 'Split', onnx: (ctx, [xn]) => ctx.node('Split', [xn!, ctx.constant(parts, 'int64')], { axis: a }, { outputs: parts.length }) },
-    [x], {}, () => {
+    {
+      name: 'Split',
+      onnx: (ctx, [xn]) =>
+        ctx.node('Split', [xn!, ctx.constant(parts, 'int64')], { axis: a }, { outputs: parts.length }),
+    },
+    [x],
+    {},
+    () => {
       let s = 0
       return parts.map((p) => slice(x, a, s, (s += p)))
-    })
+    },
+  )
 }
 
 type PAttrs = { pads: number[]; mode: 'constant' | 'reflect' | 'edge' | 'wrap'; value: number }
@@ -258,24 +294,32 @@ export const Pad: OpDef<PAttrs> = defineOp<PAttrs>({
   name: 'Pad',
   forward: ([x], { pads, mode, value }) => {
     const r = x!.rank
-    const y = empty(x!.dtype, x!.shape.map((d, i) => d + pads[i]! + pads[i + r]!))
+    const y = empty(
+      x!.dtype,
+      x!.shape.map((d, i) => d + pads[i]! + pads[i + r]!),
+    )
     kernel('Pad')(x!.data, [...x!.shape], pads, mode, value, y.data)
     return y
   },
   backward: (dy, { attrs }) => {
-    if (attrs.mode !== 'constant') throw new ArgumentError(`pad backward is implemented for mode 'constant' only, got '${attrs.mode}'`)
+    if (attrs.mode !== 'constant')
+      throw new ArgumentError(`pad backward is implemented for mode 'constant' only, got '${attrs.mode}'`)
     return [apply(Pad, [dy], { ...attrs, pads: attrs.pads.map((p) => -p) })]
   },
   onnx: (ctx, [x], { inputs: [t], attrs }) => {
-    const dt = t!.dtype === 'float64' ? 'float64' : t!.dtype === 'int32' ? 'int32' : t!.dtype === 'bool' ? 'bool' : 'float32'
-    return ctx.node('Pad', [x!, ctx.constant(attrs.pads, 'int64'), ctx.constant([attrs.value], dt, [])], { mode: attrs.mode })
+    const dt =
+      t!.dtype === 'float64' ? 'float64' : t!.dtype === 'int32' ? 'int32' : t!.dtype === 'bool' ? 'bool' : 'float32'
+    return ctx.node('Pad', [x!, ctx.constant(attrs.pads, 'int64'), ctx.constant([attrs.value], dt, [])], {
+      mode: attrs.mode,
+    })
   },
 })
 /**
  * Pad with ONNX-order pads [x1_begin, x2_begin, ..., x1_end, x2_end, ...] (one begin and end per dim).
  */
 export function pad(x: Tensor, pads: number[], mode: PAttrs['mode'] = 'constant', value = 0): Tensor {
-  if (pads.length !== 2 * x.rank) throw new ArgumentError(`pad: expected ${2 * x.rank} pads for a rank-${x.rank} tensor, got ${pads.length}`)
+  if (pads.length !== 2 * x.rank)
+    throw new ArgumentError(`pad: expected ${2 * x.rank} pads for a rank-${x.rank} tensor, got ${pads.length}`)
   return apply(Pad, [x], { pads, mode, value })
 }
 

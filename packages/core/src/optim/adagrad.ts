@@ -27,7 +27,10 @@ export interface AdaGradOptions extends BaseHyper {
 }
 
 export class AdaGrad extends Optimizer<AdaGradOptions> {
-  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<AdaGradOptions>>, opts: Partial<AdaGradOptions> = {}) {
+  constructor(
+    params: Iterable<Tensor> | Iterable<ParamGroupInput<AdaGradOptions>>,
+    opts: Partial<AdaGradOptions> = {},
+  ) {
     super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, ...opts })
   }
 

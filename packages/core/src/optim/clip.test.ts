@@ -4,7 +4,12 @@ import { tensor } from '../tensor.js'
 import { clipGradNorm, clipGradValue } from './clip.js'
 
 const withGrad = (g: number[]) => {
-  const p = new Parameter(tensor(g.map(() => 0), { dtype: 'float64' }))
+  const p = new Parameter(
+    tensor(
+      g.map(() => 0),
+      { dtype: 'float64' },
+    ),
+  )
   p.grad = tensor(g, { dtype: 'float64' })
   return p
 }

@@ -59,13 +59,21 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     const seen = new Set<Tensor>()
     for (const g of groups) {
       if (g instanceof Tensor || !g || typeof g !== 'object' || !('params' in g))
-        throw new ArgumentError(`${this.constructor.name}: expected a list of tensors or of { params, ...options } groups, got a mix`)
+        throw new ArgumentError(
+          `${this.constructor.name}: expected a list of tensors or of { params, ...options } groups, got a mix`,
+        )
       const ps = [...g.params]
       for (const p of ps) {
-        if (!(p instanceof Tensor)) throw new ArgumentError(`${this.constructor.name}: a parameter group holds a non-tensor`)
+        if (!(p instanceof Tensor))
+          throw new ArgumentError(`${this.constructor.name}: a parameter group holds a non-tensor`)
         if (p.dtype !== 'float32' && p.dtype !== 'float64')
-          throw new ArgumentError(`${this.constructor.name}: can only optimise float tensors, got ${p.dtype} ${fmt(p.shape)}`)
-        if (!p.isContiguous) throw new ArgumentError(`${this.constructor.name}: parameters must be contiguous, got strides ${fmt(p.strides)}`)
+          throw new ArgumentError(
+            `${this.constructor.name}: can only optimise float tensors, got ${p.dtype} ${fmt(p.shape)}`,
+          )
+        if (!p.isContiguous)
+          throw new ArgumentError(
+            `${this.constructor.name}: parameters must be contiguous, got strides ${fmt(p.strides)}`,
+          )
         if (seen.has(p)) throw new ArgumentError(`${this.constructor.name}: a parameter appears in more than one group`)
         seen.add(p)
       }
@@ -93,7 +101,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
         for (const param of group.params) {
           if (!param.grad) continue
           if (!sameShape(param.grad.shape, param.shape))
-            throw new ShapeError(`${this.constructor.name}: gradient of shape ${fmt(param.grad.shape)} for a parameter of shape ${fmt(param.shape)}`)
+            throw new ShapeError(
+              `${this.constructor.name}: gradient of shape ${fmt(param.grad.shape)} for a parameter of shape ${fmt(param.shape)}`,
+            )
           let st = this.state.get(param)
           if (!st) this.state.set(param, (st = {}))
           this.update(values(param), asFloat(param.grad.data), st, group, param)
@@ -140,12 +150,16 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     if (!sd || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object')
       throw new StateDictError(`${name}.loadStateDict: expected { state, paramGroups }, got ${typeof sd}`)
     if (sd.paramGroups.length !== this.paramGroups.length)
-      throw new StateDictError(`${name}.loadStateDict: expected ${this.paramGroups.length} parameter groups, got ${sd.paramGroups.length}`)
+      throw new StateDictError(
+        `${name}.loadStateDict: expected ${this.paramGroups.length} parameter groups, got ${sd.paramGroups.length}`,
+      )
     const byIndex = new Map<number, Tensor>()
     sd.paramGroups.forEach((sg, gi) => {
       const own = this.paramGroups[gi]!.params
       if (sg.params.length !== own.length)
-        throw new StateDictError(`${name}.loadStateDict: group ${gi} has ${own.length} parameters, the state dict has ${sg.params.length}`)
+        throw new StateDictError(
+          `${name}.loadStateDict: group ${gi} has ${own.length} parameters, the state dict has ${sg.params.length}`,
+        )
       sg.params.forEach((idx, j) => byIndex.set(idx, own[j]!))
     })
     const mismatched: string[] = []
@@ -156,9 +170,11 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
         continue
       }
       for (const [key, v] of Object.entries(st))
-        if (v instanceof Tensor && !sameShape(v.shape, p.shape)) mismatched.push(`state ${k}.${key}: expected ${fmt(p.shape)}, got ${fmt(v.shape)}`)
+        if (v instanceof Tensor && !sameShape(v.shape, p.shape))
+          mismatched.push(`state ${k}.${key}: expected ${fmt(p.shape)}, got ${fmt(v.shape)}`)
     }
-    if (mismatched.length) throw new StateDictError(`${name}.loadStateDict: ${mismatched.join('; ')}`, [], [], mismatched)
+    if (mismatched.length)
+      throw new StateDictError(`${name}.loadStateDict: ${mismatched.join('; ')}`, [], [], mismatched)
 
     sd.paramGroups.forEach((sg, gi) => {
       const { params: _, ...hyper } = sg

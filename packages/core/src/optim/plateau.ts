@@ -39,8 +39,19 @@ export class ReduceLROnPlateau {
     readonly optimizer: Optimizer<BaseHyper>,
     opts: ReduceLROnPlateauOptions = {},
   ) {
-    this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...opts }
-    if (!(this.o.factor < 1 && this.o.factor >= 0)) throw new ArgumentError(`ReduceLROnPlateau: factor must be in [0, 1), got ${this.o.factor}`)
+    this.o = {
+      mode: 'min',
+      factor: 0.1,
+      patience: 10,
+      threshold: 1e-4,
+      thresholdMode: 'rel',
+      cooldown: 0,
+      minLr: 0,
+      eps: 1e-8,
+      ...opts,
+    }
+    if (!(this.o.factor < 1 && this.o.factor >= 0))
+      throw new ArgumentError(`ReduceLROnPlateau: factor must be in [0, 1), got ${this.o.factor}`)
     this.best = this.o.mode === 'min' ? Infinity : -Infinity
   }
 
@@ -53,7 +64,9 @@ export class ReduceLROnPlateau {
   /** One epoch ended with the monitored value `metric`. */
   step(metric?: number): void {
     if (metric === undefined || Number.isNaN(metric))
-      throw new ArgumentError(`ReduceLROnPlateau.step needs the monitored value (e.g. the validation loss), got ${metric}`)
+      throw new ArgumentError(
+        `ReduceLROnPlateau.step needs the monitored value (e.g. the validation loss), got ${metric}`,
+      )
     this.lastEpoch++
     if (this.isBetter(metric)) {
       this.best = metric

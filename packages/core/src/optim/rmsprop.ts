@@ -27,7 +27,10 @@ export interface RMSPropOptions extends BaseHyper {
 }
 
 export class RMSProp extends Optimizer<RMSPropOptions> {
-  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<RMSPropOptions>>, opts: Partial<RMSPropOptions> = {}) {
+  constructor(
+    params: Iterable<Tensor> | Iterable<ParamGroupInput<RMSPropOptions>>,
+    opts: Partial<RMSPropOptions> = {},
+  ) {
     super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...opts })
   }
 

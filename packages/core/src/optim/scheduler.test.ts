@@ -47,7 +47,17 @@ describe('learning-rate schedules', () => {
 
   it('CosineAnnealingLR goes from lr0 to etaMin in tMax epochs along a half cosine, then back up', () => {
     const v = lrs(new CosineAnnealingLR(sgd(1), { tMax: 4, etaMin: 0.2 }), 8)
-    close(v, [1, 0.2 + 0.8 * (1 + Math.SQRT1_2) / 2, 0.6, 0.2 + 0.8 * (1 - Math.SQRT1_2) / 2, 0.2, v[3]!, 0.6, v[1]!, 1])
+    close(v, [
+      1,
+      0.2 + (0.8 * (1 + Math.SQRT1_2)) / 2,
+      0.6,
+      0.2 + (0.8 * (1 - Math.SQRT1_2)) / 2,
+      0.2,
+      v[3]!,
+      0.6,
+      v[1]!,
+      1,
+    ])
   })
 
   it('LinearLR and LinearWarmup ramp linearly then hold', () => {
@@ -63,13 +73,23 @@ describe('learning-rate schedules', () => {
 
   it('SequentialLR: warm-up, then a decay restarted at its own epoch 0', () => {
     const opt = sgd(1)
-    const s = new SequentialLR(opt, [new LinearWarmup(opt, { warmupEpochs: 2, startFactor: 0.5 }), new StepLR(opt, { stepSize: 1, gamma: 0.5 })], [2])
+    const s = new SequentialLR(
+      opt,
+      [new LinearWarmup(opt, { warmupEpochs: 2, startFactor: 0.5 }), new StepLR(opt, { stepSize: 1, gamma: 0.5 })],
+      [2],
+    )
     close(lrs(s, 4), [0.5, 0.75, 1, 0.5, 0.25])
     expect(() => new SequentialLR(opt, [new StepLR(opt, { stepSize: 1 })], [3])).toThrow(/expected 0 milestones/)
   })
 
   it('schedules every parameter group from its own base rate; a second scheduler keeps the first base', () => {
-    const opt = new SGD([{ params: [p()], lr: 1 }, { params: [p()], lr: 0.01 }], { lr: 0.1 })
+    const opt = new SGD(
+      [
+        { params: [p()], lr: 1 },
+        { params: [p()], lr: 0.01 },
+      ],
+      { lr: 0.1 },
+    )
     const s = new StepLR(opt, { stepSize: 1, gamma: 0.1 })
     s.step()
     expect(s.getLr()).toEqual([0.1, 0.001])

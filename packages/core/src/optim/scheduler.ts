@@ -52,7 +52,9 @@ export class LRScheduler {
 
   loadStateDict(sd: SchedulerState): void {
     if (sd.baseLrs.length !== this.baseLrs.length)
-      throw new ArgumentError(`${this.constructor.name}.loadStateDict: expected ${this.baseLrs.length} base learning rates, got ${sd.baseLrs.length}`)
+      throw new ArgumentError(
+        `${this.constructor.name}.loadStateDict: expected ${this.baseLrs.length} base learning rates, got ${sd.baseLrs.length}`,
+      )
     this.lastEpoch = sd.lastEpoch
     this.baseLrs.splice(0, this.baseLrs.length, ...sd.baseLrs)
     this.apply()
@@ -113,11 +115,19 @@ export interface LinearLROptions {
 
 /** lr = lr0 * (start + (end - start) * min(epoch, totalIters) / totalIters), as PyTorch's LinearLR. */
 export class LinearLR extends LRScheduler {
-  constructor(optimizer: Optimizer<BaseHyper>, { startFactor = 1 / 3, endFactor = 1, totalIters = 5 }: LinearLROptions = {}) {
-    if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentError(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`)
-    if (!(endFactor >= 0 && endFactor <= 1)) throw new ArgumentError(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`)
+  constructor(
+    optimizer: Optimizer<BaseHyper>,
+    { startFactor = 1 / 3, endFactor = 1, totalIters = 5 }: LinearLROptions = {},
+  ) {
+    if (!(startFactor > 0 && startFactor <= 1))
+      throw new ArgumentError(`LinearLR: startFactor must be in (0, 1], got ${startFactor}`)
+    if (!(endFactor >= 0 && endFactor <= 1))
+      throw new ArgumentError(`LinearLR: endFactor must be in [0, 1], got ${endFactor}`)
     positive('LinearLR', 'totalIters', totalIters)
-    super(optimizer, (e, lr0) => lr0 * (startFactor + ((endFactor - startFactor) * Math.min(e, totalIters)) / totalIters))
+    super(
+      optimizer,
+      (e, lr0) => lr0 * (startFactor + ((endFactor - startFactor) * Math.min(e, totalIters)) / totalIters),
+    )
   }
 }
 
@@ -127,7 +137,10 @@ export class LinearLR extends LRScheduler {
  * decay through `SequentialLR`.
  */
 export class LinearWarmup extends LinearLR {
-  constructor(optimizer: Optimizer<BaseHyper>, { warmupEpochs, startFactor = 0.1 }: { warmupEpochs: number; startFactor?: number }) {
+  constructor(
+    optimizer: Optimizer<BaseHyper>,
+    { warmupEpochs, startFactor = 0.1 }: { warmupEpochs: number; startFactor?: number },
+  ) {
     super(optimizer, { startFactor, endFactor: 1, totalIters: warmupEpochs })
   }
 }
@@ -147,9 +160,12 @@ export class LambdaLR extends LRScheduler {
 export class SequentialLR extends LRScheduler {
   constructor(optimizer: Optimizer<BaseHyper>, schedulers: LRScheduler[], milestones: number[]) {
     if (schedulers.length === 0 || milestones.length !== schedulers.length - 1)
-      throw new ArgumentError(`SequentialLR: expected ${Math.max(schedulers.length - 1, 0)} milestones for ${schedulers.length} schedulers, got ${milestones.length}`)
+      throw new ArgumentError(
+        `SequentialLR: expected ${Math.max(schedulers.length - 1, 0)} milestones for ${schedulers.length} schedulers, got ${milestones.length}`,
+      )
     for (let i = 1; i < milestones.length; i++)
-      if (!(milestones[i]! > milestones[i - 1]!)) throw new ArgumentError(`SequentialLR: milestones must increase, got [${milestones.join(', ')}]`)
+      if (!(milestones[i]! > milestones[i - 1]!))
+        throw new ArgumentError(`SequentialLR: milestones must increase, got [${milestones.join(', ')}]`)
     super(optimizer, (e, lr0) => {
       let i = 0
       while (i < milestones.length && e >= milestones[i]!) i++

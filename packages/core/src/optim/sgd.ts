@@ -31,7 +31,10 @@ export interface SGDOptions extends BaseHyper {
 }
 
 export class SGD extends Optimizer<SGDOptions> {
-  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput<SGDOptions>>, opts: Partial<SGDOptions> & { lr: number }) {
+  constructor(
+    params: Iterable<Tensor> | Iterable<ParamGroupInput<SGDOptions>>,
+    opts: Partial<SGDOptions> & { lr: number },
+  ) {
     super(params, { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...opts })
   }
 
@@ -40,7 +43,9 @@ export class SGD extends Optimizer<SGDOptions> {
     if (!(g.momentum >= 0)) throw new ArgumentError(`SGD: momentum must be >= 0, got ${g.momentum}`)
     if (!(g.weightDecay >= 0)) throw new ArgumentError(`SGD: weightDecay must be >= 0, got ${g.weightDecay}`)
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
-      throw new ArgumentError(`SGD: nesterov needs momentum > 0 and dampening 0, got momentum ${g.momentum}, dampening ${g.dampening}`)
+      throw new ArgumentError(
+        `SGD: nesterov needs momentum > 0 and dampening 0, got momentum ${g.momentum}, dampening ${g.dampening}`,
+      )
   }
 
   protected update(w: FloatArray, grad: FloatArray, state: ParamState, h: SGDOptions, param: Tensor): void {

@@ -58,8 +58,15 @@ export class EarlyStopping implements Callback {
   private wait = 0
   private bestWeights: Record<string, Tensor> | null = null
 
-  constructor({ monitor = 'val_loss', patience = 3, minDelta = 0, mode = 'auto', restoreBestWeights = false }: EarlyStoppingOptions = {}) {
-    if (!Number.isInteger(patience) || patience < 0) throw new ArgumentError(`EarlyStopping: patience must be a non-negative integer, got ${patience}`)
+  constructor({
+    monitor = 'val_loss',
+    patience = 3,
+    minDelta = 0,
+    mode = 'auto',
+    restoreBestWeights = false,
+  }: EarlyStoppingOptions = {}) {
+    if (!Number.isInteger(patience) || patience < 0)
+      throw new ArgumentError(`EarlyStopping: patience must be a non-negative integer, got ${patience}`)
     this.monitor = monitor
     this.patience = patience
     this.minDelta = Math.abs(minDelta)
@@ -83,7 +90,9 @@ export class EarlyStopping implements Callback {
   onEpochEnd(epoch: number, logs: Logs, ctx: TrainContext): void {
     const v = logs[this.monitor]
     if (v === undefined)
-      throw new ArgumentError(`EarlyStopping monitors '${this.monitor}', which is not logged; available: ${Object.keys(logs).join(', ')}`)
+      throw new ArgumentError(
+        `EarlyStopping monitors '${this.monitor}', which is not logged; available: ${Object.keys(logs).join(', ')}`,
+      )
     if (this.improved(v)) {
       this.best = v
       this.bestEpoch = epoch
@@ -123,7 +132,8 @@ export class LRSchedulerCallback implements Callback {
     if (this.opts.monitor === undefined) this.scheduler.step()
     else {
       const v = logs[this.opts.monitor]
-      if (v === undefined) throw new ArgumentError(`LRSchedulerCallback monitors '${this.opts.monitor}', which is not logged`)
+      if (v === undefined)
+        throw new ArgumentError(`LRSchedulerCallback monitors '${this.opts.monitor}', which is not logged`)
       this.scheduler.step(v)
     }
   }

@@ -19,7 +19,9 @@ import { selfTraining } from './self-training.js'
 function blobs(n: number, seed: number): [Tensor, Tensor] {
   const g = new Generator(seed)
   const y = Int32Array.from({ length: n }, (_, i) => i % 2)
-  const x = randn([n, 2], { generator: g }).add(new Tensor(Float32Array.from([...y].flatMap((c) => (c ? [2, 2] : [-2, -2]))), [n, 2]))
+  const x = randn([n, 2], { generator: g }).add(
+    new Tensor(Float32Array.from([...y].flatMap((c) => (c ? [2, 2] : [-2, -2]))), [n, 2]),
+  )
   return [x, new Tensor(y, [n])]
 }
 
@@ -39,14 +41,19 @@ describe('fit', () => {
       ...quiet,
     })
     expect(h).toBeInstanceOf(History)
-    expect(Object.keys(h.history).sort()).toEqual(['accuracy', 'f1', 'loss', 'lr', 'val_accuracy', 'val_f1', 'val_loss'].sort())
+    expect(Object.keys(h.history).sort()).toEqual(
+      ['accuracy', 'f1', 'loss', 'lr', 'val_accuracy', 'val_f1', 'val_loss'].sort(),
+    )
     expect(h.epochs).toBe(4)
     expect(h.get('lr')).toEqual([0.1, 0.1, 0.1, 0.1])
     const loss = h.get('loss')
     expect(loss[3]!).toBeLessThan(loss[0]!)
     expect(h.last('val_accuracy')!).toBeGreaterThan(0.95)
     // Validation numbers are what evaluate() reports for the final weights.
-    expect(evaluate(model, blobs(128, 2), { metrics: ['accuracy'] })).toEqual({ loss: expect.closeTo(h.last('val_loss')!, 6), accuracy: h.last('val_accuracy') })
+    expect(evaluate(model, blobs(128, 2), { metrics: ['accuracy'] })).toEqual({
+      loss: expect.closeTo(h.last('val_loss')!, 6),
+      accuracy: h.last('val_accuracy'),
+    })
   })
 
   it('every classic model trains with its own default loss', () => {
@@ -55,7 +62,13 @@ describe('fit', () => {
     for (const model of [new LogisticRegression(2), new LinearSVM(2, 2), new MLP([2, 16, 2], { dropout: 0.2 })]) {
       manualSeed(0)
       const target = model instanceof LogisticRegression ? y.to('float32') : y
-      fit(model, { trainData: [x, target], epochs: 10, batchSize: 32, optimizer: new SGD(model.parameters(), { lr: 0.1 }), ...quiet })
+      fit(model, {
+        trainData: [x, target],
+        epochs: 10,
+        batchSize: 32,
+        optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+        ...quiet,
+      })
       expect(accuracy(yt, model.predict(xt)), model.constructor.name).toBeGreaterThan(0.95)
     }
   })
@@ -64,7 +77,14 @@ describe('fit', () => {
     const run = () => {
       manualSeed(5)
       const model = new SoftmaxRegression(2, 2)
-      return fit(model, { trainData: blobs(100, 3), epochs: 2, batchSize: 16, seed: 9, optimizer: new SGD(model.parameters(), { lr: 0.05 }), ...quiet }).history
+      return fit(model, {
+        trainData: blobs(100, 3),
+        epochs: 2,
+        batchSize: 16,
+        seed: 9,
+        optimizer: new SGD(model.parameters(), { lr: 0.05 }),
+        ...quiet,
+      }).history
     }
     expect(run()).toEqual(run())
   })
@@ -91,13 +111,20 @@ describe('fit', () => {
     const model = new Linear(2, 1)
     const opt = new SGD(model.parameters(), { lr: 0.1 })
     expect(() => fit(model, { trainData: blobs(8, 1), optimizer: opt, ...quiet })).toThrow(/no default loss/)
-    expect(() => fit(model, { trainData: [randn([4, 2])], loss: (o) => o.sum(), optimizer: opt, ...quiet })).toThrow(/inputs..., target/)
+    expect(() => fit(model, { trainData: [randn([4, 2])], loss: (o) => o.sum(), optimizer: opt, ...quiet })).toThrow(
+      /inputs..., target/,
+    )
   })
 
   it('prints one plain line per epoch when not on a terminal', () => {
     const lines: string[] = []
     const model = new SoftmaxRegression(2, 2)
-    fit(model, { trainData: blobs(32, 1), epochs: 2, optimizer: new SGD(model.parameters(), { lr: 0.1 }), progress: { log: (l) => lines.push(l), bar: false } })
+    fit(model, {
+      trainData: blobs(32, 1),
+      epochs: 2,
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      progress: { log: (l) => lines.push(l), bar: false },
+    })
     expect(lines.length).toBe(2)
     expect(lines[1]).toMatch(/^epoch 2\/2 - [\d.]+s - loss \d\.\d{4} - lr 1\.00e-1$/)
   })
@@ -133,9 +160,19 @@ describe('callbacks', () => {
     const model = new SoftmaxRegression(2, 2)
     const [x, y] = blobs(128, 6)
     // Validation labels are flipped: the better the fit, the worse the validation loss.
-    const flipped = new Tensor(Int32Array.from(y.data as Int32Array, (v) => 1 - v), [128])
+    const flipped = new Tensor(
+      Int32Array.from(y.data as Int32Array, (v) => 1 - v),
+      [128],
+    )
     const es = new EarlyStopping({ patience: 1, restoreBestWeights: true })
-    const h = fit(model, { trainData: [x, y], valData: [x, flipped], epochs: 20, optimizer: new SGD(model.parameters(), { lr: 0.5 }), callbacks: [es], ...quiet })
+    const h = fit(model, {
+      trainData: [x, y],
+      valData: [x, flipped],
+      epochs: 20,
+      optimizer: new SGD(model.parameters(), { lr: 0.5 }),
+      callbacks: [es],
+      ...quiet,
+    })
     expect(h.epochs).toBe(3)
     expect(h.bestEpoch).toBe(0)
     expect(h.stoppedEpoch).toBe(2)
@@ -158,14 +195,30 @@ describe('callbacks', () => {
   it("works with optim's schedulers; ReduceLROnPlateau is given the validation loss", () => {
     const model = new SoftmaxRegression(2, 2)
     const opt = new SGD(model.parameters(), { lr: 0.1 })
-    const h = fit(model, { trainData: blobs(32, 1), epochs: 4, optimizer: opt, scheduler: new StepLR(opt, { stepSize: 2, gamma: 0.5 }), ...quiet })
+    const h = fit(model, {
+      trainData: blobs(32, 1),
+      epochs: 4,
+      optimizer: opt,
+      scheduler: new StepLR(opt, { stepSize: 2, gamma: 0.5 }),
+      ...quiet,
+    })
     expect(h.get('lr')).toEqual([0.1, 0.1, 0.05, 0.05])
     // Flipped validation labels: the validation loss only gets worse, so from the second epoch on
     // (the first sets the best value) the plateau schedule halves the lr; `lr` is logged as used.
     const [x, y] = blobs(64, 2)
-    const flipped = new Tensor(Int32Array.from(y.data as Int32Array, (v) => 1 - v), [64])
+    const flipped = new Tensor(
+      Int32Array.from(y.data as Int32Array, (v) => 1 - v),
+      [64],
+    )
     const opt2 = new SGD(model.parameters(), { lr: 0.1 })
-    const h2 = fit(model, { trainData: [x, y], valData: [x, flipped], epochs: 3, optimizer: opt2, scheduler: new ReduceLROnPlateau(opt2, { patience: 0, factor: 0.5 }), ...quiet })
+    const h2 = fit(model, {
+      trainData: [x, y],
+      valData: [x, flipped],
+      epochs: 3,
+      optimizer: opt2,
+      scheduler: new ReduceLROnPlateau(opt2, { patience: 0, factor: 0.5 }),
+      ...quiet,
+    })
     expect(h2.get('lr')).toEqual([0.1, 0.1, 0.05])
   })
 })
@@ -188,7 +241,13 @@ describe('selfTraining', () => {
     const [xl, yl] = blobs(8, 10)
     const [xu, yu] = blobs(400, 11)
     const model = new SoftmaxRegression(2, 2)
-    const r = selfTraining(model, [xl, yl], xu, { threshold: 0.95, epochs: 20, batchSize: 8, optimizer: new SGD(model.parameters(), { lr: 0.1 }), ...quiet })
+    const r = selfTraining(model, [xl, yl], xu, {
+      threshold: 0.95,
+      epochs: 20,
+      batchSize: 8,
+      optimizer: new SGD(model.parameters(), { lr: 0.1 }),
+      ...quiet,
+    })
     expect(r.added[0]!).toBeGreaterThan(100)
     const adopted = [...r.pseudoLabels.keys()].filter((i) => r.pseudoLabels[i]! >= 0)
     const right = adopted.filter((i) => r.pseudoLabels[i] === yu.data[i]).length
@@ -196,7 +255,8 @@ describe('selfTraining', () => {
     expect(r.histories.length).toBe(r.added.filter((a) => a > 0).length + 1)
     const acc = [...predict(model, xu).argmax(1).data].filter((v, i) => v === yu.data[i]).length / 400
     expect(acc).toBeGreaterThan(0.97)
-    expect(() => selfTraining(model, [xl, yl], xu, { threshold: 1.5, optimizer: new SGD(model.parameters(), { lr: 0.1 }) })).toThrow(/threshold/)
+    expect(() =>
+      selfTraining(model, [xl, yl], xu, { threshold: 1.5, optimizer: new SGD(model.parameters(), { lr: 0.1 }) }),
+    ).toThrow(/threshold/)
   })
 })
-

@@ -52,7 +52,10 @@ export interface FitOptions {
 }
 
 /** A DataLoader over the input (tensors are wrapped in a TensorDataset). */
-export function toLoader(data: DataInput, opts: { batchSize?: number; shuffle?: boolean; seed?: number } = {}): DataLoader<Tensor[]> {
+export function toLoader(
+  data: DataInput,
+  opts: { batchSize?: number; shuffle?: boolean; seed?: number } = {},
+): DataLoader<Tensor[]> {
   if (data instanceof DataLoader) return data
   const ds = Array.isArray(data) ? new TensorDataset(...data) : data
   return new DataLoader(ds, { batchSize: opts.batchSize ?? 64, shuffle: opts.shuffle ?? false, seed: opts.seed ?? 0 })
@@ -60,7 +63,8 @@ export function toLoader(data: DataInput, opts: { batchSize?: number; shuffle?: 
 
 /** Split a batch [inputs..., target] into the model inputs and the target. */
 function unpack(batch: Tensor[]): [Tensor[], Tensor] {
-  if (batch.length < 2) throw new ArgumentError(`a training batch needs [inputs..., target], got ${batch.length} tensor(s)`)
+  if (batch.length < 2)
+    throw new ArgumentError(`a training batch needs [inputs..., target], got ${batch.length} tensor(s)`)
   return [batch.slice(0, -1), batch[batch.length - 1]!]
 }
 
@@ -100,7 +104,10 @@ function runEpoch(
     }
     onBatch?.(b++, lv, n)
   }
-  if (count === 0) throw new ArgumentError('the data yielded no batches (empty dataset, or dropLast with fewer samples than batchSize)')
+  if (count === 0)
+    throw new ArgumentError(
+      'the data yielded no batches (empty dataset, or dropLast with fewer samples than batchSize)',
+    )
   const logs: Logs = { loss: total / count }
   if (metrics.length) {
     const [o, t] = noGrad(() => [concat(outs, 0), concat(targets, 0)])
@@ -112,15 +119,22 @@ function runEpoch(
 /** Train `model` and return the per-epoch History. */
 export function fit(model: AnyModule, opts: FitOptions): History {
   const { epochs = 10, batchSize = 64, shuffle = true, seed = 0, optimizer, verbose = true } = opts
-  if (!Number.isInteger(epochs) || epochs < 0) throw new ArgumentError(`fit: epochs must be a non-negative integer, got ${epochs}`)
-  if (!optimizer) throw new ArgumentError('fit: an optimizer is required, e.g. new optim.Adam(model.parameters(), { lr: 1e-3 })')
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new ArgumentError(`fit: epochs must be a non-negative integer, got ${epochs}`)
+  if (!optimizer)
+    throw new ArgumentError('fit: an optimizer is required, e.g. new optim.Adam(model.parameters(), { lr: 1e-3 })')
   const loss = defaultLoss(model, opts.loss)
   const metrics = resolveMetrics(opts.metrics ?? [])
   const train = toLoader(opts.trainData, { batchSize, shuffle, seed })
   const val = opts.valData ? toLoader(opts.valData, { batchSize: Math.max(batchSize, 256) }) : null
   const callbacks = [...(opts.callbacks ?? [])]
   if (opts.scheduler)
-    callbacks.push(new LRSchedulerCallback(opts.scheduler, opts.scheduler instanceof ReduceLROnPlateau ? { monitor: val ? 'val_loss' : 'loss' } : {}))
+    callbacks.push(
+      new LRSchedulerCallback(
+        opts.scheduler,
+        opts.scheduler instanceof ReduceLROnPlateau ? { monitor: val ? 'val_loss' : 'loss' } : {},
+      ),
+    )
   if (verbose) callbacks.push(new ProgressBar(opts.progress))
   const history = new History()
   const ctx: TrainContext = { model, optimizer, history, epochs, batchesPerEpoch: train.length, stopTraining: false }
@@ -169,7 +183,11 @@ export function evaluate(model: AnyModule, data: DataInput, opts: EvaluateOption
  * gradients. `x` is an input tensor (batched along axis 0), a Dataset or a DataLoader (whose items'
  * first tensor is the input).
  */
-export function predict(model: AnyModule, x: Tensor | DataInput, { batchSize = 256 }: { batchSize?: number } = {}): Tensor {
+export function predict(
+  model: AnyModule,
+  x: Tensor | DataInput,
+  { batchSize = 256 }: { batchSize?: number } = {},
+): Tensor {
   const loader = toLoader(x instanceof Tensor ? [x] : x, { batchSize })
   return inEvalMode(model, () => {
     const outs: Tensor[] = []

@@ -26,7 +26,8 @@ export function outputLabels(output: Tensor): Int32Array {
 }
 
 function classify(score: typeof precision) {
-  return (o: Tensor, t: Tensor) => score(toLabels(t), outputLabels(o), { average: isBinaryOutput(o) ? 'binary' : 'macro' })
+  return (o: Tensor, t: Tensor) =>
+    score(toLabels(t), outputLabels(o), { average: isBinaryOutput(o) ? 'binary' : 'macro' })
 }
 
 const BUILT_IN: Record<MetricName, Metric['fn']> = {
@@ -45,7 +46,10 @@ export function resolveMetrics(specs: MetricSpec[]): Metric[] {
   return specs.map((s) => {
     if (typeof s !== 'string') return s
     const fn = BUILT_IN[s]
-    if (!fn) throw new ArgumentError(`unknown metric '${s as string}'; built in: ${Object.keys(BUILT_IN).join(', ')}, or pass { name, fn }`)
+    if (!fn)
+      throw new ArgumentError(
+        `unknown metric '${s as string}'; built in: ${Object.keys(BUILT_IN).join(', ')}, or pass { name, fn }`,
+      )
     return { name: s, fn }
   })
 }

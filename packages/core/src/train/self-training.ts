@@ -48,9 +48,15 @@ function probabilities(out: Tensor): { label: Int32Array; confidence: Float64Arr
  * Self-train `model` from `labeled` = [x, y] and unlabelled inputs `unlabeled`. The target dtype of
  * the pseudo-labels follows y's (class indices, or 0/1 floats for a binary model).
  */
-export function selfTraining(model: AnyModule, labeled: [Tensor, Tensor], unlabeled: Tensor, opts: SelfTrainingOptions): SelfTrainingResult {
+export function selfTraining(
+  model: AnyModule,
+  labeled: [Tensor, Tensor],
+  unlabeled: Tensor,
+  opts: SelfTrainingOptions,
+): SelfTrainingResult {
   const { threshold = 0.9, maxRounds = 5, ...fitOpts } = opts
-  if (!(threshold > 0 && threshold <= 1)) throw new ArgumentError(`selfTraining: threshold must be in (0, 1], got ${threshold}`)
+  if (!(threshold > 0 && threshold <= 1))
+    throw new ArgumentError(`selfTraining: threshold must be in (0, 1], got ${threshold}`)
   const [x0, y0] = labeled
   const n = unlabeled.shape[0]!
   const pseudoLabels = new Int32Array(n).fill(-1)
@@ -73,7 +79,12 @@ export function selfTraining(model: AnyModule, labeled: [Tensor, Tensor], unlabe
     // Retrain on the labelled data plus every pseudo-labelled sample so far.
     const chosen = Int32Array.from(pseudoLabels.keys()).filter((i) => pseudoLabels[i]! >= 0)
     const xp = gather(unlabeled, 0, tensor(chosen, { dtype: 'int32' }))
-    const yp = new Tensor(Int32Array.from(chosen, (i) => pseudoLabels[i]!), [chosen.length]).to(y0.dtype).reshape([chosen.length, ...y0.shape.slice(1)])
+    const yp = new Tensor(
+      Int32Array.from(chosen, (i) => pseudoLabels[i]!),
+      [chosen.length],
+    )
+      .to(y0.dtype)
+      .reshape([chosen.length, ...y0.shape.slice(1)])
     histories.push(fit(model, { ...fitOpts, trainData: [concat([x0, xp], 0), concat([y0, yp], 0)] }))
   }
   return { pseudoLabels, added, histories }

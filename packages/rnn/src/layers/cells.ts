@@ -17,7 +17,13 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
   bias_ih: Parameter | null
   bias_hh: Parameter | null
 
-  constructor(readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, bias = true, dtype: 'float32' | 'float64' = 'float32') {
+  constructor(
+    readonly mode: RecurrentMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    bias = true,
+    dtype: 'float32' | 'float64' = 'float32',
+  ) {
     super()
     if (!Number.isInteger(inputSize) || inputSize < 1)
       throw new ArgumentError(`inputSize must be a positive integer, got ${inputSize}`)
@@ -36,9 +42,13 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
   protected step(x: Tensor, h?: Tensor | null, c?: Tensor | null): CellState {
     const name = this.constructor.name
     if (x.rank !== 1 && x.rank !== 2)
-      throw new ShapeError(`${name}: expected input of shape (B, ${this.inputSize}) or (${this.inputSize}), got ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `${name}: expected input of shape (B, ${this.inputSize}) or (${this.inputSize}), got ${fmt(x.shape)}`,
+      )
     if (x.shape[x.rank - 1] !== this.inputSize)
-      throw new ShapeError(`${name}: expected input size ${this.inputSize}, got ${x.shape[x.rank - 1]} in shape ${fmt(x.shape)}`)
+      throw new ShapeError(
+        `${name}: expected input size ${this.inputSize}, got ${x.shape[x.rank - 1]} in shape ${fmt(x.shape)}`,
+      )
     const unbatched = x.rank === 1
     const xb = unbatched ? x.unsqueeze(0) : x
     const B = xb.shape[0]!
@@ -52,7 +62,12 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
     const init: CellState = { h: state(h, 'hidden state h'), c: this.mode === 'LSTM' ? state(c, 'cell state c') : null }
     // (B, I) -> (B, G*H)
     const xi = linear(xb, this.weight_ih, this.bias_ih)
-    const out = cellStep(this.mode, xi, init, { wIh: this.weight_ih, wHh: this.weight_hh, bIh: this.bias_ih, bHh: this.bias_hh })
+    const out = cellStep(this.mode, xi, init, {
+      wIh: this.weight_ih,
+      wHh: this.weight_hh,
+      bIh: this.bias_ih,
+      bHh: this.bias_hh,
+    })
     return unbatched ? { h: out.h.squeeze(0), c: out.c ? out.c.squeeze(0) : null } : out
   }
 }

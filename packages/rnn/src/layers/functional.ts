@@ -14,7 +14,17 @@
  */
 import { gruPointwise, lstmPointwise } from './fused.js'
 import { recurrentScan } from './scan.js'
-import { type Tensor, ArgumentError, ShapeError, concat, dropout, fromValues, linear, select, stack } from '@refnets/core'
+import {
+  type Tensor,
+  ArgumentError,
+  ShapeError,
+  concat,
+  dropout,
+  fromValues,
+  linear,
+  select,
+  stack,
+} from '@refnets/core'
 
 export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
 
@@ -58,7 +68,12 @@ export function cellStep(mode: RecurrentMode, xi: Tensor, state: CellState, w: C
 }
 
 /** The (T, B, 1) float mask [t < len_b] of a batch, or null when every sequence is full. */
-export function lengthMask(lengths: ArrayLike<number> | null, T: number, B: number, dtype: Tensor['dtype']): Tensor | null {
+export function lengthMask(
+  lengths: ArrayLike<number> | null,
+  T: number,
+  B: number,
+  dtype: Tensor['dtype'],
+): Tensor | null {
   if (!lengths) return null
   let full = true
   for (let b = 0; b < B; b++) if (lengths[b] !== T) full = false
@@ -74,7 +89,12 @@ export function lengthMask(lengths: ArrayLike<number> | null, T: number, B: numb
  * order and the final state.
  */
 export function runDirection(
-  mode: RecurrentMode, xp: Tensor, init: CellState, w: CellWeights, mask: Tensor | null, reverse: boolean,
+  mode: RecurrentMode,
+  xp: Tensor,
+  init: CellState,
+  w: CellWeights,
+  mask: Tensor | null,
+  reverse: boolean,
 ): { y: Tensor; state: CellState } {
   const r = recurrentScan(mode, xp, init.h, init.c, w.wHh, w.bHh, mask, reverse)
   return { y: r.y, state: { h: r.h, c: r.c } }
@@ -105,7 +125,12 @@ export interface RecurrentResult {
  * (L*D, B, H) or null for zeros.
  */
 export function recurrent(
-  mode: RecurrentMode, x: Tensor, h0: Tensor | null, c0: Tensor | null, weights: CellWeights[], opts: RecurrentOptions,
+  mode: RecurrentMode,
+  x: Tensor,
+  h0: Tensor | null,
+  c0: Tensor | null,
+  weights: CellWeights[],
+  opts: RecurrentOptions,
 ): RecurrentResult {
   const [T, B] = x.shape as [number, number, number]
   const D = opts.bidirectional ? 2 : 1
@@ -123,7 +148,10 @@ export function recurrent(
       // (T, B, I) -> (T*B, I) @ (I, G*H) -> (T, B, G*H): all steps' input projections in one GEMM
       const I = input.shape[2]!
       const xp = linear(input.reshape(T * B, I), w.wIh, w.bIh).reshape(T, B, GATES[mode] * H)
-      const init: CellState = { h: h0 ? select(h0, 0, k) : zeros(), c: mode === 'LSTM' ? (c0 ? select(c0, 0, k) : zeros()) : null }
+      const init: CellState = {
+        h: h0 ? select(h0, 0, k) : zeros(),
+        c: mode === 'LSTM' ? (c0 ? select(c0, 0, k) : zeros()) : null,
+      }
       const { y, state } = runDirection(mode, xp, init, w, mask, d === 1)
       outs.push(y)
       hs.push(state.h)
@@ -151,7 +179,9 @@ export function checkLengths(lengths: Tensor | ArrayLike<number>, T: number, B: 
   for (let b = 0; b < B; b++) {
     const v = Number(vals[b])
     if (!Number.isInteger(v) || v < 1 || v > T)
-      throw new ArgumentError(`sequence length ${b} must be an integer in [1, ${T}] (the padded sequence length), got ${v}`)
+      throw new ArgumentError(
+        `sequence length ${b} must be an integer in [1, ${T}] (the padded sequence length), got ${v}`,
+      )
     out[b] = v
   }
   return out

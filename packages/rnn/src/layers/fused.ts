@@ -81,7 +81,11 @@ export const LSTMPointwise = defineOp<{ H: number }>({
     const H = attrs.H
     const g = apply(LSTMPointwiseBackward, [xi!, hh!, cp!, dy], attrs)
     const da = g.slice(1, 0, 4 * H)
-    return [xi!.requiresGrad ? da : null, hh!.requiresGrad ? da : null, cp!.requiresGrad ? g.slice(1, 4 * H, 5 * H) : null]
+    return [
+      xi!.requiresGrad ? da : null,
+      hh!.requiresGrad ? da : null,
+      cp!.requiresGrad ? g.slice(1, 4 * H, 5 * H) : null,
+    ]
   },
   onnx: (ctx, [xi, hh, cp], { attrs }) => {
     const [a] = ctx.node('Add', [xi!, hh!])

@@ -33,7 +33,11 @@ export interface LoweringAttrs {
  * Inputs: x, [h0], [c0], [lengths], then per layer and direction weight_ih, weight_hh, [bias_ih,
  * bias_hh]. Outputs: output, h_n, [c_n].
  */
-export function lowerRecurrent(ctx: LoweringContext, names: string[], info: { attrs: LoweringAttrs; inputs: Tensor[] }): string[] {
+export function lowerRecurrent(
+  ctx: LoweringContext,
+  names: string[],
+  info: { attrs: LoweringAttrs; inputs: Tensor[] },
+): string[] {
   const a = info.attrs
   const D = a.bidirectional ? 2 : 1
   const G = GATES[a.mode]
@@ -48,12 +52,17 @@ export function lowerRecurrent(ctx: LoweringContext, names: string[], info: { at
   const reorder = (w: string): string => {
     if (G === 1) return w
     const parts = ctx.node('Split', [w, i64(Array(G).fill(H))], { axis: 0 }, { outputs: G })
-    return ctx.node('Concat', ORDER[a.mode].map((j) => parts[j]!), { axis: 0 })[0]!
+    return ctx.node(
+      'Concat',
+      ORDER[a.mode].map((j) => parts[j]!),
+      { axis: 0 },
+    )[0]!
   }
   const unsq = (t: string) => ctx.node('Unsqueeze', [t, i64([0])])[0]!
   const stackDirs = (ts: string[]) => (ts.length === 1 ? ts[0]! : ctx.node('Concat', ts, { axis: 0 })[0]!)
   /** Rows [l*D, (l+1)*D) of a (L*D, B, H) state. */
-  const layerState = (s: string, l: number) => (a.numLayers === 1 ? s : ctx.node('Slice', [s, i64([l * D]), i64([(l + 1) * D]), i64([0])])[0]!)
+  const layerState = (s: string, l: number) =>
+    a.numLayers === 1 ? s : ctx.node('Slice', [s, i64([l * D]), i64([(l + 1) * D]), i64([0])])[0]!
 
   let input = a.batchFirst ? ctx.node('Transpose', [x], { perm: [1, 0, 2] })[0]! : x
   const hN: string[] = []
@@ -73,7 +82,10 @@ export function lowerRecurrent(ctx: LoweringContext, names: string[], info: { at
         B.push(unsq(ctx.node('Concat', [bIh, bHh], { axis: 0 })[0]!))
       }
     }
-    const attrs: Record<string, number | string | string[]> = { hidden_size: H, direction: a.bidirectional ? 'bidirectional' : 'forward' }
+    const attrs: Record<string, number | string | string[]> = {
+      hidden_size: H,
+      direction: a.bidirectional ? 'bidirectional' : 'forward',
+    }
     if (a.mode === 'GRU') attrs.linear_before_reset = 1
     if (a.mode === 'RNN_RELU') attrs.activations = Array(D).fill('Relu')
     const ins = [input, stackDirs(W), stackDirs(R), a.bias ? stackDirs(B) : '', lens, h0 ? layerState(h0, l) : '']

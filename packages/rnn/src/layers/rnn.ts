@@ -20,7 +20,15 @@
  * and the states are those at each sequence's end.
  */
 import {
-  type Tensor, ArgumentError, Module, Parameter, ShapeError, applyMulti, rand, transpose, zeros,
+  type Tensor,
+  ArgumentError,
+  Module,
+  Parameter,
+  ShapeError,
+  applyMulti,
+  rand,
+  transpose,
+  zeros,
 } from '@refnets/core'
 import { type CellWeights, type RecurrentMode, GATES, checkLengths, recurrent } from './functional.js'
 import { type LoweringAttrs, lowerRecurrent } from './onnx.js'
@@ -48,7 +56,10 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   readonly bidirectional: boolean
 
   constructor(
-    readonly mode: RecurrentMode, readonly inputSize: number, readonly hiddenSize: number, opts: RecurrentLayerOptions = {},
+    readonly mode: RecurrentMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    opts: RecurrentLayerOptions = {},
   ) {
     super()
     const { numLayers = 1, bias = true, batchFirst = false, dropout = 0, bidirectional = false } = opts
@@ -92,8 +103,10 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
     const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`
     const self = this as unknown as Record<string, Parameter | undefined>
     return {
-      wIh: self[`weight_ih${sfx}`]!, wHh: self[`weight_hh${sfx}`]!,
-      bIh: self[`bias_ih${sfx}`] ?? null, bHh: self[`bias_hh${sfx}`] ?? null,
+      wIh: self[`weight_ih${sfx}`]!,
+      wHh: self[`weight_hh${sfx}`]!,
+      bIh: self[`bias_ih${sfx}`] ?? null,
+      bHh: self[`bias_hh${sfx}`] ?? null,
     }
   }
 
@@ -134,18 +147,32 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
     for (let l = 0; l < this.numLayers; l++)
       for (let d = 0; d < this.numDirections; d++) weights.push(this.cellWeights(l, d))
     const params = weights.flatMap((w) => (w.bIh && w.bHh ? [w.wIh, w.wHh, w.bIh, w.bHh] : [w.wIh, w.wHh]))
-    const lensTensor = lens ? (lengths && 'shape' in lengths ? (lengths as Tensor) : zeros([B], { dtype: 'int32' })) : null
+    const lensTensor = lens
+      ? lengths && 'shape' in lengths
+        ? (lengths as Tensor)
+        : zeros([B], { dtype: 'int32' })
+      : null
     if (lensTensor && !('shape' in lengths!)) (lensTensor.storage as Int32Array).set(lens!)
     const attrs: LoweringAttrs = {
-      mode: this.mode, hiddenSize: this.hiddenSize, numLayers: this.numLayers, bidirectional: this.bidirectional,
-      batchFirst: this.batchFirst && !unbatched, bias: this.bias, hasH0: !!h, hasC0: !!c, hasLengths: !!lensTensor,
+      mode: this.mode,
+      hiddenSize: this.hiddenSize,
+      numLayers: this.numLayers,
+      bidirectional: this.bidirectional,
+      batchFirst: this.batchFirst && !unbatched,
+      bias: this.bias,
+      hasH0: !!h,
+      hasC0: !!c,
+      hasLengths: !!lensTensor,
     }
     const states = [...(h ? [h] : []), ...(c ? [c] : []), ...(lensTensor ? [lensTensor] : [])]
     const inputs = [unbatched ? xt : x, ...states, ...params]
     const outs = applyMulti({ name: this.mode, onnx: lowerRecurrent }, inputs, attrs, () => {
       const r = recurrent(this.mode, xt, h, c, weights, {
-        numLayers: this.numLayers, bidirectional: this.bidirectional, dropout: this.dropout,
-        training: this.training, lengths: lens,
+        numLayers: this.numLayers,
+        bidirectional: this.bidirectional,
+        dropout: this.dropout,
+        training: this.training,
+        lengths: lens,
       })
       // (T, B, D*H) -> (B, T, D*H) for batchFirst
       const out = this.batchFirst && !unbatched ? transpose(r.output, 0, 1) : r.output
@@ -160,7 +187,11 @@ type LstmArgs = [Tensor, (Tensor | null)?, (Tensor | null)?, (Lengths | null)?]
 
 /** Elman RNN; `nonlinearity` 'tanh' (default) or 'relu'. forward(x, h0?, lengths?) -> [output, h_n]. */
 export class RNN extends RecurrentBase<HiddenArgs> {
-  constructor(inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    opts: RecurrentLayerOptions & { nonlinearity?: 'tanh' | 'relu' } = {},
+  ) {
     const nl = opts.nonlinearity ?? 'tanh'
     if (nl !== 'tanh' && nl !== 'relu')
       throw new ArgumentError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nl)}'`)

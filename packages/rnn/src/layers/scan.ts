@@ -203,14 +203,17 @@ export const RecurrentScan = defineOp<ScanAttrs>({
       for (let q = 0; q < B * H; q++) dh[q]! += back[q]!
     }
     // dW_hh = sum_t da_t^T h_{t-1}: (G*H, T*B) @ (T*B, H), one GEMM over every step
-    const dW = wHh!.requiresGrad ? noGrad(() => matmul(transpose(mat(dhh, [T * B, GH]), 0, 1), mat(s.hPrev, [T * B, H]))) : null
+    const dW = wHh!.requiresGrad
+      ? noGrad(() => matmul(transpose(mat(dhh, [T * B, GH]), 0, 1), mat(s.hPrev, [T * B, H])))
+      : null
     let db: Tensor | null = null
     if (hasBias && bHh!.requiresGrad) {
       const acc = allocate(dtype, GH) as Arr
       for (let n = 0; n < T * B; n++) for (let j = 0; j < GH; j++) acc[j]! += dhh[n * GH + j]!
       db = new Tensor(acc, [GH])
     }
-    const toDtype = (a: Float64Array, shape: number[]) => new Tensor(dtype === 'float32' ? Float32Array.from(a) : a, shape)
+    const toDtype = (a: Float64Array, shape: number[]) =>
+      new Tensor(dtype === 'float32' ? Float32Array.from(a) : a, shape)
     return [
       xp!.requiresGrad ? new Tensor(dxp, [T, B, GH]) : null,
       h0!.requiresGrad ? toDtype(dh, [B, H]) : null,
@@ -227,13 +230,27 @@ export const RecurrentScan = defineOp<ScanAttrs>({
  * mask (T, B, 1) or null. Returns y (T, B, H) and the final h, c.
  */
 export function recurrentScan(
-  mode: RecurrentMode, xp: Tensor, h0: Tensor, c0: Tensor | null, wHh: Tensor, bHh: Tensor | null, mask: Tensor | null, reverse: boolean,
+  mode: RecurrentMode,
+  xp: Tensor,
+  h0: Tensor,
+  c0: Tensor | null,
+  wHh: Tensor,
+  bHh: Tensor | null,
+  mask: Tensor | null,
+  reverse: boolean,
 ): { y: Tensor; h: Tensor; c: Tensor | null } {
   const T = xp.shape[0]!
   const dummy = new Tensor(allocate(xp.dtype, 1), [1])
   const out = apply(RecurrentScan, [xp, h0, c0 ?? dummy, wHh, bHh ?? dummy, mask ?? dummy], {
-    mode, reverse, hasMask: mask !== null, hasBias: bHh !== null,
+    mode,
+    reverse,
+    hasMask: mask !== null,
+    hasBias: bHh !== null,
   })
   // (T + 2, B, H) -> y (T, B, H), h (B, H), c (B, H)
-  return { y: out.slice(0, 0, T), h: out.slice(0, T, T + 1).squeeze(0), c: mode === 'LSTM' ? out.slice(0, T + 1, T + 2).squeeze(0) : null }
+  return {
+    y: out.slice(0, 0, T),
+    h: out.slice(0, T, T + 1).squeeze(0),
+    c: mode === 'LSTM' ? out.slice(0, T + 1, T + 2).squeeze(0) : null,
+  }
 }

@@ -17,7 +17,12 @@ export interface RnnLmOptions extends RecurrentLayerOptions {
   embedDim?: number
 }
 
-export function makeRecurrent(cell: CellKind, inputSize: number, hiddenSize: number, opts: RecurrentLayerOptions = {}): RecurrentBase {
+export function makeRecurrent(
+  cell: CellKind,
+  inputSize: number,
+  hiddenSize: number,
+  opts: RecurrentLayerOptions = {},
+): RecurrentBase {
   if (cell === 'rnn') return new RNN(inputSize, hiddenSize, opts)
   if (cell === 'gru') return new GRU(inputSize, hiddenSize, opts)
   if (cell === 'lstm') return new LSTM(inputSize, hiddenSize, opts)
@@ -29,7 +34,11 @@ export class RnnLM extends Module<[Tensor, (Tensor | null)?, (Tensor | null)?], 
   rnn: RecurrentBase
   output: nn.Linear
 
-  constructor(readonly vocabSize: number, readonly hiddenSize: number, { cell = 'lstm', embedDim = 32, dtype = 'float32', ...rest }: RnnLmOptions = {}) {
+  constructor(
+    readonly vocabSize: number,
+    readonly hiddenSize: number,
+    { cell = 'lstm', embedDim = 32, dtype = 'float32', ...rest }: RnnLmOptions = {},
+  ) {
     super()
     this.embedding = new nn.Embedding(vocabSize, embedDim, { dtype })
     this.rnn = makeRecurrent(cell, embedDim, hiddenSize, { ...rest, batchFirst: true, dtype })
@@ -55,11 +64,19 @@ export class CellLM extends Module<[Tensor, (Tensor | null)?, (Tensor | null)?],
   cell: RNNCell | GRUCell | LSTMCell
   output: nn.Linear
 
-  constructor(readonly vocabSize: number, readonly hiddenSize: number, { cell = 'lstm', embedDim = 32, dtype = 'float32' }: RnnLmOptions = {}) {
+  constructor(
+    readonly vocabSize: number,
+    readonly hiddenSize: number,
+    { cell = 'lstm', embedDim = 32, dtype = 'float32' }: RnnLmOptions = {},
+  ) {
     super()
     this.embedding = new nn.Embedding(vocabSize, embedDim, { dtype })
     this.cell =
-      cell === 'lstm' ? new LSTMCell(embedDim, hiddenSize, { dtype }) : cell === 'gru' ? new GRUCell(embedDim, hiddenSize, { dtype }) : new RNNCell(embedDim, hiddenSize, { dtype })
+      cell === 'lstm'
+        ? new LSTMCell(embedDim, hiddenSize, { dtype })
+        : cell === 'gru'
+          ? new GRUCell(embedDim, hiddenSize, { dtype })
+          : new RNNCell(embedDim, hiddenSize, { dtype })
     this.output = new nn.Linear(hiddenSize, vocabSize, { dtype })
   }
 

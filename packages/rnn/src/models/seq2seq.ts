@@ -22,7 +22,10 @@ export class Seq2SeqEncoder extends Module<[Tensor, (Tensor | ArrayLike<number> 
   embedding: nn.Embedding
   rnn: GRU
 
-  constructor(vocabSize: number, { embedDim = 32, numHiddens = 64, numLayers = 2, dropout = 0, dtype = 'float32' }: Seq2SeqOptions = {}) {
+  constructor(
+    vocabSize: number,
+    { embedDim = 32, numHiddens = 64, numLayers = 2, dropout = 0, dtype = 'float32' }: Seq2SeqOptions = {},
+  ) {
     super()
     this.embedding = new nn.Embedding(vocabSize, embedDim, { dtype })
     this.rnn = new GRU(embedDim, numHiddens, { numLayers, dropout, batchFirst: true, dtype })
@@ -40,7 +43,10 @@ export class Seq2SeqDecoder extends Module<[Tensor, Tensor, Tensor], Tensor[]> {
   rnn: GRU
   dense: nn.Linear
 
-  constructor(vocabSize: number, { embedDim = 32, numHiddens = 64, numLayers = 2, dropout = 0, dtype = 'float32' }: Seq2SeqOptions = {}) {
+  constructor(
+    vocabSize: number,
+    { embedDim = 32, numHiddens = 64, numLayers = 2, dropout = 0, dtype = 'float32' }: Seq2SeqOptions = {},
+  ) {
     super()
     this.embedding = new nn.Embedding(vocabSize, embedDim, { dtype })
     this.rnn = new GRU(embedDim + numHiddens, numHiddens, { numLayers, dropout, batchFirst: true, dtype })
@@ -96,5 +102,8 @@ export function maskedCrossEntropy(logits: Tensor, targets: Tensor, validLens: A
       n++
     }
   const per = crossEntropy(logits.reshape(B * T, V), targets.reshape(B * T), { reduction: 'none' })
-  return per.mul(fromValues(logits.dtype, [B * T], w)).sum().div(Math.max(n, 1))
+  return per
+    .mul(fromValues(logits.dtype, [B * T], w))
+    .sum()
+    .div(Math.max(n, 1))
 }

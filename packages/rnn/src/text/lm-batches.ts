@@ -21,13 +21,20 @@ function check(corpus: ArrayLike<number>, batchSize: number, numSteps: number): 
   if (!Number.isInteger(numSteps) || numSteps < 1)
     throw new ArgumentError(`numSteps must be a positive integer, got ${numSteps}`)
   if (corpus.length < batchSize * numSteps + 1)
-    throw new ArgumentError(`corpus of ${corpus.length} tokens is too short for one minibatch of ${batchSize} x ${numSteps} (+1)`)
+    throw new ArgumentError(
+      `corpus of ${corpus.length} tokens is too short for one minibatch of ${batchSize} x ${numSteps} (+1)`,
+    )
 }
 
 const block = (rows: number[][]): Tensor => new Tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length])
 
 /** d2l's seq_data_iter_random: random offset in [0, numSteps), subsequences shuffled. */
-export function* randomLmBatches(corpus: ArrayLike<number>, batchSize: number, numSteps: number, gen = new Rng(0)): Generator<LmBatch> {
+export function* randomLmBatches(
+  corpus: ArrayLike<number>,
+  batchSize: number,
+  numSteps: number,
+  gen = new Rng(0),
+): Generator<LmBatch> {
   check(corpus, batchSize, numSteps)
   const offset = gen.int(numSteps)
   const n = corpus.length - offset
@@ -42,14 +49,21 @@ export function* randomLmBatches(corpus: ArrayLike<number>, batchSize: number, n
 }
 
 /** d2l's seq_data_iter_sequential: random offset in [0, numSteps], then the text in batchSize rows. */
-export function* sequentialLmBatches(corpus: ArrayLike<number>, batchSize: number, numSteps: number, gen = new Rng(0)): Generator<LmBatch> {
+export function* sequentialLmBatches(
+  corpus: ArrayLike<number>,
+  batchSize: number,
+  numSteps: number,
+  gen = new Rng(0),
+): Generator<LmBatch> {
   check(corpus, batchSize, numSteps)
   const offset = gen.int(numSteps + 1)
   const rowLen = Math.floor((corpus.length - offset - 1) / batchSize)
   const numBatches = Math.floor(rowLen / numSteps)
   for (let b = 0; b < numBatches; b++) {
     const rows = (shift: number) =>
-      Array.from({ length: batchSize }, (_, r) => Array.from({ length: numSteps }, (_, j) => corpus[offset + shift + r * rowLen + b * numSteps + j]!))
+      Array.from({ length: batchSize }, (_, r) =>
+        Array.from({ length: numSteps }, (_, j) => corpus[offset + shift + r * rowLen + b * numSteps + j]!),
+      )
     yield { X: block(rows(0)), Y: block(rows(1)) }
   }
 }

@@ -25,7 +25,9 @@ export const zipfPoints = (freqs: [string, number][]): [number, number][] => fre
  * [from, to] (1-based, inclusive): the head and the tail of real text bend away from the line.
  */
 export function zipfExponent(freqs: [string, number][], from = 1, to = freqs.length): number {
-  const pts = zipfPoints(freqs).slice(from - 1, to).map(([r, f]) => [Math.log(r), Math.log(f)] as const)
+  const pts = zipfPoints(freqs)
+    .slice(from - 1, to)
+    .map(([r, f]) => [Math.log(r), Math.log(f)] as const)
   if (pts.length < 2) throw new ArgumentError(`zipfExponent needs at least 2 ranks, got ${pts.length}`)
   const mx = pts.reduce((s, p) => s + p[0], 0) / pts.length
   const my = pts.reduce((s, p) => s + p[1], 0) / pts.length

@@ -16,7 +16,8 @@ import type { Conv2dGeometry, ConvKernels, FloatArray, Pool2dGeometry } from '..
 import { matmul } from './matmul.js'
 
 /** A zeroed scratch array of the same element type as `like`. */
-const scratch = (like: FloatArray, n: number): FloatArray => (like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n))
+const scratch = (like: FloatArray, n: number): FloatArray =>
+  like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n)
 
 /**
  * For kernel column offset `off` (= j * dilation - pad), the output columns [lo, hi) whose input
@@ -33,7 +34,15 @@ function validRange(off: number, stride: number, n: number, outN: number): [numb
  * Unroll the `c` channels of x starting at `xOff`, for output rows [oh0, oh1), into cols:
  * c*kH*kW rows by (oh1 - oh0)*outW columns.
  */
-function im2col(x: FloatArray, xOff: number, c: number, cols: FloatArray, g: Conv2dGeometry, oh0: number, oh1: number): void {
+function im2col(
+  x: FloatArray,
+  xOff: number,
+  c: number,
+  cols: FloatArray,
+  g: Conv2dGeometry,
+  oh0: number,
+  oh1: number,
+): void {
   const { inH, inW, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
   const T = (oh1 - oh0) * outW
   const plane = inH * inW
@@ -62,7 +71,15 @@ function im2col(x: FloatArray, xOff: number, c: number, cols: FloatArray, g: Con
 }
 
 /** The adjoint of im2col: add each entry of cols back into its input position (dx += col2im(cols)). */
-function col2im(cols: FloatArray, dx: FloatArray, xOff: number, c: number, g: Conv2dGeometry, oh0: number, oh1: number): void {
+function col2im(
+  cols: FloatArray,
+  dx: FloatArray,
+  xOff: number,
+  c: number,
+  g: Conv2dGeometry,
+  oh0: number,
+  oh1: number,
+): void {
   const { inH, inW, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
   const T = (oh1 - oh0) * outW
   const plane = inH * inW
@@ -98,7 +115,15 @@ function transposeInto(src: FloatArray, rows: number, cols: number, dst: FloatAr
 }
 
 /** Copy columns [c0, c0 + T) of each of `rows` rows (row stride `stride`, from `off`) into dst (rows x T). */
-function copyColumns(src: FloatArray, off: number, rows: number, stride: number, c0: number, T: number, dst: FloatArray): void {
+function copyColumns(
+  src: FloatArray,
+  off: number,
+  rows: number,
+  stride: number,
+  c0: number,
+  T: number,
+  dst: FloatArray,
+): void {
   for (let r = 0; r < rows; r++) dst.set(src.subarray(off + r * stride + c0, off + r * stride + c0 + T), r * T)
 }
 
@@ -114,8 +139,16 @@ function plan(g: Conv2dGeometry) {
   const K = cg * g.kH * g.kW
   const rows = Math.min(g.outH, Math.max(1, Math.floor(131072 / K / g.outW)))
   // A 1x1, stride-1, unpadded conv in one tile needs no im2col: the input plane already is cols.
-  const pointwise = rows === g.outH && g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 &&
-    g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW
+  const pointwise =
+    rows === g.outH &&
+    g.kH === 1 &&
+    g.kW === 1 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.padTop === 0 &&
+    g.padLeft === 0 &&
+    g.outH === g.inH &&
+    g.outW === g.inW
   return { cg, og, K, rows, T: rows * g.outW, ohw: g.outH * g.outW, plane: g.inH * g.inW, pointwise }
 }
 
@@ -153,11 +186,18 @@ function conv2d(x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatA
       }
 }
 
-function conv2dBackwardInput(dy: FloatArray, w: FloatArray, bias: FloatArray | null, dx: FloatArray, g: Conv2dGeometry): void {
+function conv2dBackwardInput(
+  dy: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  dx: FloatArray,
+  g: Conv2dGeometry,
+): void {
   const { cg, og, K, rows, T, ohw, plane, pointwise } = plan(g)
   // W_g^T for every group: (K x og), so the GEMM reads it row by row.
   const wt = scratch(w, w.length)
-  for (let grp = 0; grp < g.groups; grp++) transposeInto(w.subarray(grp * og * K, (grp + 1) * og * K), og, K, wt.subarray(grp * og * K, (grp + 1) * og * K))
+  for (let grp = 0; grp < g.groups; grp++)
+    transposeInto(w.subarray(grp * og * K, (grp + 1) * og * K), og, K, wt.subarray(grp * og * K, (grp + 1) * og * K))
   const cols = pointwise ? null : scratch(dx, K * T)
   const tile = rows < g.outH ? scratch(dx, og * T) : null
   if (cols) dx.fill(0)
@@ -295,7 +335,8 @@ function maxPool2dBackward(dy: FloatArray, indices: Int32Array, dx: FloatArray, 
  * Each window is pushed as 8 numbers: o, hs, i0, i1, ws, j0, j1, count.
  */
 function avgWindows(g: Pool2dGeometry, countIncludePad: boolean): number[] {
-  const { inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW } = g
+  const { inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW } =
+    g
   const win: number[] = []
   for (let oh = 0; oh < outH; oh++) {
     const hs = oh * strideH - padTop
@@ -322,7 +363,11 @@ function avgPool2d(x: FloatArray, y: FloatArray, g: Pool2dGeometry, countInclude
     const xo = p * plane
     const yo = p * ohw
     for (let t = 0; t < win.length; t += 8) {
-      const hs = win[t + 1]!, i1 = win[t + 3]!, ws = win[t + 4]!, j0 = win[t + 5]!, j1 = win[t + 6]!
+      const hs = win[t + 1]!,
+        i1 = win[t + 3]!,
+        ws = win[t + 4]!,
+        j0 = win[t + 5]!,
+        j1 = win[t + 6]!
       let s = 0
       for (let i = win[t + 2]!; i < i1; i++) {
         const r = xo + (hs + i * dilationH) * inW + ws
@@ -344,7 +389,11 @@ function avgPool2dBackward(dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, co
     const xo = p * plane
     const yo = p * ohw
     for (let t = 0; t < win.length; t += 8) {
-      const hs = win[t + 1]!, i1 = win[t + 3]!, ws = win[t + 4]!, j0 = win[t + 5]!, j1 = win[t + 6]!
+      const hs = win[t + 1]!,
+        i1 = win[t + 3]!,
+        ws = win[t + 4]!,
+        j0 = win[t + 5]!,
+        j1 = win[t + 6]!
       const count = win[t + 7]!
       if (count === 0) continue
       const v = dy[yo + win[t]!]! / count

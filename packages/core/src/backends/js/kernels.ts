@@ -2,14 +2,23 @@
  * The `js` backend: the readable reference for every kernel. Plain loops over contiguous row-major
  * arrays; correctness first, with a fast path only where the general loop would be absurd.
  */
-import { type BinaryKernel, type FloatArray, type KernelTable, type ReduceKernel, type UnaryKernel, binaryOpNames, unaryOpNames } from '../../kernel-table.js'
+import {
+  type BinaryKernel,
+  type FloatArray,
+  type KernelTable,
+  type ReduceKernel,
+  type UnaryKernel,
+  binaryOpNames,
+  unaryOpNames,
+} from '../../kernel-table.js'
 import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, unaryScalar } from './unary.js'
 import { matmul, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
 
-const unary = (f: (x: number, a: object) => number): UnaryKernel =>
+const unary =
+  (f: (x: number, a: object) => number): UnaryKernel =>
   (x, out, attrs) => {
     for (let i = 0; i < x.length; i++) out[i] = f(x[i]!, attrs)
   }
@@ -59,7 +68,17 @@ function forEachIndex(shape: number[], strides: number[][], fn: (i: number, offs
  * networks get their own loop (`rows` below): a loop calling `f` through a shared closure is megamorphic in V8
  * and runs 4-15x slower (measured: a dense 800k-element Mul takes 16 ms through `f`, 1 ms as its own loop).
  */
-type Row = (a: TypedArray, ai: number, as: number, b: TypedArray, bi: number, bs: number, o: TypedArray, oi: number, n: number) => void
+type Row = (
+  a: TypedArray,
+  ai: number,
+  as: number,
+  b: TypedArray,
+  bi: number,
+  bs: number,
+  o: TypedArray,
+  oi: number,
+  n: number,
+) => void
 
 const rows: Partial<Record<(typeof binaryOpNames)[number], Row>> = {
   Add: (a, ai, as, b, bi, bs, o, oi, n) => {
@@ -76,9 +95,11 @@ const rows: Partial<Record<(typeof binaryOpNames)[number], Row>> = {
   },
 }
 
-const genericRow = (f: (a: number, b: number) => number): Row => (a, ai, as, b, bi, bs, o, oi, n) => {
-  for (let i = 0; i < n; i++) o[oi + i] = f(a[ai + i * as]!, b[bi + i * bs]!)
-}
+const genericRow =
+  (f: (a: number, b: number) => number): Row =>
+  (a, ai, as, b, bi, bs, o, oi, n) => {
+    for (let i = 0; i < n; i++) o[oi + i] = f(a[ai + i * as]!, b[bi + i * bs]!)
+  }
 
 /**
  * Merge adjacent dims of `shape` that both operands walk as one (stride[d] = stride[d + 1] * shape[d + 1]),
@@ -105,7 +126,8 @@ function collapse(shape: number[], as: number[], bs: number[]): [number[], numbe
 }
 
 /** A broadcasting binary kernel: the collapsed innermost dim is one `row` call, the outer dims are walked. */
-const binary = (row: Row): BinaryKernel =>
+const binary =
+  (row: Row): BinaryKernel =>
   (a, aStrides, b, bStrides, out, outShape) => {
     const n = out.length
     // An operand with as many elements as the output walks it densely; one with one element is a scalar.
@@ -115,10 +137,13 @@ const binary = (row: Row): BinaryKernel =>
     const r = S.length - 1
     const inner = S[r]!
     if (r === 0) return row(a, 0, A[0]!, b, 0, B[0]!, out, 0, inner)
-    forEachIndex(S.slice(0, r), [A.slice(0, r), B.slice(0, r)], (i, [ia, ib]) => row(a, ia!, A[r]!, b, ib!, B[r]!, out, i * inner, inner))
+    forEachIndex(S.slice(0, r), [A.slice(0, r), B.slice(0, r)], (i, [ia, ib]) =>
+      row(a, ia!, A[r]!, b, ib!, B[r]!, out, i * inner, inner),
+    )
   }
 
-const reduce = (init: number, f: (acc: number, x: number) => number): ReduceKernel =>
+const reduce =
+  (init: number, f: (acc: number, x: number) => number): ReduceKernel =>
   (x, shape, axes, out) => {
     out.fill(init)
     // The output index of each input element: its strides with the reduced axes zeroed.
@@ -171,7 +196,9 @@ const around = (shape: number[], axis: number) =>
   [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))] as const
 
 export const jsKernels: KernelTable = {
-  ...(Object.fromEntries(unaryOpNames.map((k) => [k, unaryLoops[k] ?? unary(unaryScalar[k])])) as { [K in (typeof unaryOpNames)[number]]: UnaryKernel }),
+  ...(Object.fromEntries(unaryOpNames.map((k) => [k, unaryLoops[k] ?? unary(unaryScalar[k])])) as {
+    [K in (typeof unaryOpNames)[number]]: UnaryKernel
+  }),
   ...(Object.fromEntries(binaryOpNames.map((k) => [k, binary(rows[k] ?? genericRow(binaryScalar[k]))])) as {
     [K in (typeof binaryOpNames)[number]]: BinaryKernel
   }),

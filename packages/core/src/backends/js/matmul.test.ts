@@ -7,7 +7,8 @@ import { manualSeed } from '../../random.js'
 /** The textbook triple loop, in float64. */
 function reference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n)
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) c[i * n + j]! += a[i * k + p]! * b[p * n + j]!
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) c[i * n + j]! += a[i * k + p]! * b[p * n + j]!
   return c
 }
 
@@ -18,7 +19,14 @@ function random(len: number, g: Generator, sparsity = 0): Float64Array {
 describe('js MatMul kernel (4x4 register tiles)', () => {
   const g = new Generator(0)
   // Sizes around the tile edges: multiples of 4, remainders in m and k, a single row/column.
-  for (const [m, k, n] of [[8, 8, 8], [5, 7, 3], [1, 9, 4], [13, 1, 6], [4, 4, 1], [6, 17, 11]] as const)
+  for (const [m, k, n] of [
+    [8, 8, 8],
+    [5, 7, 3],
+    [1, 9, 4],
+    [13, 1, 6],
+    [4, 4, 1],
+    [6, 17, 11],
+  ] as const)
     it(`matches the triple loop for ${m}x${k} @ ${k}x${n}, dense and sparse`, () => {
       for (const sparsity of [0, 0.8]) {
         const a = random(m * k, g, sparsity)
@@ -50,15 +58,18 @@ describe('js MatMul kernel (4x4 register tiles)', () => {
 })
 
 describe('matmul with a transposed dense weight (read in place by MatMulTransB)', () => {
-  it.each([[[1, 7]], [[3, 7]], [[16, 7]], [[2, 3, 7]], [[17, 7]]])('x %j @ W^T equals the copied-transpose product', (xShape) => {
-    manualSeed(5)
-    const x = randn(xShape, { dtype: 'float64' })
-    const w = randn([10, 7], { dtype: 'float64' })
-    const fast = matmulOp(x, w.transpose(0, 1))
-    const ref = matmulOp(x, w.transpose(0, 1).contiguous())
-    expect(fast.shape).toEqual(ref.shape)
-    const a = fast.data
-    const b = ref.data
-    for (let i = 0; i < b.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 12)
-  })
+  it.each([[[1, 7]], [[3, 7]], [[16, 7]], [[2, 3, 7]], [[17, 7]]])(
+    'x %j @ W^T equals the copied-transpose product',
+    (xShape) => {
+      manualSeed(5)
+      const x = randn(xShape, { dtype: 'float64' })
+      const w = randn([10, 7], { dtype: 'float64' })
+      const fast = matmulOp(x, w.transpose(0, 1))
+      const ref = matmulOp(x, w.transpose(0, 1).contiguous())
+      expect(fast.shape).toEqual(ref.shape)
+      const a = fast.data
+      const b = ref.data
+      for (let i = 0; i < b.length; i++) expect(a[i]).toBeCloseTo(b[i]!, 12)
+    },
+  )
 })

@@ -13,7 +13,17 @@
  */
 import type { FloatArray } from '../../kernel-table.js'
 
-export function matmul(a: FloatArray, b: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number, bStride: number): void {
+export function matmul(
+  a: FloatArray,
+  b: FloatArray,
+  out: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+  aStride: number,
+  bStride: number,
+): void {
   for (let t = 0; t < batch; t++) {
     const ao = t * aStride
     const bo = t * bStride
@@ -36,7 +46,17 @@ function allFinite(b: FloatArray, from: number, to: number): boolean {
 }
 
 /** out rows r..r+3 += a rows r..r+3 @ b, with a at offset `ar` (row stride k) and out at `or` (row stride n). */
-function tile4(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: number, or: number, k: number, n: number, skip: boolean): void {
+function tile4(
+  a: FloatArray,
+  b: FloatArray,
+  out: FloatArray,
+  ar: number,
+  bo: number,
+  or: number,
+  k: number,
+  n: number,
+  skip: boolean,
+): void {
   const a0 = ar
   const a1 = ar + k
   const a2 = ar + 2 * k
@@ -47,14 +67,40 @@ function tile4(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: nu
   const o3 = or + 3 * n
   let p = 0
   for (; p + 4 <= k; p += 4) {
-    const x00 = a[a0 + p]!, x01 = a[a0 + p + 1]!, x02 = a[a0 + p + 2]!, x03 = a[a0 + p + 3]!
-    const x10 = a[a1 + p]!, x11 = a[a1 + p + 1]!, x12 = a[a1 + p + 2]!, x13 = a[a1 + p + 3]!
-    const x20 = a[a2 + p]!, x21 = a[a2 + p + 1]!, x22 = a[a2 + p + 2]!, x23 = a[a2 + p + 3]!
-    const x30 = a[a3 + p]!, x31 = a[a3 + p + 1]!, x32 = a[a3 + p + 2]!, x33 = a[a3 + p + 3]!
+    const x00 = a[a0 + p]!,
+      x01 = a[a0 + p + 1]!,
+      x02 = a[a0 + p + 2]!,
+      x03 = a[a0 + p + 3]!
+    const x10 = a[a1 + p]!,
+      x11 = a[a1 + p + 1]!,
+      x12 = a[a1 + p + 2]!,
+      x13 = a[a1 + p + 3]!
+    const x20 = a[a2 + p]!,
+      x21 = a[a2 + p + 1]!,
+      x22 = a[a2 + p + 2]!,
+      x23 = a[a2 + p + 3]!
+    const x30 = a[a3 + p]!,
+      x31 = a[a3 + p + 1]!,
+      x32 = a[a3 + p + 2]!,
+      x33 = a[a3 + p + 3]!
     if (
       skip &&
-      x00 === 0 && x01 === 0 && x02 === 0 && x03 === 0 && x10 === 0 && x11 === 0 && x12 === 0 && x13 === 0 &&
-      x20 === 0 && x21 === 0 && x22 === 0 && x23 === 0 && x30 === 0 && x31 === 0 && x32 === 0 && x33 === 0
+      x00 === 0 &&
+      x01 === 0 &&
+      x02 === 0 &&
+      x03 === 0 &&
+      x10 === 0 &&
+      x11 === 0 &&
+      x12 === 0 &&
+      x13 === 0 &&
+      x20 === 0 &&
+      x21 === 0 &&
+      x22 === 0 &&
+      x23 === 0 &&
+      x30 === 0 &&
+      x31 === 0 &&
+      x32 === 0 &&
+      x33 === 0
     )
       continue
     const b0 = bo + p * n
@@ -62,7 +108,10 @@ function tile4(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: nu
     const b2 = b1 + n
     const b3 = b2 + n
     for (let j = 0; j < n; j++) {
-      const v0 = b[b0 + j]!, v1 = b[b1 + j]!, v2 = b[b2 + j]!, v3 = b[b3 + j]!
+      const v0 = b[b0 + j]!,
+        v1 = b[b1 + j]!,
+        v2 = b[b2 + j]!,
+        v3 = b[b3 + j]!
       out[o0 + j]! += x00 * v0 + x01 * v1 + x02 * v2 + x03 * v3
       out[o1 + j]! += x10 * v0 + x11 * v1 + x12 * v2 + x13 * v3
       out[o2 + j]! += x20 * v0 + x21 * v1 + x22 * v2 + x23 * v3
@@ -71,7 +120,10 @@ function tile4(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: nu
   }
   // Leftover columns of a (k not a multiple of 4): one row of b at a time.
   for (; p < k; p++) {
-    const x0 = a[a0 + p]!, x1 = a[a1 + p]!, x2 = a[a2 + p]!, x3 = a[a3 + p]!
+    const x0 = a[a0 + p]!,
+      x1 = a[a1 + p]!,
+      x2 = a[a2 + p]!,
+      x3 = a[a3 + p]!
     if (skip && x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue
     const bp = bo + p * n
     for (let j = 0; j < n; j++) {
@@ -85,7 +137,17 @@ function tile4(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: nu
 }
 
 /** One leftover row: the plain i-p-j loop. */
-function row1(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: number, or: number, k: number, n: number, skip: boolean): void {
+function row1(
+  a: FloatArray,
+  b: FloatArray,
+  out: FloatArray,
+  ar: number,
+  bo: number,
+  or: number,
+  k: number,
+  n: number,
+  skip: boolean,
+): void {
   for (let p = 0; p < k; p++) {
     const x = a[ar + p]!
     if (skip && x === 0) continue
@@ -99,7 +161,16 @@ function row1(a: FloatArray, b: FloatArray, out: FloatArray, ar: number, bo: num
  * of `a` with a row of `bt`, both contiguous, so a transposed weight is read in place. Four rows of
  * `bt` per pass over a row of `a` (four independent accumulators).
  */
-export function matmulTransB(a: FloatArray, bt: FloatArray, out: FloatArray, m: number, k: number, n: number, batch: number, aStride: number): void {
+export function matmulTransB(
+  a: FloatArray,
+  bt: FloatArray,
+  out: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+  aStride: number,
+): void {
   // Many rows of `a` (more than 16 in all): a transposed copy of `bt` and the tiled GEMM above are faster.
   if (batch * m > 16) {
     const b = bt instanceof Float64Array ? new Float64Array(k * n) : new Float32Array(k * n)
@@ -119,7 +190,10 @@ export function matmulTransB(a: FloatArray, bt: FloatArray, out: FloatArray, m: 
         const b1 = b0 + k
         const b2 = b1 + k
         const b3 = b2 + k
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0
         for (let p = 0; p < k; p++) {
           const x = a[ar + p]!
           s0 += x * bt[b0 + p]!

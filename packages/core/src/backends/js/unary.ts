@@ -87,5 +87,5 @@ export const binaryScalar = {
   GreaterOrEqual: (a: number, b: number) => (a >= b ? 1 : 0),
   And: (a: number, b: number) => (a && b ? 1 : 0),
   Or: (a: number, b: number) => (a || b ? 1 : 0),
-  Xor: (a: number, b: number) => ((a ? 1 : 0) ^ (b ? 1 : 0)),
+  Xor: (a: number, b: number) => (a ? 1 : 0) ^ (b ? 1 : 0),
 }

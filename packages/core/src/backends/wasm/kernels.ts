@@ -18,8 +18,28 @@ export const THREADS_MIN_MACS = 1 << 18
 const COLS_TILE = 1 << 18
 
 // Parameter block slots (must match wasm/kernels.ts).
-const G = { batch: 0, m: 1, n: 2, k: 3, a: 4, aBS: 5, rsA: 6, csA: 7, b: 8, bBS: 9, rsB: 10, csB: 11, c: 12, cBS: 13,
-  ldc: 14, beta: 15, scratch: 16, scratchPer: 17, bias: 18, biasMode: 19 } as const
+const G = {
+  batch: 0,
+  m: 1,
+  n: 2,
+  k: 3,
+  a: 4,
+  aBS: 5,
+  rsA: 6,
+  csA: 7,
+  b: 8,
+  bBS: 9,
+  rsB: 10,
+  csB: 11,
+  c: 12,
+  cBS: 13,
+  ldc: 14,
+  beta: 15,
+  scratch: 16,
+  scratchPer: 17,
+  bias: 18,
+  biasMode: 19,
+} as const
 const C = { x: 16, w: 17, bias: 18, y: 19, scratch: 20, scratchPer: 21, rows: 22, split: 23 } as const
 const PARAMS_INTS = 32
 
@@ -34,7 +54,10 @@ export interface WasmContext {
 }
 
 /** Threads a call of `macs` multiply-adds runs on, and the pool to run it. */
-function threadsFor(ctx: WasmContext, macs: number): { n: number; run: (name: Parameters<ThreadPool['run']>[0], p: number) => void } {
+function threadsFor(
+  ctx: WasmContext,
+  macs: number,
+): { n: number; run: (name: Parameters<ThreadPool['run']>[0], p: number) => void } {
   const pool = macs >= THREADS_MIN_MACS ? ctx.pool() : null
   if (pool && pool.size > 1) return { n: pool.size, run: (name, p) => pool.run(name, p) }
   return { n: 1, run: (name, p) => ctx.rt.exports[name](p, 0, 1) }
@@ -44,9 +67,24 @@ function threadsFor(ctx: WasmContext, macs: number): { n: number; run: (name: Pa
  * out[b] (m x n) = A[b] @ B[b], with A(i, p) = a[aOff(b) + i * rsA + p * csA] and B(p, j) = b[bOff(b) + p * rsB + j * csB]:
  * the one GEMM entry that MatMul and MatMulTransB call.
  */
-function gemm(ctx: WasmContext, a: Float32Array, aBS: number, rsA: number, csA: number, aLen: number,
-  b: Float32Array, bBS: number, rsB: number, csB: number, bLen: number, out: Float32Array,
-  m: number, k: number, n: number, batch: number): void {
+function gemm(
+  ctx: WasmContext,
+  a: Float32Array,
+  aBS: number,
+  rsA: number,
+  csA: number,
+  aLen: number,
+  b: Float32Array,
+  bBS: number,
+  rsB: number,
+  csB: number,
+  bLen: number,
+  out: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+): void {
   const { rt } = ctx
   const { n: threads, run } = threadsFor(ctx, m * k * n * batch)
   const L = new Layout()
@@ -61,17 +99,72 @@ function gemm(ctx: WasmContext, a: Float32Array, aBS: number, rsA: number, csA: 
   f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
   const P = (base + params) >> 2
   const i32 = rt.i32
-  i32.set([batch, m, n, k, base + pa, aBS, rsA, csA, base + pb, bBS, rsB, csB, base + pc, m * n, n, 0,
-    base + scratch, rt.gemmScratch, 0, 0], P)
+  i32.set(
+    [
+      batch,
+      m,
+      n,
+      k,
+      base + pa,
+      aBS,
+      rsA,
+      csA,
+      base + pb,
+      bBS,
+      rsB,
+      csB,
+      base + pc,
+      m * n,
+      n,
+      0,
+      base + scratch,
+      rt.gemmScratch,
+      0,
+      0,
+    ],
+    P,
+  )
   run('gemm', base + params)
   out.set(rt.f32.subarray((base + pc) >> 2, ((base + pc) >> 2) + batch * m * n))
 }
 
 /** The conv parameter block: the geometry, then pointers, scratch and the thread split. */
-function convParams(i32: Int32Array, at: number, g: Conv2dGeometry, ptrs: [number, number, number, number],
-  scratch: number, scratchPer: number, rows: number, split: number): void {
-  i32.set([g.batch, g.inC, g.inH, g.inW, g.outC, g.outH, g.outW, g.kH, g.kW, g.strideH, g.strideW, g.padTop,
-    g.padLeft, g.dilationH, g.dilationW, g.groups, ...ptrs, scratch, scratchPer, rows, split], at >> 2)
+function convParams(
+  i32: Int32Array,
+  at: number,
+  g: Conv2dGeometry,
+  ptrs: [number, number, number, number],
+  scratch: number,
+  scratchPer: number,
+  rows: number,
+  split: number,
+): void {
+  i32.set(
+    [
+      g.batch,
+      g.inC,
+      g.inH,
+      g.inW,
+      g.outC,
+      g.outH,
+      g.outW,
+      g.kH,
+      g.kW,
+      g.strideH,
+      g.strideW,
+      g.padTop,
+      g.padLeft,
+      g.dilationH,
+      g.dilationW,
+      g.groups,
+      ...ptrs,
+      scratch,
+      scratchPer,
+      rows,
+      split,
+    ],
+    at >> 2,
+  )
 }
 
 /**
@@ -89,7 +182,8 @@ function convPlan(kernel: ConvKernel, g: Conv2dGeometry, threads: number) {
   // unrolls only its own rows (a split by output channels has every thread unroll the same tile).
   if (kernel === 'conv2d' && threads > 1 && (g.batch * g.groups) % threads !== 0) {
     const tiles = Math.ceil(Math.ceil(g.outH / rows) / threads) * threads
-    if (tiles <= g.outH && Math.ceil(g.outH / Math.ceil(g.outH / tiles)) % threads === 0) rows = Math.ceil(g.outH / tiles)
+    if (tiles <= g.outH && Math.ceil(g.outH / Math.ceil(g.outH / tiles)) % threads === 0)
+      rows = Math.ceil(g.outH / tiles)
   }
   const [units, strips] =
     kernel === 'conv2d'
@@ -110,8 +204,13 @@ type ConvKernel = 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight'
  * data gradient (x = dy, w, bias -> y = dx), weight gradient (x, y = dy -> w = dw). Every slot but `output`
  * is copied in; `output` is copied out.
  */
-function conv(ctx: WasmContext, kernel: ConvKernel, g: Conv2dGeometry,
-  slots: { x: Float32Array; w: Float32Array; bias: Float32Array | null; y: Float32Array }, output: 'w' | 'y'): void {
+function conv(
+  ctx: WasmContext,
+  kernel: ConvKernel,
+  g: Conv2dGeometry,
+  slots: { x: Float32Array; w: Float32Array; bias: Float32Array | null; y: Float32Array },
+  output: 'w' | 'y',
+): void {
   const { rt } = ctx
   const { n: threads, run } = threadsFor(ctx, macsOf(g))
   const plan = convPlan(kernel, g, threads)
@@ -119,15 +218,27 @@ function conv(ctx: WasmContext, kernel: ConvKernel, g: Conv2dGeometry,
   const L = new Layout()
   const params = L.take(PARAMS_INTS)
   const scratch = L.take((per / 4) * threads)
-  const at = { x: L.take(slots.x.length), w: L.take(slots.w.length), y: L.take(slots.y.length),
-    bias: slots.bias ? L.take(slots.bias.length) : -1 }
+  const at = {
+    x: L.take(slots.x.length),
+    w: L.take(slots.w.length),
+    y: L.take(slots.y.length),
+    bias: slots.bias ? L.take(slots.bias.length) : -1,
+  }
   const base = rt.reserve(L.bytes)
   for (const s of ['x', 'w', 'y', 'bias'] as const) {
     const v = slots[s]
     if (v && s !== output) rt.f32.set(v, (base + at[s]) >> 2)
   }
-  convParams(rt.i32, base + params, g, [base + at.x, base + at.w, slots.bias ? base + at.bias : 0, base + at.y],
-    base + scratch, per, plan.rows, plan.split)
+  convParams(
+    rt.i32,
+    base + params,
+    g,
+    [base + at.x, base + at.w, slots.bias ? base + at.bias : 0, base + at.y],
+    base + scratch,
+    per,
+    plan.rows,
+    plan.split,
+  )
   run(kernel, base + params)
   const o = (base + at[output]) >> 2
   slots[output].set(rt.f32.subarray(o, o + slots[output].length))
@@ -137,27 +248,78 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
   const js = jsKernels
   return {
     MatMul: (a, b, out, m, k, n, batch, aStride, bStride) => {
-      if (!isF32(a, b, out) || m * k * n * batch < ctx.minMacs) return js.MatMul(a, b, out, m, k, n, batch, aStride, bStride)
-      gemm(ctx, a as Float32Array, aStride, k, 1, aStride ? batch * m * k : m * k, b as Float32Array, bStride, n, 1,
-        bStride ? batch * k * n : k * n, out as Float32Array, m, k, n, batch)
+      if (!isF32(a, b, out) || m * k * n * batch < ctx.minMacs)
+        return js.MatMul(a, b, out, m, k, n, batch, aStride, bStride)
+      gemm(
+        ctx,
+        a as Float32Array,
+        aStride,
+        k,
+        1,
+        aStride ? batch * m * k : m * k,
+        b as Float32Array,
+        bStride,
+        n,
+        1,
+        bStride ? batch * k * n : k * n,
+        out as Float32Array,
+        m,
+        k,
+        n,
+        batch,
+      )
     },
     MatMulTransB: (a, bt, out, m, k, n, batch, aStride) => {
-      if (!isF32(a, bt, out) || m * k * n * batch < ctx.minMacs) return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride)
-      gemm(ctx, a as Float32Array, aStride, k, 1, aStride ? batch * m * k : m * k, bt as Float32Array, 0, 1, k, n * k,
-        out as Float32Array, m, k, n, batch)
+      if (!isF32(a, bt, out) || m * k * n * batch < ctx.minMacs)
+        return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride)
+      gemm(
+        ctx,
+        a as Float32Array,
+        aStride,
+        k,
+        1,
+        aStride ? batch * m * k : m * k,
+        bt as Float32Array,
+        0,
+        1,
+        k,
+        n * k,
+        out as Float32Array,
+        m,
+        k,
+        n,
+        batch,
+      )
     },
     Conv2d: (x, w, bias, y, g) => {
       if (!isF32(x, w, bias, y) || macsOf(g) < ctx.minMacs) return js.Conv2d(x, w, bias, y, g)
-      conv(ctx, 'conv2d', g, { x: x as Float32Array, w: w as Float32Array, bias: bias as Float32Array | null, y: y as Float32Array }, 'y')
+      conv(
+        ctx,
+        'conv2d',
+        g,
+        { x: x as Float32Array, w: w as Float32Array, bias: bias as Float32Array | null, y: y as Float32Array },
+        'y',
+      )
     },
     Conv2dBackwardInput: (dy, w, bias, dx, g) => {
       if (!isF32(dy, w, bias, dx) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardInput(dy, w, bias, dx, g)
-      const slots = { x: dy as Float32Array, w: w as Float32Array, bias: bias as Float32Array | null, y: dx as Float32Array }
+      const slots = {
+        x: dy as Float32Array,
+        w: w as Float32Array,
+        bias: bias as Float32Array | null,
+        y: dx as Float32Array,
+      }
       conv(ctx, 'conv2dBackwardInput', g, slots, 'y')
     },
     Conv2dBackwardWeight: (x, dy, dw, g) => {
       if (!isF32(x, dy, dw) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardWeight(x, dy, dw, g)
-      conv(ctx, 'conv2dBackwardWeight', g, { x: x as Float32Array, w: dw as Float32Array, bias: null, y: dy as Float32Array }, 'w')
+      conv(
+        ctx,
+        'conv2dBackwardWeight',
+        g,
+        { x: x as Float32Array, w: dw as Float32Array, bias: null, y: dy as Float32Array },
+        'w',
+      )
     },
   }
 }

@@ -79,7 +79,13 @@ export class ThreadPool {
   ) {
     this.size = threads
     this.ctl = new Int32Array(new SharedArrayBuffer(SLOTS * 4))
-    const init = (index: number) => ({ module: rt.module, memory: rt.memory, ctl: this.ctl.buffer, index, names: parallelKernels })
+    const init = (index: number) => ({
+      module: rt.module,
+      memory: rt.memory,
+      ctl: this.ctl.buffer,
+      index,
+      names: parallelKernels,
+    })
     const wt = nodeBuiltin<{ Worker: WorkerCtor; isMainThread: boolean }>('node:worker_threads')
     // The main thread of a browser page may not block in Atomics.wait; Node's may.
     this.canWait = wt !== undefined
@@ -99,7 +105,9 @@ export class ThreadPool {
       if (wait) this.awaitReady(timeoutMs)
     } catch (e) {
       this.close()
-      throw e instanceof ThreadPoolError ? e : new ThreadPoolError(`cannot start worker threads: ${(e as Error).message}`)
+      throw e instanceof ThreadPoolError
+        ? e
+        : new ThreadPoolError(`cannot start worker threads: ${(e as Error).message}`)
     }
   }
 
@@ -110,7 +118,9 @@ export class ThreadPool {
     while (Atomics.load(pool.ctl, READY) < threads - 1) {
       if (Date.now() > deadline) {
         pool.close()
-        throw new ThreadPoolError(`only ${Atomics.load(pool.ctl, READY)} of ${threads - 1} worker threads started within ${timeoutMs} ms`)
+        throw new ThreadPoolError(
+          `only ${Atomics.load(pool.ctl, READY)} of ${threads - 1} worker threads started within ${timeoutMs} ms`,
+        )
       }
       await new Promise((r) => setTimeout(r, 5))
     }
@@ -121,7 +131,8 @@ export class ThreadPool {
     const deadline = Date.now() + timeoutMs
     let ready: number
     while ((ready = Atomics.load(this.ctl, READY)) < this.size - 1) {
-      if (Date.now() > deadline) throw new ThreadPoolError(`only ${ready} of ${this.size - 1} worker threads started within ${timeoutMs} ms`)
+      if (Date.now() > deadline)
+        throw new ThreadPoolError(`only ${ready} of ${this.size - 1} worker threads started within ${timeoutMs} ms`)
       if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
     }
   }
@@ -144,7 +155,8 @@ export class ThreadPool {
     this.rt.exports[name](params, 0, n)
     let done: number
     let spins = 0
-    while ((done = Atomics.load(ctl, DONE)) < n - 1) if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
+    while ((done = Atomics.load(ctl, DONE)) < n - 1)
+      if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new ThreadPoolError(`a worker thread failed in ${name}`)
   }
 

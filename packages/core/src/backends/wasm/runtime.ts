@@ -41,7 +41,8 @@ const compiled = new Map<boolean, WebAssembly.Module>()
 /** Compile the kernels asynchronously (the relaxed-SIMD build where supported, and the plain one). */
 export async function compileKernels(): Promise<void> {
   for (const relaxed of hasRelaxedSimd() ? [true, false] : [false])
-    if (!compiled.has(relaxed)) compiled.set(relaxed, await WebAssembly.compile(decode(relaxed ? relaxedBase64 : simdBase64)))
+    if (!compiled.has(relaxed))
+      compiled.set(relaxed, await WebAssembly.compile(decode(relaxed ? relaxedBase64 : simdBase64)))
 }
 
 /** Whether this engine runs relaxed SIMD (turning on Node 20's flag for it first, where there is one). */
@@ -94,7 +95,8 @@ export class WasmRuntime {
     // (called by initWasm) compiles them asynchronously first, and the compiled module is used here.
     this.module = compiled.get(relaxedSimd) ?? new WebAssembly.Module(decode(relaxedSimd ? relaxedBase64 : simdBase64))
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true })
-    this.exports = new WebAssembly.Instance(this.module, { env: { memory: this.memory } }).exports as unknown as KernelExports
+    this.exports = new WebAssembly.Instance(this.module, { env: { memory: this.memory } })
+      .exports as unknown as KernelExports
     this.base = this.exports.heapBase()
     this.gemmScratch = this.exports.GEMM_SCRATCH.value as number
     this.f32 = new Float32Array(this.memory.buffer)
