@@ -44,7 +44,7 @@ export async function tfjsEngines(
   if (wanted('tfjs-wasm')) {
     try {
       const wasm = await import('@tensorflow/tfjs-backend-wasm')
-      wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/')
+      wasm.setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`)
       if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false')
       engines.push({ name: 'tfjs-wasm', tf, backend: 'wasm' })
       infos.push({ name: 'tfjs-wasm', available: true, version: wasm.version_wasm })

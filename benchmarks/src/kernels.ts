@@ -85,7 +85,7 @@ function main(): void {
   }
   const peak = peaks.get(relaxed)!
 
-  console.log('\n| kernel | GFLOP | 1 thread GFLOP/s | % of peak | ' + `${threads} threads GFLOP/s | speed-up |`)
+  console.log(`\n| kernel | GFLOP | 1 thread GFLOP/s | % of peak | ${threads} threads GFLOP/s | speed-up |`)
   console.log('| --- | --- | --- | --- | --- | --- |')
   const row = (name: string, flop: number, run: (k: Kernels) => void) => {
     const t1 = ms(() => run(k1))

@@ -298,11 +298,11 @@ export function barChart(
     parts.push(
       `<line class="reference" x1="${x(reference)}" y1="${top - 5}" x2="${x(reference)}" y2="${height - 35}" stroke="#000" stroke-dasharray="4 3"/>`,
     )
-  series.forEach((s, j) =>
+  series.forEach((s, j) => {
     parts.push(
       `<rect x="${left + j * 110}" y="8" width="10" height="10" fill="${PALETTE[j % PALETTE.length]}"/><text x="${left + j * 110 + 14}" y="17" font-size="11">${esc(s.engine)}</text>`,
-    ),
-  )
+    )
+  })
   parts.push('</svg>')
   return parts.join('\n')
 }

@@ -375,7 +375,7 @@ async function runCase(
   pkg: string,
   spec: ModelSpec,
   opts: RunOptions,
-  providers: ProviderInfo[],
+  _providers: ProviderInfo[],
   tfjs: TfjsEngine[],
   wanted: (e: string) => boolean,
 ): Promise<CaseResult> {
@@ -443,7 +443,7 @@ async function runCase(
         continue
       }
       await e.tf.setBackend(e.backend)
-      let model
+      let model: ReturnType<typeof compileTfjs>
       try {
         model = compileTfjs(e.tf, check.onnx)
       } catch (err) {
@@ -461,7 +461,9 @@ async function runCase(
         const firstRunMs = performance.now() - t0
         const theirs = ys.map((y, i) => new Tensor(Float32Array.from(values[i]!), [...y.shape]))
         // An identity graph (dropout in eval mode) returns its input: dispose only what the run created.
-        ys.forEach((y) => xs.includes(y) || y.dispose())
+        ys.forEach((y) => {
+          if (!xs.includes(y)) y.dispose()
+        })
         const tol = spec.tolerance ?? tolerances.cpu.float32
         const cmp = compareOutputs(check.outputs, theirs, tol)
         parity.push({
@@ -488,7 +490,9 @@ async function runCase(
       } catch (err) {
         timings.push({ engine: e.name, status: 'error', reason: (err as Error).message.split('\n')[0]! })
       } finally {
-        xs.forEach((x) => x.dispose())
+        xs.forEach((x) => {
+          x.dispose()
+        })
         model.dispose()
       }
     }

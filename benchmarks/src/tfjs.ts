@@ -318,7 +318,9 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
       return tf.tidy(() => {
         const env = new Map<string, Value>()
         for (const [n, t] of consts) env.set(n, plain(t))
-        inputNames.forEach((n, i) => env.set(n, plain(inputs[i]!)))
+        inputNames.forEach((n, i) => {
+          env.set(n, plain(inputs[i]!))
+        })
         const get = (n: string) => env.get(n)!
         for (const s of steps) env.set(s.outputs[0]!, s.run(get))
         return outputNames.map((n) => nchw(get(n)))
@@ -356,7 +358,7 @@ function compileConv(
   nhwc: ToNhwc,
   image: (t: TF.Tensor) => Value,
 ): Step {
-  if (!w || w.rank !== 4) throw new UnsupportedOpError('Conv', 'a non-constant or non-2-D weight')
+  if (w?.rank !== 4) throw new UnsupportedOpError('Conv', 'a non-constant or non-2-D weight')
   const [M, Cg] = w.shape as number[]
   const group = (attrs.group as number) ?? 1
   const [t, l, b, r] = pads2d(attrs)
@@ -398,7 +400,7 @@ function compileConvTranspose(
   nhwc: ToNhwc,
   image: (t: TF.Tensor) => Value,
 ): Step {
-  if (!w || w.rank !== 4) throw new UnsupportedOpError('ConvTranspose', 'a non-constant or non-2-D weight')
+  if (w?.rank !== 4) throw new UnsupportedOpError('ConvTranspose', 'a non-constant or non-2-D weight')
   if (((attrs.group as number) ?? 1) !== 1) throw new UnsupportedOpError('ConvTranspose', 'groups')
   if (((attrs.dilations as number[]) ?? [1, 1]).some((d) => d !== 1))
     throw new UnsupportedOpError('ConvTranspose', 'dilation')

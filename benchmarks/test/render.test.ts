@@ -68,7 +68,7 @@ it.skipIf(!executablePath)(
       for (const b of time.bars) expect(b.width).toBeGreaterThan(0)
       // Longer time, longer bar (log scale is monotonic).
       const width = (k: string, e: string) => time.bars.find((b) => b.kase === k && b.engine === e)!.width
-      const [a, b] = [...timed].sort((x, y) => x.ms - y.ms).filter((t, i, all) => i === 0 || i === all.length - 1)
+      const [a, b] = [...timed].sort((x, y) => x.ms - y.ms).filter((_t, i, all) => i === 0 || i === all.length - 1)
       expect(width(a!.kase, a!.engine)).toBeLessThan(width(b!.kase, b!.engine))
       expect(ratio.bars.length).toBeGreaterThan(0)
       expect(ratio.reference).toBe(1)

@@ -61,7 +61,11 @@ function evaluate(
       const pred = mlm.argmax(-1).data
       const w = b.mlmWeights.data
       const y = b.mlmLabels.data
-      for (let k = 0; k < pred.length; k++) if (w[k] === 1) mlmTotal++, pred[k] === y[k] && mlmRight++
+      for (let k = 0; k < pred.length; k++)
+        if (w[k] === 1) {
+          mlmTotal++
+          if (pred[k] === y[k]) mlmRight++
+        }
       const np = nsp.argmax(-1).data
       for (let k = 0; k < np.length; k++) if (np[k] === b.nspLabels.data[k]) nspRight++
     }

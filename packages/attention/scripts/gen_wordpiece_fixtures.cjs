@@ -134,7 +134,7 @@ const handWritten = [
   'pneumonoultramicroscopicsilicovolcanoconiosis',
   'a'.repeat(100),
   'b'.repeat(101),
-  'x'.repeat(150) + ' short',
+  `${'x'.repeat(150)} short`,
   'unaffable unbelievably transformers tokenization',
   '   leading and trailing spaces   ',
   'tabs\tand\nnew\r\nlines',

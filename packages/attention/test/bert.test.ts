@@ -145,7 +145,9 @@ describe('BertModel', () => {
     const [full] = m.call(ids, null, i32([1, 1, 1, 0, 0], [1, 5]))
     const [short] = m.call(i32([5, 6, 7], [1, 3]))
     const a = full!.slice(1, 0, 3).contiguous().data
-    short!.data.forEach((v, i) => expect(a[i]).toBeCloseTo(v as number, 5))
+    short!.data.forEach((v, i) => {
+      expect(a[i]).toBeCloseTo(v as number, 5)
+    })
   })
 
   it('ties the MLM decoder to the word embeddings and predicts at chosen positions', () => {

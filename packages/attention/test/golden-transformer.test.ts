@@ -108,7 +108,9 @@ describe.each(
     const masks = Object.fromEntries(Object.entries(c.masks).map(([k, v]) => [k, toTensor(v)]))
     const outs = run(inputs, masks)
     expect(outs.length).toBe(c.outputs.length)
-    outs.forEach((o, k) => expect(maxAbsDiff(o, c.outputs[k]!), `output ${k}`).toBeLessThan(1e-10))
+    outs.forEach((o, k) => {
+      expect(maxAbsDiff(o, c.outputs[k]!), `output ${k}`).toBeLessThan(1e-10)
+    })
     outs
       .map((o, k) => o.mul(toTensor(c.R[k]!)).sum())
       .reduce((a, b) => a.add(b))

@@ -32,6 +32,8 @@ export const maxAbsDiff = (a: Tensor, b: T): number => {
   expect(a.shape).toEqual(b.shape)
   let m = 0
   const d = a.data
-  b.data.forEach((v, i) => (m = Math.max(m, Math.abs(Number(d[i]) - Number(v)))))
+  b.data.forEach((v, i) => {
+    m = Math.max(m, Math.abs(Number(d[i]) - Number(v)))
+  })
   return m
 }

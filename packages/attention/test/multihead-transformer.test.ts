@@ -48,7 +48,9 @@ function gradcheckModule(
   try {
     return gradcheck(
       (...all: Tensor[]) => {
-        named.forEach(([name], i) => setPath(m, name, all[inputs.length + i]!))
+        named.forEach(([name], i) => {
+          setPath(m, name, all[inputs.length + i]!)
+        })
         return f(...all.slice(0, inputs.length))
       },
       [...inputs, ...named.map(([, p]) => p.detach().clone())],
@@ -107,7 +109,9 @@ describe('the ONNX Attention path (onnxAttentionOp)', () => {
     }
     const a = plain.call(q, kv, kv, opts)[0].data
     const b = fused.call(q, kv, kv, opts)[0].data
-    a.forEach((v, i) => expect(b[i]).toBeCloseTo(v as number, 12))
+    a.forEach((v, i) => {
+      expect(b[i]).toBeCloseTo(v as number, 12)
+    })
     expect(gradcheck((x, y) => fused.call(x, y, y, opts)[0], [q, kv]).relError).toBeLessThan(1e-7)
     expect(gradcheckModule(fused, (x, y) => fused.call(x, y, y, opts)[0], [q, kv])).toBeLessThan(1e-7)
   })
@@ -128,7 +132,9 @@ describe('incremental decoding with a key/value cache', () => {
       expect(cache.length).toBe(5)
       const flat = (t: Tensor) => Array.from(t.contiguous().data as Float64Array)
       const expected = [full.slice(axis, 0, 1), full.slice(axis, 1, 2), full.slice(axis, 2, 5)]
-      parts.forEach((p, i) => flat(p).forEach((v, j) => expect(v).toBeCloseTo(flat(expected[i]!)[j]!, 12)))
+      parts.forEach((p, i) => {
+        for (const [j, v] of flat(p).entries()) expect(v).toBeCloseTo(flat(expected[i]!)[j]!, 12)
+      })
     }
   })
 

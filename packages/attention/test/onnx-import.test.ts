@@ -32,6 +32,8 @@ describe.each([
     const theirs = noGrad(() => imported.call(...inputs))
     const a = Array.isArray(mine) ? mine : [mine]
     expect(theirs.length).toBe(a.length)
-    a.forEach((t, i) => expect(maxDiff(theirs[i]!, t)).toBeLessThan(1e-4))
+    a.forEach((t, i) => {
+      expect(maxDiff(theirs[i]!, t)).toBeLessThan(1e-4)
+    })
   })
 })

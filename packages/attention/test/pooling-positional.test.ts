@@ -2,7 +2,7 @@
  * Nadaraya-Watson attention pooling (non-parametric and with a learned bandwidth) on d2l's
  * synthetic data, positional encodings, and the SVG figures; gradcheck in float64.
  */
-import { ArgumentError, Generator, ShapeError, Tensor, gradcheck, manualSeed, randn, tensor } from '@refnets/core'
+import { ArgumentError, Generator, ShapeError, type Tensor, gradcheck, manualSeed, randn, tensor } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import {
   LearnedPositionalEncoding,

@@ -40,7 +40,9 @@ describe('maskedSoftmax', () => {
             .slice(2, 0, valid),
           -1,
         ).data as Float64Array
-        row.slice(0, valid).forEach((v, k) => expect(v).toBeCloseTo(ref[k]!, 14))
+        row.slice(0, valid).forEach((v, k) => {
+          expect(v).toBeCloseTo(ref[k]!, 14)
+        })
       }
   })
 
@@ -63,7 +65,9 @@ describe('maskedSoftmax', () => {
     )
     const a = maskedSoftmax(x, bool).data as Float64Array
     const b = maskedSoftmax(x, add).data as Float64Array
-    a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 14))
+    a.forEach((v, i) => {
+      expect(v).toBeCloseTo(b[i]!, 14)
+    })
     expect(a[4]).toBe(0)
   })
 
@@ -148,7 +152,9 @@ describe('scaled dot-product attention', () => {
     const s = [0, 1, 2].map((j) => (qd[0]! * kd[2 * j]! + qd[1]! * kd[2 * j + 1]!) / Math.SQRT2)
     const z = s.reduce((a, c) => a + Math.exp(c), 0)
     const w = s.map((c) => Math.exp(c) / z)
-    w.forEach((c, j) => expect(weights.data[j]).toBeCloseTo(c, 14))
+    w.forEach((c, j) => {
+      expect(weights.data[j]).toBeCloseTo(c, 14)
+    })
     expect(output.item()).toBeCloseTo(
       w.reduce((a, c, j) => a + c * (v.data[j] as number), 0),
       14,

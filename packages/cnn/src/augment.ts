@@ -20,7 +20,7 @@
 import {
   ArgumentError,
   DTypeError,
-  Generator,
+  type Generator,
   ShapeError,
   Tensor,
   data,

@@ -14,7 +14,7 @@
  */
 import {
   ArgumentError,
-  Module,
+  type Module,
   Parameter,
   ShapeError,
   type Tensor,

@@ -70,7 +70,7 @@ export function centerSpread(
     return [0, f.gain / Math.sqrt(fanIn)]
   }
   if (key.endsWith('weight')) return [f.bnWeightCenter, f.bnWeight]
-  if (key.endsWith('bias')) return [0, keys.has(key.slice(0, -'bias'.length) + 'running_mean') ? f.bnBias : f.bias]
+  if (key.endsWith('bias')) return [0, keys.has(`${key.slice(0, -'bias'.length)}running_mean`) ? f.bnBias : f.bias]
   throw new Error(`no fixture rule for ${key}`)
 }
 

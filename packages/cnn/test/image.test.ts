@@ -25,7 +25,9 @@ function referencePng(): Uint8Array {
     [0, 0, 0, 255],
     [51, 51, 51, 128],
   ]
-  pixels.forEach((p, i) => png.data.set(p, 4 * i))
+  pixels.forEach((p, i) => {
+    png.data.set(p, 4 * i)
+  })
   return new Uint8Array(PNG.sync.write(png))
 }
 

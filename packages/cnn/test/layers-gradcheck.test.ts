@@ -33,12 +33,16 @@ function checkLayer(make: () => Module, inputShape: number[], { train = true, re
   const x = randn(inputShape, { dtype: 'float64', generator: new Generator(23) })
   const fn = (input: Tensor, ...ps: Tensor[]) => {
     if (reseed) (layer as Dropout2d | DropBlock).generator.seed(5)
-    names.forEach((n, i) => ((layer as unknown as Record<string, Tensor>)[n] = ps[i]!))
+    names.forEach((n, i) => {
+      ;(layer as unknown as Record<string, Tensor>)[n] = ps[i]!
+    })
     return layer.call(input)
   }
   const result = gradcheck(fn, [x, ...params])
   // Leave real Parameters behind (the fields held plain tensors during the check).
-  names.forEach((n, i) => ((layer as unknown as Record<string, Tensor>)[n] = new Parameter(params[i]!)))
+  names.forEach((n, i) => {
+    ;(layer as unknown as Record<string, Tensor>)[n] = new Parameter(params[i]!)
+  })
   return { ...result, names: ['input', ...names] }
 }
 
@@ -147,7 +151,9 @@ describe('gradcheck (float64, relative error < 1e-7)', () => {
   it.each(cases)('%s', (_, make, shape, opts) => {
     const r = checkLayer(make, shape, opts)
     expect(r.perInput.length).toBe(r.names.length)
-    r.names.forEach((n, i) => expect(r.perInput[i], `gradient of ${n}`).toBeLessThan(1e-7))
+    r.names.forEach((n, i) => {
+      expect(r.perInput[i], `gradient of ${n}`).toBeLessThan(1e-7)
+    })
     expect(r.relError).toBeLessThan(1e-7)
     expect(r.ok).toBe(true)
   })

@@ -9,10 +9,10 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
   ALEXNET_LRN,
-  BasicBlock,
-  Bottleneck,
+  type BasicBlock,
+  type Bottleneck,
   Conv2d,
-  ConvTranspose2d,
+  type ConvTranspose2d,
   INCEPTION_CONFIGS,
   Inception,
   LocalResponseNorm,
@@ -147,13 +147,13 @@ describe('NiN', () => {
   it('has d2l’s block shapes at 224x224 and ends in global average pooling, no linear layer', () => {
     const model = nin()
     const rows = profile(model, [1, 1, 224, 224])
-    const after = (type: string) => rows.filter((r) => r.type === type).map((r) => r.outputShape)
-    expect(after('MaxPool2d')).toEqual([
+    const shapesAfter = (type: string) => rows.filter((r) => r.type === type).map((r) => r.outputShape)
+    expect(shapesAfter('MaxPool2d')).toEqual([
       [1, 96, 26, 26],
       [1, 256, 12, 12],
       [1, 384, 5, 5],
     ])
-    expect(after('GlobalAvgPool2d')).toEqual([[1, 10, 1, 1]])
+    expect(shapesAfter('GlobalAvgPool2d')).toEqual([[1, 10, 1, 1]])
     expect(rows.at(-1)!.outputShape).toEqual([1, 10])
     expect(rows.some((r) => r.type === 'Linear')).toBe(false)
     expect(Object.keys(model.stateDict()).slice(0, 4)).toEqual(['0.0.weight', '0.0.bias', '0.2.weight', '0.2.bias'])

@@ -150,7 +150,9 @@ describe('parameter groups', () => {
     const after = snapshot(m)
     for (const name of Object.keys(before)) {
       const lr = name.startsWith('classifier.2') ? 0.1 : 0.01
-      after[name]!.forEach((v, i) => expect(v).toBeCloseTo(before[name]![i]! - lr * grads[name]![i]!, 6))
+      after[name]!.forEach((v, i) => {
+        expect(v).toBeCloseTo(before[name]![i]! - lr * grads[name]![i]!, 6)
+      })
     }
   })
 

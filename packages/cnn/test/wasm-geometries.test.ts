@@ -78,7 +78,11 @@ const backends = (hasRelaxedSimd() ? [true, false] : [false]).flatMap((relaxedSi
       ] as const,
   ),
 )
-afterAll(() => backends.forEach(([, b]) => b.close()))
+afterAll(() =>
+  backends.forEach(([, b]) => {
+    b.close()
+  }),
+)
 
 it('records the geometries of every layer kind', () => {
   const kinds = new Set(geometries.map((g) => `${g.kH}x${g.kW}/${g.strideH}/${g.groups > 1 ? 'grouped' : 'dense'}`))

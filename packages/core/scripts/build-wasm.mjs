@@ -5,7 +5,7 @@
  * src/backends/wasm/binary.generated.ts (not committed: `pnpm install` runs this script, and so do core's
  * build, typecheck and test). Up-to-date outputs are left alone; `--force` rebuilds.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 

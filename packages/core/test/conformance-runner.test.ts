@@ -106,7 +106,9 @@ describe('pnpm conformance <dir>', () => {
     mkdirSync(join(dir, 'test_data_set_0'), { recursive: true })
     writeFileSync(join(dir, 'model.onnx'), relu())
     writeFileSync(join(dir, 'test_data_set_0', 'input_0.pb'), x3)
-    outputs.forEach((o, i) => writeFileSync(join(dir, 'test_data_set_0', `output_${i}.pb`), o))
+    outputs.forEach((o, i) => {
+      writeFileSync(join(dir, 'test_data_set_0', `output_${i}.pb`), o)
+    })
   }
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/conformance.ts')
   // Asynchronous, so the worker's event loop (vitest's RPC) is not blocked while the script runs.

@@ -22,7 +22,7 @@ import {
   localResponseNorm,
   maxPool2d,
 } from '../src/ops/index.js'
-import { Tensor, tensor } from '../src/tensor.js'
+import { type Tensor, tensor } from '../src/tensor.js'
 
 interface Fixed {
   shape: number[]

@@ -17,7 +17,7 @@ import {
   smoothL1Loss,
   type Reduction,
 } from '../src/ops/nn.js'
-import { Tensor, tensor } from '../src/tensor.js'
+import { type Tensor, tensor } from '../src/tensor.js'
 
 interface Fixed {
   shape: number[]

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import * as optim from '../src/optim/index.js'
-import { Tensor, tensor } from '../src/tensor.js'
+import { type Tensor, tensor } from '../src/tensor.js'
 
 interface Fixed {
   shape: number[]

@@ -9,7 +9,6 @@ import { enableGrad } from '../src/autograd.js'
 import { ArgumentError, ShapeError } from '../src/errors.js'
 import { gradcheck } from '../src/gradcheck.js'
 import { Module } from '../src/nn/module.js'
-import { OnnxExportError } from '../src/onnx/errors.js'
 import { exportOnnx, exportOnnxModel } from '../src/onnx/export.js'
 import { loadOnnx } from '../src/onnx/import.js'
 import { attributeValue } from '../src/onnx/proto.js'
@@ -158,7 +157,9 @@ describe('average pooling', () => {
     const y = avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true })
     const want = [14 / 9, 30 / 9, 2, 57 / 9, 11, 6, 4.5, 7.5, 4]
     expect(y.shape).toEqual([1, 1, 3, 3])
-    ;[...y.data].forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12))
+    ;[...y.data].forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 12)
+    })
     const excl = avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, countIncludePad: false })
     expect([...excl.data]).toEqual([3.5, 5, 6, 9.5, 11, 12, 13.5, 15, 16])
   })

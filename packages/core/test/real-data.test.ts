@@ -65,9 +65,9 @@ describe('Iris', () => {
     for (const method of ['eig', 'svd'] as const) {
       const p = pca(features, 4, { method })
       const ratios = [...p.explainedVarianceRatio.data]
-      ;[0.9246, 0.0531, 0.0171, 0.0052].forEach((r, i) =>
-        expect(Math.abs(ratios[i]! - r), `${method} ${i}`).toBeLessThan(1e-3),
-      )
+      ;[0.9246, 0.0531, 0.0171, 0.0052].forEach((r, i) => {
+        expect(Math.abs(ratios[i]! - r), `${method} ${i}`).toBeLessThan(1e-3)
+      })
       // The first axis is dominated by petal length (the well-known loading 0.857).
       expect(p.components.data[2]).toBeCloseTo(0.8567, 3)
     }

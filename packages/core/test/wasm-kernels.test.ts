@@ -19,7 +19,11 @@ for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
       `${relaxedSimd ? 'relaxed' : 'plain'} SIMD, ${threads} thread(s)`,
       createWasmBackend({ relaxedSimd, threads }),
     ])
-afterAll(() => backends.forEach(([, b]) => b.close()))
+afterAll(() =>
+  backends.forEach(([, b]) => {
+    b.close()
+  }),
+)
 
 it('both SIMD builds are exercised where the engine has relaxed SIMD (Node >= 20 with the flag set by the loader)', () => {
   expect(backends.some(([, b]) => !b.relaxedSimd)).toBe(true)

@@ -69,7 +69,9 @@ describe('AveragePool honours dilations', () => {
       const [y] = loadOnnx(model).run([x]) as Tensor[]
       const ref = naiveAvgPool(x.data as Float32Array, 7, 6, 3, 1, 2, 1, includePad === 1)
       expect(y!.shape).toEqual([1, 1, 5, 4])
-      Array.from(y!.data).forEach((v, i) => expect(v).toBeCloseTo(ref[i]!, 5))
+      Array.from(y!.data).forEach((v, i) => {
+        expect(v).toBeCloseTo(ref[i]!, 5)
+      })
     })
 
   it('exports a dilated window with the opset-19 dilations attribute and reads it back', () => {

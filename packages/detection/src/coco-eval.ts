@@ -183,9 +183,10 @@ export function cocoEvaluate(
   const key = (i: number, c: number) => `${i}:${c}`
   const gts = new Map<string, Gt[]>()
   for (const a of gt.annotations) {
-    if (!a.bbox || a.bbox.length !== 4)
-      throw new ArgumentError(`cocoEvaluate: annotation ${a.id} needs bbox [x, y, w, h]`)
-    a.bbox.forEach((v, j) => checkNumber(v, `cocoEvaluate: annotation ${a.id} bbox[${j}]`))
+    if (a.bbox?.length !== 4) throw new ArgumentError(`cocoEvaluate: annotation ${a.id} needs bbox [x, y, w, h]`)
+    a.bbox.forEach((v, j) => {
+      checkNumber(v, `cocoEvaluate: annotation ${a.id} bbox[${j}]`)
+    })
     if (a.id === 0)
       throw new ArgumentError('cocoEvaluate: annotation ids must be non-zero (0 marks "unmatched" in the evaluator)')
     const crowd = Boolean(a.iscrowd)
@@ -196,8 +197,10 @@ export function cocoEvaluate(
   results.forEach((r, i) => {
     if (!imgSet.has(r.image_id))
       throw new ArgumentError(`cocoEvaluate: result ${i} is for image ${r.image_id}, which is not in the ground truth`)
-    if (!r.bbox || r.bbox.length !== 4) throw new ArgumentError(`cocoEvaluate: result ${i} needs bbox [x, y, w, h]`)
-    r.bbox.forEach((v, j) => checkNumber(v, `cocoEvaluate: result ${i} bbox[${j}]`))
+    if (r.bbox?.length !== 4) throw new ArgumentError(`cocoEvaluate: result ${i} needs bbox [x, y, w, h]`)
+    r.bbox.forEach((v, j) => {
+      checkNumber(v, `cocoEvaluate: result ${i} bbox[${j}]`)
+    })
     checkNumber(r.score, `cocoEvaluate: result ${i} score`)
     const d: Dt = { id: i + 1, score: r.score, bbox: r.bbox, area: r.bbox[2]! * r.bbox[3]! }
     dts.set(key(r.image_id, r.category_id), [...(dts.get(key(r.image_id, r.category_id)) ?? []), d])
@@ -273,7 +276,7 @@ export function cocoEvaluate(
   const ai = (l: string) => p.areaLabels.indexOf(l)
   const mi = (d: number) => p.maxDets.indexOf(d)
   const ap = (area: string, md: number, iou?: number) => {
-    const ts = iou === undefined ? [...Array(T).keys()] : [p.iouThresholds.findIndex((x) => x === iou)]
+    const ts = iou === undefined ? [...Array(T).keys()] : [p.iouThresholds.indexOf(iou)]
     return mean(ts.flatMap((t) => precision[t]!.flatMap((byR) => byR.map((byK) => byK[ai(area)]![mi(md)]!))))
   }
   const ar = (area: string, md: number) =>

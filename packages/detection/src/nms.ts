@@ -62,7 +62,7 @@ function byScore(s: ArrayLike<number>, idx: number[]): number[] {
 
 function greedy(
   b: ArrayLike<number>,
-  s: ArrayLike<number>,
+  _s: ArrayLike<number>,
   order: number[],
   thr: number,
   overlap: typeof iouAt,
@@ -91,7 +91,7 @@ export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): number
 
 /** Class ids as integers, checked. */
 function readClasses(idxs: Tensor | ArrayLike<number>, n: number, what: string): ArrayLike<number> {
-  const c = 'data' in idxs && !(idxs instanceof Array) ? (idxs as Tensor).data : (idxs as ArrayLike<number>)
+  const c = 'data' in idxs && !Array.isArray(idxs) ? (idxs as Tensor).data : (idxs as ArrayLike<number>)
   if (c.length !== n) throw new ShapeError(`${what}: expected ${n} class ids (one per box), got ${c.length}`)
   for (let i = 0; i < n; i++)
     if (!Number.isInteger(c[i]!) || c[i]! < 0)

@@ -27,7 +27,6 @@ import {
 import { stackBoxes } from './boxes.js'
 import { type Reduction, completeBoxIouLoss, distanceBoxIouLoss, generalizedBoxIouLoss } from './losses.js'
 import { detect } from './nms.js'
-import { pairedBoxIou } from './iou.js'
 
 export interface YoloLevel {
   /** Pixels per cell. */

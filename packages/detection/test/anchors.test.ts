@@ -44,7 +44,9 @@ describe("d2l's anchors", () => {
     expect([...t.mask.data]).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1])
     const printed = [0, 0, 0, 0, 1.4, 10, 2.59, 7.18, -1.2, 0.269, 1.68, -1.57, 0, 0, 0, 0, -0.571, -1, 4.17e-6, 0.626]
     const o = [...t.offsets.data]
-    printed.forEach((v, i) => expect(o[i]).toBeCloseTo(v, Math.abs(v) < 1e-3 ? 6 : Math.abs(v) < 1 ? 3 : 2))
+    printed.forEach((v, i) => {
+      expect(o[i]).toBeCloseTo(v, Math.abs(v) < 1e-3 ? 6 : Math.abs(v) < 1 ? 3 : 2)
+    })
   })
 
   it('assignAnchors: every ground truth gets an anchor even below the threshold; none for no ground truth', () => {

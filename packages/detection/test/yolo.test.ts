@@ -150,6 +150,8 @@ describe('YOLO decoding', () => {
     expect(d[0]!.labels).toEqual([1])
     const w = 20 * Math.exp(0.5)
     const want = [28 - w / 2, 36 - w / 2, 28 + w / 2, 36 + w / 2]
-    d[0]!.boxes[0]!.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 9))
+    d[0]!.boxes[0]!.forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 9)
+    })
   })
 })

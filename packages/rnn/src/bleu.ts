@@ -41,7 +41,7 @@ export function bleu(pred: string | string[], label: string | string[], k = 4): 
         labelSubs.set(g, c - 1)
       }
     }
-    score *= Math.pow(matches / (p.length - n + 1), Math.pow(0.5, n))
+    score *= (matches / (p.length - n + 1)) ** (0.5 ** n)
   }
   return score
 }

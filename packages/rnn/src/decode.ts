@@ -55,7 +55,7 @@ interface Beam<S> {
   state: S
 }
 
-const normalised = (logProb: number, len: number, alpha: number) => logProb / Math.pow(Math.max(len, 1), alpha)
+const normalised = (logProb: number, len: number, alpha: number) => logProb / Math.max(len, 1) ** alpha
 
 /**
  * Beam search; returns every candidate (finished or cut at maxLen), best score first.

@@ -43,7 +43,9 @@ export function splitGroups(
   const nTest = Math.round(groups.length * testFraction)
   const test: SourceGroup[] = []
   const train: SourceGroup[] = []
-  perm.forEach((g, i) => (i < nTest ? test : train).push(groups[g]!))
+  perm.forEach((g, i) => {
+    ;(i < nTest ? test : train).push(groups[g]!)
+  })
   return { train, test }
 }
 

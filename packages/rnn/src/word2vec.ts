@@ -69,7 +69,7 @@ export class NoiseSampler {
 /** Unigram^0.75 noise weights for ids 0..V-1 (0 for ids never seen). */
 export function noiseWeights(counts: Map<number, number>, V: number): Float64Array {
   const w = new Float64Array(V)
-  for (const [id, c] of counts) w[id] = Math.pow(c, 0.75)
+  for (const [id, c] of counts) w[id] = c ** 0.75
   return w
 }
 

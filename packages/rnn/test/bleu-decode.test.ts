@@ -65,11 +65,11 @@ function exhaustive(maxLen: number, alpha: number): { tokens: number[]; score: n
     const prev = seq.length ? seq[seq.length - 1]! : BOS
     const lps = TABLE[prev]!.map(Math.log)
     // End here with <eos>.
-    const s = (lp + lps[0]!) / Math.pow(seq.length + 1, alpha)
+    const s = (lp + lps[0]!) / (seq.length + 1) ** alpha
     if (s > best.score) best = { tokens: seq, score: s }
     if (seq.length + 1 === maxLen) {
       for (const v of [1, 2]) {
-        const sc = (lp + lps[v]!) / Math.pow(seq.length + 1, alpha)
+        const sc = (lp + lps[v]!) / (seq.length + 1) ** alpha
         if (sc > best.score) best = { tokens: [...seq, v], score: sc }
       }
       return

@@ -5,7 +5,7 @@
  * outputs, final states and the gradients of the input, the initial states and every parameter
  * must agree to 1e-10.
  */
-import { type Module, Tensor, fromArray } from '@refnets/core'
+import { type Module, type Tensor, fromArray } from '@refnets/core'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from '../src/index.js'
@@ -104,7 +104,9 @@ describe.each(fixture.cases.map((c) => [c.name, c] as [string, Case]))('%s', (_n
     const res = m.call(...args)
     const outs = Array.isArray(res) ? res : [res]
     expect(outs.length).toBe(c.outputs.length)
-    outs.forEach((o, i) => expect(maxDiff(o, c.outputs[i]!), `output ${i}`).toBeLessThan(1e-10))
+    outs.forEach((o, i) => {
+      expect(maxDiff(o, c.outputs[i]!), `output ${i}`).toBeLessThan(1e-10)
+    })
     let loss = outs[0]!.mul(dec(c.R[0]!)).sum()
     for (let i = 1; i < outs.length; i++) loss = loss.add(outs[i]!.mul(dec(c.R[i]!)).sum())
     loss.backward()

@@ -31,7 +31,7 @@ function build(c: LayerCase, I: number, H: number): RecurrentBase {
 }
 
 /** The layer as a function of (x, h0, c0, ...parameters), every output flattened into one vector. */
-function layerFn(m: RecurrentBase, c: LayerCase) {
+function layerFn(_m: RecurrentBase, c: LayerCase) {
   const D = c.bi ? 2 : 1
   const perDir = (c.bias ?? true) ? 4 : 2
   return (x: Tensor, h0: Tensor, c0: Tensor, ...ps: Tensor[]): Tensor => {

@@ -41,6 +41,8 @@ describe.each(recurrent.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_
         .call(...x),
     )
     expect(back.length).toBe(ours.length)
-    ours.forEach((o, i) => expect(maxDiff(o, back[i]!), `output ${i}`).toBeLessThan(1e-5))
+    ours.forEach((o, i) => {
+      expect(maxDiff(o, back[i]!), `output ${i}`).toBeLessThan(1e-5)
+    })
   })
 })

@@ -200,7 +200,7 @@ export function fromHuggingFace(sd: StateDict): StateDict {
       )
         continue
       throw new ArgumentError(
-        `fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's ` + `BertForPreTraining`,
+        `fromHuggingFace: ${k} must equal its tied tensor, as in Hugging Face's BertForPreTraining`,
       )
     }
     out[k] = v

@@ -39,7 +39,7 @@ export function scaledDotProductAttention(
     )
   if (keys.shape[keys.rank - 2] !== values.shape[values.rank - 2])
     throw new ShapeError(
-      `dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many ` + `rows`,
+      `dot-product attention: keys ${fmt(keys.shape)} and values ${fmt(values.shape)} must have as many rows`,
     )
   const p = opts.dropoutP ?? 0
   if (!(p >= 0 && p < 1)) throw new ArgumentError(`dropoutP must be in [0, 1), got ${p}`)

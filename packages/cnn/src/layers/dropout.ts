@@ -11,7 +11,15 @@
  * Both scale the kept activations so the expected value is unchanged (inverted dropout, notes 002:
  * "divide each dropout layer by keep_prob"), and both are the identity in evaluation mode.
  */
-import { ArgumentError, Generator, Module, ShapeError, type Tensor, defaultGenerator, fromValues } from '@refnets/core'
+import {
+  ArgumentError,
+  type Generator,
+  Module,
+  ShapeError,
+  type Tensor,
+  defaultGenerator,
+  fromValues,
+} from '@refnets/core'
 
 function checkRate(name: string, p: number): void {
   if (!(p >= 0 && p < 1)) throw new ArgumentError(`${name}: drop rate must be in [0, 1), got ${p}`)

@@ -9,7 +9,7 @@
  * This is d2l.ai's NiN (8.3): a Sequential of blocks, children named 0..9 (conv weights "0.0.weight",
  * "0.2.weight", ...), the AlexNet-like widths 96/256/384, dropout before the class block.
  */
-import { Module, nn } from '@refnets/core'
+import { type Module, nn } from '@refnets/core'
 import { Conv2d } from '../layers/conv.js'
 import { GlobalAvgPool2d, MaxPool2d } from '../layers/pool.js'
 

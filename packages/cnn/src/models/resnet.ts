@@ -11,7 +11,7 @@
  * This is torchvision's `resnet` (v1.5: the bottleneck's stride sits on the 3x3 conv). Names:
  * conv1, bn1, layer1.0.conv1, layer1.0.bn1, ..., layer2.0.downsample.0 (conv) / .1 (bn), fc.
  */
-import { Module, type Tensor, flatten, nn, relu } from '@refnets/core'
+import { Module, type Tensor, flatten, nn } from '@refnets/core'
 import { Conv2d } from '../layers/conv.js'
 import { BatchNorm2d } from '../layers/norm.js'
 import { AdaptiveAvgPool2d, MaxPool2d } from '../layers/pool.js'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { randn } from '../ops/index.js'
 import { Generator } from '../random.js'
-import { Tensor, tensor } from '../tensor.js'
+import { type Tensor, tensor } from '../tensor.js'
 import { parseIdx, idxToImageSet } from './idx.js'
 import { svd, symmetricEig } from './linalg.js'
 import { pca, pcaWhiten, zcaWhiten } from './pca.js'
@@ -175,13 +175,18 @@ describe('IDX parsing', () => {
     const dv = new DataView(b.buffer)
     b[2] = type
     b[3] = dims.length
-    dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d))
+    dims.forEach((d, i) => {
+      dv.setUint32(4 + 4 * i, d)
+    })
     return b
   }
   const cat = (...parts: Uint8Array[]) => {
     const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0))
     let o = 0
-    for (const p of parts) out.set(p, (o += p.length) - p.length)
+    for (const p of parts) {
+      out.set(p, o)
+      o += p.length
+    }
     return out
   }
 

@@ -3,7 +3,9 @@ import { tensor } from '../tensor.js'
 import { inverseLogTransform, logTransform, minMaxScale, oneHot, standardize } from './preprocess.js'
 
 const close = (a: unknown, b: number[][] | number[], tol = 1e-6) =>
-  (a as number[][]).flat().forEach((v, i) => expect(v).toBeCloseTo((b.flat() as number[])[i]!, -Math.log10(tol)))
+  (a as number[][]).flat().forEach((v, i) => {
+    expect(v).toBeCloseTo((b.flat() as number[])[i]!, -Math.log10(tol))
+  })
 
 describe('preprocessing', () => {
   it('standardize fits mean and population std on the training data and applies them to other data', () => {

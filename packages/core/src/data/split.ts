@@ -75,7 +75,9 @@ export function splitIndices(
       taken[c]! += quota[c]!
     })
   }
-  classes.forEach((members, c) => parts[sizes.length]!.push(...members.slice(taken[c]!)))
+  classes.forEach((members, c) => {
+    parts[sizes.length]!.push(...members.slice(taken[c]!))
+  })
   // Interleave classes again (each part in shuffled order, not grouped by class).
   return parts.map((p) => {
     const a = Int32Array.from(p)
@@ -165,7 +167,9 @@ export function kFold(
     // Group by class (keeping the shuffled order inside each class), then deal round-robin.
     const grouped = [...order].sort((a, b) => Number(labels[a]) - Number(labels[b]))
     const folds: number[][] = Array.from({ length: k }, () => [])
-    grouped.forEach((i, r) => folds[r % k]!.push(i))
+    grouped.forEach((i, r) => {
+      folds[r % k]!.push(i)
+    })
     order = Int32Array.from(folds.flat())
     return splitByFolds(
       order,

@@ -126,7 +126,9 @@ export function updateBatchNorm(model: Module<any, any>, batches: Tensor[][]): v
       for (const b of batches) model.call(...b)
     })
   } finally {
-    layers.forEach((m, i) => (m.momentum = saved[i]!))
+    layers.forEach((m, i) => {
+      m.momentum = saved[i]!
+    })
     model.train(wasTraining)
   }
 }

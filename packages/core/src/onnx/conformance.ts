@@ -125,15 +125,15 @@ export function randomDropoutRatio(proto: ModelProto, inputs: OnnxValue[]): numb
   if (proto.graph?.node?.length !== 1 || node?.opType !== 'Dropout') return null
   const names = (proto.graph?.input ?? []).map((i) => i.name)
   const inits = new Map((proto.graph?.initializer ?? []).map((t) => [t.name, t]))
-  const valueOf = (k: number): number | undefined => {
+  const constantInput = (k: number): number | undefined => {
     const name = node.input?.[k]
     if (!name) return undefined
     const i = names.indexOf(name)
     const v = i >= 0 ? inputs[i] : inits.has(name) ? tensorProtoToTensor(inits.get(name)!) : undefined
     return v instanceof Tensor ? Number(v.data[0]) : undefined
   }
-  const training = (valueOf(2) ?? 0) !== 0
-  const ratio = valueOf(1) ?? 0.5
+  const training = (constantInput(2) ?? 0) !== 0
+  const ratio = constantInput(1) ?? 0.5
   return training && ratio > 0 ? ratio : null
 }
 

@@ -144,7 +144,7 @@ export function exportOnnxModel<I extends Tensor[]>(
     return n
   }
   const graphInputs: ValueInfoProto[] = []
-  const inputNames = inputs.map((t, i) => opts.inputNames?.[i] ?? (inputs.length === 1 ? 'input' : `input_${i}`))
+  const inputNames = inputs.map((_t, i) => opts.inputNames?.[i] ?? (inputs.length === 1 ? 'input' : `input_${i}`))
   inputs.forEach((t, i) => {
     names.set(t, unique(inputNames[i]!))
     graphInputs.push(valueInfo(inputNames[i]!, t, opts.dynamicAxes?.[inputNames[i]!]))
@@ -231,11 +231,13 @@ export function exportOnnxModel<I extends Tensor[]>(
             attrs: r.attrs,
           })
     const outNames = Array.isArray(lowered) ? lowered : [lowered]
-    r.outputs.forEach((t, i) => names.set(t, outNames[i]!))
+    r.outputs.forEach((t, i) => {
+      names.set(t, outNames[i]!)
+    })
   }
 
   // Graph outputs: rename the producing node's output (or add an Identity for a pass-through).
-  const outputNames = outputs.map((t, i) => opts.outputNames?.[i] ?? (outputs.length === 1 ? 'output' : `output_${i}`))
+  const outputNames = outputs.map((_t, i) => opts.outputNames?.[i] ?? (outputs.length === 1 ? 'output' : `output_${i}`))
   outputs.forEach((t, i) => {
     const from = nameOf(t)
     const to = outputNames[i]!

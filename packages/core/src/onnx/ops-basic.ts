@@ -31,9 +31,9 @@ function div(a: Tensor, b: Tensor): Tensor {
 }
 
 /** Reduce axes: an attribute before `sinceInput`, else the optional second input. */
-function reduceAxes(ctx: NodeContext, x: Tensor, sinceInput: number): number[] | undefined {
+function reduceAxes(ctx: NodeContext, _x: Tensor, sinceInput: number): number[] | undefined {
   const axes = ctx.opset >= sinceInput ? ints(optional(ctx, 1)) : attrInts(ctx, 'axes')
-  if (axes && axes.length) return axes
+  if (axes?.length) return axes
   return attrInt(ctx, 'noop_with_empty_axes', 0) ? [] : undefined
 }
 

@@ -68,11 +68,15 @@ export function einsum(equation: string, operands: Tensor[]): Tensor {
     let prod = 1
     for (let i = 0; i < operands.length; i++) {
       let off = 0
-      ;[...labels[i]!].forEach((c, d) => (off += (operands[i]!.shape[d] === 1 ? 0 : at(c)) * opStrides[i]![d]!))
+      ;[...labels[i]!].forEach((c, d) => {
+        off += (operands[i]!.shape[d] === 1 ? 0 : at(c)) * opStrides[i]![d]!
+      })
       prod *= Number(opData[i]![off])
     }
     let o = 0
-    ;[...rhs].forEach((c, d) => (o += at(c) * outStrides[d]!))
+    ;[...rhs].forEach((c, d) => {
+      o += at(c) * outStrides[d]!
+    })
     out[o]! += prod
   }
   return new Tensor(out, outShape).to(operands[0]!.dtype)

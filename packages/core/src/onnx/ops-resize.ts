@@ -110,7 +110,10 @@ function table(ctx: NodeContext, a: Axis1D): ({ idx: number[]; w: number[] } | n
         if (p < 0 || p >= a.nIn) w[i] = 0
       })
       const s = w.reduce((p, q) => p + q, 0)
-      if (s !== 0) w.forEach((_, i) => (w[i]! /= s))
+      if (s !== 0)
+        w.forEach((_, i) => {
+          w[i]! /= s
+        })
     }
     return { idx: pos.map((p) => Math.min(Math.max(p, 0), a.nIn - 1)), w }
   })
@@ -154,7 +157,7 @@ function resize(ctx: NodeContext): Tensor {
   const scalesIn = optional(ctx, 2)
   const sizesIn = ints(optional(ctx, 3))
   const axes = (attrInts(ctx, 'axes') ?? x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + x.rank : a))
-  const roiVals = roi && roi.size ? Array.from(roi.data, Number) : undefined
+  const roiVals = roi?.size ? Array.from(roi.data, Number) : undefined
   const scales = new Array<number>(x.rank).fill(1)
   const sizes = [...x.shape]
   if (scalesIn && scalesIn.size > 0) {
@@ -170,12 +173,18 @@ function resize(ctx: NodeContext): Tensor {
   } else if (sizesIn) {
     const policy = attrString(ctx, 'keep_aspect_ratio_policy', 'stretch')
     if (policy === 'stretch')
-      axes.forEach((a, i) => ((sizes[a] = sizesIn[i]!), (scales[a] = sizesIn[i]! / x.shape[a]!)))
+      axes.forEach((a, i) => {
+        sizes[a] = sizesIn[i]!
+        scales[a] = sizesIn[i]! / x.shape[a]!
+      })
     else {
       const r = axes.map((a, i) => sizesIn[i]! / x.shape[a]!)
       const s = policy === 'not_larger' ? Math.min(...r) : Math.max(...r)
       // NOTE: the kept-ratio size rounds half up: floor(s * n + 0.5), as the ONNX reference.
-      axes.forEach((a) => ((scales[a] = s), (sizes[a] = Math.floor(s * x.shape[a]! + 0.5))))
+      axes.forEach((a) => {
+        scales[a] = s
+        sizes[a] = Math.floor(s * x.shape[a]! + 0.5)
+      })
     }
   } else throw new OnnxImportError('Resize: needs scales or sizes')
   let data: Float64Array = Float64Array.from(x.data, Number)

@@ -396,8 +396,8 @@ export function convTranspose2d(
   if (x.rank !== 4) throw new ShapeError(`${op}: expected input (N, C, H, W) or (C, H, W), got ${fmt(x.shape)}`)
   const groups = opts.groups ?? 1
   checkGroups(op, groups)
-  const [, c, h, w] = x.shape as [number, number, number, number]
-  const [wc, coutG, kH, kW] = weight.shape as [number, number, number, number]
+  const c = x.shape[1]!
+  const [wc, coutG] = weight.shape as [number, number, number, number]
   if (wc !== c)
     throw new ShapeError(
       `${op}: weight ${fmt(weight.shape)} expects ${wc} input channels, got ${c} (input ${fmt(x.shape)})`,

@@ -142,6 +142,7 @@ export const round = u(Round)
 export const reciprocal = u(Reciprocal)
 export const softplus = u(Softplus)
 export const logicalNot = u(Not)
+// biome-ignore lint/suspicious/noShadowRestrictedNames: named after torch.isnan / ONNX IsNaN; used as ops.isNaN or a method
 export const isNaN = u(IsNaN)
 export const isInf = u(IsInf)
 export const leakyRelu = (x: Tensor, alpha = 0.01) => apply(LeakyRelu, [x], { alpha })

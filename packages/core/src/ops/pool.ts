@@ -360,7 +360,9 @@ export function adaptiveWindows(n: number, o: number): [number, number][] {
 /** (o, n) matrix whose row i averages the inputs of window i. */
 function averagingMatrix(n: number, o: number, dtype: 'float32' | 'float64'): Tensor {
   const m = new Float64Array(o * n)
-  adaptiveWindows(n, o).forEach(([s, e], i) => m.fill(1 / (e - s), i * n + s, i * n + e))
+  adaptiveWindows(n, o).forEach(([s, e], i) => {
+    m.fill(1 / (e - s), i * n + s, i * n + e)
+  })
   return fromValues(dtype, [o, n], m)
 }
 

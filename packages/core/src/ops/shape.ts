@@ -91,7 +91,9 @@ export const Transpose = defineOp<{ perm: number[] }>({
     ),
   backward: (dy, { attrs }) => {
     const inv = new Array<number>(attrs.perm.length)
-    attrs.perm.forEach((p, i) => (inv[p] = i))
+    attrs.perm.forEach((p, i) => {
+      inv[p] = i
+    })
     return [permute(dy, inv)]
   },
   onnx: 'Transpose',
@@ -115,7 +117,7 @@ export const Expand = defineOp<{ shape: number[] }>({
   name: 'Expand',
   forward: ([x], { shape }) => {
     const off = shape.length - x!.rank
-    const strides = shape.map((d, i) => (i < off || x!.shape[i - off] === 1 ? 0 : x!.strides[i - off]!))
+    const strides = shape.map((_d, i) => (i < off || x!.shape[i - off] === 1 ? 0 : x!.strides[i - off]!))
     return new Tensor(x!.storage, shape, strides, x!.offset)
   },
   backward: (dy, { inputs: [x] }) => {
@@ -163,7 +165,9 @@ function sliceView(x: Tensor, { starts, axes, steps }: SAttrs, shape: number[]) 
 
 const sliceShape = (x: Tensor, { starts, ends, axes, steps }: SAttrs) => {
   const shape = [...x.shape]
-  axes.forEach((a, i) => (shape[a] = clampRange(starts[i]!, ends[i]!, steps[i]!, x.shape[a]!)[2]))
+  axes.forEach((a, i) => {
+    shape[a] = clampRange(starts[i]!, ends[i]!, steps[i]!, x.shape[a]!)[2]
+  })
   return shape
 }
 
@@ -284,7 +288,11 @@ export function split(x: Tensor, sizes: number | number[], axis = 0): Tensor[] {
     {},
     () => {
       let s = 0
-      return parts.map((p) => slice(x, a, s, (s += p)))
+      return parts.map((p) => {
+        const start = s
+        s += p
+        return slice(x, a, start, s)
+      })
     },
   )
 }

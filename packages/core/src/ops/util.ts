@@ -37,7 +37,7 @@ export function operands(a: Tensor | number, b: Tensor | number): [Tensor, Tenso
 export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   const s = stridesOf(shape)
   const off = outShape.length - shape.length
-  return outShape.map((d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]!))
+  return outShape.map((_d, i) => (i < off || shape[i - off] === 1 ? 0 : s[i - off]!))
 }
 
 /** Sum a broadcast gradient back down to `shape` (the adjoint of broadcasting). */

@@ -204,12 +204,12 @@ describe('update rules on hand-computed steps', () => {
 describe('optimiser state dict', () => {
   const run = (opt: { step(): void }, ps: Tensor[], steps: number, t0: number) => {
     for (let t = t0; t < t0 + steps; t++) {
-      ps.forEach((p, i) =>
+      ps.forEach((p, i) => {
         setGrad(
           p,
           [...p.data].map((w, j) => Math.sin(w + t + i + j)),
-        ),
-      )
+        )
+      })
       opt.step()
     }
   }

@@ -105,7 +105,10 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
               `${this.constructor.name}: gradient of shape ${fmt(param.grad.shape)} for a parameter of shape ${fmt(param.shape)}`,
             )
           let st = this.state.get(param)
-          if (!st) this.state.set(param, (st = {}))
+          if (!st) {
+            st = {}
+            this.state.set(param, st)
+          }
           this.update(values(param), asFloat(param.grad.data), st, group, param)
         }
     })
@@ -160,7 +163,9 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
         throw new StateDictError(
           `${name}.loadStateDict: group ${gi} has ${own.length} parameters, the state dict has ${sg.params.length}`,
         )
-      sg.params.forEach((idx, j) => byIndex.set(idx, own[j]!))
+      sg.params.forEach((idx, j) => {
+        byIndex.set(idx, own[j]!)
+      })
     })
     const mismatched: string[] = []
     for (const [k, st] of Object.entries(sd.state)) {

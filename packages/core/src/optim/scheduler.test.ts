@@ -30,7 +30,10 @@ function lrs(s: { step(): void; getLr(): number[] }, n: number): number[] {
   return out
 }
 
-const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, 14))
+const close = (a: number[], b: number[]) =>
+  a.forEach((v, i) => {
+    expect(v).toBeCloseTo(b[i]!, 14)
+  })
 
 describe('learning-rate schedules', () => {
   it('StepLR multiplies by gamma every stepSize epochs', () => {

@@ -61,7 +61,9 @@ export class LRScheduler {
   }
 
   protected apply(): void {
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = this.lrAt(this.lastEpoch, this.baseLrs[i]!)))
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = this.lrAt(this.lastEpoch, this.baseLrs[i]!)
+    })
   }
 }
 

@@ -183,7 +183,12 @@ describe('callbacks', () => {
     const model = new SoftmaxRegression(2, 2)
     const opt = new SGD(model.parameters(), { lr: 0.4 })
     const seen: (number | undefined)[] = []
-    const halve = { step: (m?: number) => (seen.push(m), (opt.paramGroups[0]!.lr /= 2)) }
+    const halve = {
+      step: (m?: number) => {
+        seen.push(m)
+        opt.paramGroups[0]!.lr /= 2
+      },
+    }
     const h = fit(model, { trainData: blobs(32, 1), epochs: 3, optimizer: opt, scheduler: halve, ...quiet })
     expect(h.get('lr')).toEqual([0.4, 0.2, 0.1])
     expect(seen).toEqual([undefined, undefined, undefined])

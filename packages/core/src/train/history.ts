@@ -16,7 +16,10 @@ export class History {
   }
 
   record(logs: Logs, seconds: number): void {
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v)
+    for (const [k, v] of Object.entries(logs)) {
+      this.history[k] ??= []
+      this.history[k].push(v)
+    }
     this.epochTimes.push(seconds)
   }
 

@@ -298,7 +298,7 @@ function maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array | null, g: 
           const r = (hs + i * dilationH) * inW + ws
           for (let j = j0; j < j1; j++) {
             const v = x[xo + r + j * dilationW]!
-            if (v > best || v !== v) {
+            if (v > best || Number.isNaN(v)) {
               best = v
               bi = r + j * dilationW
             }

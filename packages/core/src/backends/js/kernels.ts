@@ -4,7 +4,6 @@
  */
 import {
   type BinaryKernel,
-  type FloatArray,
   type KernelTable,
   type ReduceKernel,
   type UnaryKernel,
@@ -148,7 +147,9 @@ const reduce =
     out.fill(init)
     // The output index of each input element: its strides with the reduced axes zeroed.
     const outStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)))
-    axes.forEach((a) => (outStrides[a] = 0))
+    axes.forEach((a) => {
+      outStrides[a] = 0
+    })
     if (axes.every((a, i) => a === i)) {
       // Leading axes (a sum over the batch): accumulate rows of the output size.
       const inner = out.length

@@ -75,7 +75,7 @@ export const binaryScalar = {
   Sub: (a: number, b: number) => a - b,
   Mul: (a: number, b: number) => a * b,
   Div: (a: number, b: number) => a / b,
-  Pow: (a: number, b: number) => Math.pow(a, b),
+  Pow: (a: number, b: number) => a ** b,
   Max: (a: number, b: number) => (a >= b || Number.isNaN(a) ? a : b),
   Min: (a: number, b: number) => (a <= b || Number.isNaN(a) ? a : b),
   // Python-style modulo (sign of the divisor), ONNX Mod with fmod=0.

@@ -17,8 +17,9 @@ export const THREADS_MIN_MACS = 1 << 18
 /** Target size of one thread's tile of unrolled patches (floats, 4 MB): big enough that the weights are packed once for most layers, small enough to stay in the last-level cache. */
 const COLS_TILE = 1 << 18
 
-// Parameter block slots (must match wasm/kernels.ts).
-const G = {
+// Parameter block slots: the int32 offsets the AssemblyScript kernels read their arguments from
+// (packages/core/wasm/kernels.ts reads the same slots).
+const GEMM = {
   batch: 0,
   m: 1,
   n: 2,
@@ -40,8 +41,43 @@ const G = {
   bias: 18,
   biasMode: 19,
 } as const
-const C = { x: 16, w: 17, bias: 18, y: 19, scratch: 20, scratchPer: 21, rows: 22, split: 23 } as const
+const CONV = {
+  batch: 0,
+  inC: 1,
+  inH: 2,
+  inW: 3,
+  outC: 4,
+  outH: 5,
+  outW: 6,
+  kH: 7,
+  kW: 8,
+  strideH: 9,
+  strideW: 10,
+  padTop: 11,
+  padLeft: 12,
+  dilationH: 13,
+  dilationW: 14,
+  groups: 15,
+  x: 16,
+  w: 17,
+  bias: 18,
+  y: 19,
+  scratch: 20,
+  scratchPer: 21,
+  rows: 22,
+  split: 23,
+} as const
 const PARAMS_INTS = 32
+
+/** Write every slot of a parameter block at byte address `at`: the type makes a missing argument a compile error. */
+function writeParams<S extends Record<string, number>>(
+  i32: Int32Array,
+  at: number,
+  slots: S,
+  values: { [K in keyof S]: number },
+): void {
+  for (const k in slots) i32[(at >> 2) + slots[k]] = values[k]
+}
 
 const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === null || x instanceof Float32Array)
 
@@ -97,33 +133,28 @@ function gemm(
   const f32 = rt.f32
   f32.set(a.length === aLen ? a : a.subarray(0, aLen), (base + pa) >> 2)
   f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
-  const P = (base + params) >> 2
-  const i32 = rt.i32
-  i32.set(
-    [
-      batch,
-      m,
-      n,
-      k,
-      base + pa,
-      aBS,
-      rsA,
-      csA,
-      base + pb,
-      bBS,
-      rsB,
-      csB,
-      base + pc,
-      m * n,
-      n,
-      0,
-      base + scratch,
-      rt.gemmScratch,
-      0,
-      0,
-    ],
-    P,
-  )
+  writeParams(rt.i32, base + params, GEMM, {
+    batch,
+    m,
+    n,
+    k,
+    a: base + pa,
+    aBS,
+    rsA,
+    csA,
+    b: base + pb,
+    bBS,
+    rsB,
+    csB,
+    c: base + pc,
+    cBS: m * n,
+    ldc: n,
+    beta: 0,
+    scratch: base + scratch,
+    scratchPer: rt.gemmScratch,
+    bias: 0,
+    biasMode: 0,
+  })
   run('gemm', base + params)
   out.set(rt.f32.subarray((base + pc) >> 2, ((base + pc) >> 2) + batch * m * n))
 }
@@ -133,38 +164,13 @@ function convParams(
   i32: Int32Array,
   at: number,
   g: Conv2dGeometry,
-  ptrs: [number, number, number, number],
+  [x, w, bias, y]: [number, number, number, number],
   scratch: number,
   scratchPer: number,
   rows: number,
   split: number,
 ): void {
-  i32.set(
-    [
-      g.batch,
-      g.inC,
-      g.inH,
-      g.inW,
-      g.outC,
-      g.outH,
-      g.outW,
-      g.kH,
-      g.kW,
-      g.strideH,
-      g.strideW,
-      g.padTop,
-      g.padLeft,
-      g.dilationH,
-      g.dilationW,
-      g.groups,
-      ...ptrs,
-      scratch,
-      scratchPer,
-      rows,
-      split,
-    ],
-    at >> 2,
-  )
+  writeParams(i32, at, CONV, { ...g, x, w, bias, y, scratch, scratchPer, rows, split })
 }
 
 /**

@@ -129,8 +129,7 @@ export class ThreadPool {
 
   private awaitReady(timeoutMs: number): void {
     const deadline = Date.now() + timeoutMs
-    let ready: number
-    while ((ready = Atomics.load(this.ctl, READY)) < this.size - 1) {
+    for (let ready = Atomics.load(this.ctl, READY); ready < this.size - 1; ready = Atomics.load(this.ctl, READY)) {
       if (Date.now() > deadline)
         throw new ThreadPoolError(`only ${ready} of ${this.size - 1} worker threads started within ${timeoutMs} ms`)
       if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
@@ -153,9 +152,8 @@ export class ThreadPool {
     Atomics.add(ctl, GEN, 1)
     Atomics.notify(ctl, GEN)
     this.rt.exports[name](params, 0, n)
-    let done: number
     let spins = 0
-    while ((done = Atomics.load(ctl, DONE)) < n - 1)
+    for (let done = Atomics.load(ctl, DONE); done < n - 1; done = Atomics.load(ctl, DONE))
       if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new ThreadPoolError(`a worker thread failed in ${name}`)
   }
