@@ -8,12 +8,9 @@
 import { jsKernels } from './backends/js/kernels.js'
 import { type WasmBackend, compileKernels, createWasmBackend, warnOnce } from './backends/wasm/index.js'
 import { BackendError } from './errors.js'
-import type { KernelTable } from './kernel-table.js'
+import type { Backend, KernelTable } from './kernel-table.js'
 
-export interface Backend {
-  name: string
-  kernels: Partial<KernelTable>
-}
+export type { Backend } from './kernel-table.js'
 
 export const jsBackend: Backend & { kernels: KernelTable } = { name: 'js', kernels: jsKernels }
 

@@ -240,3 +240,9 @@ export type KernelTable = { [K in UnaryOpName]: UnaryKernel } & { [K in BinaryOp
   [K in ReduceOpName]: ReduceKernel
 } & OtherKernels &
   ConvKernels
+
+/** A backend: a name and the kernels it implements (the rest fall back to js). */
+export interface Backend {
+  name: string
+  kernels: Partial<KernelTable>
+}

@@ -6,7 +6,7 @@
  */
 import { Tensor } from '../tensor.js'
 import { loadOnnx } from './import.js'
-import { type OnnxValue, OnnxSequence } from './ops-table.js'
+import { type OnnxValue, OnnxSequence } from './node.js'
 import { onnxDataType } from './export.js'
 import {
   type ModelProto,

@@ -6,7 +6,7 @@
 import * as F from '../ops/index.js'
 import { Tensor } from '../tensor.js'
 import { attrFloat, attrInt, input, optional } from './ops-util.js'
-import type { OnnxOpImpl } from './ops-table.js'
+import type { OnnxOpImpl } from './node.js'
 
 /** (B, S, H*D) -> (B, H, S, D) */
 const splitHeads = (x: Tensor, heads: number) => {

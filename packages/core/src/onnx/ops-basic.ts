@@ -8,7 +8,7 @@ import { broadcastShapes, sizeOf } from '../shape.js'
 import { Tensor, scalar, tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrFloat, attrInt, attrInts, attrString, input, ints, optional } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 import { tensorProtoToTensor } from './values.js'
 import type { TensorProto } from './proto.js'
 

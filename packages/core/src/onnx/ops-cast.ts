@@ -6,7 +6,7 @@
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrInt, attrString, input } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 import { OnnxDataType as DT } from './proto.js'
 import { roundToSmallFloat } from './small-floats.js'
 import { carrierDType, declaredType } from './values.js'

@@ -9,7 +9,7 @@ import * as F from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrFloat, attrInt, attrInts, attrString, input, optional } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 
 type Quad = [number, number, number, number]
 type Pair = [number, number]

@@ -7,7 +7,7 @@
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrFloat, attrInt, attrString, input, ints, optional } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 
 /** Corner box k of a flat (N * 4) array as [x1, y1, x2, y2], from [y1, x1, y2, x2] (any corner order) or [cx, cy, w, h]. */
 function corners(b: ArrayLike<number>, k: number, centerPointBox: boolean): [number, number, number, number] {

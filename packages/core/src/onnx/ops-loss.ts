@@ -2,7 +2,7 @@
 import * as F from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import { attrString, input, optional } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 
 /**
  * -x[n, t[n, ...], ...] * w[t], reduced: 'none' keeps (N, d1, ...), 'sum' adds, 'mean' divides by

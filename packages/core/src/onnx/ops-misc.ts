@@ -4,7 +4,7 @@ import { sizeOf, stridesOf } from '../shape.js'
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrFloat, attrInt, attrString, input, ints, optional } from './ops-util.js'
-import { type OnnxOpImpl, OnnxSequence } from './ops-table.js'
+import { type OnnxOpImpl, OnnxSequence } from './node.js'
 
 /**
  * Einsum by direct summation: every combination of index letters is visited once, products of the

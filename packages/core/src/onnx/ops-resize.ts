@@ -7,7 +7,7 @@
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
 import { attrFloat, attrInt, attrInts, attrString, input, ints, optional } from './ops-util.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 
 interface Axis1D {
   nIn: number

@@ -11,7 +11,7 @@ import { ArgumentError } from '../errors.js'
 import * as F from '../ops/index.js'
 import type { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
-import type { NodeContext, OnnxOpImpl } from './ops-table.js'
+import type { NodeContext, OnnxOpImpl } from './node.js'
 import { attrFloat, attrInt, attrString, input, optional } from './ops-util.js'
 
 type Act = (x: Tensor) => Tensor

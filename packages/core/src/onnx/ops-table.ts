@@ -3,8 +3,7 @@
  * its inputs and attributes as the ONNX spec defines them for the model's opset, and returns its
  * outputs. Families live in ops-*.ts files; this file merges them.
  */
-import type { Tensor } from '../tensor.js'
-import type { GraphProto, NodeProto } from './proto.js'
+import type { OnnxOpImpl } from './node.js'
 import { basicOps } from './ops-basic.js'
 import { lossOps } from './ops-loss.js'
 import { miscOps } from './ops-misc.js'
@@ -15,28 +14,7 @@ import { convOps } from './ops-conv.js'
 import { rnnOps } from './ops-rnn.js'
 import { detectionOps } from './ops-detection.js'
 
-/** An ONNX sequence value (SplitToSequence, SequenceProto inputs). */
-export class OnnxSequence {
-  constructor(readonly items: OnnxValue[]) {}
-}
-
-/** A value in a graph: a tensor, a sequence, or null (an absent optional). */
-export type OnnxValue = Tensor | OnnxSequence | null
-/** What a node returns: its one output, or an array of its outputs in order. */
-export type NodeOutput = OnnxValue | OnnxValue[]
-
-export interface NodeContext {
-  inputs: (OnnxValue | null)[]
-  attrs: Record<string, unknown>
-  opset: number
-  node: NodeProto
-  /** True when running for inference (Dropout is identity, BatchNormalization uses running stats). */
-  inference: boolean
-  outputCount: number
-  runSubgraph: (g: GraphProto, bound: Record<string, OnnxValue>) => OnnxValue[]
-}
-
-export type OnnxOpImpl = (ctx: NodeContext) => NodeOutput
+export { OnnxSequence, type OnnxValue, type NodeOutput, type NodeContext, type OnnxOpImpl } from './node.js'
 
 export const onnxOps: Record<string, OnnxOpImpl> = {
   ...basicOps,

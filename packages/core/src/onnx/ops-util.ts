@@ -2,7 +2,7 @@
 import { DTypeError } from '../errors.js'
 import { Tensor } from '../tensor.js'
 import { OnnxImportError } from './errors.js'
-import { type NodeContext, type OnnxValue, OnnxSequence } from './ops-table.js'
+import { type NodeContext, type OnnxValue, OnnxSequence } from './node.js'
 
 /** Required tensor input i. */
 export function input(ctx: NodeContext, i: number): Tensor {

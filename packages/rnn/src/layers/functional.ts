@@ -13,7 +13,7 @@
  * initial state through the padding and starts at len_b - 1: both as PyTorch and ONNX define them.
  */
 import { gruPointwise, lstmPointwise } from './fused.js'
-import { recurrentScan } from './scan.js'
+import { GATES, type RecurrentMode, recurrentScan } from './scan.js'
 import {
   type Tensor,
   ArgumentError,
@@ -26,10 +26,7 @@ import {
   stack,
 } from '@refnets/core'
 
-export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
-
-/** Gate blocks per mode: G in the (G*H, .) weight shapes. */
-export const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, GRU: 3, LSTM: 4 }
+export { GATES, type RecurrentMode } from './scan.js'
 
 /** The four tensors of one layer and direction (biases absent when the layer has bias = false). */
 export interface CellWeights {

@@ -14,7 +14,11 @@
  * NOTE: the backward is computed with raw GEMMs, so it is not differentiable again.
  */
 import { type DType, Tensor, allocate, apply, defineOp, matmul, noGrad, transpose } from '@refnets/core'
-import type { RecurrentMode } from './functional.js'
+
+export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
+
+/** Gate blocks per mode: G in the (G*H, .) weight shapes. */
+export const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, GRU: 3, LSTM: 4 }
 
 type Arr = Float32Array | Float64Array
 
@@ -30,7 +34,6 @@ interface Saved {
 }
 
 const saved = new WeakMap<Tensor, Saved>()
-const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, GRU: 3, LSTM: 4 }
 const sig = (x: number) => 1 / (1 + Math.exp(-x))
 
 interface ScanAttrs {

@@ -4,7 +4,7 @@
  * float64 or tiny calls, run on `js`. A failure to start threads or to grow memory falls back (to one
  * thread, or to the js kernel) with a one-line warning, never a wrong result.
  */
-import type { Backend } from '../../backend.js'
+import type { Backend } from '../../kernel-table.js'
 import type { KernelTable } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { WASM_MIN_MACS, wasmKernels } from './kernels.js'
