@@ -27,9 +27,9 @@ const HELP = `usage: pnpm bench [options]
   --memory a,b           cases (package/name) whose peak memory is measured in a child process (default cnn/resnet18)
   --size small|bench     input size (default bench; --quick: small)
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
-  --time MS              time budget per engine and case (default 2000; --quick: 150)
-  --max-run MS           an engine whose first run takes longer is timed by that run alone (default 5000; --quick: 1000)
-  --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 2000; 0: never skip)
+  --time MS              time budget per engine and case (default 1000; --quick: 150)
+  --max-run MS           an engine whose first run takes longer is timed by that run alone (default 3000; --quick: 1000)
+  --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 20; 0: never skip)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
   --out DIR              reports folder (default <repo>/reports)
   --fail-on-regression   exit 1 when a regression against the previous report is found`
@@ -82,9 +82,9 @@ async function main() {
   const opts: RunOptions = {
     size,
     samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
-    timeMs: num(values.time, values.quick ? 150 : 2000, 'time'),
-    maxRunMs: num(values['max-run'], values.quick ? 1000 : 5000, 'max-run'),
-    slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 2000, 'slow-limit'),
+    timeMs: num(values.time, values.quick ? 150 : 1000, 'time'),
+    maxRunMs: num(values['max-run'], values.quick ? 1000 : 3000, 'max-run'),
+    slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 20, 'slow-limit'),
     providers: providers as RunOptions['providers'],
     ...(engines ? { engines } : {}),
     memory: list(values.memory) ?? [],
