@@ -1,5 +1,6 @@
 /**
- * Activation layers (notes 000, 002, 003): thin modules over the functional ops, with PyTorch's
+ * Activation layers (https://d2l.ai/chapter_multilayer-perceptrons/mlp.html;
+ * https://cs231n.github.io/neural-networks-1/): thin modules over the functional ops, with PyTorch's
  * names and defaults. Each exports as its ONNX operator (Sigmoid, Relu, LeakyRelu, PRelu, Elu, ...).
  */
 import type { DType } from '../dtype.js'
@@ -30,7 +31,7 @@ export class ReLU extends Module {
   }
 }
 
-/** max(0, x) + slope min(0, x), slope 0.01 by default (notes 002). */
+/** max(0, x) + slope min(0, x), slope 0.01 by default as in torch.nn.LeakyReLU (PyTorch docs). */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super()
