@@ -3,7 +3,8 @@
  * can be opened (a paper's arXiv or DOI link, a d2l.ai chapter, a course page, the ONNX or PyTorch
  * docs; docs/references.md lists them), never the private study notes or the design document the
  * project grew from, which are not in the repository. And every model file in
- * packages/<package>/src/models/ links its paper (or textbook chapter) in its header comment.
+ * packages/<package>/src/models/ links its paper (or textbook chapter) in its header comment, a
+ * link docs/references.md lists.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -18,8 +19,8 @@ const self = 'packages/core/test/citations.test.ts'
 const OUTSIDE = /\bnotes? 0\d\d\b|\bDESIGN\.md\b/i
 
 /**
- * Files that still cite the notes, with the lines to fix. Each entry must go as soon as its file is
- * fixed (or moved): the test fails on a stale entry.
+ * Files that still cite the notes. Each entry goes as soon as its file is fixed (or moved): the test
+ * fails on a stale entry, so the list only shrinks.
  */
 const NOT_YET_FIXED: string[] = [
   'packages/cnn/src/augment.ts',
@@ -36,6 +37,12 @@ const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '
   .filter((f) => f !== '' && existsSync(join(root, f)))
 const sources = tracked.filter((f) => /\.(ts|mts|cts|js|mjs|cjs|py|md)$/.test(f) && f !== self)
 const read = (f: string) => readFileSync(join(root, f), 'utf8')
+/** The model files: packages/<package>/src/models/*.ts but the index and tests. */
+const models = sources.filter(
+  (f) => /^packages\/[^/]+\/src\/models\/[^/]+\.ts$/.test(f) && !/\/index\.ts$|\.test\.ts$/.test(f),
+)
+/** A link as a sentence may end it: without a trailing full stop or colon. */
+const trimEnd = (url: string) => url.replace(/[.:]$/, '')
 
 /** The comment a file opens with: a block comment, or a run of line comments. '' when it opens with code. */
 function headerComment(text: string): string {
@@ -77,12 +84,16 @@ describe('citations', () => {
   })
 
   it('every model file links its paper in its header comment', () => {
-    const models = sources.filter(
-      (f) => /^packages\/[^/]+\/src\/models\/[^/]+\.ts$/.test(f) && !/\/index\.ts$|\.test\.ts$/.test(f),
-    )
     expect(models.length).toBeGreaterThan(10)
     const missing = models.filter((f) => !/https:\/\/\S+/.test(headerComment(read(f))))
     expect(missing, 'add the paper (arXiv or DOI link) or textbook chapter to the header comment').toEqual([])
+  })
+
+  it('docs/references.md lists every link of the model headers', () => {
+    const references = read('docs/references.md')
+    const links = (f: string) => (headerComment(read(f)).match(/https:\/\/[^\s)'"`,;]+/g) ?? []).map(trimEnd)
+    const unlisted = models.flatMap((f) => links(f).flatMap((u) => (references.includes(u) ? [] : [`${f}: ${u}`])))
+    expect(unlisted, 'add these to docs/references.md').toEqual([])
   })
 
   it('reads a header comment of either style', () => {
