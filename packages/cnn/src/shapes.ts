@@ -1,22 +1,23 @@
 /**
  * Shape, parameter and FLOP arithmetic for convolutional networks.
  *
- * Output sizes (notes 002 "Padding"/"Stride", notes 001 "padding='same'/'valid'"):
+ * Output sizes (https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html;
+ * 'same'/'valid' as ONNX Conv's auto_pad, https://onnx.ai/onnx/operators/onnx__Conv.html):
  *   conv / pool:   floor((n + 2p - f) / s) + 1, with a dilated kernel spanning d(f - 1) + 1 inputs
  *   'valid':       floor((n - f) / s) + 1        'same': ceil(n / s)
  *   pool ceilMode: the ceiling instead of the floor (a last window starting in the padding is dropped)
  *   transposed:    (n - 1)s - 2p + d(f - 1) + outputPadding + 1
  * The per-axis helpers live in @refnets/core next to the ops and are re-exported here.
  *
- * Parameters (notes 001): a conv layer has k*k*c_in*c_out + c_out (c_in / groups with groups);
- * a fully connected layer in*out + out.
+ * Parameters (https://d2l.ai/chapter_convolutional-neural-networks/channels.html): a conv layer has k*k*c_in*c_out +
+ * c_out (c_in / groups with groups); a fully connected layer in*out + out.
  *
- * FLOPs: we count multiply-accumulates (MACs), the convention of the notes (001, "卷积计算量 =
- * 输出数据大小 x 卷积核的尺度 x 输入通道数", e.g. 224x224x64x3x3x3) and of torchvision's model
- * tables (ResNet-50 "4.09 GFLOPS"):
+ * FLOPs: we count multiply-accumulates (MACs): a convolution costs output size x kernel size x input
+ * channels (卷积计算量 = 输出数据大小 x 卷积核的尺度 x 输入通道数), e.g. 224x224x64x3x3x3, the convention of
+ * torchvision's model tables (https://pytorch.org/vision/stable/models.html, ResNet-50 "4.09 GFLOPS"):
  *   Conv2d:          kH * kW * (c_in / groups) * c_out * H_out * W_out   per sample (bias not counted)
  *   ConvTranspose2d: kH * kW * c_in * (c_out / groups) * H_in * W_in     per sample (each input scatters a kernel)
- *   Linear:          in * out (+ out with a bias, as notes 001 count 5x10+10 = 60)  per row
+ *   Linear:          in * out (+ out with a bias: 5 -> 10 is 5x10+10 = 60)  per row
  * Other layers (activations, pooling, batch norm, additions) are not counted: they are a small
  * fraction and conventions for them differ. Multiply by 2 for floating-point operations.
  */
@@ -71,7 +72,7 @@ export function conv2dOutputShape(
   return [b!, outChannels, conv2dOutputSize(h!, kh, sh, ph, dh), conv2dOutputSize(w!, kw, sw, pw, dw)]
 }
 
-/** Parameters of a conv layer (notes 001): k*k*(c_in/groups)*c_out + c_out. */
+/** Parameters of a conv layer (torch.nn.Conv2d's weight and bias): k*k*(c_in/groups)*c_out + c_out. */
 export function conv2dParameterCount(
   inChannels: number,
   outChannels: number,

@@ -52,7 +52,7 @@ const layerSpecs: ModelSpec[] = [
   spec(
     'conv2d-valid-stride2',
     LAYER,
-    'notes 001: valid, floor((n - f) / s) + 1',
+    'valid: floor((n - f) / s) + 1, https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html',
     () => new Conv2d(16, 32, 3, { stride: 2, padding: 'valid' }),
     layerIn,
     layerOut(32, (n) => Math.floor((n - 3) / 2) + 1),
@@ -61,7 +61,7 @@ const layerSpecs: ModelSpec[] = [
   spec(
     'conv2d-same-stride2',
     LAYER,
-    'notes 001: same, ceil(n / s)',
+    'same: ceil(n / s), ONNX Conv auto_pad SAME_UPPER',
     () => new Conv2d(16, 32, 4, { stride: 2, padding: 'same' }),
     layerIn,
     layerOut(32, (n) => Math.ceil(n / 2)),
@@ -124,7 +124,7 @@ const layerSpecs: ModelSpec[] = [
   spec(
     'max-pool2d',
     LAYER,
-    'notes 004',
+    'https://d2l.ai/chapter_convolutional-neural-networks/pooling.html',
     () => new MaxPool2d(3, { stride: 2, padding: 1 }),
     layerIn,
     layerOut(16, (n) => Math.floor((n - 1) / 2) + 1),

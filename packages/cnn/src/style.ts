@@ -1,6 +1,7 @@
 /**
  * Neural style transfer. Gatys, Ecker & Bethge 2016, "Image style transfer using convolutional
- * neural networks" (notes 004; d2l 14.12).
+ * neural networks" (CVPR; first as https://arxiv.org/abs/1508.06576; d2l.ai 14.12,
+ * https://d2l.ai/chapter_computer-vision/neural-style.html).
  *
  * Key idea: the parameters being optimised are the pixels of the generated image; the network is a
  * fixed, pretrained feature extractor (VGG). Three losses pull on the image:

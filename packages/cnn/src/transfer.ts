@@ -1,5 +1,6 @@
 /**
- * Transfer learning and fine-tuning (notes 000, 002, 004; d2l 14.2): start from a network trained
+ * Transfer learning and fine-tuning (Yosinski et al. 2014, https://arxiv.org/abs/1411.1792; d2l.ai 14.2,
+ * https://d2l.ai/chapter_computer-vision/fine-tuning.html): start from a network trained
  * on a large data set, replace its output layer (the "head") with one for the new classes, and
  * train either the head alone (the body frozen, as a fixed feature extractor) or everything with a
  * smaller learning rate for the pretrained body than for the new head. The less data you have, the

@@ -1,7 +1,7 @@
 /**
- * Gradient check of every layer (notes 000, 002): autograd against two-sided finite differences in
- * float64, relative error below 1e-7, with respect to the input and to every parameter. One row per
- * configuration: strides, dilations, groups, padding modes, ceil mode, train and eval modes.
+ * Gradient check of every layer (CS231n, https://cs231n.github.io/neural-networks-3/): autograd against two-sided
+ * finite differences in float64, relative error below 1e-7, with respect to the input and to every parameter. One row
+ * per configuration: strides, dilations, groups, padding modes, ceil mode, train and eval modes.
  */
 import { Generator, type Module, Parameter, type Tensor, gradcheck, manualSeed, randn } from '@refnets/core'
 import { describe, expect, it } from 'vitest'

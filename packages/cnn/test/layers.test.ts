@@ -361,7 +361,7 @@ describe('DropBlock', () => {
   })
 })
 
-describe('shape and parameter helpers (the notes’ formulas)', () => {
+describe('shape and parameter helpers (d2l.ai’s formulas)', () => {
   it('conv output floor((n + 2p - f) / s) + 1; valid floor((n - f) / s) + 1; same ceil(n / s)', () => {
     expect(conv2dOutputSize(6, 3)).toBe(4) // 6x6 image, 3x3 filter -> 4x4
     expect(conv2dOutputSize(6, 3, 1, 1)).toBe(6) // p = (f - 1) / 2 keeps the size

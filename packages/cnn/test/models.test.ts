@@ -111,7 +111,7 @@ describe('LeNet-5', () => {
       ['Linear', [1, 10]],
     ])
     expect(countParameters(lenet5())).toBe(61_706)
-    // notes: a conv layer has k*k*c_in*c_out + c_out parameters; profile attributes them per layer
+    // a conv layer has k*k*c_in*c_out + c_out parameters; profile attributes them per layer
     expect(rows.map((r) => r.params).filter((p) => p > 0)).toEqual([
       5 * 5 * 6 + 6,
       5 * 5 * 6 * 16 + 16,

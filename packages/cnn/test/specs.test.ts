@@ -39,7 +39,7 @@ const TORCHVISION_PARAMETERS: Record<string, number> = {
 
 /**
  * ONNX operators each export must contain: a layer exports as the standard's operator, so ONNX
- * Runtime checks our semantics against the standard's (DESIGN.md). Dropout2d and DropBlock are
+ * Runtime checks our semantics against the standard's (docs/architecture.md, "ONNX"). Dropout2d and DropBlock are
  * the identity in evaluation mode; AdaptiveAvgPool2d with an evenly dividing input is an
  * AveragePool. Specs not listed here are checked for parity only.
  */

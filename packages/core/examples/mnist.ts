@@ -1,14 +1,16 @@
 /**
  * MNIST, end to end with @refnets/core on the plain-JS backend:
  *
- * 1. softmax regression (a linear classifier, notes 001/003): about 92% test accuracy;
- * 2. a multi-layer perceptron 784-256-10 with ReLU and dropout 0.2 (notes 000/002/003): about 98%.
+ * 1. softmax regression (a linear classifier,
+ *    https://d2l.ai/chapter_linear-classification/softmax-regression.html): about 92% test accuracy;
+ * 2. a multi-layer perceptron 784-256-10 with ReLU and dropout 0.2
+ *    (https://d2l.ai/chapter_multilayer-perceptrons/dropout.html): about 98%.
  *
  * Both use Adam (batch 128) with a cosine learning-rate decay over the run.
  *
  * The 60,000 training images are split into 55,000 for training and 5,000 for validation: the
  * validation set drives early stopping and the bias/variance diagnosis; the test set (10,000) is
- * used once, at the end (notes 003 §dataset split). Run from packages/core:
+ * used once, at the end (CS231n, https://cs231n.github.io/classification/). Run from packages/core:
  *
  *   pnpm run example:mnist            (both models, a few minutes on two cores)
  *
@@ -62,8 +64,9 @@ export interface RunResult {
 }
 
 /**
- * Train `model` with Adam, a cosine learning-rate decay to 0 over the epochs (notes 004), and early
- * stopping on validation accuracy; report train and test accuracy.
+ * Train `model` with Adam, a cosine learning-rate decay to 0 over the epochs
+ * (https://d2l.ai/chapter_optimization/lr-scheduler.html), and early stopping on validation accuracy; report train
+ * and test accuracy.
  */
 function run(
   model: Classifier,
@@ -94,13 +97,19 @@ function run(
   }
 }
 
-/** Softmax regression: scores = W x + b, cross-entropy (notes 001). */
+/**
+ * Softmax regression: scores = W x + b, cross-entropy
+ * (https://d2l.ai/chapter_linear-classification/softmax-regression.html).
+ */
 export function trainSoftmaxRegression(d: MnistData, opts: RunOptions = {}): RunResult {
   manualSeed(opts.seed ?? 0)
   return run(new SoftmaxRegression(784, 10), d, { epochs: 10, ...opts })
 }
 
-/** MLP 784-hidden-10 with ReLU and dropout 0.2 after the hidden layer (notes 000/002/003), Adam lr 2e-3. */
+/**
+ * MLP 784-hidden-10 with ReLU and dropout 0.2 after the hidden layer, Adam lr 2e-3
+ * (https://d2l.ai/chapter_multilayer-perceptrons/dropout.html).
+ */
 export function trainMlp(d: MnistData, opts: RunOptions & { hidden?: number; dropout?: number } = {}): RunResult {
   manualSeed(opts.seed ?? 0)
   return run(new MLP([784, opts.hidden ?? 256, 10], { dropout: opts.dropout ?? 0.2 }), d, {

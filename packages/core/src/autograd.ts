@@ -2,7 +2,8 @@
  * Reverse-mode autograd, micrograd-sized. Every op output that depends on a tensor requiring grad
  * remembers a `GradNode`: the op, its inputs, and a closure giving each input's gradient from the
  * output's gradient. `backward()` sorts the graph topologically and walks it in reverse, summing
- * gradients where a tensor feeds several consumers (the multivariate chain rule, notes 003 §4).
+ * gradients where a tensor feeds several consumers (the multivariate chain rule; CS231n,
+ * https://cs231n.github.io/optimization-2/).
  */
 import { AutogradError } from './errors.js'
 import { fmt, sameShape } from './shape.js'
@@ -47,9 +48,9 @@ export interface BackwardOptions {
 }
 
 /**
- * Backpropagate from `root`. The first upstream gradient is 1 for a scalar (notes 003 §4);
- * a non-scalar root needs an explicit `grad` of its shape. Gradients accumulate into `.grad` of
- * leaves that require grad (call `zeroGrad` between steps, as in PyTorch).
+ * Backpropagate from `root`. The first upstream gradient is 1 for a scalar (CS231n,
+ * https://cs231n.github.io/optimization-2/); a non-scalar root needs an explicit `grad` of its shape. Gradients
+ * accumulate into `.grad` of leaves that require grad (call `zeroGrad` between steps, as in PyTorch).
  */
 export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad)

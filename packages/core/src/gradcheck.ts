@@ -1,5 +1,6 @@
 /**
- * Gradient check (notes 000, 002): compare the autograd gradient with two-sided finite differences
+ * Gradient check (Ng's Deep Learning course, https://www.coursera.org/learn/deep-neural-network; CS231n,
+ * https://cs231n.github.io/neural-networks-3/): compare the autograd gradient with two-sided finite differences
  * (f(x+eps) - f(x-eps)) / 2eps, by the relative error ||g - g_num|| / (||g|| + ||g_num||).
  * Below 1e-7 the backward pass is right, around 1e-5 suspicious, above 1e-3 wrong. Run in float64:
  * in float32 the differences drown in rounding. Not for use during training (it is slow).
@@ -22,7 +23,7 @@ export interface GradcheckResult {
 
 export interface GradcheckOptions {
   eps?: number
-  /** Pass threshold on the relative error (default 1e-7, the notes' "correct"). */
+  /** Pass threshold on the relative error (default 1e-7, the course's "correct"). */
   tol?: number
   /** Which inputs to check (default: every float64 input; at least one is required). */
   wrt?: number[]

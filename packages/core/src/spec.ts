@@ -1,6 +1,6 @@
 /**
  * ModelSpec: how an architecture package registers a model with the tests and the benchmark harness
- * (DESIGN.md, "The common interface"). Every architecture package exports `specs: ModelSpec[]` from
+ * (docs/architecture.md, "Specs, parity and the harness"). Every architecture package exports `specs: ModelSpec[]` from
  * its `src/index.ts`; the registry-driven test file and `pnpm bench` iterate over that array.
  * Registration is the exported array itself, never an import side effect.
  */

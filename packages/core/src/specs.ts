@@ -96,8 +96,8 @@ const add3: ModelSpec = {
 const TINY: Shapes = { small: [1, 4], bench: [1, 4] }
 
 const activations: [string, string, () => Module<any, any>][] = [
-  ['sigmoid', 'notes 000', () => new nn.Sigmoid()],
-  ['tanh', 'notes 002', () => new nn.Tanh()],
+  ['sigmoid', 'https://d2l.ai/chapter_multilayer-perceptrons/mlp.html', () => new nn.Sigmoid()],
+  ['tanh', 'https://d2l.ai/chapter_multilayer-perceptrons/mlp.html', () => new nn.Tanh()],
   ['relu', 'Nair & Hinton 2010', () => new nn.ReLU()],
   ['leaky-relu', 'Maas et al. 2013', () => new nn.LeakyReLU(0.1)],
   ['prelu', 'He et al. 2015', () => new nn.PReLU()],
@@ -114,18 +114,39 @@ const activations: [string, string, () => Module<any, any>][] = [
 ]
 
 export const specs: ModelSpec[] = [
-  spec('logistic-regression', 'linear-model', 'Cox 1958; notes 000', () => new LogisticRegression(784), MNIST, {
-    small: [4],
-    bench: [64],
-  }),
-  spec('softmax-regression', 'linear-model', 'notes 001', () => new SoftmaxRegression(784, 10), MNIST, {
-    small: [4, 10],
-    bench: [64, 10],
-  }),
-  spec('mlp-mnist', 'mlp', 'Rumelhart et al. 1986; notes 002', () => new MLP([784, 256, 10]), MNIST, {
-    small: [4, 10],
-    bench: [64, 10],
-  }),
+  spec(
+    'logistic-regression',
+    'linear-model',
+    'Cox 1958, https://doi.org/10.1111/j.2517-6161.1958.tb00292.x',
+    () => new LogisticRegression(784),
+    MNIST,
+    {
+      small: [4],
+      bench: [64],
+    },
+  ),
+  spec(
+    'softmax-regression',
+    'linear-model',
+    'https://d2l.ai/chapter_linear-classification/softmax-regression.html',
+    () => new SoftmaxRegression(784, 10),
+    MNIST,
+    {
+      small: [4, 10],
+      bench: [64, 10],
+    },
+  ),
+  spec(
+    'mlp-mnist',
+    'mlp',
+    'Rumelhart et al. 1986, https://doi.org/10.1038/323533a0',
+    () => new MLP([784, 256, 10]),
+    MNIST,
+    {
+      small: [4, 10],
+      bench: [64, 10],
+    },
+  ),
   spec('mlp-tiny', 'tiny', 'Rumelhart et al. 1986', () => new MLP([4, 16, 3]), TINY, { small: [1, 3], bench: [1, 3] }),
   spec('logistic-regression-tiny', 'tiny', 'Cox 1958', () => new LogisticRegression(4), TINY, {
     small: [1],
@@ -140,7 +161,14 @@ export const specs: ModelSpec[] = [
     { small: [8, 512], bench: [512, 512] },
     { small: [8, 512], bench: [512, 512] },
   ),
-  spec('linear', 'layer', 'notes 000', () => new nn.Linear(256, 256), FEATURES, FEATURES),
+  spec(
+    'linear',
+    'layer',
+    'https://pytorch.org/docs/stable/generated/torch.nn.Linear.html',
+    () => new nn.Linear(256, 256),
+    FEATURES,
+    FEATURES,
+  ),
   spec('layer-norm', 'layer', 'Ba et al. 2016', () => new nn.LayerNorm(256), FEATURES, FEATURES),
   spec('batch-norm1d', 'layer', 'Ioffe & Szegedy 2015', warmedBatchNorm, FEATURES, FEATURES),
   ...activations.map(([name, paper, make]) => spec(name, 'activation', paper, make, FEATURES, FEATURES)),

@@ -1,7 +1,7 @@
 /**
- * Convolution ops: output-size formulas (notes 001/002), gradient checks (float64, the notes'
- * relError < 1e-7) for every padding/stride/dilation/groups form, float32 against a direct loop,
- * shape errors, and the ONNX nodes they export as.
+ * Convolution ops: output-size formulas (https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html
+ * and ONNX Conv's auto_pad), gradient checks (float64, relError < 1e-7) for every padding/stride/dilation/groups
+ * form, float32 against a direct loop, shape errors, and the ONNX nodes they export as.
  */
 import { describe, expect, it } from 'vitest'
 import { expectGradOk } from './helpers/grad.js'
@@ -78,7 +78,7 @@ function directConv(
 }
 
 describe('output sizes', () => {
-  it('floor((n + 2p - f) / s) + 1 (notes 002) and dilation', () => {
+  it('floor((n + 2p - f) / s) + 1 (d2l.ai 7.3) and dilation', () => {
     expect(conv2dOutputSize(6, 3)).toBe(4) // n - f + 1
     expect(conv2dOutputSize(6, 3, 1, 1)).toBe(6) // n + 2p - f + 1
     expect(conv2dOutputSize(7, 3, 2)).toBe(3) // floor(4 / 2) + 1
@@ -86,10 +86,10 @@ describe('output sizes', () => {
     expect(conv2dOutputSize(56, 3, 2, 1)).toBe(28)
     expect(conv2dOutputSize(9, 3, 1, 0, 2)).toBe(5) // a 3-tap kernel with dilation 2 spans 5
     expect(conv2dOutputSize(5, 3, 1, [2, 0])).toBe(5)
-    expect(conv2dOutputSize(7, 3, 2, 'valid')).toBe(3) // (n - f) / s + 1, rounded down (notes 001)
+    expect(conv2dOutputSize(7, 3, 2, 'valid')).toBe(3) // (n - f) / s + 1, rounded down (ONNX auto_pad VALID)
   })
 
-  it("'same' gives ceil(n / s) (notes 001), and conv2d produces that size", () => {
+  it("'same' gives ceil(n / s) (ONNX auto_pad SAME_UPPER), and conv2d produces that size", () => {
     for (const n of [1, 2, 5, 6, 7, 10])
       for (const s of [1, 2, 3])
         for (const k of [1, 2, 3, 4])

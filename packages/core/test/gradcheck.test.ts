@@ -1,6 +1,7 @@
 /**
  * Every differentiable op and layer passes gradcheck in float64: the relative error between the
- * autograd gradient and two-sided finite differences is below 1e-7 (notes 000/002: "correct").
+ * autograd gradient and two-sided finite differences is below 1e-7 ("correct" in Ng's
+ * Deep Learning course, https://www.coursera.org/learn/deep-neural-network).
  * Inputs avoid kinks (ReLU at 0, |x| at 0, max ties) where the derivative is not defined. Every
  * float64 input is checked (losses too with respect to targets, class weights and posWeight), and
  * each input's error is asserted on its own.
@@ -32,7 +33,7 @@ const f64 = <M extends nn.Module<any, any>>(m: M): M => {
 }
 
 /**
- * The notes' relative error for the parameter gradients of a module, one per parameter: autograd
+ * The course's relative error for the parameter gradients of a module, one per parameter: autograd
  * p.grad against two-sided differences of L = sum(m(x) * R), perturbing each element in place.
  */
 function paramGradErrors(m: nn.Module<any, any>, x: Tensor, eps = 1e-6): Record<string, number> {

@@ -3,9 +3,11 @@
  * @refnets/core, with PyTorch's parameter names, layouts and default initialisation, so a
  * torchvision state dict loads directly.
  *
- * Notes 001/002/004: a convolution slides a shared kernel over the image (parameter sharing and
- * sparse connections); the output size is floor((n + 2p - f) / s) + 1, 'same' padding gives
- * ceil(n / s), and a layer has k*k*c_in*c_out + c_out parameters (c_in / groups with groups).
+ * A convolution (https://d2l.ai/chapter_convolutional-neural-networks/conv-layer.html) slides a
+ * shared kernel over the image (parameter sharing and sparse connections); the output size is
+ * floor((n + 2p - f) / s) + 1 (https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html), 'same'
+ * padding gives ceil(n / s) (ONNX Conv's auto_pad, https://onnx.ai/onnx/operators/onnx__Conv.html), and a layer
+ * has k*k*c_in*c_out + c_out parameters (c_in / groups with groups).
  */
 import {
   ArgumentError,
@@ -124,8 +126,8 @@ export interface ConvTranspose2dOptions {
 }
 
 /**
- * Transposed convolution (notes 004, FCN upsampling): x (B, C_in, H, W) ->
- * (B, C_out, (H - 1)s - 2p + d(k - 1) + outputPadding + 1, ...). weight (C_in, C_out / groups, kH, kW)
+ * Transposed convolution (https://d2l.ai/chapter_computer-vision/transposed-conv.html, FCN upsampling): x (B, C_in,
+ * H, W) -> (B, C_out, (H - 1)s - 2p + d(k - 1) + outputPadding + 1, ...). weight (C_in, C_out / groups, kH, kW)
  * as in torch.nn.ConvTranspose2d. It is the gradient of a Conv2d with respect to its input.
  */
 export class ConvTranspose2d extends Module {

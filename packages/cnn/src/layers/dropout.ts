@@ -3,13 +3,15 @@
  *
  * Neighbouring activations of a feature map are strongly correlated, so dropping single pixels
  * (plain dropout) barely removes information: the next layer reads it from the neighbours.
- * Dropout2d (Tompson et al. 2015) drops whole channels. DropBlock (Ghiasi, Lin & Le 2018, "DropBlock:
- * A regularization method for convolutional networks"; notes 000, YOLOv4 section) drops contiguous
+ * Dropout2d (Tompson et al. 2015, https://arxiv.org/abs/1411.4280) drops whole channels. DropBlock
+ * (Ghiasi, Lin & Le 2018, "DropBlock: A regularization method for convolutional networks",
+ * https://arxiv.org/abs/1810.12890; one of YOLOv4's "bag of freebies") drops contiguous
  * block_size x block_size squares of each feature map, "cutout applied to every feature map", and
  * starts with a small drop rate that grows linearly during training.
  *
- * Both scale the kept activations so the expected value is unchanged (inverted dropout, notes 002:
- * "divide each dropout layer by keep_prob"), and both are the identity in evaluation mode.
+ * Both scale the kept activations so the expected value is unchanged (inverted dropout, Srivastava et al. 2014,
+ * https://jmlr.org/papers/v15/srivastava14a.html; https://d2l.ai/chapter_multilayer-perceptrons/dropout.html), and
+ * both are the identity in evaluation mode.
  */
 import {
   ArgumentError,
@@ -60,8 +62,9 @@ export interface DropBlockOptions {
   /** The drop rate 1 - keep_prob reached at the end of the schedule (paper: 0.1, keep_prob 0.9). */
   dropRate?: number
   /**
-   * Training steps over which the rate grows linearly from 0 to `dropRate` (notes 000: "以一个小的
-   * 比率开始，随着训练过程线性的增加这个比率"). 0 = use `dropRate` from the first step.
+   * Training steps over which the rate grows linearly from 0 to `dropRate` (the paper's schedule:
+   * "start with a small rate and increase it linearly during training",
+   * 以一个小的比率开始，随着训练过程线性的增加这个比率). 0 = use `dropRate` from the first step.
    */
   totalSteps?: number
   /** Share one mask across all channels of a sample (paper: per feature map, the default false). */

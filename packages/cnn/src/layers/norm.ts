@@ -1,14 +1,15 @@
 /**
  * BatchNorm2d and LocalResponseNorm.
  *
- * Batch normalisation (Ioffe & Szegedy 2015; notes 002, 004 "批量归一化"): normalise each channel
+ * Batch normalisation (批量归一化; Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167; d2l.ai,
+ * https://d2l.ai/chapter_convolutional-modern/batch-norm.html): normalise each channel
  * over the batch and the spatial positions, then scale and shift with learned gamma (`weight`) and
  * beta (`bias`). Training uses the batch statistics and updates running averages; evaluation uses
  * the running averages. It lets deeper nets train faster with larger learning rates.
  *
- * Local response normalisation (Krizhevsky et al. 2012, AlexNet; notes 002 "local response
- * normalization"): each activation is divided by a power of the summed squares of its neighbours
- * across channels, a form of lateral inhibition. Batch norm replaced it.
+ * Local response normalisation (Krizhevsky et al. 2012, AlexNet, section 3.3,
+ * https://doi.org/10.1145/3065386; https://onnx.ai/onnx/operators/onnx__LRN.html): each activation is divided by a
+ * power of the summed squares of its neighbours across channels, a form of lateral inhibition. Batch norm replaced it.
  */
 import { Module, type Tensor, localResponseNorm, nn } from '@refnets/core'
 

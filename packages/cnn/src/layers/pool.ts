@@ -1,6 +1,7 @@
 /**
- * Pooling layers (notes 004 "汇聚层"): a window slides over each channel separately and takes the
- * max or the mean. Pooling has no parameters and never mixes channels; it buys some tolerance to
+ * Pooling layers (d2l.ai, "Pooling", 汇聚层 in its Chinese edition,
+ * https://d2l.ai/chapter_convolutional-neural-networks/pooling.html): a window slides over each channel separately
+ * and takes the max or the mean. Pooling has no parameters and never mixes channels; it buys some tolerance to
  * small shifts of the input. Output size floor((n + 2p - f) / s) + 1, or the ceiling in ceil mode.
  */
 import {
@@ -116,7 +117,8 @@ export class AdaptiveMaxPool2d extends Module {
 
 /**
  * Global average pooling (NiN, GoogLeNet, ResNet): the mean of each channel, (B, C, H, W) ->
- * (B, C, 1, 1). Replacing fully connected layers with it removes most of the parameters (notes 004, NiN).
+ * (B, C, 1, 1). Replacing fully connected layers with it removes most of the parameters
+ * (Lin, Chen & Yan 2013, NiN, https://arxiv.org/abs/1312.4400).
  */
 export class GlobalAvgPool2d extends Module {
   forward(x: Tensor): Tensor {

@@ -1,8 +1,9 @@
 /**
  * AlexNet. Krizhevsky, Sutskever & Hinton 2012, "ImageNet classification with deep convolutional
- * neural networks".
+ * neural networks", https://doi.org/10.1145/3065386 (d2l.ai 8.1,
+ * https://d2l.ai/chapter_convolutional-modern/alexnet.html).
  *
- * Key idea: LeNet made much bigger (about 60 million parameters, notes 002) and trained on ImageNet
+ * Key idea: LeNet made much bigger (about 60 million parameters) and trained on ImageNet
  * with the tricks that made depth work: ReLU instead of sigmoid, dropout in the classifier, data
  * augmentation, local response normalisation, overlapping max pooling and two GPUs.
  *

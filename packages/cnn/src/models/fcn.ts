@@ -1,11 +1,13 @@
 /**
  * FCN, fully convolutional network for semantic segmentation. Long, Shelhamer & Darrell 2015,
- * "Fully convolutional networks for semantic segmentation".
+ * "Fully convolutional networks for semantic segmentation", https://arxiv.org/abs/1411.4038
+ * (d2l.ai, https://d2l.ai/chapter_computer-vision/fcn.html).
  *
  * Key idea: classify every pixel with a network that has no fully connected layer, so it takes any
  * input size. A CNN body shrinks the image 32x; a 1x1 conv turns the channels into class scores;
- * a transposed convolution (notes 004) upsamples the scores back to the input size. Initialised as
- * bilinear interpolation, the transposed conv starts as a sensible upsampler and is then learned.
+ * a transposed convolution (https://d2l.ai/chapter_computer-vision/transposed-conv.html) upsamples the scores back to
+ * the input size. Initialised as bilinear interpolation, the transposed conv starts as a sensible upsampler and is
+ * then learned.
  *
  * This is d2l.ai's FCN (13.11): the body is ResNet-18 without its average pool and fc (children
  * 0 conv1, 1 bn1, 2 relu, 3 maxpool, 4..7 layer1..layer4), then `final_conv` (1x1, 512 -> classes)

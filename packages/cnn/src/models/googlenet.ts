@@ -1,10 +1,12 @@
 /**
- * GoogLeNet (Inception v1). Szegedy et al. 2015, "Going deeper with convolutions".
+ * GoogLeNet (Inception v1). Szegedy et al. 2015, "Going deeper with convolutions",
+ * https://arxiv.org/abs/1409.4842 (d2l.ai 8.4, https://d2l.ai/chapter_convolutional-modern/googlenet.html).
  *
  * Key idea: the Inception block runs 1x1, 3x3, 5x5 convolutions and a 3x3 max pool in parallel and
- * concatenates them along channels ("选个p，我全都要", notes 004): the network need not choose a
- * kernel size. 1x1 convolutions before the 3x3/5x5 branches (and after the pool) cut the channels
- * first, so the block stays cheap. Nine blocks in three stages, global average pooling, one linear layer.
+ * concatenates them along channels ("why pick one? I'll take them all", 选个p，我全都要): the network
+ * need not choose a kernel size. 1x1 convolutions before the 3x3/5x5 branches (and after the pool)
+ * cut the channels first, so the block stays cheap. Nine blocks in three stages, global average
+ * pooling, one linear layer.
  *
  * This is torchvision's `googlenet` (aux_logits=False, transform_input=False): every conv is a
  * BasicConv2d (conv without bias, batch norm with eps 0.001, ReLU), and branch3 uses a 3x3 conv

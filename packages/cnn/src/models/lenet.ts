@@ -1,10 +1,11 @@
 /**
  * LeNet-5. LeCun, Bottou, Bengio & Haffner 1998, "Gradient-based learning applied to document
- * recognition".
+ * recognition", https://doi.org/10.1109/5.726791 (d2l.ai 7.6,
+ * https://d2l.ai/chapter_convolutional-neural-networks/lenet.html).
  *
  * Key idea: convolutions learn local features with shared weights, pooling makes them tolerant to
  * small shifts, and fully connected layers map them to classes: conv-pool-conv-pool-fc-fc-output
- * (notes 002, 004). The first CNN trained end to end with backpropagation (on handwritten digits).
+ * The first CNN trained end to end with backpropagation (on handwritten digits).
  *
  * Two versions:
  * - `lenet5()`: d2l.ai's LeNet (7.6): sigmoid activations and average pooling as in 1998, the first

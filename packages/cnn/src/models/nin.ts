@@ -1,8 +1,10 @@
 /**
- * NiN, Network in Network. Lin, Chen & Yan 2013, "Network in network".
+ * NiN, Network in Network. Lin, Chen & Yan 2013, "Network in network", https://arxiv.org/abs/1312.4400
+ * (d2l.ai 8.3, https://d2l.ai/chapter_convolutional-modern/nin.html).
  *
  * Key idea: drop the fully connected layers (most of AlexNet's and VGG's parameters) and use 1x1
- * convolutions instead (notes 004: "抛弃全连接层，使用1 * 1卷积层替代"). A NiN block is a conv
+ * convolutions instead ("drop the fully connected layers, use 1x1 convolutions in their place",
+ * 抛弃全连接层，使用1 * 1卷积层替代). A NiN block is a conv
  * followed by two 1x1 convs, a small per-pixel MLP across channels; the last block has one channel
  * per class and a global average pool turns each channel into a logit.
  *

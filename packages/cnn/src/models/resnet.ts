@@ -1,12 +1,14 @@
 /**
- * ResNet. He, Zhang, Ren & Sun 2016, "Deep residual learning for image recognition".
+ * ResNet. He, Zhang, Ren & Sun 2016, "Deep residual learning for image recognition",
+ * https://arxiv.org/abs/1512.03385 (d2l.ai 8.6, https://d2l.ai/chapter_convolutional-modern/resnet.html).
  *
  * Key idea: a residual block learns f(x) - x and adds its input back, y = relu(F(x) + x). Plain
- * deep networks degrade (training error rises with depth, not overfitting, notes 002); with the
+ * deep networks degrade (training error rises with depth, not overfitting: the paper's figure 1); with the
  * identity shortcut a block can always fall back to the identity, and gradients flow through the
- * sum unchanged ("大数加小数为大数", notes 004). When the shape changes, a 1x1 conv (stride 2)
- * with batch norm projects the shortcut. The basic block is two 3x3 convs (ResNet-18/34); the
- * bottleneck is 1x1 (reduce), 3x3, 1x1 (expand 4x) for the deeper nets (50/101/152).
+ * sum unchanged ("a large number plus a small one is still a large number", 大数加小数为大数).
+ * When the shape changes, a 1x1 conv (stride 2) with batch norm projects the shortcut. The basic
+ * block is two 3x3 convs (ResNet-18/34); the bottleneck is 1x1 (reduce), 3x3, 1x1 (expand 4x) for
+ * the deeper nets (50/101/152).
  *
  * This is torchvision's `resnet` (v1.5: the bottleneck's stride sits on the 3x3 conv). Names:
  * conv1, bn1, layer1.0.conv1, layer1.0.bn1, ..., layer2.0.downsample.0 (conv) / .1 (bn), fc.

@@ -1,10 +1,11 @@
 /**
- * VGG. Simonyan & Zisserman 2014, "Very deep convolutional networks for large-scale image recognition".
+ * VGG. Simonyan & Zisserman 2014, "Very deep convolutional networks for large-scale image recognition",
+ * https://arxiv.org/abs/1409.1556 (d2l.ai 8.2, https://d2l.ai/chapter_convolutional-modern/vgg.html).
  *
  * Key idea: build the network from repeated blocks (d2l 8.2 "networks using blocks"): a VGG block is
  * n 3x3 convolutions (padding 1, ReLU) and a 2x2 max pool. Two stacked 3x3 convs see 5x5 with fewer
- * parameters; deep-and-narrow beat shallow-and-wide (notes 004). Each block halves height and width
- * and (up to 512) doubles the channels, a regular pattern (notes 002, "VGG-16").
+ * parameters; deep-and-narrow beat shallow-and-wide (d2l.ai 8.2). Each block halves height and width
+ * and (up to 512) doubles the channels, a regular pattern (VGG-16: 64, 128, 256, 512, 512).
  *
  * Names follow torchvision: features.N (convs, [batch norms], ReLUs and pools flattened in order),
  * avgpool AdaptiveAvgPool2d(7, 7), classifier.0/.3/.6. Batch-norm variants insert a BatchNorm2d after

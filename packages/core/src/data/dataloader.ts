@@ -1,6 +1,7 @@
 /**
  * DataLoader: mini-batches over a dataset, shuffled each epoch from a seed. Mini-batch sizes are
- * usually 64..256 and powers of two run a little faster (notes 001, mini-batch gradient descent),
+ * usually 64..256 and powers of two run a little faster (Ng's Deep Learning course on
+ * mini-batch gradient descent, https://www.coursera.org/learn/deep-neural-network),
  * so the default is 64. With a seed, epoch e uses the permutation drawn from `seed` after e earlier
  * epochs: two loaders with the same seed give the same batches, epoch after epoch.
  */

@@ -1,6 +1,6 @@
 /**
- * PCA and whitening (notes 003 §PCA, §whitening). PCA maps d features onto the k orthogonal
- * directions of largest variance: the top eigenvectors of the covariance matrix, or equivalently
+ * PCA and whitening (CS231n, "PCA and Whitening", https://cs231n.github.io/neural-networks-2/). PCA maps d features
+ * onto the k orthogonal directions of largest variance: the top eigenvectors of the covariance matrix, or equivalently
  * the top right singular vectors of the centred data (X_c = U S V^T, so C = V S^2 V^T / (n - 1)).
  * Both routes are implemented; they agree to rounding. PCA whitening then divides each projected
  * coordinate by its standard deviation; ZCA whitening rotates the result back into the original
@@ -81,7 +81,7 @@ function spectrum(
   const axes = new Float64Array(d * d)
   let values: Float64Array
   if (method === 'eig') {
-    // Covariance matrix (notes 003: Cov(x, y) = 1/(n-1) sum (x_i - mean_x)(y_i - mean_y)).
+    // Sample covariance matrix (Cov(x, y) = 1/(n-1) sum (x_i - mean_x)(y_i - mean_y)).
     const cov = new Float64Array(d * d)
     for (let i = 0; i < n; i++)
       for (let a = 0; a < d; a++) {
@@ -183,7 +183,7 @@ function whitenParts(x: Tensor, k: number | undefined, { eps = 1e-5, method = 'e
 }
 
 /**
- * PCA whitening (notes 003): rotate onto the principal axes and divide each coordinate by its
+ * PCA whitening (CS231n): rotate onto the principal axes and divide each coordinate by its
  * standard deviation: y = (x - mean) V diag(1 / sqrt(lambda + eps)), (N, k).
  */
 export function pcaWhiten(x: Tensor, opts: WhitenOptions & { k?: number } = {}): Whitener {
@@ -193,7 +193,8 @@ export function pcaWhiten(x: Tensor, opts: WhitenOptions & { k?: number } = {}):
 }
 
 /**
- * ZCA whitening (notes 003): PCA whitening rotated back into the original coordinates,
+ * ZCA whitening (Krizhevsky 2009, appendix A, https://www.cs.toronto.edu/~kriz/learning-features-2009-TR.pdf):
+ * PCA whitening rotated back into the original coordinates,
  * y = (x - mean) V diag(1 / sqrt(lambda + eps)) V^T: identity covariance, and the closest such
  * map to the data itself (images stay recognisable).
  */

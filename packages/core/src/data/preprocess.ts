@@ -1,8 +1,9 @@
 /**
- * Feature preprocessing (notes 003 §data preprocessing, notes 004 §data transforms): statistics are
- * fitted on the training data only and the same transform is applied to validation and test data,
- * so no information leaks from them. Each scaler works per feature: along axis 0 of an (N, ...)
- * tensor, every other position is one feature. Computed in float64; the output keeps the input dtype.
+ * Feature preprocessing (CS231n, "Data Preprocessing", https://cs231n.github.io/neural-networks-2/; Stanford
+ * CS 329P, "Data transformation", https://c.d2l.ai/stanford-cs329p/): statistics are fitted on the training data only
+ * and the same transform is applied to validation and test data, so no information leaks from them. Each scaler works
+ * per feature: along axis 0 of an (N, ...) tensor, every other position is one feature. Computed in float64; the
+ * output keeps the input dtype.
  */
 import { type DType, allocate } from '../dtype.js'
 import { ArgumentError, ShapeError } from '../errors.js'
@@ -73,7 +74,7 @@ export class StandardScaler extends AffineScaler {
 }
 
 /**
- * Fit a standardiser x' = (x - mu) / sigma on `xTrain` (notes 003: zero mean, unit variance per
+ * Fit a standardiser x' = (x - mu) / sigma on `xTrain` (CS231n: zero mean, unit variance per
  * feature). sigma is the population standard deviation (divide by N), as scikit-learn's
  * StandardScaler.
  * NOTE: a constant feature has sigma = 0; it is given sigma = 1 (it becomes 0, not NaN), as
@@ -94,7 +95,7 @@ export class MinMaxScaler extends AffineScaler {}
 
 /**
  * Fit a min-max scaler on `xTrain`: x' = (x - min) / (max - min) maps each training feature to
- * [0, 1] (notes 003), or to `range` = [a, b]. A constant feature maps to a.
+ * [0, 1] (CS231n), or to `range` = [a, b]. A constant feature maps to a.
  */
 export function minMaxScale(xTrain: Tensor, { range = [0, 1] as [number, number] } = {}): MinMaxScaler {
   const [a, b] = range
@@ -113,9 +114,9 @@ export function minMaxScale(xTrain: Tensor, { range = [0, 1] as [number, number]
 }
 
 /**
- * log(1 + x), for skewed non-negative features such as counts and prices (notes 004, taking
- * logarithms). NOTE: computed with Math.log1p, exact for small x where log(1 + x) in float32
- * would round 1 + x first.
+ * log(1 + x), for skewed non-negative features such as counts and prices (taking logarithms, as
+ * d2l.ai's house prices do: https://d2l.ai/chapter_multilayer-perceptrons/kaggle-house-price.html). NOTE: computed
+ * with Math.log1p, exact for small x where log(1 + x) in float32 would round 1 + x first.
  */
 export function logTransform(x: Tensor): Tensor {
   const src = x.data

@@ -1,5 +1,6 @@
 /**
- * Splitting data: train/validation/test and k-fold cross-validation (notes 003 §2: tune on the
+ * Splitting data: train/validation/test and k-fold cross-validation (CS231n,
+ * https://cs231n.github.io/classification/: tune on the
  * validation set, touch the test set once; cross-validation splits the training data into k folds
  * and lets each fold be the validation set once).
  */

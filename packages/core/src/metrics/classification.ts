@@ -1,5 +1,6 @@
 /**
- * Classification metrics (notes 000, 002, 004): accuracy, precision, recall, F1 and the confusion
+ * Classification metrics (Ng's "Structuring Machine Learning Projects",
+ * https://www.coursera.org/learn/machine-learning-projects): accuracy, precision, recall, F1 and the confusion
  * matrix. Inputs are class labels: a Tensor or an array. A float (N, C) tensor of scores (C > 1) is
  * read as per-class scores and turned into labels by argmax, so model outputs can be passed as is.
  */

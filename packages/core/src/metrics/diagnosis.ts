@@ -1,8 +1,10 @@
 /**
- * Bias / variance diagnosis from errors (notes 002 "Bias和Variance", after Andrew Ng's course):
+ * Bias / variance diagnosis from errors, after Andrew Ng's Deep Learning course ("Bias and Variance",
+ * https://www.coursera.org/learn/deep-neural-network; avoidable bias,
+ * https://www.coursera.org/learn/machine-learning-projects):
  * a high training error (compared with a baseline such as human-level error) means high bias,
  * underfitting; a large gap between training and dev error means high variance, overfitting.
- * The notes' example: train 15% / dev 16% is high bias but not high variance; train 15% / dev 30%
+ * The course's example: train 15% / dev 16% is high bias but not high variance; train 15% / dev 30%
  * is both.
  */
 import { ArgumentError } from '../errors.js'
@@ -18,7 +20,7 @@ export interface BiasVarianceReport {
   diagnosis: string
   /** Which gap to work on first: the larger one (bias on a tie, as the course's recipe fixes bias first), or null when both are small. */
   focus: 'bias' | 'variance' | null
-  /** The remedies the notes list for each problem. */
+  /** The remedies the course lists for each problem. */
   advice: string[]
 }
 
@@ -44,8 +46,8 @@ export function biasVariance(
   const highBias = avoidableBias > tolerance
   const highVariance = variance > tolerance
   const advice: string[] = []
-  // Remedies from notes 002: bias -> bigger network, train longer, (architecture search);
-  // variance -> more data, regularisation, (architecture search).
+  // Remedies from the course's "basic recipe for machine learning": bias -> bigger network, train longer,
+  // (architecture search); variance -> more data, regularisation, (architecture search).
   if (highBias) advice.push('bigger network', 'train longer', 'try another architecture')
   if (highVariance)
     advice.push('more training data', 'regularisation (L2, dropout, early stopping)', 'try another architecture')

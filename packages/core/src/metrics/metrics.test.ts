@@ -97,7 +97,7 @@ describe('ROC and AUC', () => {
 })
 
 describe('biasVariance', () => {
-  it("diagnoses the notes' examples", () => {
+  it("diagnoses the course's examples", () => {
     expect(biasVariance(0.01, 0.11).diagnosis).toBe('high variance')
     expect(biasVariance(0.15, 0.16).diagnosis).toBe('high bias')
     const both = biasVariance(0.15, 0.3)
@@ -107,7 +107,7 @@ describe('biasVariance', () => {
     expect(biasVariance(0.005, 0.01).diagnosis).toBe('good fit')
   })
 
-  it('measures bias against the baseline and suggests the notes remedies', () => {
+  it('measures bias against the baseline and suggests the course remedies', () => {
     const r = biasVariance(0.15, 0.16, 0.14)
     expect(r.avoidableBias).toBeCloseTo(0.01, 12)
     expect(r.diagnosis).toBe('good fit')

@@ -1,5 +1,6 @@
 /**
- * ROC curve and AUC (notes 004): sweep a threshold down through the scores; at each one, the true
+ * ROC curve and AUC (Fawcett 2006, "An introduction to ROC analysis",
+ * https://doi.org/10.1016/j.patrec.2005.10.010): sweep a threshold down through the scores; at each one, the true
  * positive rate TPR = TP / P (recall) against the false positive rate FPR = FP / N. AUC is the area
  * under that curve by the trapezoid rule: the probability that a random positive scores above a
  * random negative (ties count one half).

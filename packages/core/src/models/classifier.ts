@@ -1,4 +1,7 @@
-/** What every classic model shares: a default loss, and predict / predictProba in eval mode. */
+/**
+ * What every classic model shares: a default loss, and predict / predictProba in eval mode (d2l.ai's
+ * base classification model, https://d2l.ai/chapter_linear-classification/classification.html).
+ */
 import { noGrad } from '../autograd.js'
 import { Module } from '../nn/module.js'
 import { sigmoid, softmax } from '../ops/index.js'

@@ -1,5 +1,6 @@
 /**
- * k-nearest neighbours (notes 003, CS231n): "training" memorises the data; a query takes the k
+ * k-nearest neighbours (Cover & Hart 1967, https://doi.org/10.1109/TIT.1967.1053964; CS231n,
+ * https://cs231n.github.io/classification/): "training" memorises the data; a query takes the k
  * training points nearest to it, by L1 (Manhattan) d1 = sum_p |x_p - y_p| or L2 (Euclidean)
  * d2 = sqrt(sum_p (x_p - y_p)^2) distance, and votes on their labels. forward returns the votes
  * (N, C), so predict is their argmax.

@@ -1,8 +1,9 @@
 /**
- * Linear SVM, multiclass (notes 003, after CS231n): scores s = W x + b and the multiclass hinge loss
- * L = 1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + 1) + lambda R(W), R(W) = sum W^2 (L2).
+ * Linear SVM, multiclass (Cortes & Vapnik 1995, https://doi.org/10.1007/BF00994018; the multiclass
+ * form of Weston & Watkins 1999, as in CS231n, https://cs231n.github.io/linear-classify/): scores s = W x + b and the
+ * multiclass hinge loss L = 1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + 1) + lambda R(W), R(W) = sum W^2 (L2).
  * The margin of 1 asks the correct class to beat every other by at least 1; the L2 term picks the
- * smallest such W ("Occam's razor" in the notes). As in CS231n, the bias is not regularised.
+ * smallest such W (Occam's razor, as CS231n puts it). As in CS231n, the bias is not regularised.
  */
 import type { DType } from '../dtype.js'
 import { ArgumentError } from '../errors.js'
@@ -14,7 +15,7 @@ import { multiclassHingeLoss } from './losses.js'
 export interface LinearSVMOptions {
   /** lambda, the L2 regularisation strength (default 1e-3). */
   reg?: number
-  /** The hinge margin (default 1, notes 003). */
+  /** The hinge margin (default 1, as in CS231n). */
   margin?: number
   dtype?: DType
 }

@@ -1,7 +1,8 @@
 /**
- * Logistic regression (notes 000, 002): y_hat = sigmoid(w^T x + b), trained with the binary
- * cross-entropy (logistic) loss. forward returns the logit z = w^T x + b, shape (N); the sigmoid
- * lives in the loss (stable) and in predictProba.
+ * Logistic regression (Cox 1958, https://doi.org/10.1111/j.2517-6161.1958.tb00292.x; as a one-neuron
+ * network in Ng's "Neural Networks and Deep Learning", https://www.coursera.org/learn/neural-networks-deep-learning):
+ * y_hat = sigmoid(w^T x + b), trained with the binary cross-entropy (logistic) loss. forward returns the logit
+ * z = w^T x + b, shape (N); the sigmoid lives in the loss (stable) and in predictProba.
  */
 import type { DType } from '../dtype.js'
 import { Linear } from '../nn/linear.js'

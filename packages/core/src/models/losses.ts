@@ -1,6 +1,6 @@
 /**
- * The multiclass SVM loss in the notes' form. The other losses of the classic models are the
- * shared ones in ops (`crossEntropy`, `binaryCrossEntropyWithLogits`).
+ * The multiclass SVM loss in CS231n's form (https://cs231n.github.io/linear-classify/). The other losses of the
+ * classic models are the shared ones in ops (`crossEntropy`, `binaryCrossEntropyWithLogits`).
  */
 import { ShapeError } from '../errors.js'
 import { gatherElements, relu } from '../ops/index.js'
@@ -20,11 +20,11 @@ export function classIndex(scores: Tensor, target: Tensor, what: string): Tensor
 }
 
 /**
- * Multiclass SVM (hinge) loss, notes 003: L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin), averaged
+ * Multiclass SVM (hinge) loss (CS231n): L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + margin), averaged
  * over samples. The j = y_i term of the full sum is max(0, margin) = margin for every sample, so it
  * is subtracted rather than masked (same value and gradient).
  * NOTE: unlike torch's MultiMarginLoss (ops.multiMarginLoss), the sum is not divided by the number
- * of classes: this is the notes' (and CS231n's) definition.
+ * of classes: this is CS231n's definition (Weston & Watkins 1999).
  */
 export function multiclassHingeLoss(scores: Tensor, target: Tensor, margin = 1): Tensor {
   const y = classIndex(scores, target, 'multiclassHingeLoss')

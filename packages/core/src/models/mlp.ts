@@ -1,5 +1,6 @@
 /**
- * Multi-layer perceptron (notes 000, 002, 003): Linear -> activation [-> dropout] -> ... -> Linear.
+ * Multi-layer perceptron (Rumelhart, Hinton & Williams 1986, https://doi.org/10.1038/323533a0;
+ * https://d2l.ai/chapter_multilayer-perceptrons/mlp.html): Linear -> activation [-> dropout] -> ... -> Linear.
  * `sizes` = [inputs, hidden..., outputs]; the last layer has no activation: it returns class scores
  * (N, C) for the cross-entropy loss. Layers are children 0, 1, 2, ... as in torch.nn.Sequential, so
  * the state dict reads `0.weight`, `0.bias`, `2.weight`, ...
@@ -17,7 +18,7 @@ const ACTIVATIONS = {
   relu: (x: Tensor) => relu(x),
   tanh: (x: Tensor) => tanh(x),
   sigmoid: (x: Tensor) => sigmoid(x),
-  // Leaky ReLU with the notes' slope 0.01 (notes 002/003).
+  // Leaky ReLU with slope 0.01, PyTorch's default and CS231n's (https://cs231n.github.io/neural-networks-1/).
   leakyRelu: (x: Tensor) => leakyRelu(x, 0.01),
   elu: (x: Tensor) => elu(x, 1),
   gelu: (x: Tensor) => gelu(x),
@@ -41,7 +42,8 @@ export class Activation extends Module {
 }
 
 /**
- * Inverted dropout (notes 002/003): in training, zero each unit with probability p and scale the
+ * Inverted dropout (Srivastava et al. 2014, https://jmlr.org/papers/v15/srivastava14a.html; CS231n,
+ * https://cs231n.github.io/neural-networks-2/): in training, zero each unit with probability p and scale the
  * survivors by 1 / (1 - p), so the expected activation is unchanged and inference is the identity.
  */
 export class MLPDropout extends Module {

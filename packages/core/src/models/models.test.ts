@@ -13,8 +13,9 @@ import { SoftmaxRegression } from './softmax-regression.js'
 const labels = (...v: number[]) => tensor(Int32Array.from(v))
 
 describe('losses', () => {
-  it("multiclass hinge loss reproduces the notes' cat / car / frog example (5.27)", () => {
-    // Columns of the notes' table are images; rows are classes cat, car, frog.
+  it("multiclass hinge loss reproduces CS231n's cat / car / frog example (5.27)", () => {
+    // CS231n 2017 lecture 3 (https://cs231n.stanford.edu/slides/2017/cs231n_2017_lecture3.pdf):
+    // columns of its table are images; rows are classes cat, car, frog.
     const scores = tensor(
       [
         [3.2, 5.1, -1.7],

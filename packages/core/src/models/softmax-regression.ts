@@ -1,5 +1,7 @@
 /**
- * Softmax regression (multinomial logistic regression, notes 001/003): class scores s = W x + b,
+ * Softmax regression (multinomial logistic regression; d2l.ai,
+ * https://d2l.ai/chapter_linear-classification/softmax-regression.html; CS231n,
+ * https://cs231n.github.io/linear-classify/): class scores s = W x + b,
  * probabilities softmax(s), trained with cross-entropy. forward returns the scores (N, C).
  */
 import type { DType } from '../dtype.js'

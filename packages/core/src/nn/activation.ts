@@ -1,6 +1,20 @@
 /**
- * Activation layers (notes 000, 002, 003): thin modules over the functional ops, with PyTorch's
+ * Activation layers (https://d2l.ai/chapter_multilayer-perceptrons/mlp.html;
+ * https://cs231n.github.io/neural-networks-1/): thin modules over the functional ops, with PyTorch's
  * names and defaults. Each exports as its ONNX operator (Sigmoid, Relu, LeakyRelu, PRelu, Elu, ...).
+ *
+ * Papers:
+ * - ReLU: Nair & Hinton 2010; Glorot, Bordes & Bengio 2011, https://proceedings.mlr.press/v15/glorot11a.html
+ * - Leaky ReLU: Maas, Hannun & Ng 2013, https://ai.stanford.edu/~amaas/papers/relu_hybrid_icml2013_final.pdf
+ * - PReLU: He et al. 2015, https://arxiv.org/abs/1502.01852
+ * - ELU: Clevert, Unterthiner & Hochreiter 2016, https://arxiv.org/abs/1511.07289
+ * - SELU: Klambauer et al. 2017, https://arxiv.org/abs/1706.02515
+ * - SiLU / Swish: Elfwing et al. 2017, https://arxiv.org/abs/1702.03118; Ramachandran et al. 2017,
+ *   https://arxiv.org/abs/1710.05941
+ * - Mish: Misra 2019, https://arxiv.org/abs/1908.08681
+ * - GELU: Hendrycks & Gimpel 2016, https://arxiv.org/abs/1606.08415
+ * - Hardsigmoid: Courbariaux et al. 2015, https://arxiv.org/abs/1511.00363;
+ *   https://onnx.ai/onnx/operators/onnx__HardSigmoid.html
  */
 import type { DType } from '../dtype.js'
 import { apply, defineOp } from '../op.js'
@@ -30,7 +44,7 @@ export class ReLU extends Module {
   }
 }
 
-/** max(0, x) + slope min(0, x), slope 0.01 by default (notes 002). */
+/** max(0, x) + slope min(0, x), slope 0.01 by default as in torch.nn.LeakyReLU (PyTorch docs). */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super()

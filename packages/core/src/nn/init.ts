@@ -1,6 +1,9 @@
 /**
- * Weight initialisation (notes 002, 003, 004): never all zeros (symmetry is never broken); small
- * random N(0, 0.01); Xavier/Glorot for tanh/sigmoid; He/Kaiming for ReLU and its leaky variant.
+ * Weight initialisation (CS231n, https://cs231n.github.io/neural-networks-2/; d2l.ai,
+ * https://d2l.ai/chapter_multilayer-perceptrons/numerical-stability-and-init.html): never all zeros
+ * (symmetry is never broken); small random N(0, 0.01); Xavier/Glorot for tanh/sigmoid (Glorot &
+ * Bengio 2010, https://proceedings.mlr.press/v9/glorot10a.html); He/Kaiming for ReLU and its leaky
+ * variant (He et al. 2015, https://arxiv.org/abs/1502.01852).
  * Each fills a tensor in place from the seedable default generator and returns it.
  */
 import { ArgumentError } from '../errors.js'
@@ -28,7 +31,7 @@ export const constant_ = (t: Tensor, v: number) => fill(t, () => v)
 export const zeros_ = (t: Tensor) => constant_(t, 0)
 export const ones_ = (t: Tensor) => constant_(t, 1)
 
-/** Small random init N(0, std^2), std 0.01 by default (notes 002: "w = np.random.randn(...) * 0.01"). */
+/** Small random init N(0, std^2), std 0.01 by default (CS231n: "W = 0.01 * np.random.randn(D, H)"). */
 export const smallNormal_ = (t: Tensor, std = 0.01, g: Generator = defaultGenerator) => normal_(t, 0, std, g)
 
 /** Glorot & Bengio 2010: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)). */
@@ -46,7 +49,7 @@ export function xavierNormal_(t: Tensor, gain = 1, g: Generator = defaultGenerat
 
 /**
  * He et al. 2015: std = sqrt(2 / ((1 + a^2) fan)), a = the leaky-ReLU slope (0 for ReLU), so the
- * variance is 2/fan_in for ReLU (notes 003) and 2/((1+a^2) fan_in) for leaky ReLU.
+ * variance is 2/fan_in for ReLU (as CS231n recommends) and 2/((1+a^2) fan_in) for leaky ReLU.
  */
 export function kaimingNormal_(
   t: Tensor,

@@ -1,4 +1,7 @@
-/** Linear, Sequential, Flatten, Identity: the basic building blocks. */
+/**
+ * Linear, Sequential, Flatten, Identity: the basic building blocks, as torch.nn's
+ * (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html).
+ */
 import type { DType } from '../dtype.js'
 import { flatten as flattenOp, linear } from '../ops/index.js'
 import { zeros } from '../ops/creation.js'

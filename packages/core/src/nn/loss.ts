@@ -1,4 +1,7 @@
-/** Loss modules over the functional losses in ops/nn.ts (PyTorch names, defaults and reductions). */
+/**
+ * Loss modules over the functional losses in ops/nn.ts (PyTorch names, defaults and reductions:
+ * https://pytorch.org/docs/stable/nn.html#loss-functions).
+ */
 import * as L from '../ops/nn.js'
 import type { Reduction } from '../ops/nn.js'
 import type { Tensor } from '../tensor.js'

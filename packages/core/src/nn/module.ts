@@ -1,6 +1,6 @@
 /**
- * Module: the common interface of every layer and model (DESIGN.md). Parameters and sub-modules are
- * found by walking the module's own fields, so names follow the module tree exactly like PyTorch
+ * Module: the common interface of every layer and model (docs/architecture.md, "Modules"). Parameters and sub-modules
+ * are found by walking the module's own fields, so names follow the module tree exactly like PyTorch
  * (`layer1.0.conv1.weight`) and a PyTorch state dict lines up. Buffers (running statistics) are
  * tensors registered with `registerBuffer`: they are saved and loaded, never trained.
  */

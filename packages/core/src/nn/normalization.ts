@@ -1,4 +1,8 @@
-/** BatchNorm1d and LayerNorm (notes 002, 003, 004): train vs eval behaviour, running statistics. */
+/**
+ * BatchNorm1d (Ioffe & Szegedy 2015, https://arxiv.org/abs/1502.03167) and LayerNorm (Ba, Kiros &
+ * Hinton 2016, https://arxiv.org/abs/1607.06450); both in https://d2l.ai/chapter_convolutional-modern/batch-norm.html.
+ * Train vs eval behaviour, running statistics.
+ */
 import type { DType } from '../dtype.js'
 import { ShapeError } from '../errors.js'
 import { ones, zeros } from '../ops/creation.js'

@@ -1,8 +1,11 @@
 /**
- * Weight penalties (notes 000, 002, 003): add to the data loss before backward.
- * L2: lambda / (2m) * sum ||W||^2 (the notes' form; m = batch size, 1 by default); L1: lambda / m *
- * sum |W| (drives weights to exactly zero: sparsity); elastic net: both. Pass the weights only
- * (biases are not usually penalised). Optimiser weight decay is the same L2 inside the update.
+ * Weight penalties (CS231n, https://cs231n.github.io/neural-networks-2/; d2l.ai,
+ * https://d2l.ai/chapter_linear-regression/weight-decay.html): add to the data loss before backward.
+ * L2: lambda / (2m) * sum ||W||^2 (the form of Ng's Deep Learning course,
+ * https://www.coursera.org/learn/deep-neural-network; m = batch size, 1 by default); L1: lambda / m * sum |W|
+ * (drives weights to exactly zero: sparsity); elastic net: both (Zou & Hastie 2005,
+ * https://doi.org/10.1111/j.1467-9868.2005.00503.x). Pass the weights only (biases are not usually
+ * penalised). Optimiser weight decay is the same L2 inside the update.
  */
 import { ArgumentError } from '../errors.js'
 import type { Tensor } from '../tensor.js'

@@ -61,10 +61,11 @@ export type Conv2dWeightGradAttrs = Conv2dAttrs & { kernel: [number, number] }
 // ---- output sizes -----------------------------------------------------------------------------
 
 /**
- * Output length of a convolution along one axis: floor((n + 2p - f) / s) + 1 (notes 002), where a
+ * Output length of a convolution along one axis: floor((n + 2p - f) / s) + 1 (d2l.ai,
+ * https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html), where a
  * dilated kernel spans d(f - 1) + 1 inputs, so floor((n + 2p - d(f - 1) - 1) / s) + 1. `p` is the
- * padding per side, [before, after], 'valid' (none: floor((n - f) / s) + 1, notes 001) or 'same'
- * (ceil(n / s), notes 001).
+ * padding per side, [before, after], 'valid' (none: floor((n - f) / s) + 1) or 'same'
+ * (ceil(n / s), ONNX Conv's auto_pad, https://onnx.ai/onnx/operators/onnx__Conv.html).
  */
 export function conv2dOutputSize(
   n: number,
@@ -92,10 +93,10 @@ export function convTranspose2dOutputSize(
 }
 
 /**
- * 'same' padding along one axis for any stride: the output is ceil(n / s) (notes 001), and the
+ * 'same' padding along one axis for any stride: the output is ceil(n / s) (ONNX Conv, auto_pad), and the
  * total padding is split with the extra one at the end, like ONNX SAME_UPPER.
- * NOTE: PyTorch allows 'same' only with stride 1 (where this is its split too); TensorFlow, whose
- * padding='same' the notes describe, allows any stride with this split.
+ * NOTE: PyTorch allows 'same' only with stride 1 (where this is its split too); TensorFlow's
+ * padding='same' allows any stride with this split.
  */
 export function samePadding(n: number, k: number, s = 1, d = 1): [number, number] {
   const total = Math.max(0, (Math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n)
@@ -381,8 +382,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
 
 /**
  * 2-D transposed convolution (the gradient of conv2d with respect to its input; upsamples by the
- * stride, notes 004): x (N, Cin, H, W), weight (Cin, Cout / groups, kH, kW) as in PyTorch, bias
- * (Cout). Output size from convTranspose2dOutputSize.
+ * stride; https://d2l.ai/chapter_computer-vision/transposed-conv.html): x (N, Cin, H, W), weight
+ * (Cin, Cout / groups, kH, kW) as in PyTorch, bias (Cout). Output size from convTranspose2dOutputSize.
  */
 export function convTranspose2d(
   x: Tensor,

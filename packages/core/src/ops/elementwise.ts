@@ -1,6 +1,7 @@
 /**
- * Element-wise ops: unary (with their derivatives, notes 000/002/003) and broadcasting binary ops.
- * Each backward is written with ops, so it runs on every backend and can be differentiated again.
+ * Element-wise ops: unary (with their derivatives, https://d2l.ai/chapter_multilayer-perceptrons/mlp.html) and
+ * broadcasting binary ops. Each backward is written with ops, so it runs on every backend and can be differentiated
+ * again.
  */
 import { kernel } from '../backend.js'
 import type { DType } from '../dtype.js'
@@ -41,9 +42,9 @@ export const Log = unaryOp('Log', (dy, { inputs: [x] }) => [dy.div(x!)])
 export const Sqrt = unaryOp('Sqrt', (dy, { output }) => [dy.div(output.mul(2))])
 export const Sin = unaryOp('Sin', (dy, { inputs: [x] }) => [dy.mul(cos(x!))])
 export const Cos = unaryOp('Cos', (dy, { inputs: [x] }) => [dy.mul(sin(x!)).neg()])
-// tanh' = 1 - a^2 (notes 003)
+// tanh' = 1 - a^2 (https://d2l.ai/chapter_multilayer-perceptrons/mlp.html)
 export const Tanh = unaryOp('Tanh', (dy, { output }) => [dy.mul(output.mul(output).neg().add(1))])
-// sigmoid' = a(1 - a) (notes 000, 003)
+// sigmoid' = a(1 - a) (https://d2l.ai/chapter_multilayer-perceptrons/mlp.html)
 export const Sigmoid = unaryOp('Sigmoid', (dy, { output }) => [dy.mul(output.mul(output.neg().add(1)))])
 export const Relu = unaryOp('Relu', (dy, { inputs: [x] }) => [dy.mul(x!.gt(0).to(dy.dtype))])
 export const Erf = unaryOp('Erf', (dy, { inputs: [x] }) => [

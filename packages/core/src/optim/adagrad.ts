@@ -1,14 +1,16 @@
 /**
- * AdaGrad (Duchi, Hazan & Singer 2011, "Adaptive Subgradient Methods"), as torch.optim.Adagrad.
+ * AdaGrad (Duchi, Hazan & Singer 2011, "Adaptive Subgradient Methods",
+ * https://jmlr.org/papers/v12/duchi11a.html), as torch.optim.Adagrad.
  *
- * Notes 003 "AdaGrad": keep the running sum of squared gradients and divide each step by its root,
- * so directions with large past gradients take smaller steps:
+ * As CS231n (https://cs231n.github.io/neural-networks-3/) and d2l.ai
+ * (https://d2l.ai/chapter_optimization/adagrad.html) present it: keep the running sum of squared
+ * gradients and divide each step by its root, so directions with large past gradients take smaller steps:
  *   s <- s + g^2
  *   w <- w - clr * g / (sqrt(s) + eps),      clr = lr / (1 + (t - 1) * lrDecay)
- * The step size only shrinks as s grows, which is why the notes say it stalls on non-convex problems.
+ * The step size only shrinks as s grows, which is why it can stall on non-convex problems (CS231n).
  *
- * NOTE: notes 003 use eps = 1e-7 (cs231n's value); PyTorch's default is 1e-10. We keep PyTorch's
- * default so results match PyTorch, and take `eps` as an option (`{ eps: 1e-7 }` for the notes').
+ * NOTE: CS231n's lecture code uses eps = 1e-7; PyTorch's default is 1e-10. We keep PyTorch's
+ * default so results match PyTorch, and take `eps` as an option (`{ eps: 1e-7 }` for CS231n's).
  * As in PyTorch, eps is added after the square root.
  */
 import { ArgumentError } from '../errors.js'
@@ -22,7 +24,7 @@ export interface AdaGradOptions extends BaseHyper {
   weightDecay: number
   /** Starting value of the squared-gradient sum. Default 0. */
   initialAccumulatorValue: number
-  /** Added to sqrt(s). Default 1e-10 (PyTorch; the notes use 1e-7). */
+  /** Added to sqrt(s). Default 1e-10 (PyTorch; CS231n uses 1e-7). */
   eps: number
 }
 

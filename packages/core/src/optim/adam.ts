@@ -1,15 +1,18 @@
 /**
- * Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization") and AdamW (Loshchilov &
- * Hutter 2019, "Decoupled Weight Decay Regularization"), as torch.optim.Adam / AdamW.
+ * Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization", https://arxiv.org/abs/1412.6980)
+ * and AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization",
+ * https://arxiv.org/abs/1711.05101), as torch.optim.Adam / AdamW.
  *
- * Notes 001/002/003/004: Adam = momentum + RMSProp. Two exponentially weighted averages, of the
- * gradient (first moment, beta1 = 0.9) and of its square (second moment, beta2 = 0.999), both
- * started at zero and therefore bias-corrected (notes 003: without the correction the first steps
- * are too large, because the moments start at 0):
+ * Adam = momentum + RMSProp (d2l.ai, https://d2l.ai/chapter_optimization/adam.html). Two
+ * exponentially weighted averages, of the gradient (first moment, beta1 = 0.9) and of its square
+ * (second moment, beta2 = 0.999), both started at zero and therefore bias-corrected (CS231n,
+ * https://cs231n.github.io/neural-networks-3/: without the correction the first steps are too
+ * large, because the moments start at 0):
  *   m <- beta1 * m + (1 - beta1) * g            mHat = m / (1 - beta1^t)
  *   v <- beta2 * v + (1 - beta2) * g^2          vHat = v / (1 - beta2^t)
- *   w <- w - lr * mHat / (sqrt(vHat) + eps)     eps = 1e-8 (notes 002)
- * AMSGrad (Reddi, Kale & Kumar 2018): normalise by the running maximum of v instead of v.
+ *   w <- w - lr * mHat / (sqrt(vHat) + eps)     eps = 1e-8 (the paper's default)
+ * AMSGrad (Reddi, Kale & Kumar 2018, https://openreview.net/forum?id=ryQu7f-RZ): normalise by the running maximum of
+ * v instead of v.
  *
  * NOTE: eps placement. eps is added outside the square root and after the bias correction:
  * sqrt(v) / sqrt(1 - beta2^t) + eps, which is Algorithm 1 of the paper and what PyTorch computes.

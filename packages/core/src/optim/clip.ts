@@ -1,5 +1,6 @@
 /**
- * Gradient clipping (notes 000/004 for exploding gradients in RNNs; Pascanu, Mikolov & Bengio 2013).
+ * Gradient clipping, against exploding gradients in RNNs (Pascanu, Mikolov & Bengio 2013,
+ * https://arxiv.org/abs/1211.5063; https://d2l.ai/chapter_recurrent-neural-networks/rnn-scratch.html).
  * Call between `loss.backward()` and `optimizer.step()`.
  */
 import { noGrad } from '../autograd.js'

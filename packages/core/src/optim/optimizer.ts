@@ -3,7 +3,8 @@
  *
  * - Parameters come as a plain list or as parameter groups, each group with its own hyperparameters
  *   (`new SGD([{ params: body, lr: 1e-4 }, { params: head }], { lr: 1e-2 })`: the head group takes the
- *   defaults). Fine-tuning with a smaller learning rate for the body is the usual reason (notes 004).
+ *   defaults). Fine-tuning with a smaller learning rate for the body is the usual reason
+ *   (https://d2l.ai/chapter_computer-vision/fine-tuning.html).
  * - `step()` updates every parameter that has a gradient (a null grad is skipped), in place, under
  *   `noGrad`. The update rules are plain loops over the typed arrays: one subclass per rule.
  * - Per-parameter state (momentum buffers, moment estimates, step counts) is created lazily on the

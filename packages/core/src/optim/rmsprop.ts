@@ -1,12 +1,14 @@
 /**
- * RMSProp (Hinton, Coursera lecture 6e, 2012), as torch.optim.RMSprop.
+ * RMSProp (Hinton, Coursera lecture 6e, 2012,
+ * https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf), as torch.optim.RMSprop.
  *
- * Notes 002/003 "RMSProp": AdaGrad with a leaky sum, an exponentially weighted average of g^2 with
- * decay alpha, so old gradients are forgotten and steps do not shrink to nothing:
+ * RMSProp (https://d2l.ai/chapter_optimization/rmsprop.html) is AdaGrad with a leaky sum, an exponentially weighted
+ * average of g^2 with decay alpha, so old gradients are forgotten and steps do not shrink to nothing:
  *   s <- alpha * s + (1 - alpha) * g^2
  *   w <- w - lr * g / (sqrt(s) + eps)
- * Centered (Graves 2013): also average g (m <- alpha m + (1 - alpha) g) and normalise by the estimated
- * variance, sqrt(s - m^2) + eps. With momentum: b <- momentum * b + g / (sqrt(.) + eps); w <- w - lr b.
+ * Centered (Graves 2013, https://arxiv.org/abs/1308.0850): also average g (m <- alpha m + (1 - alpha) g) and
+ * normalise by the estimated variance, sqrt(s - m^2) + eps. With momentum: b <- momentum * b + g / (sqrt(.) + eps); w
+ * <- w - lr b.
  * NOTE: eps is added after the square root, as PyTorch (TensorFlow/Keras add it inside).
  */
 import { ArgumentError } from '../errors.js'

@@ -44,7 +44,7 @@ describe('learning-rate schedules', () => {
     close(lrs(new ExponentialLR(sgd(2), { gamma: 0.95 }), 3), [2, 1.9, 1.805, 1.71475])
   })
 
-  it('InverseTimeLR: lr0 / (1 + decay epoch) (notes 002)', () => {
+  it('InverseTimeLR: lr0 / (1 + decay epoch) (CS231n 1/t decay)', () => {
     close(lrs(new InverseTimeLR(sgd(0.2), { decay: 1 }), 3), [0.2, 0.1, 0.2 / 3, 0.05])
   })
 

@@ -1,5 +1,7 @@
 /**
- * Learning-rate schedules (learning-rate decay, notes 002; warm-up and cosine, notes 004). Create a
+ * Learning-rate schedules: step, exponential and 1/t decay (CS231n, "Annealing the learning rate",
+ * https://cs231n.github.io/neural-networks-3/), warm-up and cosine (Loshchilov & Hutter 2017,
+ * https://arxiv.org/abs/1608.03983; https://d2l.ai/chapter_optimization/lr-scheduler.html). Create a
  * scheduler on an optimiser and call `scheduler.step()` once per epoch, after the optimiser steps;
  * `getLr()` gives the current rate of each parameter group.
  *
@@ -71,7 +73,7 @@ const positive = (name: string, k: string, v: number) => {
   if (!(v > 0)) throw new ArgumentError(`${name}: ${k} must be > 0, got ${v}`)
 }
 
-/** Step decay ("discrete staircase", notes 002): lr = lr0 * gamma^floor(epoch / stepSize). */
+/** Step decay (CS231n; a "discrete staircase"): lr = lr0 * gamma^floor(epoch / stepSize). */
 export class StepLR extends LRScheduler {
   constructor(optimizer: Optimizer<BaseHyper>, { stepSize, gamma = 0.1 }: { stepSize: number; gamma?: number }) {
     positive('StepLR', 'stepSize', stepSize)
@@ -79,14 +81,14 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** Exponential decay (notes 002): lr = lr0 * gamma^epoch (e.g. 0.95^epoch). */
+/** Exponential decay (CS231n): lr = lr0 * gamma^epoch (e.g. 0.95^epoch). */
 export class ExponentialLR extends LRScheduler {
   constructor(optimizer: Optimizer<BaseHyper>, { gamma }: { gamma: number }) {
     super(optimizer, (e, lr0) => lr0 * gamma ** e)
   }
 }
 
-/** Inverse-time decay (notes 002): lr = lr0 / (1 + decay * epoch). Not in PyTorch (a LambdaLR there). */
+/** Inverse-time decay (CS231n's 1/t decay): lr = lr0 / (1 + decay * epoch). Not in PyTorch (a LambdaLR there). */
 export class InverseTimeLR extends LRScheduler {
   constructor(optimizer: Optimizer<BaseHyper>, { decay }: { decay: number }) {
     if (!(decay >= 0)) throw new ArgumentError(`InverseTimeLR: decay must be >= 0, got ${decay}`)

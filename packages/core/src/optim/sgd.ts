@@ -1,26 +1,30 @@
 /**
  * Stochastic gradient descent, with momentum and Nesterov momentum (torch.optim.SGD).
  *
- * Plain (mini-batch) SGD, notes 003: w <- w - lr * g, where g is the gradient of the mean loss over
- * the batch (batch GD when the batch is the whole set, "stochastic" when it is one example).
+ * Plain (mini-batch) SGD (https://d2l.ai/chapter_optimization/minibatch-sgd.html): w <- w - lr * g, where g is the
+ * gradient of the mean loss over the batch (batch GD when the batch is the whole set, "stochastic" when it is one
+ * example).
  *
- * Momentum, notes 003 "SGD+Momentum" (rho usually 0.9; notes 004 call it lambda, also 0.9):
+ * Momentum, CS231n's "SGD+Momentum" (https://cs231n.github.io/neural-networks-3/; rho usually 0.9;
+ * d2l.ai, https://d2l.ai/chapter_optimization/momentum.html, calls it beta):
  *   v <- rho * v + (1 - dampening) * g        (v = g on the first step)
  *   w <- w - lr * v
- * Nesterov momentum (Sutskever et al. 2013, "On the importance of initialization and momentum"):
+ * Nesterov momentum (Sutskever et al. 2013, "On the importance of initialization and momentum",
+ * https://proceedings.mlr.press/v28/sutskever13.html):
  *   w <- w - lr * (g + rho * v)
- * NOTE: notes 003 write Nesterov as v <- rho v - lr grad f(x + rho v) and then rewrite it in the
+ * NOTE: CS231n writes Nesterov as v <- rho v - lr grad f(x + rho v) and then rewrite it in the
  * look-ahead variable x^ = x + rho v; `g + rho * v` is that same rewrite with the learning rate kept
  * outside the buffer, which is PyTorch's form (so golden fixtures match).
- * Weight decay is L2 regularisation added to the gradient: g <- g + weightDecay * w (notes 002: the
- * lambda/2m ||w||^2 term contributes lambda/m * w to dW).
+ * Weight decay is L2 regularisation added to the gradient: g <- g + weightDecay * w (the
+ * lambda/2m ||w||^2 term of Ng's Deep Learning course, https://www.coursera.org/learn/deep-neural-network,
+ * contributes lambda/m * w to dW; https://d2l.ai/chapter_linear-regression/weight-decay.html).
  */
 import { ArgumentError } from '../errors.js'
 import type { Tensor } from '../tensor.js'
 import { type BaseHyper, type FloatArray, Optimizer, type ParamGroupInput, type ParamState } from './optimizer.js'
 
 export interface SGDOptions extends BaseHyper {
-  /** Momentum factor rho (0: plain SGD; 0.9 typical, notes 003/004). Default 0. */
+  /** Momentum factor rho (0: plain SGD; 0.9 typical, as in CS231n). Default 0. */
   momentum: number
   /** Dampening of the gradient added to the momentum buffer. Default 0. */
   dampening: number

@@ -44,7 +44,8 @@ export interface EarlyStoppingOptions {
 
 /**
  * Stop when the monitored value has not improved for `patience` epochs (early stopping as a
- * regulariser, notes 002/003: stop where the dev error is lowest, before the model overfits).
+ * regulariser, https://d2l.ai/chapter_multilayer-perceptrons/generalization-deep.html: stop where the
+ * dev error is lowest, before the model overfits).
  */
 export class EarlyStopping implements Callback {
   readonly monitor: string

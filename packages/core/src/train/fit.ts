@@ -1,11 +1,12 @@
 /**
- * `fit`: the training loop people expect from Keras's compile/fit (notes 000): epochs of shuffled
+ * `fit`: the training loop people expect from Keras's compile/fit
+ * (https://keras.io/api/models/model_training_apis/): epochs of shuffled
  * mini-batches, a validation pass after each epoch, callbacks (early stopping, learning-rate
  * schedule, progress), and a History of every logged value. `evaluate` and `predict` run a model
  * over data without recording gradients, in eval mode.
  *
- * One step is the textbook mini-batch SGD step (notes 001): zero the gradients, forward, loss,
- * backward, optimizer.step().
+ * One step is the textbook mini-batch SGD step (https://d2l.ai/chapter_optimization/minibatch-sgd.html): zero the
+ * gradients, forward, loss, backward, optimizer.step().
  */
 import { noGrad } from '../autograd.js'
 import { ArgumentError } from '../errors.js'

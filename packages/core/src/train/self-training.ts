@@ -1,8 +1,8 @@
 /**
- * Self-training, the common semi-supervised algorithm of notes 004 ("自学习"): train on the
- * labelled data, predict the unlabelled data, adopt the predictions the model is confident about
- * (probability >= threshold) as pseudo-labels, retrain on the enlarged set, and repeat until no new
- * sample passes the threshold. The notes' key point is keeping the pseudo-labels reliable: a high
+ * Self-training (自学习), the common semi-supervised algorithm (Scudder 1965; Stanford CS 329P,
+ * "Data labeling", https://c.d2l.ai/stanford-cs329p/): train on the labelled data, predict the unlabelled data, adopt
+ * the predictions the model is confident about (probability >= threshold) as pseudo-labels, retrain on the enlarged
+ * set, and repeat until no new sample passes the threshold. The key point is keeping the pseudo-labels reliable: a high
  * threshold trades fewer adopted samples for fewer wrong labels.
  */
 import { ArgumentError, ShapeError } from '../errors.js'

@@ -1,4 +1,4 @@
-/** Reference scalar functions for the element-wise kernels. Formulas cite the notes or the ONNX spec. */
+/** Reference scalar functions for the element-wise kernels. Formulas follow https://onnx.ai/onnx/operators/. */
 import type { UnaryOpName } from '../../kernel-table.js'
 
 type Attrs = { alpha?: number; beta?: number; gamma?: number; approximate?: string }
