@@ -1,6 +1,6 @@
-/** Loss modules over the functional losses in ops/nn.ts (PyTorch names, defaults and reductions). */
-import * as L from '../ops/nn.js'
-import type { Reduction } from '../ops/nn.js'
+/** Loss modules over the functional losses in ops/loss.ts (PyTorch names, defaults and reductions). */
+import * as L from '../ops/loss.js'
+import type { Reduction } from '../ops/loss.js'
 import type { Tensor } from '../tensor.js'
 import { Module } from './module.js'
 
