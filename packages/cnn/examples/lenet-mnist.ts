@@ -17,7 +17,7 @@
  */
 import { type Callback, type Tensor, crossEntropy, data, fit, manualSeed, metrics, optim, predict } from '@refnets/core'
 import { loadMnist } from '@refnets/core/data/node'
-import { normalize } from '../src/augment.js'
+import { normalize } from '../src/augment/index.js'
 import { lenet5Modern } from '../src/models/index.js'
 
 const EPOCHS = Number(process.env.EPOCHS ?? 3)

@@ -27,7 +27,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Tensor, concat, manualSeed, tensor } from '@refnets/core'
 import { loadSafetensorsFile } from '@refnets/core/io/node'
-import { resize } from '../src/augment.js'
+import { resize } from '../src/augment/index.js'
 import { decodeImage, encodePng } from '../src/image.js'
 import { VGG19_CONTENT_LAYERS, VGG19_STYLE_LAYERS, styleTransfer, vggFeatures } from '../src/style.js'
 

@@ -1,7 +1,7 @@
 /**
  * Helpers for registry entries (ModelSpec): the seeded image spec, input and output shapes, and the
  * ONNX Runtime parity tolerance. src/specs.ts and the model files that export their own
- * `<family>Specs` use them.
+ * `<family>Specs` use them; `imageSpec` is exported for other packages' registries (detection's).
  */
 import {
   Generator,

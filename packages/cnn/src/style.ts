@@ -25,7 +25,7 @@ import {
   optim,
   tensor,
 } from '@refnets/core'
-import { IMAGENET_MEAN, IMAGENET_STD } from './augment.js'
+import { IMAGENET_MEAN, IMAGENET_STD } from './augment/index.js'
 import { VGG_ARCHS, type VggArch, vggBlock } from './models/vgg.js'
 import { freeze } from './transfer.js'
 

@@ -26,7 +26,7 @@ import {
   sampleBeta,
   softTargetCrossEntropy,
   vflip,
-} from '../src/augment.js'
+} from '../src/augment/index.js'
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/augment.json', import.meta.url), 'utf8'))
 

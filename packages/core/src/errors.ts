@@ -44,6 +44,14 @@ export class AutogradError extends RefnetsError {
   override name = 'AutogradError'
 }
 
+/**
+ * A module cannot be exported to ONNX: an op without an ONNX lowering, an op whose attributes have
+ * no ONNX form, ... Defined here rather than in onnx/ because op lowerings (ops/*) raise it too.
+ */
+export class OnnxExportError extends RefnetsError {
+  override name = 'OnnxExportError'
+}
+
 /** Prefix an error raised inside a module with that module's path, keeping its class. */
 export function withModulePath<E extends Error>(err: E, path: string): E {
   if (path && !err.message.startsWith('in ')) err.message = `in ${path}: ${err.message}`

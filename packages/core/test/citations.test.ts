@@ -18,17 +18,6 @@ const self = 'packages/core/test/citations.test.ts'
 /** Citations of documents outside the repository: "notes 003", "Notes 001/002", "DESIGN.md". */
 const OUTSIDE = /\bnotes? 0\d\d\b|\bDESIGN\.md\b/i
 
-/**
- * Files that still cite the notes. Each entry goes as soon as its file is fixed (or moved): the test
- * fails on a stale entry, so the list only shrinks.
- */
-const NOT_YET_FIXED: string[] = [
-  'packages/cnn/src/augment.ts',
-  'packages/core/src/nn/layers.ts',
-  'packages/core/src/ops/nn.ts',
-  'packages/core/src/ops/pool.ts',
-]
-
 const tracked = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
   cwd: root,
   encoding: 'utf8',
@@ -66,21 +55,14 @@ describe('citations', () => {
   })
 
   it('no file cites a document that is not in the repository', () => {
-    const offenders = sources
-      .filter((f) => !NOT_YET_FIXED.includes(f))
-      .flatMap((f) =>
-        read(f)
-          .split('\n')
-          .flatMap((line, i) => (OUTSIDE.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
-      )
+    const offenders = sources.flatMap((f) =>
+      read(f)
+        .split('\n')
+        .flatMap((line, i) => (OUTSIDE.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+    )
     expect(offenders, 'cite the paper, the d2l.ai chapter or the docs page instead (see docs/references.md)').toEqual(
       [],
     )
-  })
-
-  it('every file on the not-yet-fixed list still needs fixing', () => {
-    const stale = NOT_YET_FIXED.filter((f) => !sources.includes(f) || !OUTSIDE.test(read(f)))
-    expect(stale, 'fixed or moved: remove these from NOT_YET_FIXED').toEqual([])
   })
 
   it('every model file links its paper in its header comment', () => {

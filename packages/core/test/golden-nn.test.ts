@@ -16,7 +16,7 @@ import {
   nllLoss,
   smoothL1Loss,
   type Reduction,
-} from '../src/ops/nn.js'
+} from '../src/ops/loss.js'
 import { type Tensor, tensor } from '../src/tensor.js'
 
 interface Fixed {

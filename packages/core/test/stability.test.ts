@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { logSoftmax, softmax } from '../src/ops/activation.js'
-import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy } from '../src/ops/nn.js'
+import { binaryCrossEntropy, binaryCrossEntropyWithLogits, crossEntropy } from '../src/ops/loss.js'
 import { type Tensor, tensor } from '../src/tensor.js'
 
 const BIG = 1e4

@@ -7,7 +7,6 @@
  */
 import {
   Generator,
-  type Module,
   type ModelSpec,
   type SpecSize,
   type Tensor,
@@ -17,6 +16,7 @@ import {
   randn,
   tensor,
 } from '@refnets/core'
+import { imageSpec } from '@refnets/cnn'
 import { completeBoxIouLoss } from './losses.js'
 import { boxIou, generalizedBoxIou } from './iou.js'
 import { boxConvert } from './boxes.js'
@@ -61,8 +61,6 @@ function randomRois(k: number, b: number, side: number, g: Generator): Tensor {
   )
 }
 
-type Shapes = Record<SpecSize, number[]>
-
 /** The first stage of the two-stage detector (backbone and RPN) with the detector's names. */
 class RpnStage extends nn.Module<[Tensor], [Tensor, Tensor]> {
   backbone: nn.Sequential
@@ -74,33 +72,6 @@ class RpnStage extends nn.Module<[Tensor], [Tensor, Tensor]> {
   }
   forward(x: Tensor): [Tensor, Tensor] {
     return this.rpn.call(this.backbone.call(x))
-  }
-}
-
-function imageSpec(
-  name: string,
-  family: string,
-  paper: string,
-  make: () => Module<any, any>,
-  input: Shapes,
-  output: Shapes,
-  extra: Partial<ModelSpec> = {},
-): ModelSpec {
-  return {
-    name,
-    family,
-    paper,
-    build: (seed) => {
-      manualSeed(seed)
-      const m = make()
-      // Batch norm with realistic statistics (as cnn's specs): estimate them from a few N(0, 1) images.
-      if ([...m.namedModules()].some(([, x]) => x instanceof nn.BatchNorm))
-        nn.updateBatchNorm(m, [[randn([4, ...input.small.slice(1)], { generator: new Generator(seed + 1000) })]])
-      return m
-    },
-    inputs: (size, seed) => [randn(input[size], { generator: new Generator(seed) })],
-    outputShape: (size) => output[size],
-    ...extra,
   }
 }
 

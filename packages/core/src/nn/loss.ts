@@ -1,9 +1,9 @@
 /**
- * Loss modules over the functional losses in ops/nn.ts (PyTorch names, defaults and reductions:
+ * Loss modules over the functional losses in ops/loss.ts (PyTorch names, defaults and reductions:
  * https://pytorch.org/docs/stable/nn.html#loss-functions).
  */
-import * as L from '../ops/nn.js'
-import type { Reduction } from '../ops/nn.js'
+import * as L from '../ops/loss.js'
+import type { Reduction } from '../ops/loss.js'
 import type { Tensor } from '../tensor.js'
 import { Module } from './module.js'
 

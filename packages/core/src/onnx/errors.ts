@@ -1,4 +1,7 @@
-/** Errors of the ONNX layer: malformed bytes, unsupported import, impossible export. */
+/**
+ * Errors of the ONNX reader: malformed bytes, unsupported import. The export error, which op
+ * lowerings raise too, is OnnxExportError in ../errors.ts.
+ */
 import { RefnetsError } from '../errors.js'
 
 /** The bytes are not a well-formed ONNX protobuf (or a tensor's data does not fit its dims). */
@@ -9,9 +12,4 @@ export class OnnxFormatError extends RefnetsError {
 /** A model cannot be run by loadOnnx: an unsupported op or type, a missing input, ... */
 export class OnnxImportError extends RefnetsError {
   override name = 'OnnxImportError'
-}
-
-/** A module cannot be exported: an op without an ONNX lowering, ... */
-export class OnnxExportError extends RefnetsError {
-  override name = 'OnnxExportError'
 }

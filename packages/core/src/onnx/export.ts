@@ -9,10 +9,10 @@
  */
 import { noGrad } from '../autograd.js'
 import type { DType } from '../dtype.js'
+import { OnnxExportError } from '../errors.js'
 import type { Module } from '../nn/module.js'
 import { type AttrValue, type LoweringContext, type OpDef, withTracer } from '../op.js'
 import { Tensor } from '../tensor.js'
-import { OnnxExportError } from './errors.js'
 import {
   type AttributeProto,
   type GraphProto,

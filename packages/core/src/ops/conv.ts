@@ -12,14 +12,13 @@
  */
 import { kernel } from '../backend.js'
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js'
-import type { Conv2dGeometry, FloatArray } from '../kernel-table.js'
+import type { Conv2dGeometry } from '../kernel-table.js'
 import { type OpDef, apply, defineOp } from '../op.js'
 import { fmt } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { squeeze, unsqueeze } from './shape.js'
-import { empty, requireFloat } from './util.js'
+import { empty, fa, pair, requireFloat } from './util.js'
 
-type Pair = [number, number]
 /** Padding per side in ONNX order for 2-D: [top, left, bottom, right]. */
 type Pads2d = [number, number, number, number]
 export type Conv2dPadding =
@@ -165,7 +164,6 @@ const convOnly = (a: Conv2dAttrs): Conv2dAttrs => ({
   dilations: a.dilations,
   groups: a.groups,
 })
-const fa = (t: Tensor) => t.data as FloatArray
 
 // ---- primitive ops ----------------------------------------------------------------------------
 
@@ -283,13 +281,6 @@ export const Conv2dBackwardWeight: OpDef<Conv2dWeightGradAttrs> = defineOp<Conv2
 })
 
 // ---- argument checks --------------------------------------------------------------------------
-
-function pair(op: string, name: string, v: number | readonly number[], min: number): Pair {
-  const p = typeof v === 'number' ? [v, v] : [...v]
-  if (p.length !== 2 || p.some((e) => !Number.isInteger(e) || e < min))
-    throw new ArgumentError(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`)
-  return p as Pair
-}
 
 function explicitPads(op: string, p: number | readonly number[]): Pads2d {
   const pads = typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0]!, p[1]!, p[0]!, p[1]!] : [...p]

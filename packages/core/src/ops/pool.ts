@@ -1,25 +1,23 @@
 /**
- * Pooling (NCHW, PyTorch semantics; no parameters, notes 000/004): max and average pooling with
- * padding, dilation (max) and ceil mode; adaptive and global pooling; local response normalisation
- * (AlexNet).
+ * Pooling (NCHW, PyTorch semantics; no parameters; https://d2l.ai/chapter_convolutional-neural-networks/pooling.html):
+ * max and average pooling with padding, dilation (max) and ceil mode; adaptive and global pooling.
  *
  * MaxPool2d and AvgPool2d are primitive ops whose backward is a dedicated primitive (route the
  * gradient to the argmax; spread it evenly over the window), and each of those backward ops is
- * differentiable again with ops. Adaptive and global pools and LRN are composites with a native
- * ONNX lowering.
+ * differentiable again with ops. Adaptive and global pools are composites with a native ONNX
+ * lowering.
  */
 import { kernel } from '../backend.js'
-import { ArgumentError, ShapeError } from '../errors.js'
-import type { FloatArray, Pool2dGeometry } from '../kernel-table.js'
-import { OnnxExportError } from '../onnx/errors.js'
+import { ArgumentError, OnnxExportError, ShapeError } from '../errors.js'
+import type { Pool2dGeometry } from '../kernel-table.js'
 import { type LoweringContext, type OpDef, apply, applyMulti, defineOp } from '../op.js'
 import { fmt } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { gatherElements } from './indexing.js'
 import { matmul } from './linalg.js'
 import { max, mean } from './reduce.js'
-import { concat, fromValues, pad, slice, transpose } from './shape.js'
-import { empty, requireFloat } from './util.js'
+import { concat, fromValues, slice, transpose } from './shape.js'
+import { empty, fa, pair, requireFloat } from './util.js'
 
 export interface MaxPool2dOptions {
   kernelSize: number | readonly [number, number]
@@ -56,7 +54,8 @@ export type AvgPool2dAttrs = Pool2dAttrs & { countIncludePad: boolean }
 
 /**
  * Output length of a pooling window along one axis: floor((n + 2p - f) / s) + 1 as for a conv
- * (notes 002; a dilated window spans d(f - 1) + 1), or with ceilMode the ceiling instead.
+ * (https://d2l.ai/chapter_convolutional-neural-networks/padding-and-strides.html; a dilated window
+ * spans d(f - 1) + 1), or with ceilMode the ceiling instead.
  * NOTE: PyTorch's ceil-mode rule, which ONNX adopted: a last window that would start in the right
  * padding is dropped, so every window starts inside the input or the left padding.
  */
@@ -66,8 +65,6 @@ export function pool2dOutputSize(n: number, k: number, s = k, p = 0, d = 1, ceil
   if (ceilMode && (out - 1) * s >= n + p) out--
   return out
 }
-
-const fa = (t: Tensor) => t.data as FloatArray
 
 function geometry(x: readonly number[], a: Pool2dAttrs): Pool2dGeometry {
   const [n, c, inH, inW] = x as [number, number, number, number]
@@ -239,13 +236,6 @@ const AvgPool2dBackward: OpDef<AvgPool2dAttrs & { inSize: [number, number] }> = 
 })
 
 // ---- public functions -------------------------------------------------------------------------
-
-function pair(op: string, name: string, v: number | readonly number[], min: number): [number, number] {
-  const p = typeof v === 'number' ? [v, v] : [...v]
-  if (p.length !== 2 || p.some((e) => !Number.isInteger(e) || e < min))
-    throw new ArgumentError(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`)
-  return p as [number, number]
-}
 
 function check4d(op: string, x: Tensor): void {
   requireFloat(op, x)
@@ -447,83 +437,4 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number, number]): Tensor {
   const out = adaptiveOut('adaptiveMaxPool2d', x, outputSize)
   return apply(AdaptiveMaxPool2d, [x], { out })
-}
-
-// ---- local response normalisation -------------------------------------------------------------
-
-export interface LocalResponseNormOptions {
-  /** Number of neighbouring channels summed over (AlexNet: 5). */
-  size: number
-  alpha?: number
-  beta?: number
-  k?: number
-}
-type LrnAttrs = Required<LocalResponseNormOptions>
-
-/** The channel window of channel c: [c - floor(size / 2), c + floor((size - 1) / 2)] (PyTorch). */
-const lrnPads = (size: number): [number, number] => [Math.floor(size / 2), Math.floor((size - 1) / 2)]
-
-/**
- * NOTE: ONNX LRN sums [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)]: PyTorch's window for
- * odd sizes, one channel later for even sizes. So an even size exports as PyTorch's own decomposition:
- * x / (k + alpha * avgpool_channels(x^2))^beta.
- */
-function lowerLrn(ctx: LoweringContext, x: string, xt: Tensor, a: LrnAttrs): string[] {
-  if (a.size % 2 === 1) return ctx.node('LRN', [x], { size: a.size, alpha: a.alpha, beta: a.beta, bias: a.k })
-  const dt = xt.dtype === 'float64' ? 'float64' : 'float32'
-  const r = xt.rank
-  const [before, after] = lrnPads(a.size)
-  const [sq] = ctx.node('Mul', [x, x])
-  const unsq =
-    ctx.opset >= 13
-      ? ctx.node('Unsqueeze', [sq!, ctx.constant([1], 'int64')])
-      : ctx.node('Unsqueeze', [sq!], { axes: [1] })
-  const pads = new Array<number>(2 * (r + 1)).fill(0)
-  pads[2] = before
-  pads[r + 1 + 2] = after
-  const [padded] = ctx.node('Pad', [unsq[0]!, ctx.constant(pads, 'int64')])
-  const kernelShape = [a.size, ...new Array<number>(r - 2).fill(1)]
-  const [avg] = ctx.node('AveragePool', [padded!], { kernel_shape: kernelShape, strides: kernelShape.map(() => 1) })
-  const [s] =
-    ctx.opset >= 13
-      ? ctx.node('Squeeze', [avg!, ctx.constant([1], 'int64')])
-      : ctx.node('Squeeze', [avg!], { axes: [1] })
-  const [scaled] = ctx.node('Mul', [s!, ctx.constant([a.alpha], dt, [])])
-  const [shifted] = ctx.node('Add', [scaled!, ctx.constant([a.k], dt, [])])
-  const [den] = ctx.node('Pow', [shifted!, ctx.constant([a.beta], dt, [])])
-  return ctx.node('Div', [x, den!])
-}
-
-const LRN = defineOp<LrnAttrs>({
-  name: 'LRN',
-  forward: ([x], { size, alpha, beta, k }) => {
-    const c = x!.shape[1]!
-    const [before, after] = lrnPads(size)
-    const padsAll = new Array<number>(2 * x!.rank).fill(0)
-    padsAll[1] = before
-    padsAll[x!.rank + 1] = after
-    const sq = pad(x!.mul(x!), padsAll)
-    let sum = slice(sq, 1, 0, c)
-    for (let i = 1; i < size; i++) sum = sum.add(slice(sq, 1, i, i + c))
-    // PyTorch: x / (k + alpha * mean over the window of x^2)^beta, the mean dividing by `size`
-    // even where the window is cut by the channel edge (same as ONNX's alpha / size * square_sum).
-    return x!.div(sum.div(size).mul(alpha).add(k).pow(beta))
-  },
-  onnx: (ctx, [x], { inputs: [xt], attrs }) => lowerLrn(ctx, x!, xt!, attrs),
-})
-
-/**
- * Local response normalisation across channels (AlexNet): y_c = x_c / (k + alpha / size *
- * sum over neighbouring channels of x^2)^beta. Defaults alpha 1e-4, beta 0.75, k 1 (PyTorch).
- */
-export function localResponseNorm(
-  x: Tensor,
-  { size, alpha = 1e-4, beta = 0.75, k = 1 }: LocalResponseNormOptions,
-): Tensor {
-  requireFloat('localResponseNorm', x)
-  if (x.rank < 3)
-    throw new ShapeError(`localResponseNorm: expected input (N, C, ...) with at least 3 dims, got ${fmt(x.shape)}`)
-  if (!Number.isInteger(size) || size < 1)
-    throw new ArgumentError(`localResponseNorm: size must be a positive integer, got ${size}`)
-  return apply(LRN, [x], { size, alpha, beta, k })
 }

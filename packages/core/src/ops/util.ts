@@ -1,6 +1,10 @@
-/** Small helpers shared by the op files: allocation, scalar operands, broadcast strides, sumTo. */
+/**
+ * Small helpers shared by the op files: allocation, scalar operands, broadcast strides, sumTo, and the
+ * argument checks and views that several op families use.
+ */
 import { type DType, allocate, isFloat, promote } from '../dtype.js'
-import { DTypeError } from '../errors.js'
+import { ArgumentError, DTypeError } from '../errors.js'
+import type { FloatArray } from '../kernel-table.js'
 import { type Shape, sameShape, stridesOf } from '../shape.js'
 import { Tensor } from '../tensor.js'
 
@@ -54,3 +58,17 @@ export function requireFloat(op: string, ...ts: Tensor[]): void {
   for (const t of ts)
     if (!isFloat(t.dtype)) throw new DTypeError(`${op} expects float32 or float64 input, got ${t.dtype}`)
 }
+
+/** A float tensor's storage, typed for the kernels (callers have checked the dtype). */
+export const fa = (t: Tensor) => t.data as FloatArray
+
+/** A 2-D option given as one integer or a pair ([h, w]), each at least `min`. */
+export function pair(op: string, name: string, v: number | readonly number[], min: number): [number, number] {
+  const p = typeof v === 'number' ? [v, v] : [...v]
+  if (p.length !== 2 || p.some((e) => !Number.isInteger(e) || e < min))
+    throw new ArgumentError(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`)
+  return p as [number, number]
+}
+
+/** Shape (1, C, 1, ...) that broadcasts a per-channel vector over x (N, C, ...). */
+export const channelShape = (x: Tensor) => x.shape.map((d, i) => (i === 1 ? d : 1))

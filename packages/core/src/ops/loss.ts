@@ -1,177 +1,19 @@
 /**
- * Functional layers and losses: dropout, batch norm, layer norm and the loss functions of the notes,
- * with PyTorch's semantics (defaults, reductions, weights, ignore_index, label smoothing) so the
- * golden fixtures from PyTorch match. Each is written from primitives: backward comes free.
+ * Loss functions with PyTorch's semantics (defaults, reductions, weights, ignore_index, label
+ * smoothing), so the golden fixtures from PyTorch match. Each is written from primitives: backward
+ * comes free. Background: https://d2l.ai/chapter_linear-classification/softmax-regression.html
  */
-import { noGrad } from '../autograd.js'
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js'
 import { apply, defineOp } from '../op.js'
-import { type Generator, defaultGenerator } from '../random.js'
 import { fmt } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { logSoftmax } from './activation.js'
-import { abs, equal, logicalNot, maximum, reciprocal, relu, softplus, where } from './elementwise.js'
+import { abs, equal, logicalNot, maximum, relu, softplus, where } from './elementwise.js'
 import { gather, gatherElements } from './indexing.js'
 import { unsqueeze } from './shape.js'
-import { empty, requireFloat } from './util.js'
+import { channelShape, requireFloat } from './util.js'
 
 export type Reduction = 'mean' | 'sum' | 'none'
-
-// ---- dropout -------------------------------------------------------------------------------
-
-/**
- * Inverted dropout (notes 000, 002): keep each unit with probability keep = 1 - p and scale the kept
- * ones by 1/keep while training, so the expected activation is unchanged and inference is the
- * identity (no rescaling needed at test time).
- */
-export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  if (!(p >= 0 && p < 1)) throw new ArgumentError(`dropout probability must be in [0, 1), got ${p}`)
-  if (!training || p === 0) return x
-  const keep = 1 - p
-  const mask = empty(x.dtype, x.shape)
-  const m = mask.storage
-  for (let i = 0; i < m.length; i++) m[i] = generator.random() < keep ? 1 / keep : 0
-  return x.mul(mask)
-}
-
-// ---- normalisation -------------------------------------------------------------------------
-
-export interface BatchNormOptions {
-  training: boolean
-  momentum?: number
-  eps?: number
-}
-
-/** Shape (1, C, 1, ...) that broadcasts a per-channel vector over x (N, C, ...). */
-const channelShape = (x: Tensor) => x.shape.map((d, i) => (i === 1 ? d : 1))
-
-const BatchNorm = defineOp<{ eps: number; training: boolean; momentum: number; affine: boolean; track: boolean }>({
-  name: 'BatchNormalization',
-  forward: ([x, rm, rv, w, b], { eps, training, momentum, affine, track }) => {
-    const X = x!
-    const shape = channelShape(X)
-    const axes = X.shape.map((_, i) => i).filter((i) => i !== 1)
-    let mean: Tensor
-    let variance: Tensor
-    if (training) {
-      // Normalise by the batch statistics (biased variance), notes 002 / Ioffe & Szegedy 2015.
-      mean = X.mean(axes, true)
-      variance = X.sub(mean).square().mean(axes, true)
-      if (track) {
-        // NOTE: the running variance uses the unbiased estimate n/(n-1) var, as PyTorch does.
-        const n = X.size / X.shape[1]!
-        noGrad(() => {
-          const m = mean.data
-          const v = variance.data
-          for (let c = 0; c < m.length; c++) {
-            rm!.storage[c] = (1 - momentum) * rm!.storage[c]! + momentum * m[c]!
-            rv!.storage[c] = (1 - momentum) * rv!.storage[c]! + (momentum * v[c]! * n) / Math.max(n - 1, 1)
-          }
-        })
-      }
-    } else {
-      // NOTE: with running statistics the normalisation is one affine map per channel,
-      // y = x * scale + shift with scale = w / sqrt(var + eps) and shift = b - mean * scale, computed on
-      // the C-element vectors: two passes over x instead of four (PyTorch's CPU inference kernel folds it
-      // the same way).
-      let scale = reciprocal(rv!.add(eps).sqrt())
-      if (affine) scale = scale.mul(w!)
-      let shift = rm!.mul(scale).neg()
-      if (affine) shift = shift.add(b!)
-      return X.mul(scale.reshape(shape)).add(shift.reshape(shape))
-    }
-    let y = X.sub(mean).div(variance.add(eps).sqrt())
-    if (affine) y = y.mul(w!.reshape(shape)).add(b!.reshape(shape))
-    return y
-  },
-  onnx: (ctx, [x, rm, rv, w, b], { inputs, attrs }) => {
-    const c = inputs[0]!.shape[1]!
-    const dt = inputs[0]!.dtype === 'float64' ? 'float64' : 'float32'
-    const scale = attrs.affine ? w! : ctx.constant(new Array(c).fill(1), dt)
-    const bias = attrs.affine ? b! : ctx.constant(new Array(c).fill(0), dt)
-    return ctx.node('BatchNormalization', [x!, scale, bias, rm!, rv!], { epsilon: attrs.eps })
-  },
-})
-
-/**
- * Batch normalisation over channel axis 1 of x (N, C) / (N, C, L) / (N, C, H, W). In training the
- * running statistics are updated in place: running = (1 - momentum) running + momentum batch.
- */
-export function batchNorm(
-  x: Tensor,
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  weight: Tensor | null,
-  bias: Tensor | null,
-  { training, momentum = 0.1, eps = 1e-5 }: BatchNormOptions,
-): Tensor {
-  requireFloat('batchNorm', x)
-  if (x.rank < 2) throw new ShapeError(`batchNorm: expected input (N, C, ...), got ${fmt(x.shape)}`)
-  const c = x.shape[1]!
-  for (const [name, t] of [
-    ['weight', weight],
-    ['bias', bias],
-    ['running_mean', runningMean],
-    ['running_var', runningVar],
-  ] as const)
-    if (t && (t.rank !== 1 || t.shape[0] !== c))
-      throw new ShapeError(`batchNorm: ${name} must have shape [${c}] for input ${fmt(x.shape)}, got ${fmt(t.shape)}`)
-  if (training && x.size / c <= 1)
-    throw new ShapeError(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`)
-  const affine = !!(weight && bias)
-  const inputs = [
-    x,
-    runningMean ?? empty(x.dtype, [c]),
-    runningVar ?? empty(x.dtype, [c]),
-    ...(affine ? [weight!, bias!] : []),
-  ]
-  const track = !!(runningMean && runningVar)
-  if (!track && !training) throw new ArgumentError('batchNorm in eval mode needs running statistics')
-  return apply(BatchNorm, inputs, { eps, training, momentum, affine, track })
-}
-
-const LayerNorm = defineOp<{ axes: number[]; eps: number }>({
-  name: 'LayerNormalization',
-  forward: ([x, w, b], { axes, eps }) => {
-    const mean = x!.mean(axes, true)
-    const d = x!.sub(mean)
-    let y = d.div(d.square().mean(axes, true).add(eps).sqrt())
-    if (w) y = y.mul(w)
-    if (b) y = y.add(b)
-    return y
-  },
-  onnx: (ctx, [x, w, b], { inputs, attrs }) => {
-    const shape = inputs[0]!.shape.slice(attrs.axes[0])
-    const dt = inputs[0]!.dtype === 'float64' ? 'float64' : 'float32'
-    const n = shape.reduce((p, q) => p * q, 1)
-    const scale = w ?? ctx.constant(new Array(n).fill(1), dt, shape)
-    return ctx.node('LayerNormalization', b ? [x!, scale, b] : [x!, scale], {
-      axis: -attrs.axes.length,
-      epsilon: attrs.eps,
-    })
-  },
-})
-
-/** Layer normalisation over the trailing `normalizedShape` dims (Ba et al. 2016), biased variance. */
-export function layerNorm(
-  x: Tensor,
-  normalizedShape: number[],
-  weight?: Tensor | null,
-  bias?: Tensor | null,
-  eps = 1e-5,
-): Tensor {
-  requireFloat('layerNorm', x)
-  const k = normalizedShape.length
-  if (x.rank < k || x.shape.slice(x.rank - k).some((d, i) => d !== normalizedShape[i]))
-    throw new ShapeError(
-      `layerNorm: input ${fmt(x.shape)} does not end with the normalized shape ${fmt(normalizedShape)}`,
-    )
-  const axes = normalizedShape.map((_, i) => x.rank - k + i)
-  if (bias && !weight) throw new ArgumentError('layerNorm: a bias needs a weight')
-  return apply(LayerNorm, weight ? (bias ? [x, weight, bias] : [x, weight]) : [x], { axes, eps })
-}
-
-// ---- losses --------------------------------------------------------------------------------
 
 function reduce(loss: Tensor, reduction: Reduction): Tensor {
   if (reduction === 'none') return loss
@@ -187,7 +29,7 @@ function sameSize(op: string, input: Tensor, target: Tensor): Tensor {
   return target.dtype === input.dtype ? target : target.to(input.dtype)
 }
 
-/** Mean squared error (notes 000): mean (x - y)^2. */
+/** Mean squared error: mean (x - y)^2. */
 export const mseLoss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean') =>
   reduce(input.sub(sameSize('mseLoss', input, target)).square(), reduction)
 
@@ -225,7 +67,7 @@ const ClampedLog = defineOp({
 })
 
 /**
- * Binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)] (notes 000).
+ * Binary cross-entropy of probabilities: -[y log p + (1 - y) log(1 - p)].
  * NOTE: each log is clamped at -100, as PyTorch does, so p = 0 or 1 gives a finite loss, and its
  * gradient is guarded (ClampedLog) so p = 0 or 1 gives a finite gradient too.
  */
@@ -341,8 +183,8 @@ export function crossEntropy(
 
 /**
  * Multiclass hinge loss as torch.nn.MultiMarginLoss (p = 1): sum_{j != y} max(0, margin - x_y + x_j) / C.
- * NOTE: PyTorch divides by the number of classes C; the notes' SVM loss (notes 003) does not
- * (see models.multiclassHingeLoss for that form).
+ * NOTE: PyTorch divides by the number of classes C; CS231n's multiclass SVM loss
+ * (https://cs231n.github.io/linear-classify/) does not (see models.multiclassHingeLoss for that form).
  */
 export function multiMarginLoss(
   input: Tensor,
