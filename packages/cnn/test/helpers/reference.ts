@@ -5,7 +5,7 @@
  * core's test helper, shared with core's own conv tests.
  */
 import { type Tensor, fromArray } from '@refnets/core'
-import { type DirectConvOptions, directConv2d } from '../../core/test/helpers/direct-conv.js'
+import { type DirectConvOptions, directConv2d } from '../../../core/test/helpers/direct-conv.js'
 
 /** The direct-loop convolution shared with core's conv tests (core/test/helpers/direct-conv.ts), as a Tensor. */
 export function conv2dRef(x: Tensor, w: Tensor, b: Tensor | null, opts: DirectConvOptions = {}): Tensor {
