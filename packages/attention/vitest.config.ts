@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup-yield.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -27,7 +27,7 @@ import {
   bertPretrainingLoss,
   fromHuggingFace,
 } from '../src/index.js'
-import { fixture, maxAbsDiff, toTensor } from './golden.js'
+import { fixture, maxAbsDiff, toTensor } from './helpers/golden.js'
 
 const tiny: BertConfig = {
   ...BERT_SMALL,

@@ -13,7 +13,7 @@ import {
   TransformerEncoder,
   TransformerEncoderLayer,
 } from '../src/index.js'
-import { type Case, fixture, maxAbsDiff, toTensor } from './golden.js'
+import { type Case, fixture, maxAbsDiff, toTensor } from './helpers/golden.js'
 
 const layerOpts = (c: Record<string, any>) => ({
   dimFeedforward: c.dimFeedforward,

@@ -14,7 +14,7 @@ import {
   makePretrainingExamples,
   splitParagraphs,
 } from '../src/index.js'
-import { bertVocabText, sharedData } from './data-paths.js'
+import { bertVocabText, sharedData } from './helpers/data-paths.js'
 
 const tok = WordPieceTokenizer.fromVocabText(bertVocabText())
 const paragraphs = splitParagraphs(readFileSync(sharedData('text/timemachine.txt'), 'utf8'))

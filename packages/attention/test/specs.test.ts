@@ -11,6 +11,7 @@
 import { type Module, type ModelSpec, type Tensor, Generator, onnx, randn } from '@refnets/core'
 import { crossCheck } from '@refnets/ort'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { allFinite, gradientProblems } from '../../core/test/helpers/gradients.js'
 import { specs } from '../src/index.js'
 
 /** Hugging Face's sum(p.numel() for p in BertModel(BertConfig()).parameters()) for bert-base-uncased. */
@@ -34,14 +35,6 @@ const NATIVE_OPS: Record<string, string[]> = {
   'bert-base': [...ATTENTION, 'LayerNormalization', 'Gather'],
 }
 
-const allFinite = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false
-  return true
-}
-const allZero = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false
-  return true
-}
 const isFloat = (x: Tensor) => x.dtype === 'float32' || x.dtype === 'float64'
 
 it('registers every layer and model once', () => {
@@ -69,7 +62,7 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
 
   it('produces the output shape of its spec', () => {
     expect(outputs[0]!.shape).toEqual(spec.outputShape!('small'))
-    for (const o of outputs) expect(allFinite(o.data as Float32Array)).toBe(true)
+    for (const o of outputs) expect(allFinite(o.data)).toBe(true)
   })
 
   it('gives every float input and every parameter a gradient', () => {
@@ -79,13 +72,7 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
       .reduce((a, b) => a.add(b))
       .backward()
     for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
-    const missing: string[] = []
-    for (const [name, p] of model!.namedParameters()) {
-      const gr = p.grad
-      if (!gr || gr.shape.join() !== p.shape.join() || !allFinite(gr.data as Float32Array)) missing.push(name)
-      else if (p.rank >= 2 && allZero(gr.data as Float32Array)) missing.push(`${name} (all zero)`)
-    }
-    expect(missing).toEqual([])
+    expect(gradientProblems(model!.namedParameters())).toEqual([])
     model!.zeroGrad()
   })
 

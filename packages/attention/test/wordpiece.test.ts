@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { ArgumentError, ShapeError } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { WordPieceTokenizer } from '../src/index.js'
-import { bertVocabText } from './data-paths.js'
+import { bertVocabText } from './helpers/data-paths.js'
 
 interface Case {
   text: string

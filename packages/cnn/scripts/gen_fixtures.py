@@ -11,7 +11,7 @@
 For the models:
 
 The weights are too big to commit, so every state-dict tensor is filled with a formula that
-packages/cnn/test/fixture-weights.ts reproduces bit for bit:
+packages/cnn/test/helpers/fixture-weights.ts reproduces bit for bit:
 
   u(t, i)  = a uniform in [-1, 1) from a 32-bit integer hash of the tensor number t (its position in
              the state dict) and the element index i (murmur3's fmix32 finaliser), exactly

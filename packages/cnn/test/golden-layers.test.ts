@@ -16,7 +16,7 @@ import {
   LocalResponseNorm,
   MaxPool2d,
 } from '../src/index.js'
-import { hashFill } from './fixture-weights.js'
+import { hashFill } from './helpers/fixture-weights.js'
 
 interface LayerCase {
   name: string

@@ -37,7 +37,7 @@ import {
   countParameters,
   pool2dOutputSize,
 } from '../src/index.js'
-import { type RefConvTransposeOptions, conv2dRef, convTranspose2dRef, maxAbsDiff } from './reference.js'
+import { type RefConvTransposeOptions, conv2dRef, convTranspose2dRef, maxAbsDiff } from './helpers/reference.js'
 
 const f64 = (shape: number[], seed = 1) => randn(shape, { dtype: 'float64', generator: new Generator(seed) })
 const values = (t: Tensor) => Array.from(t.data as Float64Array, Number)

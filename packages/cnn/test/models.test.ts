@@ -40,7 +40,7 @@ import {
   vgg19,
   vgg19Bn,
 } from '../src/index.js'
-import { torchOrderKeys } from './fixture-weights.js'
+import { torchOrderKeys } from './helpers/fixture-weights.js'
 
 interface Layout {
   keys: [string, number[]][]

@@ -1,6 +1,6 @@
 /**
  * Golden parity with torchvision (PyTorch 1.13 / torchvision 0.14): the same deterministic weights
- * (test/fixture-weights.ts, scripts/gen_fixtures.py) loaded through `loadStateDict` under
+ * (test/helpers/fixture-weights.ts, scripts/gen_fixtures.py) loaded through `loadStateDict` under
  * torchvision's names, the same 1x3x224x224 input, the same logits, scale-aware: max |refnets -
  * torch float32| / max |torch logit| within the measured error times PARITY_MARGIN (src/spec-helpers.ts).
  * The measured errors are of the order of float32 rounding itself (torch float32 vs float64).
@@ -9,7 +9,7 @@ import { type Module, type Tensor, fromArray, noGrad } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { alexnet, densenet121, googlenet, resnet18, resnet50, vgg11 } from '../src/index.js'
 import { measured } from '../src/spec-helpers.js'
-import { fixtureStateDict, hashFill, readFixture, torchOrderKeys } from './fixture-weights.js'
+import { fixtureStateDict, hashFill, readFixture, torchOrderKeys } from './helpers/fixture-weights.js'
 
 // The fixture's weights replace every tensor, so torchvision's init is skipped where it is optional.
 // [name, builder, measured max |refnets - torch float32| / max |torch logit|]

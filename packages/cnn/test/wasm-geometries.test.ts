@@ -16,7 +16,7 @@ import {
   setBackend,
 } from '@refnets/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { checkConv } from '../../core/test/kernel-check.js'
+import { checkConv } from '../../core/test/helpers/kernel-check.js'
 import { countFlops, profile, specs } from '../src/index.js'
 
 // Deeper variants repeat the layer kinds of their family's first models (VGG-11; ResNet-18 basic, -50 bottleneck).

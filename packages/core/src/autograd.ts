@@ -79,6 +79,8 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     for (const x of t.node?.inputs ?? []) if (x.requiresGrad && !seen.has(x)) stack.push([x, false])
   }
 
+  // With createGraph the stored gradient keeps the graph that computed it, so it can be differentiated again.
+  const keep = (g: Tensor) => (opts.createGraph ? g : g.detach())
   const run = () => {
     const grads = new Map<Tensor, Tensor>([[root, grad!]])
     for (let i = order.length - 1; i >= 0; i--) {
@@ -87,10 +89,10 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       if (!g) continue
       grads.delete(t)
       if (!t.node) {
-        t.grad = t.grad ? t.grad.add(g) : g.detach()
+        t.grad = t.grad ? t.grad.add(g) : keep(g)
         continue
       }
-      if (t.retainsGrad) t.grad = t.grad ? t.grad.add(g) : g.detach()
+      if (t.retainsGrad) t.grad = t.grad ? t.grad.add(g) : keep(g)
       const inputGrads = t.node.backward(g)
       t.node.inputs.forEach((x, j) => {
         const gx = inputGrads[j]

@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest'
 import { expectGradOk } from './helpers/grad.js'
+import { directConv2d } from './helpers/direct-conv.js'
+import { lower } from './helpers/lower.js'
 import { apply } from '../src/op.js'
 import { ArgumentError, DTypeError, ShapeError } from '../src/errors.js'
 import { gradcheck } from '../src/gradcheck.js'
-import { Module } from '../src/nn/module.js'
-import { exportOnnxModel } from '../src/onnx/export.js'
-import { attributeValue } from '../src/onnx/proto.js'
 import {
   Conv2dBackwardWeight,
   type Conv2dOptions,
@@ -22,60 +21,8 @@ import {
   randn,
 } from '../src/ops/index.js'
 import { manualSeed } from '../src/random.js'
-import type { Tensor } from '../src/tensor.js'
 
 const f64 = (...shape: number[]) => randn(shape, { dtype: 'float64' })
-
-/** Export `fn` on `inputs` and return its nodes with decoded attributes. */
-function lower(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]) {
-  class Fn extends Module<Tensor[], Tensor> {
-    forward(...xs: Tensor[]) {
-      return fn(...xs)
-    }
-  }
-  const model = exportOnnxModel(new Fn(), inputs)
-  return model.graph!.node!.map((n) => ({
-    op: n.opType,
-    inputs: n.input.length,
-    outputs: n.output.length,
-    attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name, attributeValue(a)])),
-  }))
-}
-
-/** Direct 7-loop convolution (float64), the definition the kernels must match. */
-function directConv(
-  x: Tensor,
-  w: Tensor,
-  s: [number, number],
-  p: [number, number, number, number],
-  d: [number, number],
-  groups: number,
-): Float64Array {
-  const [n, c, h, wd] = x.shape as number[] as [number, number, number, number]
-  const [o, cg, kh, kw] = w.shape as number[] as [number, number, number, number]
-  const oh = Math.floor((h + p[0] + p[2] - d[0] * (kh - 1) - 1) / s[0]) + 1
-  const ow = Math.floor((wd + p[1] + p[3] - d[1] * (kw - 1) - 1) / s[1]) + 1
-  const xd = x.data
-  const wdata = w.data
-  const out = new Float64Array(n * o * oh * ow)
-  for (let b = 0; b < n; b++)
-    for (let oc = 0; oc < o; oc++)
-      for (let i = 0; i < oh; i++)
-        for (let j = 0; j < ow; j++) {
-          let acc = 0
-          const g = Math.floor(oc / (o / groups))
-          for (let ci = 0; ci < cg; ci++)
-            for (let u = 0; u < kh; u++)
-              for (let v = 0; v < kw; v++) {
-                const y = i * s[0] - p[0] + u * d[0]
-                const xx = j * s[1] - p[1] + v * d[1]
-                if (y >= 0 && y < h && xx >= 0 && xx < wd)
-                  acc += xd[((b * c + g * cg + ci) * h + y) * wd + xx]! * wdata[((oc * cg + ci) * kh + u) * kw + v]!
-              }
-          out[((b * o + oc) * oh + i) * ow + j] = acc
-        }
-  return out
-}
 
 describe('output sizes', () => {
   it('floor((n + 2p - f) / s) + 1 (d2l.ai 7.3) and dilation', () => {
@@ -144,7 +91,7 @@ describe('conv2d forward', () => {
     manualSeed(3)
     const x = f64(...xs)
     const w = f64(...ws)
-    const want = directConv(x, w, s, p, d, groups)
+    const want = directConv2d(x, w, null, { stride: s, pads: p, dilation: d, groups }).data
     const y64 = conv2d(x, w, null, opts).data
     const y32 = conv2d(x.to('float32'), w.to('float32'), null, opts).data
     expect(y64.length).toBe(want.length)
@@ -185,7 +132,7 @@ describe('conv2d forward', () => {
       const x = f64(...xs).requireGrad()
       const w = f64(...ws).requireGrad()
       const y = conv2d(x, w, null, opts)
-      const want = directConv(x, w, s, p, d, groups)
+      const want = directConv2d(x, w, null, { stride: s, pads: p, dilation: d, groups }).data
       let err = 0
       for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(y.data[i]! - want[i]!))
       expect(err).toBeLessThan(1e-11)

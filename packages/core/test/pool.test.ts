@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { expectGradOk } from './helpers/grad.js'
+import { type LoweredNode, lower } from './helpers/lower.js'
 import { enableGrad } from '../src/autograd.js'
 import { ArgumentError, ShapeError } from '../src/errors.js'
 import { gradcheck } from '../src/gradcheck.js'
 import { Module } from '../src/nn/module.js'
-import { exportOnnx, exportOnnxModel } from '../src/onnx/export.js'
+import { exportOnnx } from '../src/onnx/export.js'
 import { loadOnnx } from '../src/onnx/import.js'
-import { attributeValue } from '../src/onnx/proto.js'
 import { apply } from '../src/op.js'
 import {
   type AvgPool2dOptions,
@@ -36,22 +36,6 @@ import { manualSeed } from '../src/random.js'
 import { type Tensor, tensor } from '../src/tensor.js'
 
 const f64 = (...shape: number[]) => randn(shape, { dtype: 'float64' })
-
-function lower(fn: (x: Tensor) => Tensor, x: Tensor) {
-  class Fn extends Module {
-    forward(t: Tensor) {
-      return fn(t)
-    }
-  }
-  return exportOnnxModel(new Fn(), [x]).graph!.node!.map((n) => ({
-    op: n.opType!,
-    outputs: n.output.length,
-    attrs: Object.fromEntries((n.attribute ?? []).map((a) => [a.name!, attributeValue(a)])) as Record<
-      string,
-      number | number[]
-    >,
-  }))
-}
 
 describe('pool2dOutputSize', () => {
   it("follows PyTorch, including the ceil-mode rule (values from torch 1.13's max_pool2d)", () => {
@@ -261,7 +245,7 @@ describe('errors', () => {
 })
 
 /** Run MaxPool / AveragePool / Pad nodes (floor mode, as emitted) with our kernels, by ONNX's definitions. */
-function runNodes(nodes: ReturnType<typeof lower>, x: Tensor): Tensor {
+function runNodes(nodes: LoweredNode[], x: Tensor): Tensor {
   let t = x
   for (const n of nodes) {
     if (n.op === 'Pad') {
@@ -296,6 +280,7 @@ describe('ONNX export', () => {
     expect(lower((t) => maxPool2d(t, { kernelSize: 3, stride: 2, padding: 1, dilation: [1, 2] }), x)).toEqual([
       {
         op: 'MaxPool',
+        inputs: 1,
         outputs: 1,
         attrs: { kernel_shape: [3, 3], strides: [2, 2], dilations: [1, 2], pads: [1, 1, 1, 1] },
       },
@@ -303,6 +288,7 @@ describe('ONNX export', () => {
     expect(lower((t) => avgPool2d(t, { kernelSize: 2, countIncludePad: false }), x)).toEqual([
       {
         op: 'AveragePool',
+        inputs: 1,
         outputs: 1,
         attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], count_include_pad: 0 },
       },
@@ -353,7 +339,12 @@ describe('ONNX export', () => {
     expect(lower((t) => adaptiveMaxPool2d(t, 1), x).map((n) => n.op)).toEqual(['GlobalMaxPool'])
     const y = f64(1, 2, 6, 4)
     expect(lower((t) => adaptiveAvgPool2d(t, [3, 2]), y)).toEqual([
-      { op: 'AveragePool', outputs: 1, attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] } },
+      {
+        op: 'AveragePool',
+        inputs: 1,
+        outputs: 1,
+        attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] },
+      },
     ])
     expect(lower((t) => adaptiveMaxPool2d(t, [2, 4]), y).map((n) => [n.op, n.attrs.kernel_shape])).toEqual([
       ['MaxPool', [3, 1]],
@@ -379,7 +370,7 @@ describe('ONNX export', () => {
   it('LRN: odd sizes are the native node; even sizes (ONNX centres the window differently) decompose', () => {
     const t = f64(1, 6, 3, 3)
     expect(lower((v) => localResponseNorm(v, { size: 5, alpha: 0.5, beta: 0.75, k: 2 }), t)).toEqual([
-      { op: 'LRN', outputs: 1, attrs: { size: 5, alpha: 0.5, beta: 0.75, bias: 2 } },
+      { op: 'LRN', inputs: 1, outputs: 1, attrs: { size: 5, alpha: 0.5, beta: 0.75, bias: 2 } },
     ])
     const even = lower((v) => localResponseNorm(v, { size: 4 }), t)
     expect(even.map((n) => n.op)).toEqual([

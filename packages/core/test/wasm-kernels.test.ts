@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
-import { checkConv, convGeometry, expectClose, int, rand, gen } from './kernel-check.js'
+import { checkConv, convGeometry, expectClose, int, rand, gen } from './helpers/kernel-check.js'
 import { jsKernels } from '../src/backends/js/kernels.js'
 import { type WasmBackend, createWasmBackend, hasRelaxedSimd } from '../src/backends/wasm/index.js'
 import { WasmMemoryError } from '../src/backends/wasm/runtime.js'

@@ -15,7 +15,7 @@ import {
   ssdDefaultBoxes,
   yoloAnchors,
 } from '../src/index.js'
-import { f64, maxDiff } from './golden.js'
+import { f64, maxDiff } from './helpers/golden.js'
 
 describe("d2l's anchors", () => {
   it('multiboxPrior: 561 x 728 image, sizes [0.75, 0.5, 0.25], ratios [1, 2, 0.5]', () => {

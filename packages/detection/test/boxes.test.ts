@@ -26,7 +26,7 @@ import {
   removeSmallBoxes,
   sigmoidFocalLoss,
 } from '../src/index.js'
-import { expectClose, f64, fx } from './golden.js'
+import { expectClose, f64, fx } from './helpers/golden.js'
 
 describe('box formats', () => {
   it('converts between xyxy, xywh and cxcywh as torchvision.ops.box_convert', () => {

@@ -2,7 +2,7 @@
 import { ArgumentError, ShapeError, tensor, zeros } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { BoxError, batchedNms, detect, nms } from '../src/index.js'
-import { f64, fx } from './golden.js'
+import { f64, fx } from './helpers/golden.js'
 
 const boxes = f64(fx.nms.boxes)
 const scores = f64(fx.nms.scores)

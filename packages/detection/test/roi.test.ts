@@ -2,7 +2,7 @@
 import { ArgumentError, Generator, ShapeError, gradcheck, randn, tensor } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { assignLevels, boxesToRois, multiScaleRoiAlign, roiAlign, roiPool } from '../src/index.js'
-import { expectClose, f64, fx } from './golden.js'
+import { expectClose, f64, fx } from './helpers/golden.js'
 
 const x = f64(fx.roi.input)
 const rois = f64(fx.roi.rois)

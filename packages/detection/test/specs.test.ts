@@ -9,6 +9,7 @@
 import { type Module, type ModelSpec, type Tensor, Generator, onnx, randn } from '@refnets/core'
 import { crossCheck } from '@refnets/ort'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { allFinite, gradientProblems } from '../../core/test/helpers/gradients.js'
 import { specs } from '../src/index.js'
 
 /** Inputs that are not differentiable (RoI coordinates): no gradient is expected for them. */
@@ -48,15 +49,6 @@ const TIMEOUT: Record<string, number> = { 'ssd300-vgg16': 1_200_000, yolov4: 900
  */
 const NO_BACKWARD_TEST: Record<string, string> = {
   'ssd300-vgg16': 'VGG-16 backward at 268x268 takes minutes on plain JS',
-}
-
-const allFinite = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false
-  return true
-}
-const allZero = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false
-  return true
 }
 
 it('registers every op and detector once', () => {
@@ -105,13 +97,7 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
       }
       loss!.backward()
       for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
-      const missing: string[] = []
-      for (const [name, p] of model!.namedParameters()) {
-        const gr = p.grad
-        if (!gr || gr.shape.join() !== p.shape.join() || !allFinite(gr.data)) missing.push(name)
-        else if (p.rank >= 2 && allZero(gr.data)) missing.push(`${name} (all zero)`)
-      }
-      expect(missing).toEqual([])
+      expect(gradientProblems(model!.namedParameters())).toEqual([])
       model!.zeroGrad()
     },
     timeout,

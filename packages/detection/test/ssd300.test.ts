@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { fromArray, noGrad } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
 import { Ssd300 } from '../src/index.js'
-import { fillSsdWeights, hashFill } from './fixture-weights.js'
+import { fillSsdWeights, hashFill } from './helpers/fixture-weights.js'
 
 const fx = JSON.parse(readFileSync(new URL('./fixtures/ssd300.json', import.meta.url), 'utf8'))
 

@@ -26,6 +26,25 @@ describe('ONNX Runtime runner', () => {
     expect(c.mismatches).toBe(0)
   })
 
+  it('reads a slice with a negative step through index 0 (x[:, ::-1]) as refnets does', async () => {
+    class Reverse extends Module {
+      forward(x: Tensor) {
+        return x.slice(1, -1, undefined, -1)
+      }
+    }
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ])
+    const [y] = await runOrt(exportOnnx(new Reverse(), [x]), [x])
+    const want = [
+      [3, 2, 1],
+      [6, 5, 4],
+    ]
+    expect(new Reverse().call(x).toArray()).toEqual(want)
+    expect(y!.toArray()).toEqual(want)
+  })
+
   it('runs with one thread and reports input names', async () => {
     const m = new nn.Linear(2, 1)
     const x = tensor([[1, 2]])

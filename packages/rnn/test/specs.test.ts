@@ -11,6 +11,7 @@
 import { type Module, type ModelSpec, type Tensor, Generator, onnx, randn } from '@refnets/core'
 import { crossCheck } from '@refnets/ort'
 import { describe, expect, it } from 'vitest'
+import { allFinite, gradientProblems } from '../../core/test/helpers/gradients.js'
 import { specs } from '../src/index.js'
 
 /** The ONNX operator each recurrent spec must export as, and how many nodes of it (one per layer). */
@@ -21,15 +22,6 @@ function nativeOp(spec: ModelSpec): [string, number] | null {
   if (spec.name.includes('gru')) return ['GRU', layers]
   if (spec.name.startsWith('rnn')) return ['RNN', layers]
   return null
-}
-
-const allFinite = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return false
-  return true
-}
-const allZero = (d: ArrayLike<number>) => {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false
-  return true
 }
 
 it('registers every layer variant once, and the bench-size LSTM', () => {
@@ -60,19 +52,13 @@ describe.each(specs.map((s) => [s.name, s] as [string, ModelSpec]))('%s', (_name
     const res = model.call(...inputs)
     const outs = Array.isArray(res) ? res : [res]
     expect(outs[0]!.shape).toEqual(spec.outputShape!('small'))
-    for (const o of outs) expect(allFinite(o.data as Float32Array)).toBe(true)
+    for (const o of outs) expect(allFinite(o.data)).toBe(true)
     // A random projection of every output, so every path (states included) takes part.
     let loss = outs[0]!.mul(randn([...outs[0]!.shape], { generator: new Generator(7) })).sum()
     for (const o of outs.slice(1)) loss = loss.add(o.mul(randn([...o.shape], { generator: new Generator(8) })).sum())
     loss.backward()
     for (const x of inputs) if (x.requiresGrad) expect(x.grad?.shape).toEqual(x.shape)
-    const missing: string[] = []
-    for (const [name, p] of model.namedParameters()) {
-      const g = p.grad
-      if (!g || g.shape.join() !== p.shape.join() || !allFinite(g.data as Float32Array)) missing.push(name)
-      else if (p.rank >= 2 && allZero(g.data as Float32Array)) missing.push(`${name} (all zero)`)
-    }
-    expect(missing).toEqual([])
+    expect(gradientProblems(model.namedParameters())).toEqual([])
   })
 
   it('exports to ONNX and matches ONNX Runtime (CPU), final states included', async () => {

@@ -206,7 +206,15 @@ export function sliceAxes(x: Tensor, starts: number[], ends: number[], axes?: nu
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => normAxis(a, x.rank))
   const st = steps ?? ax.map(() => 1)
   const norm = ax.map((a, i) => clampRange(starts[i]!, ends[i]!, st[i]!, x.shape[a]!))
-  return apply(Slice, [x], { starts: norm.map((n) => n[0]), ends: norm.map((n) => n[1]), axes: ax, steps: st })
+  // NOTE: a negative step that runs through index 0 ends at -1 once clamped, and a recorded -1 would be read
+  // again (by Slice's forward and by ONNX Slice) as the last element; -1 - n clamps back to -1 instead.
+  const end = (e: number, i: number) => (e < 0 ? e - x.shape[ax[i]!]! : e)
+  return apply(Slice, [x], {
+    starts: norm.map((n) => n[0]),
+    ends: norm.map((n, i) => end(n[1], i)),
+    axes: ax,
+    steps: st,
+  })
 }
 
 /** x[..., start:end:step, ...] along one axis (a view). */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ArgumentError, ShapeError, StateDictError } from '../errors.js'
-import { Parameter } from '../nn/module.js'
-import { tensor } from '../tensor.js'
-import type { Tensor } from '../tensor.js'
-import { Adam, AdamW } from './adam.js'
-import { AdaGrad } from './adagrad.js'
-import { RMSProp } from './rmsprop.js'
-import { SGD } from './sgd.js'
+import { ArgumentError, ShapeError, StateDictError } from '../src/errors.js'
+import { Parameter } from '../src/nn/module.js'
+import { tensor } from '../src/tensor.js'
+import type { Tensor } from '../src/tensor.js'
+import { Adam, AdamW } from '../src/optim/adam.js'
+import { AdaGrad } from '../src/optim/adagrad.js'
+import { RMSProp } from '../src/optim/rmsprop.js'
+import { SGD } from '../src/optim/sgd.js'
 
 const param = (v: number[]) => new Parameter(tensor(v, { dtype: 'float64' }))
 const setGrad = (p: Tensor, g: number[]) => (p.grad = tensor(g, { dtype: 'float64' }))

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { randn } from '../ops/index.js'
-import { Generator } from '../random.js'
-import { type Tensor, tensor } from '../tensor.js'
-import { parseIdx, idxToImageSet } from './idx.js'
-import { svd, symmetricEig } from './linalg.js'
-import { pca, pcaWhiten, zcaWhiten } from './pca.js'
+import { randn } from '../src/ops/index.js'
+import { Generator } from '../src/random.js'
+import { type Tensor, tensor } from '../src/tensor.js'
+import { parseIdx, idxToImageSet } from '../src/data/idx.js'
+import { svd, symmetricEig } from '../src/data/linalg.js'
+import { pca, pcaWhiten, zcaWhiten } from '../src/data/pca.js'
 
 /** C = A B for row-major (m, k) and (k, n). */
 function mm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {

@@ -1,7 +1,7 @@
 /** The js kernels' fast paths (row broadcast, leading-axis sums, row-wise strided copy) give the general results. */
 import { describe, expect, it } from 'vitest'
-import { arange } from '../../ops/index.js'
-import { tensor } from '../../tensor.js'
+import { arange } from '../src/ops/index.js'
+import { tensor } from '../src/tensor.js'
 
 describe('js kernel fast paths', () => {
   const x = arange(0, 12).to('float32').reshape([2, 3, 2])

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { tensor } from '../tensor.js'
-import { inverseLogTransform, logTransform, minMaxScale, oneHot, standardize } from './preprocess.js'
+import { tensor } from '../src/tensor.js'
+import { inverseLogTransform, logTransform, minMaxScale, oneHot, standardize } from '../src/data/preprocess.js'
 
 const close = (a: unknown, b: number[][] | number[], tol = 1e-6) =>
   (a as number[][]).flat().forEach((v, i) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { Parameter } from '../nn/module.js'
-import { tensor } from '../tensor.js'
-import { clipGradNorm, clipGradValue } from './clip.js'
+import { Parameter } from '../src/nn/module.js'
+import { tensor } from '../src/tensor.js'
+import { clipGradNorm, clipGradValue } from '../src/optim/clip.js'
 
 const withGrad = (g: number[]) => {
   const p = new Parameter(

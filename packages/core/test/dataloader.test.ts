@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { arange } from '../ops/index.js'
-import { tensor } from '../tensor.js'
-import { DataLoader } from './dataloader.js'
-import { Subset, TensorDataset, collate, materialize } from './dataset.js'
+import { arange } from '../src/ops/index.js'
+import { tensor } from '../src/tensor.js'
+import { DataLoader } from '../src/data/dataloader.js'
+import { Subset, TensorDataset, collate, materialize } from '../src/data/dataset.js'
 
 const ds = () => new TensorDataset(arange(0, 20).to('float32').reshape([10, 2]), arange(0, 10))
 

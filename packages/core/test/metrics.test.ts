@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { tensor } from '../tensor.js'
-import { accuracy, confusionMatrix, f1Score, precision, recall, toLabels } from './classification.js'
-import { biasVariance } from './diagnosis.js'
-import { auc, rocAuc, rocCurve } from './roc.js'
+import { tensor } from '../src/tensor.js'
+import { accuracy, confusionMatrix, f1Score, precision, recall, toLabels } from '../src/metrics/classification.js'
+import { biasVariance } from '../src/metrics/diagnosis.js'
+import { auc, rocAuc, rocCurve } from '../src/metrics/roc.js'
 
 // Hand-computed example: three classes, eight samples.
 const yTrue = [0, 1, 2, 2, 1, 0, 1, 2]

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { arange } from '../ops/index.js'
-import { tensor } from '../tensor.js'
-import { TensorDataset } from './dataset.js'
-import { kFold, randomSplit, splitIndices, trainTestSplit, trainValTestSplit } from './split.js'
+import { arange } from '../src/ops/index.js'
+import { tensor } from '../src/tensor.js'
+import { TensorDataset } from '../src/data/dataset.js'
+import { kFold, randomSplit, splitIndices, trainTestSplit, trainValTestSplit } from '../src/data/split.js'
 
 const sorted = (a: Iterable<number>) => [...a].sort((p, q) => p - q)
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { ArgumentError } from '../errors.js'
-import { Parameter } from '../nn/module.js'
-import { tensor } from '../tensor.js'
-import { Adam } from './adam.js'
-import { ReduceLROnPlateau } from './plateau.js'
+import { ArgumentError } from '../src/errors.js'
+import { Parameter } from '../src/nn/module.js'
+import { tensor } from '../src/tensor.js'
+import { Adam } from '../src/optim/adam.js'
+import { ReduceLROnPlateau } from '../src/optim/plateau.js'
 import {
   CosineAnnealingLR,
   ExponentialLR,
@@ -14,8 +14,8 @@ import {
   LinearWarmup,
   SequentialLR,
   StepLR,
-} from './scheduler.js'
-import { SGD } from './sgd.js'
+} from '../src/optim/scheduler.js'
+import { SGD } from '../src/optim/sgd.js'
 
 const p = () => new Parameter(tensor([1], { dtype: 'float64' }))
 const sgd = (lr = 0.1) => new SGD([p()], { lr })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { Generator } from '../../random.js'
-import { matmul } from './matmul.js'
-import { matmul as matmulOp, randn } from '../../ops/index.js'
-import { manualSeed } from '../../random.js'
+import { Generator } from '../src/random.js'
+import { matmul } from '../src/backends/js/matmul.js'
+import { matmul as matmulOp, randn } from '../src/ops/index.js'
+import { manualSeed } from '../src/random.js'
 
 /** The textbook triple loop, in float64. */
 function reference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {

@@ -29,7 +29,7 @@ export interface TorchvisionFixture {
 }
 
 export const readFixture = (name: string): TorchvisionFixture =>
-  JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as TorchvisionFixture
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8')) as TorchvisionFixture
 
 /**
  * out[i] = center + spread * u(t, i) for i < out.length, where u(t, i) in [-1, 1) is murmur3's fmix32

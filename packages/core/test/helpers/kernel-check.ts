@@ -4,8 +4,8 @@
  * of every convolution geometry its models use.
  */
 import { expect } from 'vitest'
-import { type Conv2dGeometry, Generator } from '../src/index.js'
-import { jsKernels } from '../src/backends/js/kernels.js'
+import { type Conv2dGeometry, Generator } from '../../src/index.js'
+import { jsKernels } from '../../src/backends/js/kernels.js'
 
 export const gen = new Generator(7)
 export const rand = (n: number) => Float32Array.from({ length: n }, () => gen.random() * 2 - 1)

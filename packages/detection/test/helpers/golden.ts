@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { type NestedArray, type Tensor, tensor } from '@refnets/core'
 import { expect } from 'vitest'
 
-export const fx: any = JSON.parse(readFileSync(new URL('./fixtures/ops.json', import.meta.url), 'utf8'))
+export const fx: any = JSON.parse(readFileSync(new URL('../fixtures/ops.json', import.meta.url), 'utf8'))
 
 export const f64 = (v: NestedArray): Tensor => tensor(v, { dtype: 'float64' })
 

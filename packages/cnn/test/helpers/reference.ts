@@ -1,53 +1,16 @@
 /**
  * Direct-loop reference convolutions for the layer tests: the textbook definitions, one output (or
  * one input, for the transposed conv) at a time, in float64. Slow and obviously right, so the
- * layers (im2col + GEMM kernels in core) can be compared with them.
+ * layers (im2col + GEMM kernels in core) can be compared with them. The forward convolution is
+ * core's test helper, shared with core's own conv tests.
  */
 import { type Tensor, fromArray } from '@refnets/core'
+import { type DirectConvOptions, directConv2d } from '../../../core/test/helpers/direct-conv.js'
 
-export interface RefConvOptions {
-  stride?: [number, number]
-  /** [top, left, bottom, right] */
-  pads?: [number, number, number, number]
-  dilation?: [number, number]
-  groups?: number
-}
-
-/** y[n, o, i, j] = b[o] + sum over c in o's group, u, v of x[n, c, i s - pt + u d, j s - pl + v d] w[o, c', u, v]. */
-export function conv2dRef(
-  x: Tensor,
-  w: Tensor,
-  b: Tensor | null,
-  { stride = [1, 1], pads = [0, 0, 0, 0], dilation = [1, 1], groups = 1 }: RefConvOptions = {},
-): Tensor {
-  const [n, c, h, wd] = x.shape as [number, number, number, number]
-  const [o, cg, kh, kw] = w.shape as [number, number, number, number]
-  const oh = Math.floor((h + pads[0] + pads[2] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1
-  const ow = Math.floor((wd + pads[1] + pads[3] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1
-  const X = x.data
-  const W = w.data
-  const B = b?.data
-  const y = new Float64Array(n * o * oh * ow)
-  const og = o / groups
-  for (let bi = 0; bi < n; bi++)
-    for (let oc = 0; oc < o; oc++) {
-      const g = Math.floor(oc / og)
-      for (let i = 0; i < oh; i++)
-        for (let j = 0; j < ow; j++) {
-          let s = B ? Number(B[oc]) : 0
-          for (let ci = 0; ci < cg; ci++)
-            for (let u = 0; u < kh; u++)
-              for (let v = 0; v < kw; v++) {
-                const r = i * stride[0] - pads[0] + u * dilation[0]
-                const q = j * stride[1] - pads[1] + v * dilation[1]
-                if (r < 0 || r >= h || q < 0 || q >= wd) continue
-                s +=
-                  Number(X[((bi * c + g * cg + ci) * h + r) * wd + q]) * Number(W[((oc * cg + ci) * kh + u) * kw + v])
-              }
-          y[((bi * o + oc) * oh + i) * ow + j] = s
-        }
-    }
-  return fromArray(y, [n, o, oh, ow])
+/** The direct-loop convolution shared with core's conv tests (core/test/helpers/direct-conv.ts), as a Tensor. */
+export function conv2dRef(x: Tensor, w: Tensor, b: Tensor | null, opts: DirectConvOptions = {}): Tensor {
+  const { data, shape } = directConv2d(x, w, b, opts)
+  return fromArray(data, shape)
 }
 
 export interface RefConvTransposeOptions {

@@ -19,7 +19,7 @@ export interface Case {
   grads: Record<string, T>
 }
 
-export const fixture = JSON.parse(readFileSync(new URL('./fixtures/transformer.json', import.meta.url), 'utf8')) as {
+export const fixture = JSON.parse(readFileSync(new URL('../fixtures/transformer.json', import.meta.url), 'utf8')) as {
   cases: Case[]
 }
 
