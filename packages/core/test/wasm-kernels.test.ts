@@ -30,6 +30,14 @@ it('both SIMD builds are exercised where the engine has relaxed SIMD (Node >= 20
   expect(backends.some(([, b]) => b.relaxedSimd)).toBe(hasRelaxedSimd())
 })
 
+/** Elements that differ (Object.is: NaN equals NaN, 0 and -0 differ); 0 when bit-identical up to NaN payloads. */
+function mismatches(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length)
+  let n = 0
+  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) n++
+  return n
+}
+
 describe.each(backends)('wasm kernels, %s', (_, be) => {
   const k = be.kernels as typeof jsKernels
 
@@ -138,6 +146,100 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       convGeometry({ inC: 32, outC: 32, inH: 20, inW: 20, kH: 3, kW: 3, padTop: 1, padLeft: 1, groups: 32 }),
     ])
       checkConv(be, g)
+  })
+
+  it('Add, Sub, Mul, Div: broadcasting, 1-element dims, strided operands and IEEE specials, bit-identical to js', () => {
+    // An operand's shape is the output's with some dims set to 1 (a broadcast: stride 0 there), sometimes
+    // with its dims stored in another order (a transposed view: its rows are not contiguous).
+    const operand = (shape: number[]): [Float32Array, number[]] => {
+      const own = shape.map((d) => (gen.random() < 0.3 ? 1 : d))
+      const order = own.map((_, i) => i)
+      if (gen.random() < 0.2) order.reverse()
+      const strides = new Array<number>(own.length).fill(0)
+      let s = 1
+      for (let k = order.length - 1; k >= 0; k--) {
+        const d = order[k]!
+        strides[d] = own[d] === 1 ? 0 : s
+        s *= own[d]!
+      }
+      const x = rand(s)
+      // IEEE specials: the same NaN/Inf/zero handling as the js kernel, ±0 included.
+      for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0]) x[int(0, s - 1)] = v
+      return [x, strides]
+    }
+    for (const op of ['Add', 'Sub', 'Mul', 'Div'] as const)
+      for (let t = 0; t < 12; t++) {
+        const shape = [int(1, 3), int(8, 20), int(8, 20), int(64, 80)]
+        const [a, as] = operand(shape)
+        const [b, bs] = operand(shape)
+        const n = shape.reduce((p, d) => p * d, 1)
+        const [o1, o2] = [new Float32Array(n), new Float32Array(n).fill(7)]
+        jsKernels[op](a, as, b, bs, o1, shape)
+        k[op](a, as, b, bs, o2, shape)
+        expect(mismatches(o2, o1), `${op} ${shape} a ${as} b ${bs}`).toBe(0)
+      }
+  })
+
+  it('Relu: bit-identical to js, NaN -> 0 and -0 -> 0 as the js kernel', () => {
+    for (const n of [4096, 4097, 10_003, 65_536]) {
+      const x = rand(n)
+      x.set([Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY], n - 5)
+      const [y1, y2] = [new Float32Array(n), new Float32Array(n).fill(7)]
+      jsKernels.Relu(x, y1, {})
+      k.Relu(x, y2, {})
+      expect(mismatches(y2, y1)).toBe(0)
+      expect(Object.is(y2[n - 4], 0)).toBe(true)
+      // It ran in wasm: the operand was copied to the start of the runtime's arena.
+      const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + n)
+      expect(mismatches(arena, x)).toBe(0)
+    }
+  })
+
+  it('MaxPool2d: random windows (stride, padding, dilation, ceil-mode rows), values and argmax indices as js', () => {
+    for (let t = 0; t < 40; t++) {
+      const [kH, kW] = [int(1, 4), int(1, 4)]
+      const [dilationH, dilationW] = [int(1, 2), int(1, 2)]
+      const [padTop, padLeft] = [int(0, Math.floor(kH / 2)), int(0, Math.floor(kW / 2))]
+      const [strideH, strideW] = [int(1, 3), int(1, 3)]
+      const [inH, inW] = [int(dilationH * (kH - 1) + 1, 40), int(dilationW * (kW - 1) + 1, 40)]
+      const planes = int(4, 20)
+      const ceil = gen.random() < 0.5 ? 1 : 0
+      const out = (n: number, k: number, p: number, s: number, d: number) =>
+        Math.max(1, Math.floor((n + 2 * p - d * (k - 1) - 1 + ceil * (s - 1)) / s) + 1)
+      const outH = out(inH, kH, padTop, strideH, dilationH)
+      const outW = out(inW, kW, padLeft, strideW, dilationW)
+      const g = {
+        planes,
+        inH,
+        inW,
+        outH,
+        outW,
+        kH,
+        kW,
+        strideH,
+        strideW,
+        padTop,
+        padLeft,
+        padBottom: padTop,
+        padRight: padLeft,
+        dilationH,
+        dilationW,
+      }
+      const x = rand(planes * inH * inW)
+      // Ties and NaN: the first of equal maxima wins, NaN propagates (with its index).
+      for (let i = 0; i < 20; i++) x[int(0, x.length - 1)] = 0.5
+      x[int(0, x.length - 1)] = Number.NaN
+      const ny = planes * outH * outW
+      const [y1, y2] = [new Float32Array(ny), new Float32Array(ny).fill(7)]
+      const [i1, i2] = [new Int32Array(ny), new Int32Array(ny).fill(7)]
+      jsKernels.MaxPool2d(x, y1, i1, g)
+      k.MaxPool2d(x, y2, i2, g)
+      expect(mismatches(y2, y1)).toBe(0)
+      expect(mismatches(i2, i1)).toBe(0)
+      const y3 = new Float32Array(ny)
+      k.MaxPool2d(x, y3, null, g)
+      expect(mismatches(y3, y1)).toBe(0)
+    }
   })
 
   it('float64 and tiny calls run on the js kernels (bit-identical results)', () => {

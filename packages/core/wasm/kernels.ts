@@ -588,6 +588,106 @@ export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
   }
 }
 
+// ---- element-wise and pooling ---------------------------------------------------------------------
+// Memory-bound kernels: they run on the calling thread and take their arguments directly (no parameter
+// block). Comparisons are written as selects, so random signs cost no branch mispredictions (a JS
+// `x > 0 ? x : 0` over random data mispredicts half the time).
+
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3
+
+@inline function vop(op: i32, x: v128, y: v128): v128 {
+  if (op == OP_ADD) return f32x4.add(x, y)
+  if (op == OP_SUB) return f32x4.sub(x, y)
+  if (op == OP_MUL) return f32x4.mul(x, y)
+  return f32x4.div(x, y)
+}
+@inline function sop(op: i32, x: f32, y: f32): f32 {
+  if (op == OP_ADD) return x + y
+  if (op == OP_SUB) return x - y
+  if (op == OP_MUL) return x * y
+  return x / y
+}
+
+/**
+ * out[r * n + i] = a[aOffs[r] + i * aCol] op b[bOffs[r] + i * bCol] for r < rows, i < n: a broadcasting binary
+ * op collapsed (by the JS side) to rows of n outputs, each operand either walking the row (col stride 1) or
+ * repeating one value along it (col stride 0). aOffs/bOffs hold each row's start, in elements.
+ */
+export function binaryRows(op: i32, a: usize, aOffs: usize, aCol: i32, b: usize, bOffs: usize, bCol: i32,
+  out: usize, rows: i32, n: i32): void {
+  const n4 = n & ~3
+  for (let r = 0; r < rows; r++) {
+    const pa = at(a, pi(aOffs, r))
+    const pb = at(b, pi(bOffs, r))
+    const po = out + <usize>r * <usize>n * 4
+    let i = 0
+    if (aCol != 0 && bCol != 0) {
+      for (; i < n4; i += 4) v128.store(at(po, i), vop(op, v128.load(at(pa, i)), v128.load(at(pb, i))))
+    } else if (aCol != 0) {
+      const y = f32x4.splat(load<f32>(pb))
+      for (; i < n4; i += 4) v128.store(at(po, i), vop(op, v128.load(at(pa, i)), y))
+    } else if (bCol != 0) {
+      const x = f32x4.splat(load<f32>(pa))
+      for (; i < n4; i += 4) v128.store(at(po, i), vop(op, x, v128.load(at(pb, i))))
+    }
+    for (; i < n; i++)
+      store<f32>(at(po, i), sop(op, load<f32>(at(pa, i * aCol)), load<f32>(at(pb, i * bCol))))
+  }
+}
+
+/** y = x > 0 ? x : 0 (NaN gives 0, as the js kernel). */
+export function relu(x: usize, y: usize, n: i32): void {
+  const zero = f32x4.splat(0)
+  const n4 = n & ~3
+  let i = 0
+  for (; i < n4; i += 4) {
+    const v = v128.load(at(x, i))
+    v128.store(at(y, i), v128.and(v, f32x4.gt(v, zero)))
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(at(x, i))
+    store<f32>(at(y, i), select<f32>(v, 0, v > 0))
+  }
+}
+
+/**
+ * Max pooling over `planes` planes (the geometry of the backends' Pool2dGeometry). The taps of each output
+ * row and column inside the input, [iLo, iHi) and [jLo, jHi), come precomputed from the JS side. As PyTorch:
+ * the first of equal maxima wins and NaN propagates; a window wholly in the padding gets -inf and index -1.
+ * `indices` (0: not wanted) receives each maximum's offset in its input plane.
+ */
+export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: i32, inW: i32, outH: i32,
+  outW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32,
+  iLo: usize, iHi: usize, jLo: usize, jHi: usize): void {
+  const plane = inH * inW
+  for (let p = 0; p < planes; p++) {
+    const xp = at(x, p * plane)
+    const yo = p * outH * outW
+    for (let oh = 0; oh < outH; oh++) {
+      const hs = oh * strideH - padTop
+      const i0 = pi(iLo, oh), i1 = pi(iHi, oh)
+      for (let ow = 0; ow < outW; ow++) {
+        const ws = ow * strideW - padLeft
+        const j0 = pi(jLo, ow), j1 = pi(jHi, ow)
+        let best: f32 = -Infinity
+        let bi: i32 = i0 < i1 && j0 < j1 ? (hs + i0 * dilationH) * inW + ws + j0 * dilationW : -1
+        for (let i = i0; i < i1; i++) {
+          const r = (hs + i * dilationH) * inW + ws
+          for (let j = j0; j < j1; j++) {
+            const k = r + j * dilationW
+            const v = load<f32>(at(xp, k))
+            const take = v > best || v != v
+            best = select<f32>(v, best, take)
+            bi = select<i32>(k, bi, take)
+          }
+        }
+        store<f32>(at(y, yo + oh * outW + ow), best)
+        if (indices != 0) store<i32>(at(indices, yo + oh * outW + ow), bi)
+      }
+    }
+  }
+}
+
 // ---- calibration -----------------------------------------------------------------------------------
 /**
  * The machine's SIMD peak: `iters` steps of 12 independent multiply-add chains on registers only

@@ -270,14 +270,20 @@ function tapRange(start: number, k: number, d: number, n: number): [number, numb
   return [lo, Math.max(lo, hi)]
 }
 
+/** The window taps inside the input, [lo, hi), per output row (i) and per output column (j). */
+export function poolTaps(g: Pool2dGeometry): { iLo: Int32Array; iHi: Int32Array; jLo: Int32Array; jHi: Int32Array } {
+  const [jLo, jHi] = [new Int32Array(g.outW), new Int32Array(g.outW)]
+  for (let ow = 0; ow < g.outW; ow++)
+    [jLo[ow], jHi[ow]] = tapRange(ow * g.strideW - g.padLeft, g.kW, g.dilationW, g.inW)
+  const [iLo, iHi] = [new Int32Array(g.outH), new Int32Array(g.outH)]
+  for (let oh = 0; oh < g.outH; oh++) [iLo[oh], iHi[oh]] = tapRange(oh * g.strideH - g.padTop, g.kH, g.dilationH, g.inH)
+  return { iLo, iHi, jLo, jHi }
+}
+
 function maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry): void {
-  const { planes, inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
+  const { planes, inH, inW, outH, outW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
   const plane = inH * inW
-  // The window taps inside the input, per output column and per output row (computed once).
-  const [jLo, jHi] = [new Int32Array(outW), new Int32Array(outW)]
-  for (let ow = 0; ow < outW; ow++) [jLo[ow], jHi[ow]] = tapRange(ow * strideW - padLeft, kW, dilationW, inW)
-  const [iLo, iHi] = [new Int32Array(outH), new Int32Array(outH)]
-  for (let oh = 0; oh < outH; oh++) [iLo[oh], iHi[oh]] = tapRange(oh * strideH - padTop, kH, dilationH, inH)
+  const { iLo, iHi, jLo, jHi } = poolTaps(g)
   for (let p = 0; p < planes; p++) {
     const xo = p * plane
     const yo = p * outH * outW

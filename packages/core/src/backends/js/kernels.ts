@@ -104,7 +104,7 @@ const genericRow =
  * Merge adjacent dims of `shape` that both operands walk as one (stride[d] = stride[d + 1] * shape[d + 1]),
  * dropping size-1 dims: a per-channel scale over (N, C, H, W) becomes (N, C, H*W) with strides (0, 1, 0).
  */
-function collapse(shape: number[], as: number[], bs: number[]): [number[], number[], number[]] {
+export function collapse(shape: number[], as: number[], bs: number[]): [number[], number[], number[]] {
   const S: number[] = []
   const A: number[] = []
   const B: number[] = []

@@ -7,6 +7,7 @@
 import type { Backend } from '../../kernel-table.js'
 import type { KernelTable } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
+import { wasmElementwiseKernels } from './elementwise.js'
 import { WASM_MIN_MACS, wasmKernels } from './kernels.js'
 import { ThreadPool, ThreadPoolError } from './pool.js'
 import { WasmMemoryError, WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
@@ -101,7 +102,10 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     }
     return pool
   }
-  const fast = wasmKernels({ rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS })
+  const fast = {
+    ...wasmKernels({ rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }),
+    ...wasmElementwiseKernels(rt),
+  }
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.
   const kernels: Partial<KernelTable> = {}
   for (const [name, k] of Object.entries(fast) as [keyof KernelTable, (...a: unknown[]) => void][]) {

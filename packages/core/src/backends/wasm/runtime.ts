@@ -15,12 +15,45 @@
 import { BackendError } from '../../errors.js'
 import { relaxed as relaxedBase64, simd as simdBase64 } from './binary.generated.js'
 
-/** The kernel exports; each takes (parameter block pointer, thread id, thread count). */
+/** The kernel exports: the parallel ones take (parameter block pointer, thread id, thread count). */
 export interface KernelExports {
   gemm(p: number, tid: number, nt: number): void
   conv2d(p: number, tid: number, nt: number): void
   conv2dBackwardInput(p: number, tid: number, nt: number): void
   conv2dBackwardWeight(p: number, tid: number, nt: number): void
+  binaryRows(
+    op: number,
+    a: number,
+    aOffs: number,
+    aCol: number,
+    b: number,
+    bOffs: number,
+    bCol: number,
+    out: number,
+    rows: number,
+    n: number,
+  ): void
+  relu(x: number, y: number, n: number): void
+  maxPool2d(
+    x: number,
+    y: number,
+    indices: number,
+    planes: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    strideH: number,
+    strideW: number,
+    padTop: number,
+    padLeft: number,
+    dilationH: number,
+    dilationW: number,
+    iLo: number,
+    iHi: number,
+    jLo: number,
+    jHi: number,
+  ): void
   peak(iters: number): number
   heapBase(): number
   GEMM_SCRATCH: WebAssembly.Global
