@@ -125,18 +125,18 @@ function main(): void {
     const w = rand(g.outC * g.inC * g.kH * g.kW)
     const y = new Float32Array(g.outC * g.outH * g.outW)
     const bias = rand(g.outC)
-    row(name, 2 * macs, (k) => k.Conv2d(x, w, bias, y, g))
+    row(name, 2 * macs, (k) => k.Conv(x, w, bias, y, g))
     if (name.startsWith('conv 3x3, 64->64, 56')) {
       const dx = new Float32Array(x.length)
       const dw = new Float32Array(w.length)
-      row(`${name}, data gradient`, 2 * macs, (k) => k.Conv2dBackwardInput(y, w, null, dx, g))
-      row(`${name}, weight gradient`, 2 * macs, (k) => k.Conv2dBackwardWeight(x, y, dw, g))
+      row(`${name}, data gradient`, 2 * macs, (k) => k.ConvTranspose(y, w, null, dx, g))
+      row(`${name}, weight gradient`, 2 * macs, (k) => k.ConvWeightGrad(x, y, dw, g))
       // The same product as one GEMM: what unrolling, copying and the bias add cost on top.
       const K = g.inC * 9
       const N = g.outH * g.outW
       const cols = rand(K * N)
       const tg = ms(() => k1.MatMul(w, cols, y, g.outC, K, N, 1, 0, 0))
-      const tc = ms(() => k1.Conv2d(x, w, bias, y, g))
+      const tc = ms(() => k1.Conv(x, w, bias, y, g))
       console.log(
         `| ${name}: the GEMM alone (M ${g.outC}, N ${N}, K ${K}) | | ${fmt(gflops(2 * macs, tg))} | conv takes ${((100 * tc) / tg).toFixed(0)}% of its time | | |`,
       )

@@ -45,13 +45,13 @@ function recordGeometries(): Conv2dGeometry[] {
   const recording: Backend = {
     name: 'record',
     kernels: {
-      Conv2d: (x, w, b, y, g) => {
+      Conv: (x, w, b, y, g) => {
         record(g)
-        prev.kernels.Conv2d ? prev.kernels.Conv2d(x, w, b, y, g) : undefined
+        prev.kernels.Conv ? prev.kernels.Conv(x, w, b, y, g) : undefined
       },
-      Conv2dBackwardInput: (dy, w, b, dx, g) => {
+      ConvTranspose: (dy, w, b, dx, g) => {
         record(g)
-        prev.kernels.Conv2dBackwardInput ? prev.kernels.Conv2dBackwardInput(dy, w, b, dx, g) : undefined
+        prev.kernels.ConvTranspose ? prev.kernels.ConvTranspose(dy, w, b, dx, g) : undefined
       },
     },
   }

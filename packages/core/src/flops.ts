@@ -26,17 +26,17 @@ export function countMacs(fn: () => unknown): number {
         macs += m * kk * n * batch
         k('MatMulTransB')(a, bt, out, m, kk, n, batch, as)
       },
-      Conv2d: (x, w, b, y, g) => {
+      Conv: (x, w, b, y, g) => {
         macs += convMacs(g)
-        k('Conv2d')(x, w, b, y, g)
+        k('Conv')(x, w, b, y, g)
       },
-      Conv2dBackwardInput: (dy, w, b, dx, g) => {
+      ConvTranspose: (dy, w, b, dx, g) => {
         macs += convMacs(g)
-        k('Conv2dBackwardInput')(dy, w, b, dx, g)
+        k('ConvTranspose')(dy, w, b, dx, g)
       },
-      Conv2dBackwardWeight: (x, dy, dw, g) => {
+      ConvWeightGrad: (x, dy, dw, g) => {
         macs += convMacs(g)
-        k('Conv2dBackwardWeight')(x, dy, dw, g)
+        k('ConvWeightGrad')(x, dy, dw, g)
       },
     },
   }

@@ -1,8 +1,10 @@
 /**
- * The kernel table: one key per op name, with its signature. A backend is storage plus this table. The `js` backend (backends/js) holds the readable
- * reference kernel for every key; a faster backend may provide any subset, and a missing kernel
- * falls back to `js`. `KernelTable` is a mapped type over the op names, so a backend with a missing
- * or mistyped reference kernel fails `tsc`.
+ * The kernel table: one key per kernel, with its signature. A kernel's key is the name of the op that
+ * dispatches it, which is the op's ONNX type where one exists (the keys that are not ONNX ops, and
+ * why, are listed in docs/architecture.md). A backend is storage plus this table. The `js` backend
+ * (backends/js) holds the readable reference kernel for every key; a faster backend may provide any
+ * subset, and a missing kernel falls back to `js`. `KernelTable` is a mapped type over the keys, so a
+ * backend with a missing or mistyped reference kernel fails `tsc`.
  *
  * Kernels work on contiguous row-major arrays and write into a preallocated `out`; ops do the shape
  * logic, allocation and dtype rules, so a kernel is only the loop.
@@ -131,28 +133,25 @@ export interface Pool2dGeometry {
   dilationW: number
 }
 
-/** Convolution and pooling kernels (backends/js/conv.ts). Outputs need not be zeroed by the caller. */
+/**
+ * Convolution and pooling kernels (backends/js/conv.ts), 2-D, keyed by their op's ONNX type; a
+ * backward-only kernel is keyed by the op's type and Grad. Outputs need not be zeroed by the caller.
+ */
 export interface ConvKernels {
   /** y = conv(x, w) (+ bias per output channel). */
-  Conv2d: (x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry) => void
-  /** dx = conv^T(dy, w) (+ bias per input channel): the data gradient of Conv2d, i.e. ConvTranspose. */
-  Conv2dBackwardInput: (
-    dy: FloatArray,
-    w: FloatArray,
-    bias: FloatArray | null,
-    dx: FloatArray,
-    g: Conv2dGeometry,
-  ) => void
-  /** dw = the weight gradient of Conv2d for input x and output gradient dy, summed over the batch. */
-  Conv2dBackwardWeight: (x: FloatArray, dy: FloatArray, dw: FloatArray, g: Conv2dGeometry) => void
+  Conv: (x: FloatArray, w: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry) => void
+  /** dx = conv^T(dy, w) (+ bias per input channel): ConvTranspose, which is the data gradient of Conv. */
+  ConvTranspose: (dy: FloatArray, w: FloatArray, bias: FloatArray | null, dx: FloatArray, g: Conv2dGeometry) => void
+  /** dw = the weight gradient of Conv for input x and output gradient dy, summed over the batch. */
+  ConvWeightGrad: (x: FloatArray, dy: FloatArray, dw: FloatArray, g: Conv2dGeometry) => void
   /** Max over each window; `indices` (when given) gets the argmax as h * inW + w within its plane (-1 for a window wholly in the padding). */
-  MaxPool2d: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => void
-  /** dx = dy routed to the argmax positions `indices` (as written by MaxPool2d). */
-  MaxPool2dBackward: (dy: FloatArray, indices: Int32Array, dx: FloatArray, g: Pool2dGeometry) => void
+  MaxPool: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => void
+  /** dx = dy routed to the argmax positions `indices` (as written by MaxPool). */
+  MaxPoolGrad: (dy: FloatArray, indices: Int32Array, dx: FloatArray, g: Pool2dGeometry) => void
   /** Mean over each window (PyTorch's divisor rule; see backends/js/conv.ts). */
-  AvgPool2d: (x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
-  /** dx = dy spread evenly over each window (the adjoint of AvgPool2d). */
-  AvgPool2dBackward: (dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
+  AveragePool: (x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
+  /** dx = dy spread evenly over each window (the adjoint of AveragePool). */
+  AveragePoolGrad: (dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
 }
 
 export interface OtherKernels {

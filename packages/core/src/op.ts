@@ -42,7 +42,12 @@ export type OnnxLowering<A> =
   | ((ctx: LoweringContext, inputs: string[], info: LoweringInfo<A>) => string | string[])
 
 export interface OpDef<A = Record<string, never>> {
-  /** Kernel key = ONNX op type where one exists = profiler label. */
+  /**
+   * The op's key: its ONNX op type where one exists (Conv, MaxPool, Attention), else a name of its
+   * own (Linear, or a gradient-only op: ONNX type + Grad, as ConvWeightGrad). A primitive's kernel
+   * has this key; it is also the op's label in autograd nodes and export errors. Ops of one ONNX
+   * type may share it (conv1d is a composite over the 2-D Conv). See docs/architecture.md.
+   */
   name: string
   /** Compute the output: dispatch to a kernel (primitive op) or call other ops (composite op). */
   forward: (inputs: Tensor[], attrs: A) => Tensor
@@ -76,8 +81,21 @@ export function withTracer<T>(t: Tracer, fn: () => T): T {
   }
 }
 
+const defined: OpDef<any>[] = []
+
+/** Define an op. Its `name` is its key: see OpDef.name. */
 export function defineOp<A = Record<string, never>>(def: OpDef<A>): OpDef<A> {
+  defined.push(def)
   return def
+}
+
+/**
+ * Every op defined so far (by the modules loaded), in definition order: what a test or a tool walks
+ * to check that op keys are ONNX op types (docs/architecture.md). Multi-output ops recorded through
+ * `applyMulti` are not listed.
+ */
+export function definedOps(): readonly OpDef<any>[] {
+  return defined
 }
 
 /** Run `op` on `inputs`, recording autograd and (when exporting) the ONNX node. */

@@ -98,7 +98,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       }
   })
 
-  it('Conv2d, its data gradient and its weight gradient: random geometries', () => {
+  it('Conv, ConvTranspose (its data gradient) and ConvWeightGrad: random geometries', () => {
     for (let t = 0; t < 30; t++) {
       const groups = [1, 1, 2, 3][int(0, 3)]!
       const depthwise = gen.random() < 0.15
@@ -124,7 +124,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
-  it('Conv2d: the fast paths and the layers of the CNNs (1x1, 3x3, 7x7 stride 2, 11x11 stride 4, large tiles)', () => {
+  it('Conv: the fast paths and the layers of the CNNs (1x1, 3x3, 7x7 stride 2, 11x11 stride 4, large tiles)', () => {
     for (const g of [
       convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1 }),
       convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1, strideH: 2, strideW: 2 }),

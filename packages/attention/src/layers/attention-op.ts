@@ -8,7 +8,7 @@
 import { type Tensor, apply, defineOp, softmax } from '@refnets/core'
 
 export const ScaledDotProductAttentionOp = defineOp<{ scale: number }>({
-  name: 'ScaledDotProductAttention',
+  name: 'Attention',
   forward: ([q, k, v, bias], { scale }) => {
     // (B, H, L, D) @ (B, H, D, S) -> (B, H, L, S) -> softmax -> @ (B, H, S, D) -> (B, H, L, D)
     let scores = q!.matmul(k!.transpose(-2, -1)).mul(scale)

@@ -2,13 +2,14 @@
  * Convolution (NCHW, PyTorch semantics and weight layouts): conv2d, convTranspose2d, conv1d and
  * the output-size helpers.
  *
- * Three primitive ops, each one's backward written with the others, so every gradient is itself
- * differentiable:
- * - `Conv2d`:               y  = conv(x, w) + b
- * - `ConvTranspose2d`:      y  = conv^T(x, w) + b   (the data gradient of Conv2d)
- * - `Conv2dBackwardWeight`: dw = the weight gradient of Conv2d, bilinear in (x, dy)
- * Conv2d's dx is a ConvTranspose2d of dy; ConvTranspose2d's dx is a Conv2d of dy; and the weight
- * gradient of either is a Conv2dBackwardWeight. Export: Conv and ConvTranspose.
+ * Three primitive ops (2-D; named by their keys, see docs/architecture.md), each one's backward
+ * written with the others, so every gradient is itself differentiable:
+ * - `Conv`:           y  = conv(x, w) + b
+ * - `ConvTranspose`:  y  = conv^T(x, w) + b   (the data gradient of Conv)
+ * - `ConvWeightGrad`: dw = the weight gradient of Conv, bilinear in (x, dy)
+ * Conv's dx is a ConvTranspose of dy; ConvTranspose's dx is a Conv of dy; and the weight gradient
+ * of either is a ConvWeightGrad. Export: Conv and ConvTranspose. conv1d is a composite over the
+ * 2-D Conv (a height-1 image) under the same key, exported as a 1-D Conv.
  */
 import { kernel } from '../backend.js'
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js'
@@ -182,11 +183,11 @@ function convInputGrad(dy: Tensor, w: Tensor, xShape: readonly number[], a: Conv
 const biasGrad = (dy: Tensor) => dy.sum([0, 2, 3])
 
 export const Conv2d: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
-  name: 'Conv2d',
+  name: 'Conv',
   forward: ([x, w, b], a) => {
     const g = convGeometry(x!.shape, w!.shape, a)
     const y = empty(x!.dtype, [g.batch, g.outC, g.outH, g.outW])
-    kernel('Conv2d')(fa(x!), fa(w!), b ? fa(b) : null, fa(y), g)
+    kernel('Conv')(fa(x!), fa(w!), b ? fa(b) : null, fa(y), g)
     return y
   },
   backward: (dy, { inputs: [x, w, b], attrs }) => {
@@ -209,11 +210,11 @@ export const Conv2d: OpDef<Conv2dAttrs> = defineOp<Conv2dAttrs>({
 })
 
 export const ConvTranspose2d: OpDef<ConvTranspose2dAttrs> = defineOp<ConvTranspose2dAttrs>({
-  name: 'ConvTranspose2d',
+  name: 'ConvTranspose',
   forward: ([x, w, b], a) => {
     const g = convTGeometry(x!.shape, w!.shape, a)
     const y = empty(x!.dtype, [g.batch, g.inC, g.inH, g.inW])
-    kernel('Conv2dBackwardInput')(fa(x!), fa(w!), b ? fa(b) : null, fa(y), g)
+    kernel('ConvTranspose')(fa(x!), fa(w!), b ? fa(b) : null, fa(y), g)
     return y
   },
   backward: (dy, { inputs: [x, w, b], attrs }) => {
@@ -247,13 +248,13 @@ export const ConvTranspose2d: OpDef<ConvTranspose2dAttrs> = defineOp<ConvTranspo
 
 /** dL/dw of conv(x, w) given dy; inputs [x, dy]. Training only (no ONNX lowering). */
 export const Conv2dBackwardWeight: OpDef<Conv2dWeightGradAttrs> = defineOp<Conv2dWeightGradAttrs>({
-  name: 'Conv2dBackwardWeight',
+  name: 'ConvWeightGrad',
   forward: ([x, dy], a) => {
     const [n, inC, inH, inW] = x!.shape as [number, number, number, number]
     const [, outC, outH, outW] = dy!.shape as [number, number, number, number]
     const [kH, kW] = a.kernel
     const dw = empty(x!.dtype, [outC, inC / a.groups, kH, kW])
-    kernel('Conv2dBackwardWeight')(fa(x!), fa(dy!), fa(dw), {
+    kernel('ConvWeightGrad')(fa(x!), fa(dy!), fa(dw), {
       batch: n,
       inC,
       inH,
@@ -424,7 +425,7 @@ export interface Conv1dOptions {
 
 /** conv1d as a conv2d over a height-1 image; exports as a 1-D ONNX Conv. */
 const Conv1d = defineOp<Conv2dAttrs>({
-  name: 'Conv1d',
+  name: 'Conv',
   forward: ([x, w, b], a) =>
     squeeze(apply(Conv2d, b ? [unsqueeze(x!, 2), unsqueeze(w!, 2), b] : [unsqueeze(x!, 2), unsqueeze(w!, 2)], a), 2),
   onnx: (ctx, inputs, { inputs: [, w], attrs }) =>

@@ -136,11 +136,11 @@ function lowerMaxPool(
 }
 
 export const MaxPool2d: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
-  name: 'MaxPool2d',
+  name: 'MaxPool',
   forward: ([x], a) => {
     const g = geometry(x!.shape, a)
     const y = empty(x!.dtype, [x!.shape[0]!, x!.shape[1]!, g.outH, g.outW])
-    kernel('MaxPool2d')(fa(x!), fa(y), null, g)
+    kernel('MaxPool')(fa(x!), fa(y), null, g)
     return y
   },
   backward: (dy, { inputs: [x], attrs }) => [
@@ -157,7 +157,7 @@ function maxPoolIndices(x: Tensor, a: Pool2dAttrs): Tensor {
   const g = geometry(x.shape, a)
   const shape = [x.shape[0]!, x.shape[1]!, g.outH, g.outW]
   const idx = empty('int32', shape)
-  kernel('MaxPool2d')(fa(x), fa(empty(x.dtype, shape)), idx.data as Int32Array, g)
+  kernel('MaxPool')(fa(x), fa(empty(x.dtype, shape)), idx.data as Int32Array, g)
   return idx
 }
 
@@ -165,11 +165,11 @@ type PoolBackAttrs = Pool2dAttrs & { inSize: [number, number] }
 
 /** Inputs [dy, indices]: dy routed to the argmax positions. Its own gradient gathers at them. */
 const MaxPool2dBackward: OpDef<PoolBackAttrs> = defineOp<PoolBackAttrs>({
-  name: 'MaxPool2dBackward',
+  name: 'MaxPoolGrad',
   forward: ([dy, idx], a) => {
     const [n, c] = dy!.shape as [number, number]
     const dx = empty(dy!.dtype, [n, c, a.inSize[0], a.inSize[1]])
-    kernel('MaxPool2dBackward')(fa(dy!), idx!.data as Int32Array, fa(dx), geometry(dx.shape, a))
+    kernel('MaxPoolGrad')(fa(dy!), idx!.data as Int32Array, fa(dx), geometry(dx.shape, a))
     return dx
   },
   backward: (G, { inputs: [dy, idx] }) => {
@@ -208,11 +208,11 @@ function lowerAvgPool(ctx: LoweringContext, x: string, xShape: readonly number[]
 }
 
 export const AvgPool2d: OpDef<AvgPool2dAttrs> = defineOp<AvgPool2dAttrs>({
-  name: 'AvgPool2d',
+  name: 'AveragePool',
   forward: ([x], a) => {
     const g = geometry(x!.shape, a)
     const y = empty(x!.dtype, [x!.shape[0]!, x!.shape[1]!, g.outH, g.outW])
-    kernel('AvgPool2d')(fa(x!), fa(y), g, a.countIncludePad)
+    kernel('AveragePool')(fa(x!), fa(y), g, a.countIncludePad)
     return y
   },
   backward: (dy, { inputs: [x], attrs }) => [
@@ -225,11 +225,11 @@ export const AvgPool2d: OpDef<AvgPool2dAttrs> = defineOp<AvgPool2dAttrs>({
 const AvgPool2dBackward: OpDef<AvgPool2dAttrs & { inSize: [number, number] }> = defineOp<
   AvgPool2dAttrs & { inSize: [number, number] }
 >({
-  name: 'AvgPool2dBackward',
+  name: 'AveragePoolGrad',
   forward: ([dy], a) => {
     const [n, c] = dy!.shape as [number, number]
     const dx = empty(dy!.dtype, [n, c, a.inSize[0], a.inSize[1]])
-    kernel('AvgPool2dBackward')(fa(dy!), fa(dx), geometry(dx.shape, a), a.countIncludePad)
+    kernel('AveragePoolGrad')(fa(dy!), fa(dx), geometry(dx.shape, a), a.countIncludePad)
     return dx
   },
   backward: (G, { attrs }) => [apply(AvgPool2d, [G], { ...poolOnly(attrs), countIncludePad: attrs.countIncludePad })],
@@ -280,7 +280,7 @@ export function maxPool2dWithIndices(x: Tensor, options: MaxPool2dOptions | numb
   const [h, w] = [x.shape[2]!, x.shape[3]!]
   const out = applyMulti(
     {
-      name: 'MaxPool2dWithIndices',
+      name: 'MaxPool',
       // ONNX indices run over the whole tensor ((n * C + c) * H + h) * W + w: keep the in-plane part.
       onnx: (ctx, [xn], { inputs: [xt] }) => {
         const [y, idx] = lowerMaxPool(ctx, xn!, xt!.shape, attrs, 2)

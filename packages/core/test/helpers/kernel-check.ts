@@ -46,17 +46,17 @@ export function checkConv(be: { kernels: Partial<typeof jsKernels> }, g: Conv2dG
   const ny = g.batch * g.outC * g.outH * g.outW
   const bias = withBias ? rand(g.outC) : null
   const [y1, y2] = [new Float32Array(ny), new Float32Array(ny)]
-  jsKernels.Conv2d(x, w, bias, y1, g)
-  k.Conv2d(x, w, bias, y2, g)
+  jsKernels.Conv(x, w, bias, y1, g)
+  k.Conv(x, w, bias, y2, g)
   expectClose(y2, y1, cg * g.kH * g.kW)
   const dy = rand(ny)
   const bx = withBias ? rand(g.inC) : null
   const [d1, d2] = [new Float32Array(x.length).fill(NaN), new Float32Array(x.length).fill(NaN)]
-  jsKernels.Conv2dBackwardInput(dy, w, bx, d1, g)
-  k.Conv2dBackwardInput(dy, w, bx, d2, g)
+  jsKernels.ConvTranspose(dy, w, bx, d1, g)
+  k.ConvTranspose(dy, w, bx, d2, g)
   expectClose(d2, d1, (g.outC / g.groups) * g.kH * g.kW)
   const [w1, w2] = [new Float32Array(w.length).fill(NaN), new Float32Array(w.length).fill(NaN)]
-  jsKernels.Conv2dBackwardWeight(x, dy, w1, g)
-  k.Conv2dBackwardWeight(x, dy, w2, g)
+  jsKernels.ConvWeightGrad(x, dy, w1, g)
+  k.ConvWeightGrad(x, dy, w2, g)
   expectClose(w2, w1, g.batch * g.outH * g.outW)
 }

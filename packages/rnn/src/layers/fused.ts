@@ -17,7 +17,7 @@ const rows = (t: Tensor) => t.shape[0]!
 // ---- LSTM: [xi (B, 4H), hh (B, 4H), cPrev (B, H)] -> [h, c] as (B, 2H) ------------------------
 
 const LSTMPointwiseBackward = defineOp<{ H: number }>({
-  name: 'LSTMPointwiseBackward',
+  name: 'LSTMPointwiseGrad',
   forward: ([xi, hh, cp, dy], { H }) => {
     const B = rows(xi!)
     const a = xi!.data
@@ -103,7 +103,7 @@ export const LSTMPointwise = defineOp<{ H: number }>({
 // ---- GRU: [xi (B, 3H), hh (B, 3H), hPrev (B, H)] -> h (B, H) ----------------------------------
 
 const GRUPointwiseBackward = defineOp<{ H: number }>({
-  name: 'GRUPointwiseBackward',
+  name: 'GRUPointwiseGrad',
   forward: ([xi, hh, hp, dy], { H }) => {
     const B = rows(xi!)
     const a = xi!.data

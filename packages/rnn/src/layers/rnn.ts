@@ -166,7 +166,9 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
     }
     const states = [...(h ? [h] : []), ...(c ? [c] : []), ...(lensTensor ? [lensTensor] : [])]
     const inputs = [unbatched ? xt : x, ...states, ...params]
-    const outs = applyMulti({ name: this.mode, onnx: lowerRecurrent }, inputs, attrs, () => {
+    // Keyed by the ONNX op type: RNN for both nonlinearities.
+    const key = this.mode === 'GRU' || this.mode === 'LSTM' ? this.mode : 'RNN'
+    const outs = applyMulti({ name: key, onnx: lowerRecurrent }, inputs, attrs, () => {
       const r = recurrent(this.mode, xt, h, c, weights, {
         numLayers: this.numLayers,
         bidirectional: this.bidirectional,

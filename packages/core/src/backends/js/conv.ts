@@ -412,11 +412,11 @@ function avgPool2dBackward(dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, co
 }
 
 export const convKernels: ConvKernels = {
-  Conv2d: conv2d,
-  Conv2dBackwardInput: conv2dBackwardInput,
-  Conv2dBackwardWeight: conv2dBackwardWeight,
-  MaxPool2d: maxPool2d,
-  MaxPool2dBackward: maxPool2dBackward,
-  AvgPool2d: avgPool2d,
-  AvgPool2dBackward: avgPool2dBackward,
+  Conv: conv2d,
+  ConvTranspose: conv2dBackwardInput,
+  ConvWeightGrad: conv2dBackwardWeight,
+  MaxPool: maxPool2d,
+  MaxPoolGrad: maxPool2dBackward,
+  AveragePool: avgPool2d,
+  AveragePoolGrad: avgPool2dBackward,
 }

@@ -297,8 +297,8 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         batch,
       )
     },
-    Conv2d: (x, w, bias, y, g) => {
-      if (!isF32(x, w, bias, y) || macsOf(g) < ctx.minMacs) return js.Conv2d(x, w, bias, y, g)
+    Conv: (x, w, bias, y, g) => {
+      if (!isF32(x, w, bias, y) || macsOf(g) < ctx.minMacs) return js.Conv(x, w, bias, y, g)
       conv(
         ctx,
         'conv2d',
@@ -307,8 +307,8 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         'y',
       )
     },
-    Conv2dBackwardInput: (dy, w, bias, dx, g) => {
-      if (!isF32(dy, w, bias, dx) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardInput(dy, w, bias, dx, g)
+    ConvTranspose: (dy, w, bias, dx, g) => {
+      if (!isF32(dy, w, bias, dx) || macsOf(g) < ctx.minMacs) return js.ConvTranspose(dy, w, bias, dx, g)
       const slots = {
         x: dy as Float32Array,
         w: w as Float32Array,
@@ -317,8 +317,8 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
       }
       conv(ctx, 'conv2dBackwardInput', g, slots, 'y')
     },
-    Conv2dBackwardWeight: (x, dy, dw, g) => {
-      if (!isF32(x, dy, dw) || macsOf(g) < ctx.minMacs) return js.Conv2dBackwardWeight(x, dy, dw, g)
+    ConvWeightGrad: (x, dy, dw, g) => {
+      if (!isF32(x, dy, dw) || macsOf(g) < ctx.minMacs) return js.ConvWeightGrad(x, dy, dw, g)
       conv(
         ctx,
         'conv2dBackwardWeight',
