@@ -91,8 +91,8 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       rt.exports.relu(base + px, base + py, n)
       out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
     },
-    MaxPool2d: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => {
-      if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool2d(x, y, indices, g)
+    MaxPool: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => {
+      if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool(x, y, indices, g)
       const { iLo, iHi, jLo, jHi } = poolTaps(g)
       const L = new Layout()
       const px = L.take(x.length)

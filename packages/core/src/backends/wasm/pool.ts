@@ -116,7 +116,7 @@ export class ThreadPool {
     const pool = new ThreadPool(rt, threads, timeoutMs, false)
     const deadline = Date.now() + timeoutMs
     while (Atomics.load(pool.ctl, READY) < threads - 1) {
-      if (Date.now() > deadline) {
+      if (Date.now() >= deadline) {
         pool.close()
         throw new ThreadPoolError(
           `only ${Atomics.load(pool.ctl, READY)} of ${threads - 1} worker threads started within ${timeoutMs} ms`,
@@ -130,9 +130,11 @@ export class ThreadPool {
   private awaitReady(timeoutMs: number): void {
     const deadline = Date.now() + timeoutMs
     for (let ready = Atomics.load(this.ctl, READY); ready < this.size - 1; ready = Atomics.load(this.ctl, READY)) {
-      if (Date.now() > deadline)
+      // NOTE: the wait never runs past the deadline, so a 0 ms timeout means no waiting at all.
+      const left = deadline - Date.now()
+      if (left <= 0)
         throw new ThreadPoolError(`only ${ready} of ${this.size - 1} worker threads started within ${timeoutMs} ms`)
-      if (this.canWait) Atomics.wait(this.ctl, READY, ready, 50)
+      if (this.canWait) Atomics.wait(this.ctl, READY, ready, Math.min(50, left))
     }
   }
 
