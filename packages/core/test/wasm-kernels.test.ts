@@ -228,6 +228,9 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       const x = rand(planes * inH * inW)
       // Ties and NaN: the first of equal maxima wins, NaN propagates (with its index).
       for (let i = 0; i < 20; i++) x[int(0, x.length - 1)] = 0.5
+      // Signed zeros (equal, so the first one scanned wins) and -inf (never taken: the index stays the first tap).
+      for (let i = 0; i < 20; i++) x[int(0, x.length - 1)] = gen.random() < 0.5 ? 0 : -0
+      for (let i = 0; i < 5; i++) x[int(0, x.length - 1)] = Number.NEGATIVE_INFINITY
       x[int(0, x.length - 1)] = Number.NaN
       const ny = planes * outH * outW
       const [y1, y2] = [new Float32Array(ny), new Float32Array(ny).fill(7)]

@@ -650,23 +650,68 @@ export function relu(x: usize, y: usize, n: i32): void {
   }
 }
 
+/** Four floats at x[off], x[off + s], x[off + 2s], x[off + 3s]: one load for s = 1, two and a shuffle for s = 2. */
+@inline function gather4(x: usize, off: i32, s: i32): v128 {
+  if (s == 1) return v128.load(at(x, off))
+  if (s == 2) {
+    const lo = v128.load(at(x, off))
+    const hi = v128.load(at(x, off + 4))
+    return i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+  }
+  let v = f32x4.splat(load<f32>(at(x, off)))
+  v = f32x4.replace_lane(v, 1, load<f32>(at(x, off + s)))
+  v = f32x4.replace_lane(v, 2, load<f32>(at(x, off + 2 * s)))
+  return f32x4.replace_lane(v, 3, load<f32>(at(x, off + 3 * s)))
+}
+
 /**
  * Max pooling over `planes` planes (the geometry of the backends' Pool2dGeometry). The taps of each output
  * row and column inside the input, [iLo, iHi) and [jLo, jHi), come precomputed from the JS side. As PyTorch:
- * the first of equal maxima wins and NaN propagates; a window wholly in the padding gets -inf and index -1.
- * `indices` (0: not wanted) receives each maximum's offset in its input plane.
+ * each window is scanned row by row, the first of equal maxima wins and NaN propagates; a window wholly in
+ * the padding gets -inf and index -1. `indices` (0: not wanted) receives each maximum's offset in its plane.
+ * Outputs whose windows lie wholly inside the input in width go four at a time, one SIMD lane each (the
+ * lanes scan their windows in the same order, so the result is the scalar loop's, bit for bit); the
+ * comparisons are selects on vectors, so the sign of the data costs no branch mispredictions.
  */
 export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: i32, inW: i32, outH: i32,
-  outW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32,
+  outW: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32,
   iLo: usize, iHi: usize, jLo: usize, jHi: usize): void {
   const plane = inH * inW
+  // The output columns whose taps are all inside the input: [wA, wB), a contiguous run.
+  let wA = 0
+  while (wA < outW && (pi(jLo, wA) != 0 || pi(jHi, wA) != kW)) wA++
+  let wB = wA
+  while (wB < outW && pi(jLo, wB) == 0 && pi(jHi, wB) == kW) wB++
+  const lanes = i32x4(0, strideW, 2 * strideW, 3 * strideW)
+  const minusInf = f32x4.splat(-Infinity)
   for (let p = 0; p < planes; p++) {
     const xp = at(x, p * plane)
     const yo = p * outH * outW
     for (let oh = 0; oh < outH; oh++) {
       const hs = oh * strideH - padTop
       const i0 = pi(iLo, oh), i1 = pi(iHi, oh)
-      for (let ow = 0; ow < outW; ow++) {
+      const yr = yo + oh * outW
+      let ow = 0
+      while (ow < outW) {
+        if (ow >= wA && ow + 4 <= wB && i0 < i1) {
+          const ws = ow * strideW - padLeft
+          let best = minusInf
+          let bi = i32x4.add(i32x4.splat((hs + i0 * dilationH) * inW + ws), lanes)
+          for (let i = i0; i < i1; i++) {
+            const r = (hs + i * dilationH) * inW + ws
+            for (let j = 0; j < kW; j++) {
+              const k = r + j * dilationW
+              const v = gather4(xp, k, strideW)
+              const take = v128.or(f32x4.gt(v, best), f32x4.ne(v, v))
+              best = v128.bitselect(v, best, take)
+              bi = v128.bitselect(i32x4.add(i32x4.splat(k), lanes), bi, take)
+            }
+          }
+          v128.store(at(y, yr + ow), best)
+          if (indices != 0) v128.store(at(indices, yr + ow), bi)
+          ow += 4
+          continue
+        }
         const ws = ow * strideW - padLeft
         const j0 = pi(jLo, ow), j1 = pi(jHi, ow)
         let best: f32 = -Infinity
@@ -676,13 +721,15 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
           for (let j = j0; j < j1; j++) {
             const k = r + j * dilationW
             const v = load<f32>(at(xp, k))
-            const take = v > best || v != v
-            best = select<f32>(v, best, take)
-            bi = select<i32>(k, bi, take)
+            if (v > best || v != v) {
+              best = v
+              bi = k
+            }
           }
         }
-        store<f32>(at(y, yo + oh * outW + ow), best)
-        if (indices != 0) store<i32>(at(indices, yo + oh * outW + ow), bi)
+        store<f32>(at(y, yr + ow), best)
+        if (indices != 0) store<i32>(at(indices, yr + ow), bi)
+        ow++
       }
     }
   }

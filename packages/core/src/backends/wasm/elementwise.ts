@@ -114,6 +114,7 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
         g.inW,
         g.outH,
         g.outW,
+        g.kW,
         g.strideH,
         g.strideW,
         g.padTop,

@@ -43,6 +43,7 @@ export interface KernelExports {
     inW: number,
     outH: number,
     outW: number,
+    kW: number,
     strideH: number,
     strideW: number,
     padTop: number,
