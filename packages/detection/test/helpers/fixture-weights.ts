@@ -3,21 +3,9 @@
  * packages/cnn's torchvision fixtures): tensor t of the state dict is float32(center + spread * u(t, i)).
  */
 import { type Module, type Tensor, fromArray } from '@refnets/core'
+import { hashFill } from '../../../cnn/test/helpers/fixture-weights.js'
 
-/** u(t, i) in [-1, 1): murmur3's fmix32 of (i * 0x9E3779B1 + t * 0x85EBCA77 + 0x165667B1) mod 2^32, top 24 bits. */
-export function hashFill<A extends Float32Array | Float64Array>(out: A, t: number, center = 0, spread = 1): A {
-  const base = (Math.imul(t, 0x85ebca77) + 0x165667b1) >>> 0
-  for (let i = 0; i < out.length; i++) {
-    let h = (Math.imul(i, 0x9e3779b1) + base) >>> 0
-    h ^= h >>> 16
-    h = Math.imul(h, 0x85ebca6b)
-    h ^= h >>> 13
-    h = Math.imul(h, 0xc2b2ae35)
-    h ^= h >>> 16
-    out[i] = center + spread * ((h >>> 8) * 2 ** -23 - 1)
-  }
-  return out
-}
+export { hashFill }
 
 /** Fill a module's state dict from the fixture's key list (torchvision's order) by the script's rules. */
 export function fillSsdWeights(model: Module<any, any>, keys: [string, number[]][]): void {
