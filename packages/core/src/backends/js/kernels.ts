@@ -45,7 +45,7 @@ const unaryLoops: Partial<Record<(typeof unaryOpNames)[number], UnaryKernel>> = 
 }
 
 /** Walk every index of `shape`, keeping one flat offset per operand (by its strides). */
-function forEachIndex(shape: number[], strides: number[][], fn: (i: number, offs: number[]) => void): void {
+export function forEachIndex(shape: number[], strides: number[][], fn: (i: number, offs: number[]) => void): void {
   const rank = shape.length
   const n = sizeOf(shape)
   const offs = strides.map(() => 0)

@@ -11,7 +11,7 @@
 import type { TypedArray } from '../../dtype.js'
 import type { BinaryKernel, FloatArray, KernelTable, Pool2dGeometry } from '../../kernel-table.js'
 import { poolTaps } from '../js/conv.js'
-import { collapse, jsKernels } from '../js/kernels.js'
+import { collapse, forEachIndex, jsKernels } from '../js/kernels.js'
 import { Layout, type WasmRuntime } from './runtime.js'
 
 /** Below this many output elements an element-wise call stays in JS (the call and copies cost ~1 us). */
@@ -48,26 +48,14 @@ function binary(rt: WasmRuntime, op: keyof typeof OPS): BinaryKernel {
     const base = rt.reserve(L.bytes)
     rt.f32.set(a as Float32Array, (base + pa) >> 2)
     rt.f32.set(b as Float32Array, (base + pb) >> 2)
-    // Each row's start in a and b: walk the outer dims of the collapsed shape like an odometer.
+    // Each row's start in a and b: every index of the collapsed shape's outer dims.
     const i32 = rt.i32
     const ao = (base + pao) >> 2
     const bo = (base + pbo) >> 2
-    const idx = new Array<number>(Math.max(r, 0)).fill(0)
-    let ia = 0
-    let ib = 0
-    for (let row = 0; row < rows; row++) {
-      i32[ao + row] = ia
-      i32[bo + row] = ib
-      for (let d = r - 1; d >= 0; d--) {
-        idx[d]!++
-        ia += A[d]!
-        ib += B[d]!
-        if (idx[d]! < S[d]!) break
-        ia -= A[d]! * S[d]!
-        ib -= B[d]! * S[d]!
-        idx[d] = 0
-      }
-    }
+    forEachIndex(S.slice(0, r), [A.slice(0, r), B.slice(0, r)], (row, [ia, ib]) => {
+      i32[ao + row] = ia!
+      i32[bo + row] = ib!
+    })
     rt.exports.binaryRows(OPS[op], base + pa, base + pao, aCol, base + pb, base + pbo, bCol, base + po, rows, inner)
     out.set(rt.f32.subarray((base + po) >> 2, ((base + po) >> 2) + n))
   }
