@@ -5,11 +5,12 @@
  * two threads. Float32 sums in another order differ by rounding only, so the bound scales with the
  * length of the sum and the magnitude of the result.
  */
+import { availableParallelism } from 'node:os'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
 import { checkConv, convGeometry, expectClose, int, rand, gen } from './helpers/kernel-check.js'
 import { jsKernels } from '../src/backends/js/kernels.js'
-import { type WasmBackend, createWasmBackend, hasRelaxedSimd } from '../src/backends/wasm/index.js'
+import { type WasmBackend, createWasmBackend, defaultThreads, hasRelaxedSimd } from '../src/backends/wasm/index.js'
 import { WasmMemoryError } from '../src/backends/wasm/runtime.js'
 
 const backends: [string, WasmBackend][] = []
@@ -305,6 +306,28 @@ describe('backend selection', () => {
       expect(warn).toHaveBeenCalledTimes(2)
       expect(String(warn.mock.calls[1]![0])).toMatch(/more than the 2 GiB maximum; using the js kernel$/)
     } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('REFNETS_THREADS sets the default thread count; a value that is not a positive integer warns and is ignored', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    const saved = process.env.REFNETS_THREADS
+    try {
+      process.env.REFNETS_THREADS = '1'
+      expect(defaultThreads()).toBe(1)
+      process.env.REFNETS_THREADS = '3'
+      expect(defaultThreads()).toBe(3)
+      delete process.env.REFNETS_THREADS
+      expect(defaultThreads()).toBe(availableParallelism())
+      process.env.REFNETS_THREADS = 'two'
+      expect(defaultThreads()).toBe(availableParallelism())
+      expect(String(warn.mock.calls.at(-1)![0])).toBe(
+        'refnets: REFNETS_THREADS=two is not a positive integer; using the available parallelism',
+      )
+    } finally {
+      if (saved === undefined) delete process.env.REFNETS_THREADS
+      else process.env.REFNETS_THREADS = saved
       warn.mockRestore()
     }
   })

@@ -39,8 +39,19 @@ export interface WasmBackend extends Backend {
   startThreads(): Promise<void>
 }
 
-/** The machine's available parallelism (1 where it cannot be known). */
+/**
+ * Threads per kernel call when none are asked for: `REFNETS_THREADS` where it is set (a positive integer,
+ * like OMP_NUM_THREADS for native libraries), else the machine's available parallelism (1 where it cannot
+ * be known).
+ */
 export function defaultThreads(): number {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  const asked = env?.REFNETS_THREADS
+  if (asked !== undefined && asked !== '') {
+    const n = Number(asked)
+    if (Number.isInteger(n) && n >= 1) return n
+    warnOnce(`REFNETS_THREADS=${asked} is not a positive integer; using the available parallelism`)
+  }
   const os = nodeBuiltin<{ availableParallelism?: () => number; cpus(): unknown[] }>('node:os')
   if (os) return os.availableParallelism?.() ?? os.cpus().length
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1
