@@ -155,6 +155,8 @@ export interface ConvKernels {
 }
 
 export interface OtherKernels {
+  /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
+  ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind
    *  contiguous(), transpose, expand and slice materialisation. */
   StridedCopy: (src: TypedArray, offset: number, shape: number[], strides: number[], out: TypedArray) => void

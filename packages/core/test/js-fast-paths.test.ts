@@ -1,6 +1,11 @@
-/** The js kernels' fast paths (row broadcast, leading-axis sums, row-wise strided copy) give the general results. */
+/**
+ * The js kernels' fast paths (row broadcast, merged-axis reductions, row-wise strided copy) give the general results,
+ * and the fused ReLU gradient equals its definition.
+ */
 import { describe, expect, it } from 'vitest'
-import { arange } from '../src/ops/index.js'
+import { jsKernels } from '../src/backends/js/kernels.js'
+import { arange, relu, reluGrad } from '../src/ops/index.js'
+import { Generator } from '../src/random.js'
 import { tensor } from '../src/tensor.js'
 
 describe('js kernel fast paths', () => {
@@ -111,5 +116,81 @@ describe('js kernel fast paths', () => {
       [1, 4],
       [2, 5],
     ])
+  })
+})
+
+describe('js reductions', () => {
+  /** The definition: every input element, in row-major order, folded into its output. */
+  function reference(
+    x: Float32Array,
+    shape: number[],
+    axes: number[],
+    init: number,
+    f: (a: number, v: number) => number,
+  ) {
+    const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    const out = new (x.constructor as Float32ArrayConstructor)(outShape.reduce((a, b) => a * b, 1)).fill(init)
+    const idx = shape.map(() => 0)
+    for (let i = 0; i < x.length; i++) {
+      let o = 0
+      for (let d = 0; d < shape.length; d++) o = o * outShape[d]! + (axes.includes(d) ? 0 : idx[d]!)
+      out[o] = f(out[o]!, x[i]!)
+      for (let d = shape.length - 1; d >= 0 && ++idx[d]! === shape[d]; d--) idx[d] = 0
+    }
+    return out
+  }
+
+  it('equal the definition on random shapes and axes (size-1 and merged dims; max and min bit for bit, NaN included)', () => {
+    const gen = new Generator(7)
+    const max = (a: number, v: number) => (v > a || Number.isNaN(v) ? v : a)
+    const min = (a: number, v: number) => (v < a || Number.isNaN(v) ? v : a)
+    for (let trial = 0; trial < 200; trial++) {
+      const rank = 1 + gen.int(5)
+      const shape = Array.from({ length: rank }, () => [1, 2, 3, 5, 8][gen.int(5)]!)
+      const axes = shape.map((_, i) => i).filter(() => gen.random() < 0.5)
+      if (axes.length === 0) axes.push(gen.int(rank))
+      const n = shape.reduce((a, b) => a * b, 1)
+      const x = Float32Array.from({ length: n }, () => (gen.random() - 0.5) * 1e3)
+      const where = `over ${axes} of ${shape}`
+      // Sums: within float32 rounding of the float64 sum (a run along a reduced innermost dim is accumulated
+      // before it is rounded, as the row-wise sums always were).
+      const want = reference(Float64Array.from(x) as unknown as Float32Array, shape, axes, 0, (a, v) => a + v)
+      const absSum = reference(Float32Array.from(x, Math.abs), shape, axes, 0, (a, v) => a + v)
+      const got = new Float32Array(want.length)
+      jsKernels.ReduceSum(x, shape, axes, got)
+      for (let i = 0; i < got.length; i++)
+        expect(Math.abs(got[i]! - want[i]!), `sum ${where}`).toBeLessThanOrEqual(1e-6 * absSum[i]! + 1e-30)
+      if (trial % 10 === 0) x[gen.int(n)] = Number.NaN
+      for (const [name, init, f] of [
+        ['ReduceMax', -Infinity, max],
+        ['ReduceMin', Infinity, min],
+      ] as const) {
+        const wantExt = reference(x, shape, axes, init, f)
+        const gotExt = new Float32Array(wantExt.length)
+        jsKernels[name](x, shape, axes, gotExt)
+        expect(
+          gotExt.every((v, i) => Object.is(v, wantExt[i])),
+          `${name} ${where}`,
+        ).toBe(true)
+      }
+    }
+  })
+})
+
+describe('ReLU gradient', () => {
+  it('passes dy where x > 0 and multiplies it by 0 elsewhere (signed zeros and NaN as dy * 0)', () => {
+    const x = tensor([1, 0, -1, Number.NaN, 2, -3])
+    const dy = tensor([2, 3, -4, 5, Number.NaN, Number.POSITIVE_INFINITY])
+    expect(Array.from(reluGrad(dy, x).data)).toEqual([2, 0, -0, 0, Number.NaN, Number.NaN])
+  })
+
+  it('is the gradient of relu, and differentiable again in dy', () => {
+    const x = tensor([[1, -2, 3, -4]], { requiresGrad: true })
+    const dy = tensor([[0.5, 0.5, -1, 2]], { requiresGrad: true })
+    relu(x).backward(dy, { createGraph: true })
+    const gx = x.grad!
+    expect(gx.toArray()).toEqual([[0.5, 0, -1, 0]])
+    gx.sum().backward()
+    expect(dy.grad!.toArray()).toEqual([[1, 0, 1, 0]])
   })
 })

@@ -196,6 +196,21 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('ReluGrad: bit-identical to js (dy * 0 where x <= 0: signed zeros, NaN from an infinite dy)', () => {
+    for (const n of [4096, 4099, 10_003]) {
+      const [dy, x] = [rand(n), rand(n)]
+      x.set([Number.NaN, -0, 0, 1, -1, 2], n - 6)
+      dy.set([1, -2, -3, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN], n - 6)
+      const [d1, d2] = [new Float32Array(n), new Float32Array(n).fill(7)]
+      jsKernels.ReluGrad(dy, x, d1)
+      k.ReluGrad(dy, x, d2)
+      expect(mismatches(d2, d1)).toBe(0)
+      expect([Object.is(d2[n - 5], -0), Number.isNaN(d2[n - 2]!)]).toEqual([true, true])
+      const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + n)
+      expect(mismatches(arena, dy)).toBe(0)
+    }
+  })
+
   it('MaxPool: random windows (stride, padding, dilation, ceil-mode rows), values and argmax indices as js', () => {
     for (let t = 0; t < 40; t++) {
       const [kH, kW] = [int(1, 4), int(1, 4)]

@@ -650,6 +650,19 @@ export function relu(x: usize, y: usize, n: i32): void {
   }
 }
 
+/** dx = dy * (x > 0 ? 1 : 0): ReLU's backward (dy * 0, not 0, where x <= 0, as the js kernel). */
+export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const zero = f32x4.splat(0)
+  const one = f32x4.splat(1)
+  const n4 = n & ~3
+  let i = 0
+  for (; i < n4; i += 4) {
+    const pass = v128.and(one, f32x4.gt(v128.load(at(x, i)), zero))
+    v128.store(at(dx, i), f32x4.mul(v128.load(at(dy, i)), pass))
+  }
+  for (; i < n; i++) store<f32>(at(dx, i), load<f32>(at(dy, i)) * select<f32>(1, 0, load<f32>(at(x, i)) > 0))
+}
+
 /** Four floats at x[off], x[off + s], x[off + 2s], x[off + 3s]: one load for s = 1, two and a shuffle for s = 2. */
 @inline function gather4(x: usize, off: i32, s: i32): v128 {
   if (s == 1) return v128.load(at(x, off))

@@ -5,9 +5,10 @@
  */
 import { kernel } from '../backend.js'
 import type { DType } from '../dtype.js'
-import type { BinaryOpName, UnaryOpName } from '../kernel-table.js'
+import { ShapeError } from '../errors.js'
+import type { BinaryOpName, FloatArray, UnaryOpName } from '../kernel-table.js'
 import { type OpDef, apply, defineOp } from '../op.js'
-import { broadcastShapes } from '../shape.js'
+import { broadcastShapes, fmt, sameShape } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { broadcastStrides, constant, empty, operands, sumTo } from './util.js'
 
@@ -46,7 +47,28 @@ export const Cos = unaryOp('Cos', (dy, { inputs: [x] }) => [dy.mul(sin(x!)).neg(
 export const Tanh = unaryOp('Tanh', (dy, { output }) => [dy.mul(output.mul(output).neg().add(1))])
 // sigmoid' = a(1 - a) (https://d2l.ai/chapter_multilayer-perceptrons/mlp.html)
 export const Sigmoid = unaryOp('Sigmoid', (dy, { output }) => [dy.mul(output.mul(output.neg().add(1)))])
-export const Relu = unaryOp('Relu', (dy, { inputs: [x] }) => [dy.mul(x!.gt(0).to(dy.dtype))])
+export const Relu = unaryOp('Relu', (dy, { inputs: [x] }) => [reluGrad(dy, x!)])
+
+/**
+ * ReLU's backward, dy * (x > 0), as one op and one kernel pass (unfused it was a comparison, a cast and a
+ * product, each a full pass with its own allocation). Linear in dy, so its gradient is itself.
+ */
+const ReluGrad = defineOp({
+  name: 'ReluGrad',
+  forward: ([dy, x]) => {
+    const dx = empty(dy!.dtype, dy!.shape)
+    kernel('ReluGrad')(dy!.data as FloatArray, x!.to(dy!.dtype).data as FloatArray, dx.data as FloatArray)
+    return dx
+  },
+  backward: (g, { inputs: [, x] }) => [reluGrad(g, x!), null],
+})
+
+/** dy where x > 0, else dy * 0 (ReLU's gradient for input x and output gradient dy; shapes must match). */
+export function reluGrad(dy: Tensor, x: Tensor): Tensor {
+  if (!sameShape(dy.shape, x.shape))
+    throw new ShapeError(`reluGrad: dy has shape ${fmt(dy.shape)} but x has shape ${fmt(x.shape)}; they must match`)
+  return apply(ReluGrad, [dy, x], {})
+}
 export const Erf = unaryOp('Erf', (dy, { inputs: [x] }) => [
   dy.mul(
     x!

@@ -141,33 +141,109 @@ const binary =
     )
   }
 
+/**
+ * One reduction's two inner loops, written out per reduction so each is a monomorphic loop with its
+ * combining step inlined (a shared loop calling `f` per element runs several times slower): `run` folds a
+ * run of inputs into one value, `rows` folds a row of inputs into a row of outputs.
+ */
+interface Fold {
+  init: number
+  run(x: TypedArray, i: number, m: number, acc: number): number
+  rows(out: TypedArray, o: number, x: TypedArray, i: number, m: number): void
+}
+
+const sumFold: Fold = {
+  init: 0,
+  run(x, i, m, acc) {
+    for (let j = i; j < i + m; j++) acc += x[j]!
+    return acc
+  },
+  rows(out, o, x, i, m) {
+    for (let j = 0; j < m; j++) out[o + j]! += x[i + j]!
+  },
+}
+const prodFold: Fold = {
+  init: 1,
+  run(x, i, m, acc) {
+    for (let j = i; j < i + m; j++) acc *= x[j]!
+    return acc
+  },
+  rows(out, o, x, i, m) {
+    for (let j = 0; j < m; j++) out[o + j]! *= x[i + j]!
+  },
+}
+// NOTE: NaN propagates through max/min, as in PyTorch and ONNX Runtime.
+const maxFold: Fold = {
+  init: -Infinity,
+  run(x, i, m, acc) {
+    for (let j = i; j < i + m; j++) if (x[j]! > acc || Number.isNaN(x[j]!)) acc = x[j]!
+    return acc
+  },
+  rows(out, o, x, i, m) {
+    for (let j = 0; j < m; j++) if (x[i + j]! > out[o + j]! || Number.isNaN(x[i + j]!)) out[o + j] = x[i + j]!
+  },
+}
+const minFold: Fold = {
+  init: Infinity,
+  run(x, i, m, acc) {
+    for (let j = i; j < i + m; j++) if (x[j]! < acc || Number.isNaN(x[j]!)) acc = x[j]!
+    return acc
+  },
+  rows(out, o, x, i, m) {
+    for (let j = 0; j < m; j++) if (x[i + j]! < out[o + j]! || Number.isNaN(x[i + j]!)) out[o + j] = x[i + j]!
+  },
+}
+
+/**
+ * A reduction over `axes` of a dense tensor. Adjacent dims of the same kind (both reduced or both kept)
+ * merge and size-1 dims drop; the input is then walked once in row-major order: the innermost merged dim
+ * is one inner loop (a running value when it is reduced, a row of outputs when it is kept) and the dims
+ * outside it an odometer over output offsets. Every output folds its inputs in row-major order; a run
+ * along a reduced innermost dim is accumulated before it is rounded to the output's type.
+ */
 const reduce =
-  (init: number, f: (acc: number, x: number) => number): ReduceKernel =>
+  (fold: Fold): ReduceKernel =>
   (x, shape, axes, out) => {
-    out.fill(init)
-    // The output index of each input element: its strides with the reduced axes zeroed.
-    const outStrides = stridesOf(shape.map((d, i) => (axes.includes(i) ? 1 : d)))
-    axes.forEach((a) => {
-      outStrides[a] = 0
-    })
-    if (axes.every((a, i) => a === i)) {
-      // Leading axes (a sum over the batch): accumulate rows of the output size.
-      const inner = out.length
-      for (let i = 0; i < x.length; i += inner) for (let j = 0; j < inner; j++) out[j] = f(out[j]!, x[i + j]!)
-      return
-    }
-    if (axes.length === 1 && axes[0] === shape.length - 1) {
-      const inner = shape[shape.length - 1]!
-      for (let o = 0; o < out.length; o++) {
-        let acc = init
-        for (let j = 0; j < inner; j++) acc = f(acc, x[o * inner + j]!)
-        out[o] = acc
+    out.fill(fold.init)
+    // Merged dims: sizes, and the output stride of each (0 for a reduced dim).
+    const sizes: number[] = []
+    const reduced: boolean[] = []
+    shape.forEach((d, i) => {
+      if (d === 1) return
+      const r = axes.includes(i)
+      const l = sizes.length - 1
+      if (l >= 0 && reduced[l] === r) sizes[l]! *= d
+      else {
+        sizes.push(d)
+        reduced.push(r)
       }
+    })
+    const rank = sizes.length
+    if (rank === 0) {
+      if (x.length) out[0] = fold.run(x, 0, 1, out[0]!)
       return
     }
-    forEachIndex(shape, [outStrides], (i, [o]) => {
-      out[o!] = f(out[o!]!, x[i]!)
-    })
+    const outStrides = new Array<number>(rank).fill(0)
+    for (let d = rank - 1, s = 1; d >= 0; d--)
+      if (!reduced[d]) {
+        outStrides[d] = s
+        s *= sizes[d]!
+      }
+    const m = sizes[rank - 1]!
+    const innerReduced = reduced[rank - 1]!
+    const idx = new Array<number>(rank - 1).fill(0)
+    let o = 0
+    for (let i = 0; i < x.length; i += m) {
+      if (innerReduced) out[o] = fold.run(x, i, m, out[o]!)
+      else fold.rows(out, o, x, i, m)
+      // Next row: advance the odometer over the outer merged dims.
+      for (let d = rank - 2; d >= 0; d--) {
+        o += outStrides[d]!
+        if (++idx[d]! < sizes[d]!) break
+        o -= outStrides[d]! * sizes[d]!
+        idx[d] = 0
+      }
+    }
   }
 
 function argReduce(better: (a: number, b: number) => boolean) {
@@ -203,16 +279,21 @@ export const jsKernels: KernelTable = {
   ...(Object.fromEntries(binaryOpNames.map((k) => [k, binary(rows[k] ?? genericRow(binaryScalar[k]))])) as {
     [K in (typeof binaryOpNames)[number]]: BinaryKernel
   }),
-  ReduceSum: reduce(0, (acc, x) => acc + x),
-  ReduceProd: reduce(1, (acc, x) => acc * x),
-  // NOTE: NaN propagates through max/min, as in PyTorch and ONNX Runtime.
-  ReduceMax: reduce(-Infinity, (acc, x) => (x > acc || Number.isNaN(x) ? x : acc)),
-  ReduceMin: reduce(Infinity, (acc, x) => (x < acc || Number.isNaN(x) ? x : acc)),
+  ReduceSum: reduce(sumFold),
+  ReduceProd: reduce(prodFold),
+  ReduceMax: reduce(maxFold),
+  ReduceMin: reduce(minFold),
   ArgMax: argReduce((a, b) => a > b),
   ArgMin: argReduce((a, b) => a < b),
   MatMul: matmul,
   MatMulTransB: matmulTransB,
   ...convKernels,
+
+  ReluGrad(dy, x, dx) {
+    // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused
+    // dy * (x > 0) did.
+    for (let i = 0; i < dx.length; i++) dx[i] = dy[i]! * (x[i]! > 0 ? 1 : 0)
+  },
 
   StridedCopy(src, offset, shape, strides, out) {
     if (shape.length === 0) {

@@ -1,5 +1,6 @@
 /**
- * The `wasm` backend's memory-bound kernels: the four arithmetic ops with broadcasting, ReLU and max pooling,
+ * The `wasm` backend's memory-bound kernels: the four arithmetic ops with broadcasting, ReLU (and its gradient) and
+ * max pooling,
  * in WebAssembly SIMD on the calling thread. They are the element-wise work of a CNN's forward pass (batch
  * norm in eval mode is a per-channel Mul and Add, then ReLU, residual Adds, the stem's max pool); in JS,
  * ReLU and max pooling branch on the sign of random data and mispredict half the time.
@@ -78,6 +79,17 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       rt.f32.set(x as Float32Array, (base + px) >> 2)
       rt.exports.relu(base + px, base + py, n)
       out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
+    },
+    ReluGrad: (dy, x, dx) => {
+      const n = dx.length
+      if (n < WASM_MIN_ELEMENTS || !f32(dy, x, dx)) return js.ReluGrad(dy, x, dx)
+      const L = new Layout()
+      const [pdy, px, pdx] = [L.take(n), L.take(n), L.take(n)]
+      const base = rt.reserve(L.bytes)
+      rt.f32.set(dy as Float32Array, (base + pdy) >> 2)
+      rt.f32.set(x as Float32Array, (base + px) >> 2)
+      rt.exports.reluGrad(base + pdy, base + px, base + pdx, n)
+      dx.set(rt.f32.subarray((base + pdx) >> 2, ((base + pdx) >> 2) + n))
     },
     MaxPool: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => {
       if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool(x, y, indices, g)

@@ -34,6 +34,7 @@ export interface KernelExports {
     n: number,
   ): void
   relu(x: number, y: number, n: number): void
+  reluGrad(dy: number, x: number, dx: number, n: number): void
   maxPool2d(
     x: number,
     y: number,
