@@ -79,7 +79,7 @@ export type BinaryKernel = (
   b: TypedArray,
   bStrides: number[],
   out: TypedArray,
-  outShape: number[],
+  outShape: readonly number[],
 ) => void
 /** Reduce `x` (of `shape`) over sorted `axes` into `out` (the shape with those axes set to 1). */
 export type ReduceKernel = (x: TypedArray, shape: number[], axes: number[], out: TypedArray) => void
@@ -198,7 +198,7 @@ export interface OtherKernels {
     b: TypedArray,
     bStrides: number[],
     out: TypedArray,
-    outShape: number[],
+    outShape: readonly number[],
   ) => void
   /** Gather along `axis`: out[..., i, ...] = x[..., indices[i], ...] (indices flattened, already non-negative). */
   Gather: (x: TypedArray, shape: number[], axis: number, indices: Int32Array, out: TypedArray) => void

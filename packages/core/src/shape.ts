@@ -22,12 +22,15 @@ export function stridesOf(shape: Shape): number[] {
 export const fmt = (shape: Shape): string => `[${shape.join(', ')}]`
 
 export function sameShape(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i])
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** NumPy broadcasting: align trailing dims; each pair must be equal or one of them 1. */
-export function broadcastShapes(...shapes: Shape[]): number[] {
-  if (shapes.length === 2 && sameShape(shapes[0]!, shapes[1]!)) return [...shapes[0]!]
+export function broadcastShapes(...shapes: Shape[]): Shape {
+  // The same shape twice: that shape itself (a tensor's shape is frozen, so the output can share it).
+  if (shapes.length === 2 && sameShape(shapes[0]!, shapes[1]!)) return shapes[0]!
   const rank = Math.max(...shapes.map((s) => s.length))
   const out = new Array<number>(rank).fill(1)
   for (const s of shapes) {

@@ -12,12 +12,14 @@ import { type Shape, fmt, sizeOf, stridesOf } from './shape.js'
 
 export type NestedArray = number | boolean | NestedArray[]
 
+const frozen = (a: Shape): readonly number[] => (Object.isFrozen(a) ? a : Object.freeze(a.slice()))
+
 export class Tensor {
   readonly shape: readonly number[]
   readonly dtype: DType
   /** Backing storage, shared between views. */
   readonly storage: TypedArray
-  readonly strides: readonly number[]
+  #strides: readonly number[] | undefined
   readonly offset: number
   requiresGrad = false
   /** Accumulated gradient (leaves, and tensors that called retainGrad()). */
@@ -33,17 +35,29 @@ export class Tensor {
 
   constructor(storage: TypedArray, shape: Shape, strides?: Shape, offset = 0) {
     this.storage = storage
-    this.shape = Object.freeze(shape.slice())
+    // Shapes and strides are frozen copies; an already-frozen array is shared instead of copied again.
+    // NOTE: Object.freeze costs ~100 ns an array in V8, more than the rest of a small op, so an op's output
+    // reuses its input's frozen shape where they match, and dense strides are made only when asked for
+    // (docs/performance.md, "Small tensors and per-op overhead").
+    this.shape = frozen(shape)
     this.dtype = dtypeOf(storage)
     this.size = sizeOf(shape)
-    const dense = stridesOf(shape)
-    this.strides = Object.freeze(strides ? strides.slice() : dense)
     let contiguous = true
-    if (strides) for (let i = 0; i < shape.length; i++) contiguous &&= strides[i] === dense[i] || shape[i] === 1
+    if (strides) {
+      this.#strides = frozen(strides)
+      const dense = stridesOf(shape)
+      for (let i = 0; i < shape.length; i++) contiguous &&= strides[i] === dense[i] || shape[i] === 1
+    }
     this.isContiguous = contiguous
     this.offset = offset
     if (!strides && this.size !== storage.length)
       throw new ShapeError(`data has ${storage.length} elements but shape ${fmt(shape)} needs ${this.size}`)
+  }
+
+  /** Elements to step in storage per index of each dim (row-major for a tensor made without strides). */
+  get strides(): readonly number[] {
+    if (this.#strides === undefined) this.#strides = Object.freeze(stridesOf(this.shape))
+    return this.#strides
   }
 
   get rank(): number {

@@ -127,7 +127,7 @@ export const Expand = defineOp<{ shape: number[] }>({
   },
   onnx: (ctx, [x], { attrs }) => ctx.node('Expand', [x!, ctx.constant(attrs.shape, 'int64')]),
 })
-export function expand(x: Tensor, shape: number[]): Tensor {
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const off = shape.length - x.rank
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - off]! : d))
   if (off < 0 || x.shape.some((d, i) => d !== 1 && d !== target[i + off]))

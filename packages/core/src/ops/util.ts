@@ -5,17 +5,10 @@
 import { type DType, allocate, isFloat, promote } from '../dtype.js'
 import { ArgumentError, DTypeError } from '../errors.js'
 import type { FloatArray } from '../kernel-table.js'
-import { type Shape, sameShape, stridesOf } from '../shape.js'
+import { type Shape, sameShape, sizeOf, stridesOf } from '../shape.js'
 import { Tensor } from '../tensor.js'
 
-export const empty = (dtype: DType, shape: Shape): Tensor =>
-  new Tensor(
-    allocate(
-      dtype,
-      shape.reduce((a, b) => a * b, 1),
-    ),
-    shape,
-  )
+export const empty = (dtype: DType, shape: Shape): Tensor => new Tensor(allocate(dtype, sizeOf(shape)), shape)
 
 /** Turn a JS number into a 0-d tensor of `dtype`. */
 export const constant = (v: number, dtype: DType): Tensor => {

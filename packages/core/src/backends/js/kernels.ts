@@ -45,7 +45,11 @@ const unaryLoops: Partial<Record<(typeof unaryOpNames)[number], UnaryKernel>> = 
 }
 
 /** Walk every index of `shape`, keeping one flat offset per operand (by its strides). */
-export function forEachIndex(shape: number[], strides: number[][], fn: (i: number, offs: number[]) => void): void {
+export function forEachIndex(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  fn: (i: number, offs: number[]) => void,
+): void {
   const rank = shape.length
   const n = sizeOf(shape)
   const offs = strides.map(() => 0)
@@ -104,7 +108,11 @@ const genericRow =
  * Merge adjacent dims of `shape` that both operands walk as one (stride[d] = stride[d + 1] * shape[d + 1]),
  * dropping size-1 dims: a per-channel scale over (N, C, H, W) becomes (N, C, H*W) with strides (0, 1, 0).
  */
-export function collapse(shape: number[], as: number[], bs: number[]): [number[], number[], number[]] {
+export function collapse(
+  shape: readonly number[],
+  as: readonly number[],
+  bs: readonly number[],
+): [number[], number[], number[]] {
   const S: number[] = []
   const A: number[] = []
   const B: number[] = []
