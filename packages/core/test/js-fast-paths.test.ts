@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { jsKernels } from '../src/backends/js/kernels.js'
+import { erf, erfReference } from '../src/backends/js/unary.js'
 import { arange, relu, reluGrad } from '../src/ops/index.js'
 import { Generator } from '../src/random.js'
 import { tensor } from '../src/tensor.js'
@@ -192,5 +193,56 @@ describe('ReLU gradient', () => {
     expect(gx.toArray()).toEqual([[0.5, 0, -1, 0]])
     gx.sum().backward()
     expect(dy.grad!.toArray()).toEqual([[1, 0, 1, 0]])
+  })
+})
+
+describe('erf', () => {
+  // Python's math.erf (the C library's erf), by:
+  // python3 -c "import math; print([(x, math.erf(x)) for x in [0.0, 1e-8, 0.1, 0.5, ...]])"
+  const ERF_GOLDEN: [number, number][] = [
+    [0.0, 0.0],
+    [1e-8, 1.1283791670955126e-8],
+    [0.1, 0.1124629160182849],
+    [0.5, 0.5204998778130465],
+    [0.9, 0.7969082124228322],
+    [1.0, 0.8427007929497149],
+    [1.7, 0.9837904585907745],
+    [2.3, 0.9988568234026434],
+    [2.4999, 0.9995928300996666],
+    [2.6559, 0.9998273560644939],
+    [3.0001, 0.9999779234241298],
+    [4.0, 0.9999999845827421],
+    [5.5, 0.9999999999999927],
+    [5.999, 1.0],
+    [6.5, 1.0],
+    [-0.7, -0.6778011938374184],
+    [-2.9, -0.9999589021219005],
+  ]
+
+  it('the table-driven erf and its series reference agree with the C library to a few float64 ulps', () => {
+    for (const [x, want] of ERF_GOLDEN) {
+      expect(Math.abs(erf(x) - want), `erf(${x})`).toBeLessThanOrEqual(2e-15)
+      expect(Math.abs(erfReference(x) - want), `erfReference(${x})`).toBeLessThanOrEqual(2e-15)
+    }
+    expect([erf(Number.NaN), erf(Number.POSITIVE_INFINITY), erf(Number.NEGATIVE_INFINITY)]).toEqual([Number.NaN, 1, -1])
+  })
+
+  it('the table-driven erf equals the series within 4e-15 everywhere (each node, between nodes, both signs)', () => {
+    const gen = new Generator(3)
+    for (let i = 0; i < 20_000; i++) {
+      const x = i < 1000 ? (i - 500) / 64 : (gen.random() - 0.5) * 16
+      expect(Math.abs(erf(x) - erfReference(x)), `erf(${x})`).toBeLessThanOrEqual(4e-15)
+    }
+  })
+
+  it('the Erf and exact Gelu kernels map erf over the data', () => {
+    const x = Float64Array.from([-3, -0.5, 0, 0.25, 1, 2.75])
+    const [e, g] = [new Float64Array(6), new Float64Array(6)]
+    jsKernels.Erf(x, e, {})
+    jsKernels.Gelu(x, g, {})
+    x.forEach((v, i) => {
+      expect(e[i]).toBe(erf(v))
+      expect(g[i]).toBe(0.5 * v * (1 + erf(v / Math.SQRT2)))
+    })
   })
 })

@@ -12,7 +12,7 @@ import {
 } from '../../kernel-table.js'
 import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
-import { binaryScalar, unaryScalar } from './unary.js'
+import { binaryScalar, erf, unaryScalar } from './unary.js'
 import { matmul, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
 
@@ -41,6 +41,13 @@ const unaryLoops: Partial<Record<(typeof unaryOpNames)[number], UnaryKernel>> = 
   },
   Sigmoid: (x, out) => {
     for (let i = 0; i < x.length; i++) out[i] = 1 / (1 + Math.exp(-x[i]!))
+  },
+  Erf: (x, out) => {
+    for (let i = 0; i < x.length; i++) out[i] = erf(x[i]!)
+  },
+  Gelu: (x, out, attrs) => {
+    if (attrs.approximate === 'tanh') return unary(unaryScalar.Gelu)(x, out, attrs)
+    for (let i = 0; i < x.length; i++) out[i] = 0.5 * x[i]! * (1 + erf(x[i]! / Math.SQRT2))
   },
 }
 
