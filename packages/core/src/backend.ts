@@ -7,6 +7,8 @@
  */
 import { jsKernels } from './backends/js/kernels.js'
 import { type WasmBackend, compileKernels, createWasmBackend, warnOnce } from './backends/wasm/index.js'
+import { WasmMemoryError } from './backends/wasm/runtime.js'
+import type { TypedArray } from './dtype.js'
 import { BackendError } from './errors.js'
 import type { Backend, KernelTable } from './kernel-table.js'
 
@@ -79,6 +81,29 @@ export async function initBackend(): Promise<Backend> {
   active = undefined
   table = undefined
   return getBackend()
+}
+
+/**
+ * Run `fn` with `arrays` held in the active backend's memory: kernel calls inside `fn` that take one of them
+ * as an operand read it there instead of copying it in on every call (the wasm backend copies operands per
+ * call; a recurrent layer multiplies by the same weight at every time step). The arrays must not be modified
+ * inside `fn`. Where the backend cannot pin (js, or no memory left) `fn` simply runs.
+ */
+export function withPinned<T>(arrays: readonly TypedArray[], fn: () => T): T {
+  const b = getBackend()
+  let release: (() => void) | undefined
+  if (b.pin) {
+    try {
+      release = b.pin(arrays.filter((a): a is Float32Array => a instanceof Float32Array))
+    } catch (e) {
+      if (!(e instanceof WasmMemoryError)) throw e
+    }
+  }
+  try {
+    return fn()
+  } finally {
+    release?.()
+  }
 }
 
 /** Threads per kernel call of the wasm backend (the calling thread included). Default: available parallelism. */

@@ -246,4 +246,9 @@ export type KernelTable = { [K in UnaryOpName]: UnaryKernel } & { [K in BinaryOp
 export interface Backend {
   name: string
   kernels: Partial<KernelTable>
+  /**
+   * Hold `arrays` in the backend's own memory until the returned function is called, so kernels read them
+   * there instead of copying them per call (a backend whose kernels read JS memory has no such method).
+   */
+  pin?(arrays: readonly Float32Array[]): () => void
 }

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { getBackend, jsBackend, setBackend, tensor, ops } from '../src/index.js'
+import { getBackend, jsBackend, setBackend, tensor, ops, withPinned } from '../src/index.js'
 import { checkConv, convGeometry, expectClose, int, rand, gen } from './helpers/kernel-check.js'
 import { jsKernels } from '../src/backends/js/kernels.js'
 import { type WasmBackend, createWasmBackend, defaultThreads, hasRelaxedSimd } from '../src/backends/wasm/index.js'
@@ -196,6 +196,34 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('pinned operands are copied in once and read in place until released; scopes nest; the arena moves up and back', () => {
+    const [m, kk, n] = [3, 200, 150]
+    const a = rand(m * kk)
+    const w = rand(n * kk)
+    const want = new Float32Array(m * n)
+    jsKernels.MatMulTransB(a, w, want, m, kk, n, 1, 0)
+    const base = be.runtime.base
+    const release = be.pin!([w, w])
+    expect(be.runtime.pinned.get(w)).toBe(base)
+    expect(be.runtime.base).toBe(base + ((n * kk * 4 + 15) & ~15))
+    const innerRelease = be.pin!([w, a])
+    expect(be.runtime.pinned.get(w)).toBe(base)
+    const saved = w[0]!
+    // The kernel reads the pinned copy: a change to the JS array inside the scope is not seen (hence the rule
+    // that pinned arrays do not change), while the unpinned operand is copied per call as always.
+    w[0] = 1e6
+    const got = new Float32Array(m * n)
+    k.MatMulTransB(a, w, got, m, kk, n, 1, 0)
+    expectClose(got, want, kk)
+    innerRelease()
+    expect([be.runtime.pinned.has(a), be.runtime.pinned.has(w)]).toEqual([false, true])
+    release()
+    expect([be.runtime.base, be.runtime.pinned.size]).toEqual([base, 0])
+    k.MatMulTransB(a, w, got, m, kk, n, 1, 0)
+    expect(got[0]).not.toBeCloseTo(want[0]!, 1)
+    w[0] = saved
+  })
+
   it('ReluGrad: bit-identical to js (dy * 0 where x <= 0: signed zeros, NaN from an infinite dy)', () => {
     for (const n of [4096, 4099, 10_003]) {
       const [dy, x] = [rand(n), rand(n)]
@@ -344,6 +372,27 @@ describe('backend selection', () => {
       if (saved === undefined) delete process.env.REFNETS_THREADS
       else process.env.REFNETS_THREADS = saved
       warn.mockRestore()
+    }
+  })
+
+  it('withPinned runs its function on every backend, pins only on one that can, and releases on a throw', () => {
+    const prev = getBackend()
+    try {
+      const w = rand(64)
+      setBackend(jsBackend)
+      expect(withPinned([w], () => 7)).toBe(7)
+      const be = backends[0]![1]
+      setBackend(be)
+      const base = be.runtime.base
+      expect(withPinned([w], () => be.runtime.pinned.has(w))).toBe(true)
+      expect(() =>
+        withPinned([w], () => {
+          throw new Error('inside')
+        }),
+      ).toThrow('inside')
+      expect([be.runtime.base, be.runtime.pinned.size]).toEqual([base, 0])
+    } finally {
+      setBackend(prev)
     }
   })
 

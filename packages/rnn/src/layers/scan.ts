@@ -13,7 +13,7 @@
  * state). Gate orders are PyTorch's. The mask (T, B) carries the state through padding.
  * NOTE: the backward is computed with raw GEMMs, so it is not differentiable again.
  */
-import { type DType, Tensor, allocate, apply, defineOp, matmul, noGrad, transpose } from '@refnets/core'
+import { type DType, Tensor, allocate, apply, defineOp, matmul, noGrad, transpose, withPinned } from '@refnets/core'
 
 export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
 
@@ -55,8 +55,10 @@ export const RecurrentScan = defineOp<ScanAttrs>({
     const X = xp!.data as Arr
     const M = hasMask ? (mask!.data as Arr) : null
     const bias = hasBias ? (bHh!.data as Arr) : null
-    // (H, G*H), dense, read once per step
-    const wT = transpose(wHh!, 0, 1).contiguous()
+    // h W_hh^T per step: the GEMM reads W_hh (G*H, H) in place as its transposed operand, held in the
+    // backend's memory for the whole sequence (withPinned) instead of copied in at every step.
+    const W = wHh!.contiguous()
+    const wT = transpose(W, 0, 1)
     const out = allocate(dtype, (T + 2) * B * H) as Arr
     const s: Saved = {
       hPrev: allocate(dtype, T * B * H) as Arr,
@@ -71,51 +73,53 @@ export const RecurrentScan = defineOp<ScanAttrs>({
       h = Float32Array.from(h)
       if (c) c = Float32Array.from(c)
     }
-    for (let k = 0; k < T; k++) {
-      const t = reverse ? T - 1 - k : k
-      const sH = t * B * H
-      const sG = t * B * GH
-      s.hPrev.set(h, sH)
-      if (c) s.cPrev!.set(c, sH)
-      // (B, H) @ (H, G*H) -> (B, G*H)
-      const hhT = matmul(mat(h, [B, H]), wT).data as Arr
-      if (bias) for (let r = 0; r < B; r++) for (let j = 0; j < GH; j++) hhT[r * GH + j]! += bias[j]!
-      s.hh.set(hhT, sG)
-      for (let r = 0; r < B; r++) {
-        const m = M ? M[t * B + r]! : 1
-        const g0 = sG + r * GH
-        const a0 = r * GH
-        for (let j = 0; j < H; j++) {
-          const o = sH + r * H + j
-          let hn: number
-          if (G === 1) {
-            const pre = X[g0 + j]! + hhT[a0 + j]!
-            hn = mode === 'RNN_TANH' ? Math.tanh(pre) : pre > 0 ? pre : 0
-          } else if (G === 3) {
-            const rg = sig(X[g0 + j]! + hhT[a0 + j]!)
-            const z = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
-            const n = Math.tanh(X[g0 + 2 * H + j]! + rg * hhT[a0 + 2 * H + j]!)
-            hn = (1 - z) * n + z * h[r * H + j]!
-          } else {
-            const i = sig(X[g0 + j]! + hhT[a0 + j]!)
-            const f = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
-            const g = Math.tanh(X[g0 + 2 * H + j]! + hhT[a0 + 2 * H + j]!)
-            const og = sig(X[g0 + 3 * H + j]! + hhT[a0 + 3 * H + j]!)
-            const cn = f * c![r * H + j]! + i * g
-            s.cNew![o] = cn
-            hn = og * Math.tanh(cn)
-            if (m !== 0) c![r * H + j] = m === 1 ? cn : c![r * H + j]! + m * (cn - c![r * H + j]!)
+    withPinned([W.data], () => {
+      for (let k = 0; k < T; k++) {
+        const t = reverse ? T - 1 - k : k
+        const sH = t * B * H
+        const sG = t * B * GH
+        s.hPrev.set(h, sH)
+        if (c) s.cPrev!.set(c, sH)
+        // (B, H) @ (H, G*H) -> (B, G*H)
+        const hhT = matmul(mat(h, [B, H]), wT).data as Arr
+        if (bias) for (let r = 0; r < B; r++) for (let j = 0; j < GH; j++) hhT[r * GH + j]! += bias[j]!
+        s.hh.set(hhT, sG)
+        for (let r = 0; r < B; r++) {
+          const m = M ? M[t * B + r]! : 1
+          const g0 = sG + r * GH
+          const a0 = r * GH
+          for (let j = 0; j < H; j++) {
+            const o = sH + r * H + j
+            let hn: number
+            if (G === 1) {
+              const pre = X[g0 + j]! + hhT[a0 + j]!
+              hn = mode === 'RNN_TANH' ? Math.tanh(pre) : pre > 0 ? pre : 0
+            } else if (G === 3) {
+              const rg = sig(X[g0 + j]! + hhT[a0 + j]!)
+              const z = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
+              const n = Math.tanh(X[g0 + 2 * H + j]! + rg * hhT[a0 + 2 * H + j]!)
+              hn = (1 - z) * n + z * h[r * H + j]!
+            } else {
+              const i = sig(X[g0 + j]! + hhT[a0 + j]!)
+              const f = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
+              const g = Math.tanh(X[g0 + 2 * H + j]! + hhT[a0 + 2 * H + j]!)
+              const og = sig(X[g0 + 3 * H + j]! + hhT[a0 + 3 * H + j]!)
+              const cn = f * c![r * H + j]! + i * g
+              s.cNew![o] = cn
+              hn = og * Math.tanh(cn)
+              if (m !== 0) c![r * H + j] = m === 1 ? cn : c![r * H + j]! + m * (cn - c![r * H + j]!)
+            }
+            s.hNew[o] = hn
+            out[o] = hn * m
           }
-          s.hNew[o] = hn
-          out[o] = hn * m
-        }
-        // Update h after the row is done (GRU reads h_{t-1} above).
-        for (let j = 0; j < H; j++) {
-          const o = sH + r * H + j
-          if (m !== 0) h[r * H + j] = m === 1 ? s.hNew[o]! : h[r * H + j]! + m * (s.hNew[o]! - h[r * H + j]!)
+          // Update h after the row is done (GRU reads h_{t-1} above).
+          for (let j = 0; j < H; j++) {
+            const o = sH + r * H + j
+            if (m !== 0) h[r * H + j] = m === 1 ? s.hNew[o]! : h[r * H + j]! + m * (s.hNew[o]! - h[r * H + j]!)
+          }
         }
       }
-    }
+    })
     out.set(h, T * B * H)
     if (c) out.set(c, (T + 1) * B * H)
     const y = new Tensor(out, [T + 2, B, H])
@@ -139,72 +143,74 @@ export const RecurrentScan = defineOp<ScanAttrs>({
     const dc = Float64Array.from(D.subarray((T + 1) * B * H, (T + 2) * B * H))
     const dhNew = new Float64Array(B * H)
     const dcNew = new Float64Array(B * H)
-    for (let k = T - 1; k >= 0; k--) {
-      const t = reverse ? T - 1 - k : k
-      const sH = t * B * H
-      const sG = t * B * GH
-      for (let r = 0; r < B; r++) {
-        const m = M ? M[t * B + r]! : 1
-        for (let j = 0; j < H; j++) {
-          const q = r * H + j
-          // y_t = m * hNew; h_t = h_{t-1} + m * (hNew - h_{t-1})
-          dhNew[q] = m * (dh[q]! + D[sH + q]!)
-          dh[q] = (1 - m) * dh[q]!
-          dcNew[q] = m * dc[q]!
-          dc[q] = (1 - m) * dc[q]!
-        }
-      }
-      for (let r = 0; r < B; r++) {
-        const g0 = sG + r * GH
-        for (let j = 0; j < H; j++) {
-          const q = r * H + j
-          const o = sH + q
-          const dn = dhNew[q]!
-          if (G === 1) {
-            const hn = s.hNew[o]!
-            const da = mode === 'RNN_TANH' ? dn * (1 - hn * hn) : hn > 0 ? dn : 0
-            dxp[g0 + j] = da
-            dhh[g0 + j] = da
-          } else if (G === 3) {
-            const hn3 = s.hh[g0 + 2 * H + j]!
-            const rg = sig(X[g0 + j]! + s.hh[g0 + j]!)
-            const z = sig(X[g0 + H + j]! + s.hh[g0 + H + j]!)
-            const n = Math.tanh(X[g0 + 2 * H + j]! + rg * hn3)
-            const hp = s.hPrev[o]!
-            const dan = dn * (1 - z) * (1 - n * n)
-            const dar = dan * hn3 * rg * (1 - rg)
-            const daz = dn * (hp - n) * z * (1 - z)
-            dxp[g0 + j] = dar
-            dxp[g0 + H + j] = daz
-            dxp[g0 + 2 * H + j] = dan
-            dhh[g0 + j] = dar
-            dhh[g0 + H + j] = daz
-            dhh[g0 + 2 * H + j] = dan * rg
-            dh[q]! += dn * z
-          } else {
-            const i = sig(X[g0 + j]! + s.hh[g0 + j]!)
-            const f = sig(X[g0 + H + j]! + s.hh[g0 + H + j]!)
-            const g = Math.tanh(X[g0 + 2 * H + j]! + s.hh[g0 + 2 * H + j]!)
-            const og = sig(X[g0 + 3 * H + j]! + s.hh[g0 + 3 * H + j]!)
-            const th = Math.tanh(s.cNew![o]!)
-            const cp = s.cPrev![o]!
-            const dcT = dcNew[q]! + dn * og * (1 - th * th)
-            const ai = dcT * g * i * (1 - i)
-            const af = dcT * cp * f * (1 - f)
-            const ag = dcT * i * (1 - g * g)
-            const ao = dn * th * og * (1 - og)
-            dxp[g0 + j] = dhh[g0 + j] = ai
-            dxp[g0 + H + j] = dhh[g0 + H + j] = af
-            dxp[g0 + 2 * H + j] = dhh[g0 + 2 * H + j] = ag
-            dxp[g0 + 3 * H + j] = dhh[g0 + 3 * H + j] = ao
-            dc[q]! += dcT * f
+    withPinned([W.data], () => {
+      for (let k = T - 1; k >= 0; k--) {
+        const t = reverse ? T - 1 - k : k
+        const sH = t * B * H
+        const sG = t * B * GH
+        for (let r = 0; r < B; r++) {
+          const m = M ? M[t * B + r]! : 1
+          for (let j = 0; j < H; j++) {
+            const q = r * H + j
+            // y_t = m * hNew; h_t = h_{t-1} + m * (hNew - h_{t-1})
+            dhNew[q] = m * (dh[q]! + D[sH + q]!)
+            dh[q] = (1 - m) * dh[q]!
+            dcNew[q] = m * dc[q]!
+            dc[q] = (1 - m) * dc[q]!
           }
         }
+        for (let r = 0; r < B; r++) {
+          const g0 = sG + r * GH
+          for (let j = 0; j < H; j++) {
+            const q = r * H + j
+            const o = sH + q
+            const dn = dhNew[q]!
+            if (G === 1) {
+              const hn = s.hNew[o]!
+              const da = mode === 'RNN_TANH' ? dn * (1 - hn * hn) : hn > 0 ? dn : 0
+              dxp[g0 + j] = da
+              dhh[g0 + j] = da
+            } else if (G === 3) {
+              const hn3 = s.hh[g0 + 2 * H + j]!
+              const rg = sig(X[g0 + j]! + s.hh[g0 + j]!)
+              const z = sig(X[g0 + H + j]! + s.hh[g0 + H + j]!)
+              const n = Math.tanh(X[g0 + 2 * H + j]! + rg * hn3)
+              const hp = s.hPrev[o]!
+              const dan = dn * (1 - z) * (1 - n * n)
+              const dar = dan * hn3 * rg * (1 - rg)
+              const daz = dn * (hp - n) * z * (1 - z)
+              dxp[g0 + j] = dar
+              dxp[g0 + H + j] = daz
+              dxp[g0 + 2 * H + j] = dan
+              dhh[g0 + j] = dar
+              dhh[g0 + H + j] = daz
+              dhh[g0 + 2 * H + j] = dan * rg
+              dh[q]! += dn * z
+            } else {
+              const i = sig(X[g0 + j]! + s.hh[g0 + j]!)
+              const f = sig(X[g0 + H + j]! + s.hh[g0 + H + j]!)
+              const g = Math.tanh(X[g0 + 2 * H + j]! + s.hh[g0 + 2 * H + j]!)
+              const og = sig(X[g0 + 3 * H + j]! + s.hh[g0 + 3 * H + j]!)
+              const th = Math.tanh(s.cNew![o]!)
+              const cp = s.cPrev![o]!
+              const dcT = dcNew[q]! + dn * og * (1 - th * th)
+              const ai = dcT * g * i * (1 - i)
+              const af = dcT * cp * f * (1 - f)
+              const ag = dcT * i * (1 - g * g)
+              const ao = dn * th * og * (1 - og)
+              dxp[g0 + j] = dhh[g0 + j] = ai
+              dxp[g0 + H + j] = dhh[g0 + H + j] = af
+              dxp[g0 + 2 * H + j] = dhh[g0 + 2 * H + j] = ag
+              dxp[g0 + 3 * H + j] = dhh[g0 + 3 * H + j] = ao
+              dc[q]! += dcT * f
+            }
+          }
+        }
+        // dh_{t-1} += da_t W_hh: (B, G*H) @ (G*H, H) -> (B, H)
+        const back = noGrad(() => matmul(mat(dhh.subarray(sG, sG + B * GH) as Arr, [B, GH]), W).data)
+        for (let q = 0; q < B * H; q++) dh[q]! += back[q]!
       }
-      // dh_{t-1} += da_t W_hh: (B, G*H) @ (G*H, H) -> (B, H)
-      const back = noGrad(() => matmul(mat(dhh.subarray(sG, sG + B * GH) as Arr, [B, GH]), W).data)
-      for (let q = 0; q < B * H; q++) dh[q]! += back[q]!
-    }
+    })
     // dW_hh = sum_t da_t^T h_{t-1}: (G*H, T*B) @ (T*B, H), one GEMM over every step
     const dW = wHh!.requiresGrad
       ? noGrad(() => matmul(transpose(mat(dhh, [T * B, GH]), 0, 1), mat(s.hPrev, [T * B, H])))

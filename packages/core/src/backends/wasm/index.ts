@@ -78,6 +78,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     runtime: rt,
     threads: Math.max(1, Math.floor(opts.threads ?? defaultThreads())),
     kernels: {},
+    pin: (arrays) => rt.pin(arrays),
     setThreads(n: number) {
       if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`setThreads: expected a positive integer, got ${n}`)
       if (n !== backend.threads) backend.close()

@@ -123,26 +123,29 @@ function gemm(
 ): void {
   const { rt } = ctx
   const { n: threads, run } = threadsFor(ctx, m * k * n * batch)
+  // A pinned operand (see WasmRuntime.pin) is read where it already lies.
+  const pinA = rt.pinned.get(a)
+  const pinB = rt.pinned.get(b)
   const L = new Layout()
   const params = L.take(PARAMS_INTS)
   const scratch = L.take((rt.gemmScratch / 4) * threads)
-  const pa = L.take(aLen)
-  const pb = L.take(bLen)
+  const pa = pinA === undefined ? L.take(aLen) : 0
+  const pb = pinB === undefined ? L.take(bLen) : 0
   const pc = L.take(batch * m * n)
   const base = rt.reserve(L.bytes)
   const f32 = rt.f32
-  f32.set(a.length === aLen ? a : a.subarray(0, aLen), (base + pa) >> 2)
-  f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
+  if (pinA === undefined) f32.set(a.length === aLen ? a : a.subarray(0, aLen), (base + pa) >> 2)
+  if (pinB === undefined) f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
   writeParams(rt.i32, base + params, GEMM, {
     batch,
     m,
     n,
     k,
-    a: base + pa,
+    a: pinA ?? base + pa,
     aBS,
     rsA,
     csA,
-    b: base + pb,
+    b: pinB ?? base + pb,
     bBS,
     rsB,
     csB,

@@ -8,7 +8,8 @@
  * Node 22+ and current browsers have it on.
  *
  * Memory: tensors stay ordinary JS typed arrays. A kernel call copies its operands into this memory, runs,
- * and copies the result out (docs/performance.md has the measurements behind that choice: the copies cost
+ * and copies the result out (except operands pinned for a scope, such as a recurrent layer's weights over its time
+ * steps: see `pin`) (docs/performance.md has the measurements behind that choice: the copies cost
  * O(n^2) against the kernels' O(n^3), and nothing a user holds can be detached by memory growth). The memory
  * is shared (a SharedArrayBuffer), so the worker threads of pool.ts run the same kernels on it.
  */
@@ -118,8 +119,10 @@ export class WasmRuntime {
   readonly module: WebAssembly.Module
   readonly memory: WebAssembly.Memory
   readonly exports: KernelExports
-  /** First free byte above the module's static data (16-aligned). */
-  readonly base: number
+  /** First free byte above the module's static data and any pinned operands (16-aligned): the arena's start. */
+  base: number
+  /** Operands copied in once for a scope (see `pin`): each array and the byte offset of its copy. */
+  readonly pinned = new Map<Float32Array, number>()
   /** Bytes of scratch one thread needs for GEMM packing. */
   readonly gemmScratch: number
   f32: Float32Array
@@ -136,6 +139,30 @@ export class WasmRuntime {
     this.gemmScratch = this.exports.GEMM_SCRATCH.value as number
     this.f32 = new Float32Array(this.memory.buffer)
     this.i32 = new Int32Array(this.memory.buffer)
+  }
+
+  /**
+   * Copy `arrays` into memory once, below the arena, and keep them there until the returned function is
+   * called: kernel calls in between read those operands in place instead of copying them in. The arrays must
+   * not change meanwhile. Scopes nest (release them in reverse order); an array already pinned is not copied
+   * again. Throws a WasmMemoryError (and pins nothing) past the 2 GiB maximum.
+   */
+  pin(arrays: readonly Float32Array[]): () => void {
+    const start = this.base
+    const fresh = [...new Set(arrays)].filter((a) => !this.pinned.has(a))
+    const size = (a: Float32Array) => (a.length * 4 + 15) & ~15
+    this.reserve(fresh.reduce((n, a) => n + size(a), 0))
+    let at = start
+    for (const a of fresh) {
+      this.f32.set(a, at >> 2)
+      this.pinned.set(a, at)
+      at += size(a)
+    }
+    this.base = at
+    return () => {
+      for (const a of fresh) this.pinned.delete(a)
+      this.base = start
+    }
   }
 
   /** Make room for `bytes` bytes at `base`; throws a WasmMemoryError past the 2 GiB maximum. */
