@@ -154,7 +154,43 @@ export interface ConvKernels {
   AveragePoolGrad: (dy: FloatArray, dx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean) => void
 }
 
+/**
+ * One recurrent layer in one direction over a sequence (the time loop of ONNX RNN / GRU / LSTM, PyTorch's gate
+ * orders): mode 0 tanh RNN, 1 ReLU RNN, 2 GRU (linear_before_reset, as PyTorch), 3 LSTM.
+ */
+export interface RecurrentScanArgs {
+  mode: 0 | 1 | 2 | 3
+  T: number
+  B: number
+  H: number
+  reverse: boolean
+  /** (T, B, G*H) input projections x W_ih^T + b_ih, G = 1, 3 or 4 gate blocks. */
+  xp: FloatArray
+  /** (G*H, H) recurrent weight W_hh, row-major. */
+  w: FloatArray
+  /** (G*H) recurrent bias b_hh, or null. */
+  bias: FloatArray | null
+  /** (T, B) step weights: 1 runs the step, 0 carries the state through (padding); null: all 1. */
+  mask: FloatArray | null
+  /** (B, H) initial state, overwritten with the final one; c only for LSTM. */
+  h: FloatArray
+  c: FloatArray | null
+  /** (T, B, H) outputs h_t * mask. */
+  y: FloatArray
+  /** What backpropagation through time needs, filled when given (each (T, B, H) but hh (T, B, G*H)):
+   *  the state before each step, the recurrent products h_{t-1} W_hh^T + b_hh, and the new h (c for LSTM). */
+  saved: {
+    hPrev: FloatArray
+    cPrev: FloatArray | null
+    hh: FloatArray
+    hNew: FloatArray
+    cNew: FloatArray | null
+  } | null
+}
+
 export interface OtherKernels {
+  /** The time loop of a recurrent layer (see RecurrentScanArgs). */
+  RecurrentScan: (args: RecurrentScanArgs) => void
   /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
   ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind

@@ -33,6 +33,8 @@ const KERNELS_WITHOUT_ONNX_TYPE: Record<string, string> = {
   // The adjoints of Gather and GatherElements (GatherGrad's and ScatterElements' kernels): add, not assign.
   ScatterAdd: 'scatter-add along an axis',
   ScatterElementsAdd: "ScatterElements with reduction 'add'",
+  // @refnets/rnn's RecurrentScan op (its layers export as the ONNX RNN / GRU / LSTM nodes).
+  RecurrentScan: "a recurrent layer's time loop",
 }
 
 describe('op keys', () => {

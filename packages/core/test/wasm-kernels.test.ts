@@ -239,6 +239,59 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('RecurrentScan: every mode, masks (0, 1, fractional), reverse, H % 4 != 0, states and saved arrays as js', () => {
+    for (let t = 0; t < 24; t++) {
+      const mode = (t % 4) as 0 | 1 | 2 | 3
+      const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
+      // B * G*H * H >= 4096 multiply-adds per step: the size from which the layer runs in wasm.
+      const [T, B, H] = [int(1, 7), int(1, 3), t < 4 ? 64 : mode <= 1 ? int(65, 99) : int(37, 70)]
+      const withMask = t % 3 !== 0
+      const mask = withMask ? Float32Array.from(rand(T * B), (v) => (v < -0.3 ? 0 : v > 0.6 ? 0.5 : 1)) : null
+      const args = () => ({
+        mode,
+        T,
+        B,
+        H,
+        reverse: t % 2 === 1,
+        xp: rand(T * B * G * H),
+        w: Float32Array.from(rand(G * H * H), (v) => v / Math.sqrt(H)),
+        bias: t % 5 === 0 ? null : rand(G * H),
+        mask,
+        h: rand(B * H),
+        c: mode === 3 ? rand(B * H) : null,
+        y: new Float32Array(T * B * H),
+        saved:
+          t % 2 === 0
+            ? {
+                hPrev: new Float32Array(T * B * H),
+                cPrev: mode === 3 ? new Float32Array(T * B * H) : null,
+                hh: new Float32Array(T * B * G * H),
+                hNew: new Float32Array(T * B * H),
+                cNew: mode === 3 ? new Float32Array(T * B * H) : null,
+              }
+            : null,
+      })
+      const want = args()
+      const got = { ...want, h: want.h.slice(), c: want.c?.slice() ?? null, y: new Float32Array(T * B * H).fill(7) }
+      if (want.saved) got.saved = { ...want.saved }
+      if (got.saved)
+        for (const key of Object.keys(got.saved) as (keyof typeof got.saved)[])
+          got.saved[key] = got.saved[key]?.slice().fill(7) as Float32Array
+      jsKernels.RecurrentScan(want)
+      k.RecurrentScan(got)
+      // The gates in float32 with polynomial exp (relative error ~1e-7) against float64 Math.exp.
+      expectClose(got.y, want.y, H)
+      expectClose(got.h, want.h, H)
+      if (want.c) expectClose(got.c!, want.c, H)
+      if (want.saved)
+        for (const key of Object.keys(want.saved) as (keyof typeof want.saved)[])
+          if (want.saved[key]) expectClose(got.saved![key]!, want.saved[key]!, H)
+      // It ran in wasm: the arena starts with the copied-in input projections.
+      const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + want.xp.length)
+      expect(mismatches(arena, want.xp)).toBe(0)
+    }
+  })
+
   it('MaxPool: random windows (stride, padding, dilation, ceil-mode rows), values and argmax indices as js', () => {
     for (let t = 0; t < 40; t++) {
       const [kH, kW] = [int(1, 4), int(1, 4)]

@@ -748,6 +748,159 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   }
 }
 
+// ---- recurrent layers ------------------------------------------------------------------------------
+/**
+ * e^x in four lanes: x = n ln 2 + r with n = round(x / ln 2) and |r| <= ln 2 / 2 (ln 2 split in two constants,
+ * Cody and Waite's reduction, so n ln 2 is exact enough), e^r by its Taylor polynomial to degree 7 (truncation
+ * error r^8 / 8! < 6e-9, below float32 rounding), then 2^n put in the exponent bits. x is clamped to
+ * [-87, 88], where 2^n stays a normal float.
+ */
+@inline function exp4(x: v128): v128 {
+  const xc = f32x4.max(f32x4.min(x, f32x4.splat(88)), f32x4.splat(-87))
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)))
+  const r = f32x4.add(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(2.12194440e-4)))
+  let p = f32x4.splat(1.0 / 5040)
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
+  return f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23))
+}
+
+@inline function sigmoid4(x: v128): v128 {
+  const one = f32x4.splat(1)
+  return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))))
+}
+
+/** tanh x = 2 sigmoid(2x) - 1 (absolute error ~1e-7). */
+@inline function tanh4(x: v128): v128 {
+  return f32x4.sub(f32x4.mul(f32x4.splat(2), sigmoid4(f32x4.add(x, x))), f32x4.splat(1))
+}
+
+/** Four floats at base[off], or (not full: a last unit on its own) one float in every lane. */
+@inline function ld(base: usize, off: i32, full: bool): v128 {
+  return full ? v128.load(at(base, off)) : f32x4.splat(load<f32>(at(base, off)))
+}
+
+/**
+ * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
+ * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
+ * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, four rows of W_hh at a time, into
+ * `hh` (B * G*H floats of scratch unless saved); then the gates four units at a time. `saved` pointers are 0
+ * when nothing is saved.
+ */
+export function recurrentScan(mode: i32, T: i32, B: i32, H: i32, reverse: bool, xp: usize, w: usize, bias: usize,
+  mask: usize, h: usize, c: usize, y: usize, hhScratch: usize, sHPrev: usize, sCPrev: usize, sHh: usize,
+  sHNew: usize, sCNew: usize): void {
+  const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
+  const GH = G * H
+  const H4 = H & ~3
+  const zero = f32x4.splat(0)
+  const one = f32x4.splat(1)
+  for (let k = 0; k < T; k++) {
+    const t = reverse ? T - 1 - k : k
+    const sH = t * B * H
+    const sG = t * B * GH
+    if (sHPrev) memory.copy(at(sHPrev, sH), h, <usize>(B * H) << 2)
+    if (sCPrev) memory.copy(at(sCPrev, sH), c, <usize>(B * H) << 2)
+    const hh = sHh ? at(sHh, sG) : hhScratch
+    // hh = h W_hh^T + b_hh
+    for (let r = 0; r < B; r++) {
+      const hr = at(h, r * H)
+      const out = at(hh, r * GH)
+      let j = 0
+      for (; j + 4 <= GH; j += 4) {
+        const w0 = at(w, j * H), w1 = at(w0, H), w2 = at(w1, H), w3 = at(w2, H)
+        let s0 = zero, s1 = zero, s2 = zero, s3 = zero
+        for (let q = 0; q < H4; q += 4) {
+          const x = v128.load(at(hr, q))
+          s0 = madd(x, v128.load(at(w0, q)), s0)
+          s1 = madd(x, v128.load(at(w1, q)), s1)
+          s2 = madd(x, v128.load(at(w2, q)), s2)
+          s3 = madd(x, v128.load(at(w3, q)), s3)
+        }
+        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
+        for (let q = H4; q < H; q++) {
+          const x = load<f32>(at(hr, q))
+          t0 += x * load<f32>(at(w0, q)); t1 += x * load<f32>(at(w1, q))
+          t2 += x * load<f32>(at(w2, q)); t3 += x * load<f32>(at(w3, q))
+        }
+        if (bias) {
+          t0 += load<f32>(at(bias, j)); t1 += load<f32>(at(bias, j + 1))
+          t2 += load<f32>(at(bias, j + 2)); t3 += load<f32>(at(bias, j + 3))
+        }
+        store<f32>(at(out, j), t0); store<f32>(at(out, j + 1), t1)
+        store<f32>(at(out, j + 2), t2); store<f32>(at(out, j + 3), t3)
+      }
+      for (; j < GH; j++) {
+        const w0 = at(w, j * H)
+        let s = zero
+        for (let q = 0; q < H4; q += 4) s = madd(v128.load(at(hr, q)), v128.load(at(w0, q)), s)
+        let t0 = hsum(s)
+        for (let q = H4; q < H; q++) t0 += load<f32>(at(hr, q)) * load<f32>(at(w0, q))
+        store<f32>(at(out, j), bias ? t0 + load<f32>(at(bias, j)) : t0)
+      }
+    }
+    // The gates, four units at a time; the last H % 4 units one lane each.
+    for (let r = 0; r < B; r++) {
+      const m: f32 = mask ? load<f32>(at(mask, t * B + r)) : 1
+      const mv = f32x4.splat(m)
+      const X = at(xp, sG + r * GH)
+      const A = at(hh, r * GH)
+      const hr = at(h, r * H)
+      const cr = c ? at(c, r * H) : 0
+      for (let j = 0; j < H; j += 4) {
+        const full = j + 4 <= H
+        // Loads of four units, or of one (the tail) splat across the lanes.
+        let hn: v128
+        const hp = ld(hr, j, full)
+        if (mode <= 1) {
+          const pre = f32x4.add(ld(X, j, full), ld(A, j, full))
+          hn = mode == 0 ? tanh4(pre) : f32x4.max(pre, zero)
+        } else if (mode == 2) {
+          const rg = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
+          const z = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
+          const n = tanh4(f32x4.add(ld(X, 2 * H + j, full), f32x4.mul(rg, ld(A, 2 * H + j, full))))
+          hn = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, hp))
+        } else {
+          const ig = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
+          const f = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
+          const g = tanh4(f32x4.add(ld(X, 2 * H + j, full), ld(A, 2 * H + j, full)))
+          const og = sigmoid4(f32x4.add(ld(X, 3 * H + j, full), ld(A, 3 * H + j, full)))
+          const cp = ld(cr, j, full)
+          const cn = f32x4.add(f32x4.mul(f, cp), f32x4.mul(ig, g))
+          hn = f32x4.mul(og, tanh4(cn))
+          const cm = m == 1 ? cn : m == 0 ? cp : f32x4.add(cp, f32x4.mul(mv, f32x4.sub(cn, cp)))
+          if (full) {
+            if (sCNew) v128.store(at(sCNew, sH + r * H + j), cn)
+            v128.store(at(cr, j), cm)
+          } else {
+            if (sCNew) store<f32>(at(sCNew, sH + r * H + j), f32x4.extract_lane(cn, 0))
+            store<f32>(at(cr, j), f32x4.extract_lane(cm, 0))
+          }
+        }
+        const hm = m == 1 ? hn : m == 0 ? hp : f32x4.add(hp, f32x4.mul(mv, f32x4.sub(hn, hp)))
+        const yv = f32x4.mul(hn, mv)
+        if (full) {
+          if (sHNew) v128.store(at(sHNew, sH + r * H + j), hn)
+          v128.store(at(y, sH + r * H + j), yv)
+          // h is read by the GRU update of the same units only, so it can be written here.
+          v128.store(at(hr, j), hm)
+        } else {
+          // One unit at a time for the tail: j advances by 4 but only unit j is done; the others follow.
+          if (sHNew) store<f32>(at(sHNew, sH + r * H + j), f32x4.extract_lane(hn, 0))
+          store<f32>(at(y, sH + r * H + j), f32x4.extract_lane(yv, 0))
+          store<f32>(at(hr, j), f32x4.extract_lane(hm, 0))
+          j -= 3
+        }
+      }
+    }
+  }
+}
+
 // ---- calibration -----------------------------------------------------------------------------------
 /**
  * The machine's SIMD peak: `iters` steps of 12 independent multiply-add chains on registers only

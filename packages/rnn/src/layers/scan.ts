@@ -2,9 +2,9 @@
  * One recurrent layer in one direction over a whole sequence as a single op, with
  * backpropagation through time written out (Werbos 1990, https://doi.org/10.1109/5.58337;
  * https://d2l.ai/chapter_recurrent-neural-networks/bptt.html). Given the input projections of all
- * steps xp = X W_ih^T + b_ih (one GEMM, computed outside with ops), the forward runs the recurrent
- * GEMM h_{t-1} W_hh^T per step and the gate arithmetic in plain loops, saving h_{t-1}, c_{t-1} and
- * the gate inputs. The backward walks the steps in reverse: the gate derivatives, one GEMM per step
+ * steps xp = X W_ih^T + b_ih (one GEMM, computed outside with ops), the forward is one backend
+ * kernel call (`RecurrentScan`: per step the recurrent product h_{t-1} W_hh^T + b_hh and the gates),
+ * saving h_{t-1}, c_{t-1} and the gate inputs when a gradient will be needed. The backward walks the steps in reverse: the gate derivatives, one GEMM per step
  * for dh_{t-1} = da_t W_hh, and, after the loop, dW_hh = sum_t da_t^T h_{t-1} as ONE GEMM over all
  * steps. Composing the same computation from per-step ops costs O(T^2) in autograd (each step's
  * slice of xp sends back a full-size gradient) and allocates a dozen tensors per step.
@@ -13,12 +13,26 @@
  * state). Gate orders are PyTorch's. The mask (T, B) carries the state through padding.
  * NOTE: the backward is computed with raw GEMMs, so it is not differentiable again.
  */
-import { type DType, Tensor, allocate, apply, defineOp, matmul, noGrad, transpose, withPinned } from '@refnets/core'
+import {
+  type DType,
+  Tensor,
+  allocate,
+  apply,
+  defineOp,
+  isGradEnabled,
+  kernel,
+  matmul,
+  noGrad,
+  transpose,
+  withPinned,
+} from '@refnets/core'
 
 export type RecurrentMode = 'RNN_TANH' | 'RNN_RELU' | 'GRU' | 'LSTM'
 
 /** Gate blocks per mode: G in the (G*H, .) weight shapes. */
 export const GATES: Record<RecurrentMode, number> = { RNN_TANH: 1, RNN_RELU: 1, GRU: 3, LSTM: 4 }
+/** The backend kernel's mode numbers (RecurrentScanArgs). */
+const MODE = { RNN_TANH: 0, RNN_RELU: 1, GRU: 2, LSTM: 3 } as const
 
 type Arr = Float32Array | Float64Array
 
@@ -41,89 +55,56 @@ interface ScanAttrs {
   reverse: boolean
   hasMask: boolean
   hasBias: boolean
+  /** Keep what the backward needs (only when a gradient will be asked for). */
+  save: boolean
 }
 
 const mat = (d: Arr, shape: number[]) => new Tensor(d, shape)
 
 export const RecurrentScan = defineOp<ScanAttrs>({
   name: 'RecurrentScan',
-  forward: ([xp, h0, c0, wHh, bHh, mask], { mode, reverse, hasMask, hasBias }) => {
+  forward: ([xp, h0, c0, wHh, bHh, mask], { mode, reverse, hasMask, hasBias, save }) => {
     const [T, B, GH] = xp!.shape as [number, number, number]
     const H = wHh!.shape[1]!
-    const G = GATES[mode]
     const dtype = xp!.dtype as DType
     const X = xp!.data as Arr
     const M = hasMask ? (mask!.data as Arr) : null
     const bias = hasBias ? (bHh!.data as Arr) : null
-    // h W_hh^T per step: the GEMM reads W_hh (G*H, H) in place as its transposed operand, held in the
-    // backend's memory for the whole sequence (withPinned) instead of copied in at every step.
-    const W = wHh!.contiguous()
-    const wT = transpose(W, 0, 1)
+    const W = wHh!.contiguous().data as Arr
     const out = allocate(dtype, (T + 2) * B * H) as Arr
-    const s: Saved = {
-      hPrev: allocate(dtype, T * B * H) as Arr,
-      cPrev: mode === 'LSTM' ? (allocate(dtype, T * B * H) as Arr) : null,
-      hh: allocate(dtype, T * B * GH) as Arr,
-      hNew: allocate(dtype, T * B * H) as Arr,
-      cNew: mode === 'LSTM' ? (allocate(dtype, T * B * H) as Arr) : null,
-    }
-    let h = Float64Array.from(h0!.data as Arr) as Arr
-    let c = mode === 'LSTM' ? (Float64Array.from(c0!.data as Arr) as Arr) : null
-    if (dtype === 'float32') {
-      h = Float32Array.from(h)
-      if (c) c = Float32Array.from(c)
-    }
-    withPinned([W.data], () => {
-      for (let k = 0; k < T; k++) {
-        const t = reverse ? T - 1 - k : k
-        const sH = t * B * H
-        const sG = t * B * GH
-        s.hPrev.set(h, sH)
-        if (c) s.cPrev!.set(c, sH)
-        // (B, H) @ (H, G*H) -> (B, G*H)
-        const hhT = matmul(mat(h, [B, H]), wT).data as Arr
-        if (bias) for (let r = 0; r < B; r++) for (let j = 0; j < GH; j++) hhT[r * GH + j]! += bias[j]!
-        s.hh.set(hhT, sG)
-        for (let r = 0; r < B; r++) {
-          const m = M ? M[t * B + r]! : 1
-          const g0 = sG + r * GH
-          const a0 = r * GH
-          for (let j = 0; j < H; j++) {
-            const o = sH + r * H + j
-            let hn: number
-            if (G === 1) {
-              const pre = X[g0 + j]! + hhT[a0 + j]!
-              hn = mode === 'RNN_TANH' ? Math.tanh(pre) : pre > 0 ? pre : 0
-            } else if (G === 3) {
-              const rg = sig(X[g0 + j]! + hhT[a0 + j]!)
-              const z = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
-              const n = Math.tanh(X[g0 + 2 * H + j]! + rg * hhT[a0 + 2 * H + j]!)
-              hn = (1 - z) * n + z * h[r * H + j]!
-            } else {
-              const i = sig(X[g0 + j]! + hhT[a0 + j]!)
-              const f = sig(X[g0 + H + j]! + hhT[a0 + H + j]!)
-              const g = Math.tanh(X[g0 + 2 * H + j]! + hhT[a0 + 2 * H + j]!)
-              const og = sig(X[g0 + 3 * H + j]! + hhT[a0 + 3 * H + j]!)
-              const cn = f * c![r * H + j]! + i * g
-              s.cNew![o] = cn
-              hn = og * Math.tanh(cn)
-              if (m !== 0) c![r * H + j] = m === 1 ? cn : c![r * H + j]! + m * (cn - c![r * H + j]!)
-            }
-            s.hNew[o] = hn
-            out[o] = hn * m
-          }
-          // Update h after the row is done (GRU reads h_{t-1} above).
-          for (let j = 0; j < H; j++) {
-            const o = sH + r * H + j
-            if (m !== 0) h[r * H + j] = m === 1 ? s.hNew[o]! : h[r * H + j]! + m * (s.hNew[o]! - h[r * H + j]!)
-          }
+    const s: Saved | null = save
+      ? {
+          hPrev: allocate(dtype, T * B * H) as Arr,
+          cPrev: mode === 'LSTM' ? (allocate(dtype, T * B * H) as Arr) : null,
+          hh: allocate(dtype, T * B * GH) as Arr,
+          hNew: allocate(dtype, T * B * H) as Arr,
+          cNew: mode === 'LSTM' ? (allocate(dtype, T * B * H) as Arr) : null,
         }
-      }
+      : null
+    const h = allocate(dtype, B * H) as Arr
+    h.set(h0!.data as Arr)
+    const c = mode === 'LSTM' ? (allocate(dtype, B * H) as Arr) : null
+    if (c) c.set(c0!.data as Arr)
+    // The whole time loop is one kernel call (per step: hh = h W_hh^T + b_hh, the gates, the masked update).
+    kernel('RecurrentScan')({
+      mode: MODE[mode],
+      T,
+      B,
+      H,
+      reverse,
+      xp: X,
+      w: W,
+      bias,
+      mask: M,
+      h,
+      c,
+      y: out.subarray(0, T * B * H),
+      saved: s,
     })
     out.set(h, T * B * H)
     if (c) out.set(c, (T + 1) * B * H)
     const y = new Tensor(out, [T + 2, B, H])
-    saved.set(y, s)
+    if (s) saved.set(y, s)
     return y
   },
   backward: (dOut, { inputs: [xp, h0, c0, wHh, bHh, mask], output, attrs }) => {
@@ -255,6 +236,7 @@ export function recurrentScan(
     reverse,
     hasMask: mask !== null,
     hasBias: bHh !== null,
+    save: isGradEnabled() && [xp, h0, c0, wHh, bHh].some((t) => t?.requiresGrad),
   })
   // (T + 2, B, H) -> y (T, B, H), h (B, H), c (B, H)
   return {

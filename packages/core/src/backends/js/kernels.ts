@@ -15,6 +15,7 @@ import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, erf, unaryScalar } from './unary.js'
 import { matmul, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
+import { recurrentScan } from './recurrent.js'
 
 const unary =
   (f: (x: number, a: object) => number): UnaryKernel =>
@@ -303,6 +304,8 @@ export const jsKernels: KernelTable = {
   MatMul: matmul,
   MatMulTransB: matmulTransB,
   ...convKernels,
+
+  RecurrentScan: recurrentScan,
 
   ReluGrad(dy, x, dx) {
     // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused

@@ -8,6 +8,7 @@ import type { Backend } from '../../kernel-table.js'
 import type { KernelTable } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { wasmElementwiseKernels } from './elementwise.js'
+import { wasmRecurrentKernels } from './recurrent.js'
 import { WASM_MIN_MACS, wasmKernels } from './kernels.js'
 import { ThreadPool, ThreadPoolError } from './pool.js'
 import { WasmMemoryError, WasmRuntime, hasRelaxedSimd, hasSimd, nodeBuiltin } from './runtime.js'
@@ -117,6 +118,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const fast = {
     ...wasmKernels({ rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }),
     ...wasmElementwiseKernels(rt),
+    ...wasmRecurrentKernels(rt),
   }
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.
   const kernels: Partial<KernelTable> = {}

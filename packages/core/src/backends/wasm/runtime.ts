@@ -36,6 +36,26 @@ export interface KernelExports {
   ): void
   relu(x: number, y: number, n: number): void
   reluGrad(dy: number, x: number, dx: number, n: number): void
+  recurrentScan(
+    mode: number,
+    T: number,
+    B: number,
+    H: number,
+    reverse: number,
+    xp: number,
+    w: number,
+    bias: number,
+    mask: number,
+    h: number,
+    c: number,
+    y: number,
+    hhScratch: number,
+    sHPrev: number,
+    sCPrev: number,
+    sHh: number,
+    sHNew: number,
+    sCNew: number,
+  ): void
   maxPool2d(
     x: number,
     y: number,
