@@ -272,11 +272,21 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
             : null,
       })
       const want = args()
-      const got = { ...want, h: want.h.slice(), c: want.c?.slice() ?? null, y: new Float32Array(T * B * H).fill(7) }
-      if (want.saved) got.saved = { ...want.saved }
-      if (got.saved)
-        for (const key of Object.keys(got.saved) as (keyof typeof got.saved)[])
-          got.saved[key] = got.saved[key]?.slice().fill(7) as Float32Array
+      const blank = (x: Float32Array | null) => (x ? new Float32Array(x.length).fill(7) : null)
+      const ws = want.saved
+      const got = {
+        ...want,
+        h: want.h.slice(),
+        c: want.c?.slice() ?? null,
+        y: blank(want.y)!,
+        saved: ws && {
+          hPrev: blank(ws.hPrev)!,
+          cPrev: blank(ws.cPrev),
+          hh: blank(ws.hh)!,
+          hNew: blank(ws.hNew)!,
+          cNew: blank(ws.cNew),
+        },
+      }
       jsKernels.RecurrentScan(want)
       k.RecurrentScan(got)
       // The gates in float32 with polynomial exp (relative error ~1e-7) against float64 Math.exp.
