@@ -263,6 +263,43 @@ const SMALL_M = 4
 }
 
 /**
+ * out[j] = a . W[j] for the n rows of W (row j at W + j * ldw floats), each of length k: four rows at a time, so
+ * each load of `a` serves four rows, with four independent multiply-add chains; then the rows left one by one.
+ * The matrix-vector product of the small-m GEMM and of the recurrent kernel.
+ */
+function dotRows(a: usize, W: usize, ldw: i32, n: i32, k: i32, out: usize): void {
+  const k4 = k & ~3
+  let j = 0
+  for (; j + 4 <= n; j += 4) {
+    const b0 = at(W, j * ldw), b1 = at(b0, ldw), b2 = at(b1, ldw), b3 = at(b2, ldw)
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0)
+    for (let p = 0; p < k4; p += 4) {
+      const x = v128.load(at(a, p))
+      s0 = madd(x, v128.load(at(b0, p)), s0)
+      s1 = madd(x, v128.load(at(b1, p)), s1)
+      s2 = madd(x, v128.load(at(b2, p)), s2)
+      s3 = madd(x, v128.load(at(b3, p)), s3)
+    }
+    let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
+    for (let p = k4; p < k; p++) {
+      const x = load<f32>(at(a, p))
+      t0 += x * load<f32>(at(b0, p)); t1 += x * load<f32>(at(b1, p))
+      t2 += x * load<f32>(at(b2, p)); t3 += x * load<f32>(at(b3, p))
+    }
+    const c = at(out, j)
+    store<f32>(c, t0); store<f32>(c, t1, 4); store<f32>(c, t2, 8); store<f32>(c, t3, 12)
+  }
+  for (; j < n; j++) {
+    const b0 = at(W, j * ldw)
+    let s = f32x4.splat(0)
+    for (let p = 0; p < k4; p += 4) s = madd(v128.load(at(a, p)), v128.load(at(b0, p)), s)
+    let t = hsum(s)
+    for (let p = k4; p < k; p++) t += load<f32>(at(a, p)) * load<f32>(at(b0, p))
+    store<f32>(at(out, j), t)
+  }
+}
+
+/**
  * C (m x n) = A (m x k) @ B (+ bias) for m <= SMALL_M, A row-major, without packing: packing B would read and
  * write all of it to use it m times. With B^T in memory (rsB = 1: a Linear weight) each output is the dot
  * product of a row of A with a row of B^T, four rows of B^T at a time; with B row-major (csB = 1) each row of C
@@ -270,39 +307,8 @@ const SMALL_M = 4
  */
 function gemmSmallM(m: i32, n: i32, k: i32, A: usize, rsA: i32, B: usize, rsB: i32, csB: i32, C: usize, ldc: i32,
   beta: bool, bias: usize, biasMode: i32): void {
-  const k4 = k & ~3
   if (rsB === 1) {
-    for (let i = 0; i < m; i++) {
-      const a = at(A, i * rsA)
-      let j = 0
-      for (; j + 4 <= n; j += 4) {
-        const b0 = at(B, j * csB), b1 = at(b0, csB), b2 = at(b1, csB), b3 = at(b2, csB)
-        let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0)
-        for (let p = 0; p < k4; p += 4) {
-          const x = v128.load(at(a, p))
-          s0 = madd(x, v128.load(at(b0, p)), s0)
-          s1 = madd(x, v128.load(at(b1, p)), s1)
-          s2 = madd(x, v128.load(at(b2, p)), s2)
-          s3 = madd(x, v128.load(at(b3, p)), s3)
-        }
-        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
-        for (let p = k4; p < k; p++) {
-          const x = load<f32>(at(a, p))
-          t0 += x * load<f32>(at(b0, p)); t1 += x * load<f32>(at(b1, p))
-          t2 += x * load<f32>(at(b2, p)); t3 += x * load<f32>(at(b3, p))
-        }
-        const c = at(C, i * ldc + j)
-        store<f32>(c, t0); store<f32>(c, t1, 4); store<f32>(c, t2, 8); store<f32>(c, t3, 12)
-      }
-      for (; j < n; j++) {
-        const b0 = at(B, j * csB)
-        let s = f32x4.splat(0)
-        for (let p = 0; p < k4; p += 4) s = madd(v128.load(at(a, p)), v128.load(at(b0, p)), s)
-        let t = hsum(s)
-        for (let p = k4; p < k; p++) t += load<f32>(at(a, p)) * load<f32>(at(b0, p))
-        store<f32>(at(C, i * ldc + j), t)
-      }
-    }
+    for (let i = 0; i < m; i++) dotRows(at(A, i * rsA), B, csB, n, k, at(C, i * ldc))
   } else {
     const n4 = n & ~3
     for (let i = 0; i < m; i++) {
@@ -788,7 +794,7 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
 /**
  * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
  * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
- * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, four rows of W_hh at a time, into
+ * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H (dotRows), into
  * `hh` (B * G*H floats of scratch unless saved); then the gates four units at a time. `saved` pointers are 0
  * when nothing is saved.
  */
@@ -797,7 +803,6 @@ export function recurrentScan(mode: i32, T: i32, B: i32, H: i32, reverse: bool, 
   sHNew: usize, sCNew: usize): void {
   const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
   const GH = G * H
-  const H4 = H & ~3
   const zero = f32x4.splat(0)
   const one = f32x4.splat(1)
   for (let k = 0; k < T; k++) {
@@ -809,40 +814,9 @@ export function recurrentScan(mode: i32, T: i32, B: i32, H: i32, reverse: bool, 
     const hh = sHh ? at(sHh, sG) : hhScratch
     // hh = h W_hh^T + b_hh
     for (let r = 0; r < B; r++) {
-      const hr = at(h, r * H)
       const out = at(hh, r * GH)
-      let j = 0
-      for (; j + 4 <= GH; j += 4) {
-        const w0 = at(w, j * H), w1 = at(w0, H), w2 = at(w1, H), w3 = at(w2, H)
-        let s0 = zero, s1 = zero, s2 = zero, s3 = zero
-        for (let q = 0; q < H4; q += 4) {
-          const x = v128.load(at(hr, q))
-          s0 = madd(x, v128.load(at(w0, q)), s0)
-          s1 = madd(x, v128.load(at(w1, q)), s1)
-          s2 = madd(x, v128.load(at(w2, q)), s2)
-          s3 = madd(x, v128.load(at(w3, q)), s3)
-        }
-        let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
-        for (let q = H4; q < H; q++) {
-          const x = load<f32>(at(hr, q))
-          t0 += x * load<f32>(at(w0, q)); t1 += x * load<f32>(at(w1, q))
-          t2 += x * load<f32>(at(w2, q)); t3 += x * load<f32>(at(w3, q))
-        }
-        if (bias) {
-          t0 += load<f32>(at(bias, j)); t1 += load<f32>(at(bias, j + 1))
-          t2 += load<f32>(at(bias, j + 2)); t3 += load<f32>(at(bias, j + 3))
-        }
-        store<f32>(at(out, j), t0); store<f32>(at(out, j + 1), t1)
-        store<f32>(at(out, j + 2), t2); store<f32>(at(out, j + 3), t3)
-      }
-      for (; j < GH; j++) {
-        const w0 = at(w, j * H)
-        let s = zero
-        for (let q = 0; q < H4; q += 4) s = madd(v128.load(at(hr, q)), v128.load(at(w0, q)), s)
-        let t0 = hsum(s)
-        for (let q = H4; q < H; q++) t0 += load<f32>(at(hr, q)) * load<f32>(at(w0, q))
-        store<f32>(at(out, j), bias ? t0 + load<f32>(at(bias, j)) : t0)
-      }
+      dotRows(at(h, r * H), w, H, GH, H, out)
+      if (bias) for (let j = 0; j < GH; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
     }
     // The gates, four units at a time; the last H % 4 units one lane each.
     for (let r = 0; r < B; r++) {
