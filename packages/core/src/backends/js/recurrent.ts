@@ -8,7 +8,8 @@
 import type { RecurrentScanArgs } from '../../kernel-table.js'
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x))
-const GATES = [1, 1, 3, 4] as const
+/** Gate blocks per mode (RecurrentScanArgs.mode): G in the (G*H, H) shape of W_hh. */
+export const GATES = [1, 1, 3, 4] as const
 
 export function recurrentScan(a: RecurrentScanArgs): void {
   const { mode, T, B, H, reverse, xp: X, w: W, bias, mask: M, h, c, y, saved: s } = a

@@ -7,6 +7,7 @@
  */
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
+import { GATES } from '../js/recurrent.js'
 import { Layout, type WasmRuntime } from './runtime.js'
 
 /** Below this many multiply-adds per step (B * G*H * H) the layer stays in JS (the copies cost more). */
@@ -16,7 +17,7 @@ export function wasmRecurrentKernels(rt: WasmRuntime): Partial<KernelTable> {
   return {
     RecurrentScan: (a: RecurrentScanArgs) => {
       const { mode, T, B, H, xp, w, bias, mask, h, c, y, saved } = a
-      const GH = (mode <= 1 ? 1 : mode === 2 ? 3 : 4) * H
+      const GH = GATES[mode] * H
       const arrays = [xp, w, bias, mask, h, c, y, saved?.hPrev, saved?.cPrev, saved?.hh, saved?.hNew, saved?.cNew]
       if (B * GH * H < MIN_STEP_MACS || !arrays.every((x) => x == null || x instanceof Float32Array))
         return jsKernels.RecurrentScan(a)
