@@ -191,6 +191,13 @@ export interface RecurrentScanArgs {
 export interface OtherKernels {
   /** The time loop of a recurrent layer (see RecurrentScanArgs). */
   RecurrentScan: (args: RecurrentScanArgs) => void
+  /**
+   * Softmax along one axis of x viewed as (outer, n, inner): out = e^(x - max) / sum e^(x - max) over the n
+   * elements of each (outer, inner) line (the max subtracted so that no exponential overflows).
+   */
+  Softmax: (x: FloatArray, outer: number, n: number, inner: number, out: FloatArray) => void
+  /** Log-softmax likewise: out = (x - max) - ln sum e^(x - max). */
+  LogSoftmax: (x: FloatArray, outer: number, n: number, inner: number, out: FloatArray) => void
   /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
   ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind

@@ -196,6 +196,85 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('transcendental unary ops (Exp, Sigmoid, Tanh, Softplus, Elu, Selu, Gelu exact and tanh): within a few float32 ulps of js', () => {
+    const ULP = 2 ** -23
+    // Every magnitude from 1e-7 to 120 in both signs, the ranges' edges (exp's overflow and underflow, tanh's
+    // switch at 0.4, expm1's at -0.5), specials, and lengths that are not a multiple of 4.
+    const mags = [1e-7, 1e-4, 0.01, 0.3, 0.5, 1, 3, 10, 30, 100, 120]
+    const edges = [0.4, -0.4, 0.39999998, -0.5, -0.50000006, 88.72, 88.73, -87.3, -103.9, -104.5, 89, -89]
+    const specials = [Number.NaN, 0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]
+    // [op, attrs, the error allowed at x for a result w]: 8 ulps of w, and where a formula cancels, more:
+    // GELU-tanh's 1 + tanh u for u << 0 costs an ulp of 1 scaled by x; exact GELU's erfc is t e^(-z^2 + P) with
+    // z^2 = x^2 / 2 rounded to float32 (z^2 ulps more), and the js reference's own 1 + erf cancels in float64.
+    const rel = (_x: number, w: number) => 8 * ULP * Math.abs(w)
+    const cases: [string, Parameters<typeof jsKernels.Gelu>[2], (x: number, w: number) => number][] = [
+      ['Exp', {}, rel],
+      ['Sigmoid', {}, rel],
+      ['Tanh', {}, rel],
+      ['Softplus', {}, rel],
+      ['Elu', { alpha: 0.7 }, rel],
+      ['Selu', {}, rel],
+      ['Gelu', {}, (x, w) => rel(x, w) * (1 + (x * x) / 2) + 2 ** -52 * Math.abs(x)],
+      ['Gelu', { approximate: 'tanh' }, (x, w) => rel(x, w) + 2 * ULP * Math.abs(x)],
+    ]
+    for (const n of [257, 1001, 4096]) {
+      const x = Float32Array.from({ length: n }, (_, i) => (gen.random() * 2 - 1) * mags[i % mags.length]!)
+      x.set([...edges, ...specials], n - edges.length - specials.length)
+      for (const [op, attrs, allowed] of cases) {
+        const kernel = op as 'Gelu'
+        const [want, got] = [new Float32Array(n), new Float32Array(n).fill(7)]
+        jsKernels[kernel](x, want, attrs)
+        k[kernel](x, got, attrs)
+        for (let i = 0; i < n; i++) {
+          const [g, w] = [got[i]!, want[i]!]
+          if (Number.isNaN(w) || !Number.isFinite(w)) {
+            expect(Object.is(g, w), `${op} ${JSON.stringify(attrs)} at ${x[i]}: ${g} vs ${w}`).toBe(true)
+            continue
+          }
+          const err = Math.abs(g - w) / (allowed(x[i]!, w) + 1e-37)
+          expect(err, `${op} ${JSON.stringify(attrs)} at ${x[i]}: ${g} vs ${w}`).toBeLessThanOrEqual(1)
+        }
+        // It ran in wasm: the operand was copied to the start of the runtime's arena.
+        expect(mismatches(be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + n), x)).toBe(0)
+      }
+    }
+  })
+
+  it('Softmax, LogSoftmax: rows of odd lengths and magnitudes, NaN and -inf rows, as js; other layouts on js', () => {
+    for (const [rows, n, scale] of [
+      [64, 256, 1],
+      [3, 1001, 30],
+      [77, 5, 1e4],
+      [300, 4, 0.01],
+    ] as const) {
+      const x = Float32Array.from({ length: rows * n }, () => (gen.random() * 2 - 1) * scale)
+      x[n + 1] = Number.NaN // row 1 becomes NaN
+      x.fill(Number.NEGATIVE_INFINITY, 2 * n, 3 * n) // row 2: -inf - -inf = NaN
+      x[3 * n] = Number.NEGATIVE_INFINITY // row 3: one -inf, which gets probability 0 (log: -inf)
+      for (const op of ['Softmax', 'LogSoftmax'] as const) {
+        const [want, got] = [new Float32Array(rows * n), new Float32Array(rows * n).fill(7)]
+        jsKernels[op](x, rows, n, 1, want)
+        k[op](x, rows, n, 1, got)
+        for (let i = 0; i < rows * n; i++) {
+          const [g, w] = [got[i]!, want[i]!]
+          if (!Number.isFinite(w)) expect(Object.is(g, w), `${op} ${rows}x${n} at ${i}: ${g} vs ${w}`).toBe(true)
+          // The sum runs in float32 in another order: a few ulps per term of the row's sum of exponentials.
+          else
+            expect(Math.abs(g - w), `${op} ${rows}x${n} at ${i}`).toBeLessThanOrEqual(
+              4e-7 * Math.sqrt(n) * (1 + Math.abs(w)),
+            )
+        }
+        expect(mismatches(be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + rows * n), x)).toBe(0)
+      }
+    }
+    // Softmax over a middle axis (inner > 1) runs on the js kernel: bit-identical.
+    const x = rand(4 * 300 * 7)
+    const [want, got] = [new Float32Array(x.length), new Float32Array(x.length)]
+    jsKernels.Softmax(x, 4, 300, 7, want)
+    k.Softmax(x, 4, 300, 7, got)
+    expect(mismatches(got, want)).toBe(0)
+  })
+
   it('pinned operands are copied in once and read in place until released; scopes nest; the arena moves up and back', () => {
     const [m, kk, n] = [3, 200, 150]
     const a = rand(m * kk)

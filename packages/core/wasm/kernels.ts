@@ -754,15 +754,19 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   }
 }
 
-// ---- recurrent layers ------------------------------------------------------------------------------
+// ---- transcendental functions ---------------------------------------------------------------------
+// Four lanes at a time, to float32 accuracy (a few ulps; src/backends/js holds the float64 references they are
+// tested against). NaN propagates through each of them.
+
 /**
  * e^x in four lanes: x = n ln 2 + r with n = round(x / ln 2) and |r| <= ln 2 / 2 (ln 2 split in two constants,
  * Cody and Waite's reduction, so n ln 2 is exact enough), e^r by its Taylor polynomial to degree 7 (truncation
- * error r^8 / 8! < 6e-9, below float32 rounding), then 2^n put in the exponent bits. x is clamped to
- * [-87, 88], where 2^n stays a normal float.
+ * error r^8 / 8! < 6e-9, below float32 rounding), then 2^n as the product of two powers of two put in the
+ * exponent bits (each stays a normal float for n in [-150, 128]). x is clamped to [-104, 88.8]: beyond those
+ * e^x is 0 or +inf in float32, and the product of the two powers gives exactly that.
  */
 @inline function exp4(x: v128): v128 {
-  const xc = f32x4.max(f32x4.min(x, f32x4.splat(88)), f32x4.splat(-87))
+  const xc = f32x4.max(f32x4.min(x, f32x4.splat(88.8)), f32x4.splat(-104))
   const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)))
   const r = f32x4.add(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(2.12194440e-4)))
   let p = f32x4.splat(1.0 / 5040)
@@ -773,7 +777,43 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
-  return f32x4.mul(p, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23))
+  const ni = i32x4.trunc_sat_f32x4_s(n)
+  const half = i32x4.shr_s(ni, 1)
+  const bias = i32x4.splat(127)
+  const s1 = i32x4.shl(i32x4.add(half, bias), 23)
+  const s2 = i32x4.shl(i32x4.add(i32x4.sub(ni, half), bias), 23)
+  return f32x4.mul(f32x4.mul(p, s1), s2)
+}
+
+/**
+ * ln u for positive normal u: u = m 2^e with m in [sqrt(1/2), sqrt(2)) (subtracting sqrt(1/2)'s bits from u's
+ * and shifting gives e), then ln m = 2 atanh s = 2 (s + s^3/3 + ... + s^11/11) with s = (m - 1)/(m + 1),
+ * |s| <= 0.172 (truncation < 2e-10).
+ */
+@inline function log4(u: v128): v128 {
+  const e = i32x4.shr_s(i32x4.sub(u, i32x4.splat(0x3f3504f3)), 23)
+  const m = i32x4.sub(u, i32x4.shl(e, 23))
+  const s = f32x4.div(f32x4.sub(m, f32x4.splat(1)), f32x4.add(m, f32x4.splat(1)))
+  const s2 = f32x4.mul(s, s)
+  let p = f32x4.splat(2.0 / 11)
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(2.0 / 9))
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(2.0 / 7))
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(2.0 / 5))
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(2.0 / 3))
+  p = f32x4.add(f32x4.mul(p, s2), f32x4.splat(2))
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(e), f32x4.splat(0.6931471805599453)), f32x4.mul(p, s))
+}
+
+/**
+ * ln(1 + y) for y > -1 (1 + y normal) without losing y's low bits to the rounding of 1 + y: with u = fl(1 + y),
+ * ln(1 + y) = ln(u) y / (u - 1) (Goldberg, "What every computer scientist should know about floating-point
+ * arithmetic", 1991, theorem 4), and y itself where u rounds to 1.
+ */
+@inline function log1p4(y: v128): v128 {
+  const u = f32x4.add(y, f32x4.splat(1))
+  const d = f32x4.sub(u, f32x4.splat(1))
+  const r = f32x4.div(f32x4.mul(log4(u), y), d)
+  return v128.bitselect(y, r, f32x4.eq(d, f32x4.splat(0)))
 }
 
 @inline function sigmoid4(x: v128): v128 {
@@ -781,11 +821,144 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))))
 }
 
-/** tanh x = 2 sigmoid(2x) - 1 (absolute error ~1e-7). */
+/**
+ * tanh x: below |x| = 0.4 its odd Taylor series to x^13 (truncation < 2e-9 relative), where 1 - 2 / (e^2|x| + 1)
+ * would lose the low bits of a small result to cancellation; above, that formula with x's sign.
+ */
 @inline function tanh4(x: v128): v128 {
-  return f32x4.sub(f32x4.mul(f32x4.splat(2), sigmoid4(f32x4.add(x, x))), f32x4.splat(1))
+  const a = f32x4.abs(x)
+  const x2 = f32x4.mul(x, x)
+  let p = f32x4.splat(21844.0 / 6081075)
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-1382.0 / 155925))
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(62.0 / 2835))
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-17.0 / 315))
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.0 / 15))
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-1.0 / 3))
+  const small = f32x4.add(x, f32x4.mul(f32x4.mul(x, x2), p))
+  const one = f32x4.splat(1)
+  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(exp4(f32x4.add(a, a)), one)))
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)))
+  return v128.bitselect(small, signed, f32x4.lt(a, f32x4.splat(0.4)))
 }
 
+// The coefficients of erfc4's P, as printed by scripts/fit-erfc.py.
+const ERFC_P0: f32 = -1.2655544575295408,
+  ERFC_P1: f32 = 1.0011703057534578,
+  ERFC_P2: f32 = 0.36092929575539096,
+  ERFC_P3: f32 = 0.18005619426511812,
+  ERFC_P4: f32 = -0.5052634762416659,
+  ERFC_P5: f32 = 1.0433373432240416,
+  ERFC_P6: f32 = -2.2652448285768307,
+  ERFC_P7: f32 = 2.4198741759004943,
+  ERFC_P8: f32 = -1.0560426113811876,
+  ERFC_P9: f32 = -0.0912443669883819,
+  ERFC_P10: f32 = 0.23798934389721516,
+  ERFC_P11: f32 = -0.060006919987416724
+
+/**
+ * erfc w: for z = |w|, erfc z = t exp(-z^2 + P(t)) with t = 1 / (1 + z/2) and P of degree 11 fitted by least
+ * squares to ln(erfc(z) / t) + z^2 on z in [0, 10] (scripts/fit-erfc.py; largest error of the fit 8e-9); for
+ * w < 0, erfc w = 2 - erfc |w|. As erfc, not erf, so that GELU's x Phi(x) = x erfc(-x / sqrt 2) / 2 keeps its
+ * relative accuracy where Phi is small.
+ */
+@inline function erfc4(w: v128): v128 {
+  const z = f32x4.abs(w)
+  const t = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), f32x4.mul(z, f32x4.splat(0.5))))
+  let p = f32x4.splat(ERFC_P11)
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P10))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P9))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P8))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P7))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P6))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P5))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P4))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P3))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P2))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P1))
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P0))
+  const r = f32x4.mul(t, exp4(f32x4.sub(p, f32x4.mul(z, z))))
+  return v128.bitselect(f32x4.sub(f32x4.splat(2), r), r, f32x4.lt(w, f32x4.splat(0)))
+}
+
+const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 5, U_GELU_TANH = 6
+
+@inline function unary4(op: i32, x: v128, alpha: v128, gamma: v128): v128 {
+  const zero = f32x4.splat(0)
+  const half = f32x4.splat(0.5)
+  if (op == U_EXP) return exp4(x)
+  if (op == U_SIGMOID) return sigmoid4(x)
+  if (op == U_TANH) return tanh4(x)
+  // max(x, 0) + ln(1 + e^-|x|): never overflows.
+  if (op == U_SOFTPLUS) return f32x4.add(f32x4.max(x, zero), log1p4(exp4(f32x4.neg(f32x4.abs(x)))))
+  if (op == U_ELU) {
+    // gamma (x > 0 ? x : alpha (e^x - 1)); above -0.5, e^x - 1 as (u - 1) x / ln u (u = e^x, Kahan's
+    // expm1) since u - 1 alone would lose the low bits of a small result, and x itself where u rounds to 1.
+    const u = exp4(x)
+    const d = f32x4.sub(u, f32x4.splat(1))
+    const near = v128.bitselect(x, f32x4.div(f32x4.mul(d, x), log4(u)), f32x4.eq(d, zero))
+    const em1 = v128.bitselect(near, d, f32x4.gt(x, f32x4.splat(-0.5)))
+    return f32x4.mul(gamma, v128.bitselect(x, f32x4.mul(alpha, em1), f32x4.gt(x, zero)))
+  }
+  if (op == U_GELU) return f32x4.mul(f32x4.mul(half, x), erfc4(f32x4.mul(x, f32x4.splat(-0.7071067811865476))))
+  // U_GELU_TANH: x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
+  const u = f32x4.mul(f32x4.splat(0.7978845608028654), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))))
+  return f32x4.mul(f32x4.mul(half, x), f32x4.add(f32x4.splat(1), tanh4(u)))
+}
+
+/**
+ * y = f(x) for the transcendental unary ops (U_*; alpha and gamma are Elu/Selu's), four at a time over n
+ * rounded up to a multiple of 4: the JS side's buffers are padded to 16 bytes, and it copies out only n.
+ */
+export function unary(op: i32, x: usize, y: usize, n: i32, alpha: f32, gamma: f32): void {
+  const va = f32x4.splat(alpha)
+  const vg = f32x4.splat(gamma)
+  for (let i = 0; i < n; i += 4) v128.store(at(y, i), unary4(op, v128.load(at(x, i)), va, vg))
+}
+
+/**
+ * Softmax (log = 0) or log-softmax (log = 1) of `rows` contiguous rows of n floats: the row's max, the sum of
+ * e^(x - max) (stored as it goes for softmax), then e / sum or (x - max) - ln sum. Rows with a NaN give NaN, as
+ * the js kernel (f32x4.max and f32.max propagate it).
+ */
+export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): void {
+  const n4 = n & ~3
+  for (let r = 0; r < rows; r++) {
+    const px = at(x, r * n)
+    const py = at(y, r * n)
+    let mv = f32x4.splat(-Infinity)
+    let j = 0
+    for (; j < n4; j += 4) mv = f32x4.max(mv, v128.load(at(px, j)))
+    let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)),
+      max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)))
+    for (; j < n; j++) m = max<f32>(m, load<f32>(at(px, j)))
+    const vm = f32x4.splat(m)
+    let sv = f32x4.splat(0)
+    let s: f32 = 0
+    for (j = 0; j < n4; j += 4) {
+      const e = exp4(f32x4.sub(v128.load(at(px, j)), vm))
+      if (!log) v128.store(at(py, j), e)
+      sv = f32x4.add(sv, e)
+    }
+    for (; j < n; j++) {
+      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(at(px, j)) - m)), 0)
+      if (!log) store<f32>(at(py, j), e)
+      s += e
+    }
+    s += hsum(sv)
+    if (log) {
+      // s >= 1 (the max contributes e^0), so ln s is log4's.
+      const lse = f32x4.splat(f32x4.extract_lane(log4(f32x4.splat(s)), 0))
+      for (j = 0; j < n4; j += 4) v128.store(at(py, j), f32x4.sub(f32x4.sub(v128.load(at(px, j)), vm), lse))
+      for (; j < n; j++) store<f32>(at(py, j), load<f32>(at(px, j)) - m - f32x4.extract_lane(lse, 0))
+    } else {
+      const vs = f32x4.splat(s)
+      for (j = 0; j < n4; j += 4) v128.store(at(py, j), f32x4.div(v128.load(at(py, j)), vs))
+      for (; j < n; j++) store<f32>(at(py, j), load<f32>(at(py, j)) / s)
+    }
+  }
+}
+
+// ---- recurrent layers ------------------------------------------------------------------------------
 /** Four floats at base[off], or (not full: a last unit on its own) one float in every lane. */
 @inline function ld(base: usize, off: i32, full: bool): v128 {
   return full ? v128.load(at(base, off)) : f32x4.splat(load<f32>(at(base, off)))

@@ -2,32 +2,47 @@
  * Composite activations and the softmax family: written from primitives (so backward comes free),
  * each with its ONNX lowering so it exports as the native operator.
  */
+import { kernel } from '../backend.js'
+import { isFloat } from '../dtype.js'
 import { apply, defineOp } from '../op.js'
 import { normAxis } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { softplus, tanh, sigmoid, where } from './elementwise.js'
+import { empty, fa } from './util.js'
+
+/** x seen as (outer, n, inner) around `axis`: the shape a softmax kernel walks. */
+function lines(x: Tensor, axis: number): [number, number, number] {
+  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1)
+  const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1)
+  return [outer, x.shape[axis]!, inner]
+}
+
+/** Run a softmax-family kernel over x (integer inputs computed in float32). */
+function softmaxKernel(name: 'Softmax' | 'LogSoftmax', x: Tensor, axis: number): Tensor {
+  const xf = isFloat(x.dtype) ? x : x.to('float32')
+  const y = empty(xf.dtype, xf.shape)
+  kernel(name)(fa(xf), ...lines(xf, axis), fa(y))
+  return y
+}
 
 /**
- * NOTE: softmax subtracts the row max before exp (detached: it cancels in the ratio), so logits of
- * magnitude 1e4 stay finite; a naive exp would overflow to Infinity/Infinity = NaN.
+ * NOTE: softmax subtracts the line's max before exp (it cancels in the ratio), so logits of magnitude 1e4
+ * stay finite; a naive exp would overflow to Infinity/Infinity = NaN. One kernel pass; the backward,
+ * dx = y (dy - sum(dy y)), is written with ops.
  */
 export const Softmax = defineOp<{ axis: number }>({
   name: 'Softmax',
-  forward: ([x], { axis }) => {
-    const e = x!.sub(x!.max(axis, true).detach()).exp()
-    return e.div(e.sum(axis, true))
-  },
+  forward: ([x], { axis }) => softmaxKernel('Softmax', x!, axis),
+  backward: (dy, { output: y, attrs: { axis } }) => [y.mul(dy.sub(dy.mul(y).sum(axis, true)))],
   onnx: (ctx, [x], { attrs }) => ctx.node('Softmax', [x!], { axis: attrs.axis }),
 })
 export const softmax = (x: Tensor, axis = -1) => apply(Softmax, [x], { axis: normAxis(axis, x.rank) })
 
-/** log softmax = (x - m) - log sum exp(x - m), stable for any magnitude. */
+/** log softmax = (x - m) - log sum exp(x - m), stable for any magnitude; dx = dy - e^y sum(dy). */
 export const LogSoftmax = defineOp<{ axis: number }>({
   name: 'LogSoftmax',
-  forward: ([x], { axis }) => {
-    const z = x!.sub(x!.max(axis, true).detach())
-    return z.sub(z.exp().sum(axis, true).log())
-  },
+  forward: ([x], { axis }) => softmaxKernel('LogSoftmax', x!, axis),
+  backward: (dy, { output: y, attrs: { axis } }) => [dy.sub(y.exp().mul(dy.sum(axis, true)))],
   onnx: (ctx, [x], { attrs }) => ctx.node('LogSoftmax', [x!], { axis: attrs.axis }),
 })
 export const logSoftmax = (x: Tensor, axis = -1) => apply(LogSoftmax, [x], { axis: normAxis(axis, x.rank) })

@@ -4,6 +4,7 @@
  */
 import {
   type BinaryKernel,
+  type FloatArray,
   type KernelTable,
   type ReduceKernel,
   type UnaryKernel,
@@ -288,6 +289,29 @@ function argReduce(better: (a: number, b: number) => boolean) {
 const around = (shape: number[], axis: number) =>
   [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))] as const
 
+/**
+ * (Log-)softmax of every line of x seen as (outer, n, inner): the max, then the sum of e^(x - max) in float64,
+ * then each output. NaN anywhere in a line makes the line NaN; a line of -inf is NaN (-inf - -inf), as the
+ * formula gives.
+ */
+function softmaxLines(x: FloatArray, outer: number, n: number, inner: number, out: FloatArray, log: boolean): void {
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const at = o * n * inner + i
+      let m = -Infinity
+      for (let j = 0; j < n; j++) {
+        const v = x[at + j * inner]!
+        if (v > m || Number.isNaN(v)) m = v
+      }
+      let sum = 0
+      for (let j = 0; j < n; j++) sum += Math.exp(x[at + j * inner]! - m)
+      if (log) {
+        const lse = Math.log(sum)
+        for (let j = 0; j < n; j++) out[at + j * inner] = x[at + j * inner]! - m - lse
+      } else for (let j = 0; j < n; j++) out[at + j * inner] = Math.exp(x[at + j * inner]! - m) / sum
+    }
+}
+
 export const jsKernels: KernelTable = {
   ...(Object.fromEntries(unaryOpNames.map((k) => [k, unaryLoops[k] ?? unary(unaryScalar[k])])) as {
     [K in (typeof unaryOpNames)[number]]: UnaryKernel
@@ -306,6 +330,9 @@ export const jsKernels: KernelTable = {
   ...convKernels,
 
   RecurrentScan: recurrentScan,
+
+  Softmax: (x, outer, n, inner, out) => softmaxLines(x, outer, n, inner, out, false),
+  LogSoftmax: (x, outer, n, inner, out) => softmaxLines(x, outer, n, inner, out, true),
 
   ReluGrad(dy, x, dx) {
     // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused

@@ -75,8 +75,8 @@ export function erf(x: number): number {
   return x < 0 ? -r : r
 }
 
-const SELU_ALPHA = 1.6732632423543772
-const SELU_GAMMA = 1.0507009873554805
+export const SELU_ALPHA = 1.6732632423543772
+export const SELU_GAMMA = 1.0507009873554805
 
 export const unaryScalar: { [K in UnaryOpName]: (x: number, a: Attrs) => number } = {
   Neg: (x) => -x,

@@ -10,9 +10,10 @@
  * shapes whose broadcast rows are too short to pay for the per-row bookkeeping stay on the js kernels.
  */
 import type { TypedArray } from '../../dtype.js'
-import type { BinaryKernel, FloatArray, KernelTable, Pool2dGeometry } from '../../kernel-table.js'
+import type { BinaryKernel, FloatArray, KernelTable, Pool2dGeometry, UnaryKernel } from '../../kernel-table.js'
 import { poolTaps } from '../js/conv.js'
 import { collapse, forEachIndex, jsKernels } from '../js/kernels.js'
+import { SELU_ALPHA, SELU_GAMMA } from '../js/unary.js'
 import { Layout, type WasmRuntime } from './runtime.js'
 
 /** Below this many output elements an element-wise call stays in JS (the call and copies cost ~1 us). */
@@ -21,6 +22,15 @@ export const WASM_MIN_ELEMENTS = 4096
 const MIN_ROW = 16
 
 const OPS = { Add: 0, Sub: 1, Mul: 2, Div: 3 } as const
+
+/**
+ * The transcendental unary ops in WebAssembly (wasm/kernels.ts `unary`: polynomial exp, log, tanh and erfc, four
+ * lanes at a time, to a few float32 ulps of the js kernels' float64 results). Their JS loops cost 5-20 ns an
+ * element (Math.exp and friends), so the call and its two copies pay for themselves from a few hundred elements.
+ */
+const UNARY = { Exp: 0, Sigmoid: 1, Tanh: 2, Softplus: 3, Elu: 4, Selu: 4, Gelu: 5 } as const
+const GELU_TANH = 6
+const UNARY_MIN_ELEMENTS = 256
 
 const f32 = (...xs: (TypedArray | null)[]): boolean => xs.every((x) => x === null || x instanceof Float32Array)
 
@@ -62,9 +72,45 @@ function binary(rt: WasmRuntime, op: keyof typeof OPS): BinaryKernel {
   }
 }
 
+function unary(rt: WasmRuntime, op: keyof typeof UNARY): UnaryKernel {
+  const ref = jsKernels[op]
+  return (x, out, attrs) => {
+    const n = out.length
+    if (n < UNARY_MIN_ELEMENTS || !f32(x, out)) return ref(x, out, attrs)
+    const code = op === 'Gelu' && attrs.approximate === 'tanh' ? GELU_TANH : UNARY[op]
+    const alpha = attrs.alpha ?? (op === 'Selu' ? SELU_ALPHA : 1)
+    const gamma = op === 'Selu' ? (attrs.gamma ?? SELU_GAMMA) : 1
+    const L = new Layout()
+    const px = L.take(n)
+    const py = L.take(n)
+    const base = rt.reserve(L.bytes)
+    rt.f32.set(x as Float32Array, (base + px) >> 2)
+    rt.exports.unary(code, base + px, base + py, n, alpha, gamma)
+    out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
+  }
+}
+
+/** (Log-)softmax over contiguous rows (inner = 1: the last axis); other layouts stay on the js kernel. */
+function softmax(rt: WasmRuntime, log: boolean): KernelTable['Softmax'] {
+  const ref = log ? jsKernels.LogSoftmax : jsKernels.Softmax
+  return (x, outer, n, inner, out) => {
+    if (inner !== 1 || n < 4 || out.length < UNARY_MIN_ELEMENTS || !f32(x, out)) return ref(x, outer, n, inner, out)
+    const L = new Layout()
+    const px = L.take(out.length)
+    const py = L.take(out.length)
+    const base = rt.reserve(L.bytes)
+    rt.f32.set(x as Float32Array, (base + px) >> 2)
+    rt.exports.softmaxRows(base + px, base + py, outer, n, log ? 1 : 0)
+    out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + out.length))
+  }
+}
+
 export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
   const js = jsKernels
   return {
+    ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(rt, op as keyof typeof UNARY)])),
+    Softmax: softmax(rt, false),
+    LogSoftmax: softmax(rt, true),
     Add: binary(rt, 'Add'),
     Sub: binary(rt, 'Sub'),
     Mul: binary(rt, 'Mul'),

@@ -35,6 +35,8 @@ export interface KernelExports {
     n: number,
   ): void
   relu(x: number, y: number, n: number): void
+  unary(op: number, x: number, y: number, n: number, alpha: number, gamma: number): void
+  softmaxRows(x: number, y: number, rows: number, n: number, log: number): void
   reluGrad(dy: number, x: number, dx: number, n: number): void
   recurrentScan(
     mode: number,
