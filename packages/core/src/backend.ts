@@ -87,7 +87,9 @@ export async function initBackend(): Promise<Backend> {
  * Run `fn` with `arrays` held in the active backend's memory: kernel calls inside `fn` that take one of them
  * as an operand read it there instead of copying it in on every call (the wasm backend copies operands per
  * call; a recurrent layer multiplies by the same weight at every time step). The arrays must not be modified
- * inside `fn`. Where the backend cannot pin (js, or no memory left) `fn` simply runs.
+ * inside `fn`. Where the backend cannot pin (js, or no memory left) `fn` simply runs. When `fn` returns a promise
+ * the arrays stay pinned until it settles (an inference loop that awaits between calls); scopes nest, and must
+ * end in the reverse order they began.
  */
 export function withPinned<T>(arrays: readonly TypedArray[], fn: () => T): T {
   const b = getBackend()
@@ -99,11 +101,16 @@ export function withPinned<T>(arrays: readonly TypedArray[], fn: () => T): T {
       if (!(e instanceof WasmMemoryError)) throw e
     }
   }
+  let result: T
   try {
-    return fn()
-  } finally {
+    result = fn()
+  } catch (e) {
     release?.()
+    throw e
   }
+  if (result instanceof Promise) return result.finally(() => release?.()) as T
+  release?.()
+  return result
 }
 
 /** Threads per kernel call of the wasm backend (the calling thread included). Default: available parallelism. */

@@ -517,7 +517,7 @@ describe('backend selection', () => {
     }
   })
 
-  it('withPinned runs its function on every backend, pins only on one that can, and releases on a throw', () => {
+  it('withPinned runs its function on every backend, pins only on one that can, and releases on a throw or when its promise settles', async () => {
     const prev = getBackend()
     try {
       const w = rand(64)
@@ -532,6 +532,15 @@ describe('backend selection', () => {
           throw new Error('inside')
         }),
       ).toThrow('inside')
+      expect([be.runtime.base, be.runtime.pinned.size]).toEqual([base, 0])
+      // An async scope holds the pin until its promise settles, resolved or rejected.
+      let resolve = () => {}
+      const done = withPinned([w], () => new Promise<void>((r) => (resolve = r)))
+      expect(be.runtime.pinned.has(w)).toBe(true)
+      resolve()
+      await done
+      expect([be.runtime.base, be.runtime.pinned.size]).toEqual([base, 0])
+      await expect(withPinned([w], () => Promise.reject(new Error('later')))).rejects.toThrow('later')
       expect([be.runtime.base, be.runtime.pinned.size]).toEqual([base, 0])
     } finally {
       setBackend(prev)
