@@ -198,6 +198,19 @@ export interface OtherKernels {
   Softmax: (x: FloatArray, outer: number, n: number, inner: number, out: FloatArray) => void
   /** Log-softmax likewise: out = (x - max) - ln sum e^(x - max). */
   LogSoftmax: (x: FloatArray, outer: number, n: number, inner: number, out: FloatArray) => void
+  /**
+   * Layer normalisation of `rows` contiguous rows of n: y = (x - mean) / sqrt(var + eps) * w + b, with the
+   * biased variance of the row; w and b (n each) may be null (no scale, no shift).
+   */
+  LayerNormalization: (
+    x: FloatArray,
+    rows: number,
+    n: number,
+    w: FloatArray | null,
+    b: FloatArray | null,
+    eps: number,
+    y: FloatArray,
+  ) => void
   /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
   ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind

@@ -275,6 +275,35 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     expect(mismatches(got, want)).toBe(0)
   })
 
+  it('LayerNormalization: rows of odd lengths, with and without scale and shift, large offsets, as js', () => {
+    for (const [rows, n, offset] of [
+      [64, 256, 0],
+      [5, 1003, 1000],
+      [300, 7, -3],
+    ] as const) {
+      const x = Float32Array.from({ length: rows * n }, () => offset + gen.random() * 2 - 1)
+      x[2 * n + 3] = Number.NaN // row 2 becomes NaN
+      for (const [w, b] of [
+        [rand(n), rand(n)],
+        [rand(n), null],
+        [null, null],
+      ] as const) {
+        const [want, got] = [new Float32Array(rows * n), new Float32Array(rows * n).fill(7)]
+        jsKernels.LayerNormalization(x, rows, n, w, b, 1e-5, want)
+        k.LayerNormalization(x, rows, n, w, b, 1e-5, got)
+        for (let i = 0; i < rows * n; i++) {
+          if (Number.isNaN(want[i]!)) expect(got[i], `${rows}x${n} at ${i}`).toBeNaN()
+          // float32 sums in another order; the deviations of a row offset by 1000 lose ~log2(1000) bits first.
+          else
+            expect(Math.abs(got[i]! - want[i]!), `${rows}x${n} at ${i}`).toBeLessThanOrEqual(
+              2e-6 * Math.sqrt(n) * (1 + Math.abs(offset)),
+            )
+        }
+        expect(mismatches(be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + rows * n), x)).toBe(0)
+      }
+    }
+  })
+
   it('pinned operands are copied in once and read in place until released; scopes nest; the arena moves up and back', () => {
     const [m, kk, n] = [3, 200, 150]
     const a = rand(m * kk)

@@ -958,6 +958,49 @@ export function softmaxRows(x: usize, y: usize, rows: i32, n: i32, log: i32): vo
   }
 }
 
+/**
+ * Layer normalisation of `rows` contiguous rows of n floats: the mean, the biased variance from the deviations
+ * (a second pass, not E[x^2] - E[x]^2, which cancels), then y = (x - mean) r w + b; w and b are 0 when absent.
+ */
+export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b: usize, eps: f32): void {
+  const n4 = n & ~3
+  for (let r = 0; r < rows; r++) {
+    const px = at(x, r * n)
+    const py = at(y, r * n)
+    let sv = f32x4.splat(0)
+    let j = 0
+    for (; j < n4; j += 4) sv = f32x4.add(sv, v128.load(at(px, j)))
+    let s = hsum(sv)
+    for (; j < n; j++) s += load<f32>(at(px, j))
+    const mean = s / <f32>n
+    const vm = f32x4.splat(mean)
+    sv = f32x4.splat(0)
+    for (j = 0; j < n4; j += 4) {
+      const d = f32x4.sub(v128.load(at(px, j)), vm)
+      sv = f32x4.add(sv, f32x4.mul(d, d))
+    }
+    s = hsum(sv)
+    for (; j < n; j++) {
+      const d = load<f32>(at(px, j)) - mean
+      s += d * d
+    }
+    const rstd: f32 = 1 / Mathf.sqrt(s / <f32>n + eps)
+    const vr = f32x4.splat(rstd)
+    for (j = 0; j < n4; j += 4) {
+      let v = f32x4.mul(f32x4.sub(v128.load(at(px, j)), vm), vr)
+      if (w != 0) v = f32x4.mul(v, v128.load(at(w, j)))
+      if (b != 0) v = f32x4.add(v, v128.load(at(b, j)))
+      v128.store(at(py, j), v)
+    }
+    for (; j < n; j++) {
+      let v = (load<f32>(at(px, j)) - mean) * rstd
+      if (w != 0) v *= load<f32>(at(w, j))
+      if (b != 0) v += load<f32>(at(b, j))
+      store<f32>(at(py, j), v)
+    }
+  }
+}
+
 // ---- recurrent layers ------------------------------------------------------------------------------
 /** Four floats at base[off], or (not full: a last unit on its own) one float in every lane. */
 @inline function ld(base: usize, off: i32, full: bool): v128 {

@@ -12,6 +12,8 @@ import type { Tensor } from '../tensor.js'
 import { reciprocal } from './elementwise.js'
 import { pad, slice } from './shape.js'
 import { channelShape, empty, requireFloat } from './util.js'
+import { kernel } from '../backend.js'
+import type { FloatArray } from '../kernel-table.js'
 
 // ---- batch and layer normalisation ------------------------------------------------------------
 
@@ -107,15 +109,32 @@ export function batchNorm(
   return apply(BatchNorm, inputs, { eps, training, momentum, affine, track })
 }
 
+/**
+ * Layer norm as one kernel pass (mean, biased variance, normalise, scale and shift per row). The backward is
+ * written with ops from the recomputed x_hat = (x - mean) r, r = 1 / sqrt(var + eps): with g = dy w,
+ * dx = r (g - mean(g) - x_hat mean(g x_hat)), dw = sum of dy x_hat and db = sum of dy over the leading dims.
+ */
 const LayerNorm = defineOp<{ axes: number[]; eps: number }>({
   name: 'LayerNormalization',
   forward: ([x, w, b], { axes, eps }) => {
-    const mean = x!.mean(axes, true)
-    const d = x!.sub(mean)
-    let y = d.div(d.square().mean(axes, true).add(eps).sqrt())
-    if (w) y = y.mul(w)
-    if (b) y = y.add(b)
+    const X = x!
+    const n = axes.reduce((p, a) => p * X.shape[a]!, 1)
+    const y = empty(X.dtype, X.shape)
+    const same = (t: Tensor | undefined) => (t ? (t.to(X.dtype).data as FloatArray) : null)
+    kernel('LayerNormalization')(X.data as FloatArray, X.size / n, n, same(w), same(b), eps, y.data as FloatArray)
     return y
+  },
+  backward: (dy, { inputs: [x, w, b], attrs: { axes, eps } }) => {
+    const X = x!
+    const mean = X.mean(axes, true)
+    const d = X.sub(mean)
+    const r = reciprocal(d.square().mean(axes, true).add(eps).sqrt())
+    const xhat = d.mul(r)
+    const g = w ? dy.mul(w) : dy
+    const dx = r.mul(g.sub(g.mean(axes, true)).sub(xhat.mul(g.mul(xhat).mean(axes, true))))
+    const lead = X.shape.map((_, i) => i).filter((i) => !axes.includes(i))
+    const overLead = (t: Tensor) => (lead.length ? t.sum(lead) : t)
+    return [dx, w ? overLead(dy.mul(xhat)) : null, b ? overLead(dy) : null]
   },
   onnx: (ctx, [x, w, b], { inputs, attrs }) => {
     const shape = inputs[0]!.shape.slice(attrs.axes[0])

@@ -334,6 +334,19 @@ export const jsKernels: KernelTable = {
   Softmax: (x, outer, n, inner, out) => softmaxLines(x, outer, n, inner, out, false),
   LogSoftmax: (x, outer, n, inner, out) => softmaxLines(x, outer, n, inner, out, true),
 
+  LayerNormalization(x, rows, n, w, b, eps, y) {
+    for (let r = 0; r < rows; r++) {
+      const at = r * n
+      let mean = 0
+      for (let j = 0; j < n; j++) mean += x[at + j]!
+      mean /= n
+      let v = 0
+      for (let j = 0; j < n; j++) v += (x[at + j]! - mean) ** 2
+      const rstd = 1 / Math.sqrt(v / n + eps)
+      for (let j = 0; j < n; j++) y[at + j] = (x[at + j]! - mean) * rstd * (w ? w[j]! : 1) + (b ? b[j]! : 0)
+    }
+  },
+
   ReluGrad(dy, x, dx) {
     // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused
     // dy * (x > 0) did.

@@ -105,12 +105,32 @@ function softmax(rt: WasmRuntime, log: boolean): KernelTable['Softmax'] {
   }
 }
 
+/** Layer norm over contiguous rows; float64 and small calls stay on the js kernel. */
+function layerNorm(rt: WasmRuntime): KernelTable['LayerNormalization'] {
+  const ref = jsKernels.LayerNormalization
+  return (x, rows, n, w, b, eps, y) => {
+    if (y.length < UNARY_MIN_ELEMENTS || !f32(x, w, b, y)) return ref(x, rows, n, w, b, eps, y)
+    const L = new Layout()
+    const px = L.take(y.length)
+    const py = L.take(y.length)
+    const pw = w ? L.take(n) : -1
+    const pb = b ? L.take(n) : -1
+    const base = rt.reserve(L.bytes)
+    rt.f32.set(x as Float32Array, (base + px) >> 2)
+    if (w) rt.f32.set(w as Float32Array, (base + pw) >> 2)
+    if (b) rt.f32.set(b as Float32Array, (base + pb) >> 2)
+    rt.exports.layerNormRows(base + px, base + py, rows, n, w ? base + pw : 0, b ? base + pb : 0, eps)
+    y.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + y.length))
+  }
+}
+
 export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
   const js = jsKernels
   return {
     ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(rt, op as keyof typeof UNARY)])),
     Softmax: softmax(rt, false),
     LogSoftmax: softmax(rt, true),
+    LayerNormalization: layerNorm(rt),
     Add: binary(rt, 'Add'),
     Sub: binary(rt, 'Sub'),
     Mul: binary(rt, 'Mul'),
