@@ -191,6 +191,38 @@ describe('encoder-decoder with teacher forcing', () => {
       expect(translate(model, src, tgt, s, { numSteps }).text).toBe(t)
       expect(translate(model, src, tgt, s, { numSteps, beamSize: 3 }).text).toBe(t)
     }
+    // A suppressed token is never emitted: the decoder picks another one in its place.
+    for (const beamSize of [1, 3]) {
+      const out = tokens(translate(model, src, tgt, 'i lost .', { numSteps, beamSize, suppress: ['perdu'] }).text)
+      expect(out).not.toContain('perdu')
+      // Greedy: the steps before the suppressed token are unchanged.
+      if (beamSize === 1) expect(out[0]).toBe("j'ai")
+      const hyp = translate(model, src, tgt, 'i lost .', { numSteps, beamSize, suppress: ['perdu'] }).hypothesis
+      expect(Number.isFinite(hyp.logProb)).toBe(true)
+    }
+    expect(() => translate(model, src, tgt, 'go .', { numSteps, suppress: ['nope'] })).toThrow(ArgumentError)
+    expect(() => translate(model, src, tgt, 'go .', { numSteps, suppress: ['<eos>'] })).toThrow(ArgumentError)
+  })
+})
+
+describe('translate never emits <pad> or <bos> unless asked to', () => {
+  it('suppresses them by default, even when the model prefers them', () => {
+    manualSeed(4)
+    const special = { reservedTokens: ['<pad>', '<bos>', '<eos>'] }
+    const src = new Vocab([['a', 'b']], special)
+    const tgt = new Vocab([['x', 'y']], special)
+    const model = new Seq2Seq(src.length, tgt.length, { embedDim: 4, numHiddens: 4, numLayers: 1 })
+    const bias = model.decoder.dense.bias!.data
+    bias[tgt.indexOf('<pad>')] = 50
+    bias[tgt.indexOf('<bos>')] = 40
+    for (const beamSize of [1, 2]) {
+      const out = tokens(translate(model, src, tgt, 'a b', { numSteps: 4, beamSize }).text)
+      expect(out.length).toBeGreaterThan(0)
+      for (const t of out) expect(['<pad>', '<bos>']).not.toContain(t)
+      expect(translate(model, src, tgt, 'a b', { numSteps: 4, beamSize, suppress: [] }).text).toBe(
+        '<pad> <pad> <pad> <pad>',
+      )
+    }
   })
 })
 
