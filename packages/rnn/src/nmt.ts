@@ -4,7 +4,10 @@
  * - `groupBySource`: all translations of one source sentence become its references, and the
  *   train/test split is made over distinct source sentences, so no test source is seen in training;
  * - `truncatePad`: fixed-length id rows (<eos> appended, then <pad>), with valid lengths;
- * - `translate`: greedy or beam-search decoding of one sentence with a trained Seq2Seq.
+ * - `translate`: greedy or beam-search decoding of one sentence with a trained Seq2Seq; tokens
+ *   listed in `suppress` (by default `<pad>` and `<bos>`, never a valid output) get log-probability
+ *   -Infinity, so decoding picks the best other token (suppressing `<unk>` as well makes the model
+ *   emit its best in-vocabulary guess instead of a token that matches no reference).
  */
 import { type Tensor, ArgumentError, Generator, Tensor as T, logSoftmax, noGrad } from '@refnets/core'
 import { type Hypothesis, beamSearch, greedyDecode } from './decode.js'
@@ -64,6 +67,8 @@ export interface TranslateOptions {
   numSteps: number
   beamSize?: number
   alpha?: number
+  /** Target tokens never emitted (default `<pad>` and `<bos>`). */
+  suppress?: string[]
 }
 
 /** Translate one preprocessed sentence: greedy with beamSize 1 (default), else beam search. */
@@ -72,8 +77,15 @@ export function translate(
   srcVocab: Vocab,
   tgtVocab: Vocab,
   sentence: string,
-  { numSteps, beamSize = 1, alpha = 0.75 }: TranslateOptions,
+  { numSteps, beamSize = 1, alpha = 0.75, suppress = ['<pad>', '<bos>'] }: TranslateOptions,
 ): { text: string; hypothesis: Hypothesis } {
+  const banned = suppress.map((tok) => {
+    const i = tgtVocab.indexOf(tok)
+    if (i === tgtVocab.unk && tok !== '<unk>')
+      throw new ArgumentError(`translate: cannot suppress '${tok}', which is not in the target vocabulary`)
+    if (tok === '<eos>') throw new ArgumentError('translate: <eos> cannot be suppressed (decoding would never end)')
+    return i
+  })
   return noGrad(() => {
     const wasTraining = model.training
     model.eval()
@@ -83,7 +95,9 @@ export function translate(
       const step = (prev: number, s: Tensor) => {
         // (1, 1) -> logits (1, 1, V) -> log-probabilities (V)
         const [logits, next] = model.decoder.call(idRows([[prev]]), s, context)
-        return { logProbs: logSoftmax(logits!, -1).data, state: next! }
+        const logProbs = Float64Array.from(logSoftmax(logits!, -1).data)
+        for (const i of banned) logProbs[i] = Number.NEGATIVE_INFINITY
+        return { logProbs, state: next! }
       }
       const opts = { bos: tgtVocab.indexOf('<bos>'), eos: tgtVocab.indexOf('<eos>'), maxLen: numSteps }
       const hyp =

@@ -5,8 +5,22 @@
  * final state initialises the decoder, and its top layer's final state (the context c) is appended
  * to every decoder input. Training uses teacher forcing: the decoder reads `<bos>` followed by the
  * target shifted right, and the loss is cross-entropy masked to each target's valid length.
+ * Only the valid (non-pad) positions go through the output layer and the softmax
+ * (`Seq2Seq.maskedLoss`): with a vocabulary of thousands of words the projection dominates the cost
+ * of a step, and padding is about half of the positions of a batch of short sentences.
  */
-import { type Tensor, Module, concat, crossEntropy, fromValues, nn, select } from '@refnets/core'
+import {
+  type Tensor,
+  ArgumentError,
+  DTypeError,
+  Module,
+  ShapeError,
+  Tensor as T,
+  concat,
+  crossEntropy,
+  nn,
+  select,
+} from '@refnets/core'
 import { GRU } from '../layers/rnn.js'
 
 export interface Seq2SeqOptions {
@@ -53,13 +67,19 @@ export class Seq2SeqDecoder extends Module<[Tensor, Tensor, Tensor], Tensor[]> {
     this.dense = new nn.Linear(numHiddens, vocabSize, { dtype })
   }
 
-  /** `context` is the encoder's top-layer final state (B, H), fixed for the whole decoding. */
-  forward(tgt: Tensor, state: Tensor, context: Tensor): Tensor[] {
+  /** The top GRU layer's outputs (B, T, H) and the final state, before the output layer. */
+  hidden(tgt: Tensor, state: Tensor, context: Tensor): Tensor[] {
     const [B, T] = tgt.shape as [number, number]
     // (B, T) -> (B, T, E); context (B, H) -> (B, T, H); concat -> (B, T, E + H)
     const emb = this.embedding.call(tgt)
     const ctx = context.unsqueeze(1).expand(B, T, context.shape[1]!)
     const [y, s] = this.rnn.call(concat([emb, ctx], 2), state)
+    return [y!, s!]
+  }
+
+  /** `context` is the encoder's top-layer final state (B, H), fixed for the whole decoding. */
+  forward(tgt: Tensor, state: Tensor, context: Tensor): Tensor[] {
+    const [y, s] = this.hidden(tgt, state, context)
     // (B, T, H) -> (B, T, V)
     return [this.dense.call(y!), s!]
   }
@@ -86,24 +106,76 @@ export class Seq2Seq extends Module<[Tensor, Tensor, (Tensor | ArrayLike<number>
     const { state, context } = this.encode(src, srcLens)
     return this.decoder.call(decIn, state, context)[0]!
   }
+
+  /**
+   * The training loss without the logits of padded positions: the decoder's hidden states at the
+   * valid positions (t < tgtLens[b]) are gathered into (N, H) rows, and only those go through the
+   * output layer and the cross-entropy, averaged over the N tokens. Equal, value and gradient, to
+   * `maskedCrossEntropy(this.call(src, decIn, srcLens), targets, tgtLens)`.
+   */
+  maskedLoss(
+    src: Tensor,
+    decIn: Tensor,
+    targets: Tensor,
+    tgtLens: ArrayLike<number>,
+    srcLens?: Tensor | ArrayLike<number> | null,
+  ): Tensor {
+    const { state, context } = this.encode(src, srcLens)
+    const [y] = this.decoder.hidden(decIn, state, context)
+    const [B, Tn, H] = y!.shape as [number, number, number]
+    const { rows, labels } = validPositions('maskedLoss', targets, tgtLens, B, Tn)
+    if (rows.length === 0) return y!.sum().mul(0)
+    const h = y!.reshape(B * Tn, H).gather(0, new T(rows, [rows.length]))
+    return crossEntropy(this.decoder.dense.call(h), new T(labels, [labels.length]))
+  }
+}
+
+/**
+ * Flat indices b * T + t of the valid positions (t < validLens[b]) of a (B, T) target batch, and
+ * the targets there.
+ */
+function validPositions(
+  op: string,
+  targets: Tensor,
+  validLens: ArrayLike<number>,
+  B: number,
+  T: number,
+): { rows: Int32Array; labels: Int32Array } {
+  if (targets.rank !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)
+    throw new ShapeError(`${op}: targets must be (${B}, ${T}), got (${targets.shape.join(', ')})`)
+  if (targets.dtype !== 'int32') throw new DTypeError(`${op}: targets must be int32, got ${targets.dtype}`)
+  if (validLens.length !== B) throw new ArgumentError(`${op}: ${validLens.length} valid lengths for a batch of ${B}`)
+  let n = 0
+  for (let b = 0; b < B; b++) {
+    const l = validLens[b]!
+    if (!Number.isInteger(l) || l < 0)
+      throw new ArgumentError(`${op}: valid lengths must be non-negative integers, got ${l}`)
+    n += Math.min(T, l)
+  }
+  const rows = new Int32Array(n)
+  const labels = new Int32Array(n)
+  const t = targets.data as Int32Array
+  let k = 0
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < Math.min(T, validLens[b]!); i++) {
+      rows[k] = b * T + i
+      labels[k++] = t[b * T + i]!
+    }
+  return { rows, labels }
 }
 
 /**
  * Cross-entropy averaged over the valid target tokens only (d2l's MaskedSoftmaxCELoss, averaged per
- * token rather than per sequence): logits (B, T, V), targets (B, T) int32, validLens (B).
+ * token rather than per sequence): logits (B, T, V), targets (B, T) int32, validLens (B). The
+ * padded rows are dropped before the softmax, so they cost nothing and get a zero gradient; 0 when
+ * no position is valid.
  */
 export function maskedCrossEntropy(logits: Tensor, targets: Tensor, validLens: ArrayLike<number>): Tensor {
-  const [B, T, V] = logits.shape as [number, number, number]
-  const w = new Float64Array(B * T)
-  let n = 0
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < Math.min(T, validLens[b]!); t++) {
-      w[b * T + t] = 1
-      n++
-    }
-  const per = crossEntropy(logits.reshape(B * T, V), targets.reshape(B * T), { reduction: 'none' })
-  return per
-    .mul(fromValues(logits.dtype, [B * T], w))
-    .sum()
-    .div(Math.max(n, 1))
+  if (logits.rank !== 3)
+    throw new ShapeError(`maskedCrossEntropy: logits must be (B, T, V), got (${logits.shape.join(', ')})`)
+  const [B, Tn, V] = logits.shape as [number, number, number]
+  const { rows, labels } = validPositions('maskedCrossEntropy', targets, validLens, B, Tn)
+  if (rows.length === 0) return logits.sum().mul(0)
+  const picked = logits.reshape(B * Tn, V).gather(0, new T(rows, [rows.length]))
+  return crossEntropy(picked, new T(labels, [labels.length]))
 }
