@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { ArgumentError } from '@refnets/core'
 import {
   IS_NEXT,
   NOT_NEXT,
@@ -96,5 +97,28 @@ describe('VocabSubset', () => {
     expect(v.expand([c!])).toEqual([the])
     expect(v.compact([tok.id('[unused5]')])).toEqual([1])
     expect(() => v.expand([v.size])).toThrow(/compact ids in \[0, \d+\), got \d+/)
+  })
+
+  it('keeps only the pieces seen minCount times, and its tokenizer splits the rest into kept pieces', () => {
+    const the = tok.id('the')
+    const time = tok.id('time')
+    const machine = tok.id('machine')
+    const ids = [the, the, the, time, time, machine]
+    const v = new VocabSubset(tok, ids, { minCount: 2 })
+    expect(v.size).toBe(5 + 2)
+    expect(v.tokens(v.compact([the, time, machine]))).toEqual(['the', 'time', '[UNK]'])
+    const all = new VocabSubset(tok, ids)
+    expect(all.size).toBe(5 + 3)
+    expect(() => new VocabSubset(tok, ids, { minCount: 0 })).toThrow(ArgumentError)
+    expect(() => new VocabSubset(tok, ids, { minCount: 1.5 })).toThrow(/minCount must be a positive integer/)
+    expect(() => new VocabSubset(tok, [the, tok.size])).toThrow(ArgumentError)
+
+    // "timeless" is one piece of the full vocabulary but not of a subset that has "time" and "##less".
+    const sub = new VocabSubset(tok, [the, time, tok.id('##less')]).toTokenizer()
+    expect(tok.tokenize('timeless')).toEqual(['timeless'])
+    expect(sub.tokenize('the timeless')).toEqual(['the', 'time', '##less'])
+    expect(sub.encode('the timeless').ids).toEqual([2, 5, 6, 7, 3])
+    expect(sub.id('[PAD]')).toBe(0)
+    expect(sub.tokenize('zebra')).toEqual(['[UNK]'])
   })
 })
