@@ -121,8 +121,10 @@ export class GELU extends Module {
 const Softplus_ = defineOp<{ beta: number; threshold: number }>({
   name: 'Softplus',
   forward: ([x], { beta, threshold }) => {
-    const bx = x!.mul(beta)
-    return F.where(bx.gt(threshold), x!, F.softplus(bx).div(beta))
+    // beta = 1 (the default) skips the scaling: two passes fewer.
+    const bx = beta === 1 ? x! : x!.mul(beta)
+    const sp = beta === 1 ? F.softplus(bx) : F.softplus(bx).div(beta)
+    return F.where(bx.gt(threshold), x!, sp)
   },
   // NOTE: ONNX Softplus has no beta/threshold; for beta = 1 the threshold changes the value by
   // less than e^-20 (2e-9), so it exports as Softplus; other betas scale around it.
