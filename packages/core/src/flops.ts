@@ -22,9 +22,9 @@ export function countMacs(fn: () => unknown): number {
         macs += m * kk * n * batch
         k('MatMul')(a, b, out, m, kk, n, batch, as, bs)
       },
-      MatMulTransB: (a, bt, out, m, kk, n, batch, as) => {
+      MatMulTransB: (a, bt, out, m, kk, n, batch, as, bias) => {
         macs += m * kk * n * batch
-        k('MatMulTransB')(a, bt, out, m, kk, n, batch, as)
+        k('MatMulTransB')(a, bt, out, m, kk, n, batch, as, bias)
       },
       Conv: (x, w, b, y, g) => {
         macs += convMacs(g)

@@ -231,7 +231,7 @@ export interface OtherKernels {
     bStride: number,
   ) => void
   /** out[b] = a[b] (m x k) @ bt^T, where bt is (n x k) row-major and shared by every batch: a @ W^T
-   *  of a Linear layer without materialising the transposed weight. */
+   *  of a Linear layer without materialising the transposed weight; `bias` (n), when given, is added to every row. */
   MatMulTransB: (
     a: FloatArray,
     bt: FloatArray,
@@ -241,6 +241,7 @@ export interface OtherKernels {
     n: number,
     batch: number,
     aStride: number,
+    bias?: FloatArray | null,
   ) => void
   /** Index of the max (or min) along `axis`; ties keep the first (or last with selectLast). */
   ArgMax: (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => void

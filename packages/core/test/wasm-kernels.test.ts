@@ -71,15 +71,21 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
-  it('MatMulTransB: a @ W^T with the weight read transposed', () => {
+  it('MatMulTransB: a @ W^T with the weight read transposed, with and without a bias per column', () => {
     for (let t = 0; t < 30; t++) {
       const [m, kk, n, batch] = [int(1, 40), int(1, 200), int(1, 130), int(1, 3)]
       const a = rand(batch * m * kk)
       const bt = rand(n * kk)
+      const bias = t % 2 ? rand(n).map((v) => v * 10) : null
       const [o1, o2] = [new Float32Array(batch * m * n), new Float32Array(batch * m * n)]
-      jsKernels.MatMulTransB(a, bt, o1, m, kk, n, batch, m * kk)
-      k.MatMulTransB(a, bt, o2, m, kk, n, batch, m * kk)
-      expectClose(o2, o1, kk)
+      jsKernels.MatMulTransB(a, bt, o1, m, kk, n, batch, m * kk, bias)
+      k.MatMulTransB(a, bt, o2, m, kk, n, batch, m * kk, bias)
+      expectClose(o2, o1, kk + 1)
+      if (bias) {
+        // The bias is really added: without it every row differs by exactly that vector (up to rounding).
+        jsKernels.MatMulTransB(a, bt, o1, m, kk, n, batch, m * kk)
+        for (let j = 0; j < n; j++) expect(o2[j]! - o1[j]!).toBeCloseTo(bias[j]!, 3)
+      }
     }
   })
 

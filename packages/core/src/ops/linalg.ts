@@ -77,8 +77,8 @@ export const Linear = defineOp<Record<string, never>>({
     shape[shape.length - 1] = n
     const y = empty(x.dtype, shape)
     const out = y.data as FloatArray
-    kernel('MatMulTransB')(x.data as FloatArray, w.data as FloatArray, out, m, k, n, 1, 0)
-    if (inputs.length > 2) addRows(out, inputs[2]!.data as FloatArray, m, n)
+    const bias = inputs.length > 2 ? (inputs[2]!.data as FloatArray) : null
+    kernel('MatMulTransB')(x.data as FloatArray, w.data as FloatArray, out, m, k, n, 1, 0, bias)
     return y
   },
   backward: (dy, { inputs: [x, w, b] }) => {
@@ -98,11 +98,6 @@ export const Linear = defineOp<Record<string, never>>({
     return b ? ctx.node('Add', [y!, b]) : [y!]
   },
 })
-/** out (m x n) += bias (n) on every row. */
-function addRows(out: FloatArray, bias: FloatArray, m: number, n: number): void {
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[i * n + j]! += bias[j]!
-}
-
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   requireFloat('linear', x)
   if (weight.rank !== 2) throw new ShapeError(`linear: weight must be 2-D (out, in), got ${fmt(weight.shape)}`)

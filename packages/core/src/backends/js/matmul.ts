@@ -170,6 +170,22 @@ export function matmulTransB(
   n: number,
   batch: number,
   aStride: number,
+  bias: FloatArray | null = null,
+): void {
+  productTransB(a, bt, out, m, k, n, batch, aStride)
+  // The bias after the product: (a bt^T) + bias, rounded as the unfused product and add.
+  if (bias) for (let r = 0; r < batch * m; r++) for (let j = 0; j < n; j++) out[r * n + j]! += bias[j]!
+}
+
+function productTransB(
+  a: FloatArray,
+  bt: FloatArray,
+  out: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+  aStride: number,
 ): void {
   // Many rows of `a` (more than 16 in all): a transposed copy of `bt` and the tiled GEMM above are faster.
   if (batch * m > 16) {

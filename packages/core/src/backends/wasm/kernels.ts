@@ -79,6 +79,10 @@ function writeParams<S extends Record<string, number>>(
   for (const k in slots) i32[(at >> 2) + slots[k]] = values[k]
 }
 
+/** Bias modes of the GEMM parameter block (wasm/kernels.ts): none, one per row of C, one per column. */
+const BIAS_NONE = 0
+const BIAS_COL = 2
+
 const isF32 = (...xs: (FloatArray | null)[]): boolean => xs.every((x) => x === null || x instanceof Float32Array)
 
 export interface WasmContext {
@@ -120,6 +124,7 @@ function gemm(
   k: number,
   n: number,
   batch: number,
+  bias: Float32Array | null = null,
 ): void {
   const { rt } = ctx
   const { n: threads, run } = threadsFor(ctx, m * k * n * batch)
@@ -132,8 +137,11 @@ function gemm(
   const pa = pinA === undefined ? L.take(aLen) : 0
   const pb = pinB === undefined ? L.take(bLen) : 0
   const pc = L.take(batch * m * n)
+  const pinBias = bias ? rt.pinned.get(bias) : undefined
+  const pbias = bias && pinBias === undefined ? L.take(n) : 0
   const base = rt.reserve(L.bytes)
   const f32 = rt.f32
+  if (bias && pinBias === undefined) f32.set(bias, (base + pbias) >> 2)
   if (pinA === undefined) f32.set(a.length === aLen ? a : a.subarray(0, aLen), (base + pa) >> 2)
   if (pinB === undefined) f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
   writeParams(rt.i32, base + params, GEMM, {
@@ -155,8 +163,8 @@ function gemm(
     beta: 0,
     scratch: base + scratch,
     scratchPer: rt.gemmScratch,
-    bias: 0,
-    biasMode: 0,
+    bias: bias ? (pinBias ?? base + pbias) : 0,
+    biasMode: bias ? BIAS_COL : BIAS_NONE,
   })
   run('gemm', base + params)
   out.set(rt.f32.subarray((base + pc) >> 2, ((base + pc) >> 2) + batch * m * n))
@@ -278,9 +286,9 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         batch,
       )
     },
-    MatMulTransB: (a, bt, out, m, k, n, batch, aStride) => {
-      if (!isF32(a, bt, out) || m * k * n * batch < ctx.minMacs)
-        return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride)
+    MatMulTransB: (a, bt, out, m, k, n, batch, aStride, bias = null) => {
+      if (!isF32(a, bt, out, bias) || m * k * n * batch < ctx.minMacs)
+        return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride, bias)
       gemm(
         ctx,
         a as Float32Array,
@@ -298,6 +306,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         k,
         n,
         batch,
+        bias as Float32Array | null,
       )
     },
     Conv: (x, w, bias, y, g) => {
