@@ -9,7 +9,7 @@
  * trains deep stacks without warm-up.
  */
 import { ArgumentError, Module, type Tensor, Tensor as TensorClass, gelu, nn, relu } from '@refnets/core'
-import { MultiheadAttention } from './multihead-attention.js'
+import { type KVCache, MultiheadAttention } from './multihead-attention.js'
 
 export type Activation = 'relu' | 'gelu' | ((x: Tensor) => Tensor)
 
@@ -181,6 +181,30 @@ export class TransformerDecoderLayer extends LayerBase<[Tensor, Tensor, DecoderL
     x = this.norm2.call(x.add(this.mha(x, memory, o)))
     return this.norm3.call(x.add(this.dropout3.call(this.ff(x))))
   }
+
+  /**
+   * The new target steps `tgt` of an autoregressive decode, given `cache`, the self-attention keys
+   * and values of the earlier steps (extended in place): equals the rows cache.length ..
+   * cache.length + T - 1 of `forward` over all steps with a causal tgtMask, for the cost of the new
+   * steps only. No tgtMask or tgtKeyPaddingMask: the cache already makes the attention causal.
+   */
+  forwardIncremental(
+    tgt: Tensor,
+    memory: Tensor,
+    cache: KVCache,
+    o: Pick<DecoderLayerCallOptions, 'memoryMask' | 'memoryKeyPaddingMask'> = {},
+  ): Tensor {
+    const sa = (x: Tensor) => this.dropout1.call(this.self_attn.forwardIncremental(x, cache))
+    let x = tgt
+    if (this.normFirst) {
+      x = x.add(sa(this.norm1.call(x)))
+      x = x.add(this.mha(this.norm2.call(x), memory, o))
+      return x.add(this.dropout3.call(this.ff(this.norm3.call(x))))
+    }
+    x = this.norm1.call(x.add(sa(x)))
+    x = this.norm2.call(x.add(this.mha(x, memory, o)))
+    return this.norm3.call(x.add(this.dropout3.call(this.ff(x))))
+  }
 }
 
 /** torch.nn.TransformerEncoder: `numLayers` layers from `makeLayer` (named layers.0, layers.1, ...) and an optional final norm. */
@@ -223,6 +247,27 @@ export class TransformerDecoder extends Module<[Tensor, Tensor, DecoderLayerCall
   forward(tgt: Tensor, memory: Tensor, o: DecoderLayerCallOptions = {}): Tensor {
     let x = tgt
     for (const layer of this.layers) x = layer.call(x, memory, o)
+    return this.norm ? this.norm.call(x) : x
+  }
+
+  /**
+   * Incremental decoding: the new steps `tgt` given one self-attention cache per layer
+   * (`caches[i]` for layers.i, extended in place); see TransformerDecoderLayer.forwardIncremental.
+   */
+  forwardIncremental(
+    tgt: Tensor,
+    memory: Tensor,
+    caches: KVCache[],
+    o: Pick<DecoderLayerCallOptions, 'memoryMask' | 'memoryKeyPaddingMask'> = {},
+  ): Tensor {
+    if (caches.length !== this.layers.length)
+      throw new ArgumentError(
+        `TransformerDecoder.forwardIncremental: expected one cache per layer (${this.layers.length}), got ${caches.length}`,
+      )
+    let x = tgt
+    this.layers.forEach((layer, i) => {
+      x = layer.forwardIncremental(x, memory, caches[i]!, o)
+    })
     return this.norm ? this.norm.call(x) : x
   }
 }
