@@ -195,6 +195,25 @@ opSpecs.push({
 
 const modelTol = { atol: 1e-4, rtol: 1e-3 }
 
+/** The side of the image YOLOv4's batch-norm statistics are estimated on (the bench size). */
+export const YOLOV4_CALIBRATION_SIZE = 416
+
+/**
+ * YOLOv4 with batch-norm statistics estimated on one N(0, 1) image at 416x416. The statistics cnn's
+ * imageSpec estimates at the small size (four 64x64 images) leave the stride-32 layers with 2x2
+ * maps made only of border pixels; at 416x416 (13x13 maps) those statistics no longer match, the
+ * activations grow through the ~110 batch norms to ~1e3, and float32 differences against ONNX
+ * Runtime with them (0.25 measured). Statistics from the bench size keep the activations O(1) there;
+ * the small size still passes within the spec's tolerance.
+ */
+function buildYolov4(seed: number): nn.Module<any, any> {
+  manualSeed(seed)
+  const m = yolov4({ numClasses: 80 })
+  const s = YOLOV4_CALIBRATION_SIZE
+  nn.updateBatchNorm(m, [[randn([1, 3, s, s], { generator: new Generator(seed + 1000) })]])
+  return m
+}
+
 const modelSpecs: ModelSpec[] = [
   imageSpec(
     'tiny-ssd',
@@ -224,18 +243,20 @@ const modelSpecs: ModelSpec[] = [
     { small: [2, 24, 8, 8], bench: [1, 24, 52, 52] },
     { tolerance: modelTol },
   ),
-  // NOTE: a looser tolerance for YOLOv4: over ~110 convolutions with batch norms (statistics from four
-  // 64x64 images, so the deepest maps have 2x2 pixels per image) float32 summation-order differences
-  // against ONNX Runtime grow to a few 1e-3.
-  imageSpec(
-    'yolov4',
-    'yolo',
-    'Bochkovskiy et al. 2020 (YOLOv4)',
-    () => yolov4({ numClasses: 80 }),
-    { small: [1, 3, 64, 64], bench: [1, 3, 416, 416] },
-    { small: [1, 255, 8, 8], bench: [1, 255, 52, 52] },
-    { tolerance: { atol: 1e-2, rtol: 1e-2 } },
-  ),
+  // NOTE: a looser tolerance for YOLOv4: over ~110 convolutions with batch norms float32
+  // summation-order differences against ONNX Runtime grow to a few 1e-3.
+  {
+    ...imageSpec(
+      'yolov4',
+      'yolo',
+      'Bochkovskiy et al. 2020 (YOLOv4)',
+      () => yolov4({ numClasses: 80 }),
+      { small: [1, 3, 64, 64], bench: [1, 3, 416, 416] },
+      { small: [1, 255, 8, 8], bench: [1, 255, 52, 52] },
+      { tolerance: { atol: 1e-2, rtol: 1e-2 } },
+    ),
+    build: buildYolov4,
+  },
   {
     name: 'yolov3-head',
     family: 'yolo',
