@@ -237,6 +237,8 @@ const modelSpecs: ModelSpec[] = [
     { small: [1, 7034, 4], bench: [1, 8732, 4] },
     { tolerance: modelTol },
   ),
+  // NOTE: atol 1e-3 for the small YOLO: at 416x416 float32 summation-order differences against ONNX
+  // Runtime over its 66 convolutions reach 2.3e-4 in outputs of magnitude ~10 (1.7e-5 at 64x64).
   {
     ...imageSpec(
       'small-yolo',
@@ -245,7 +247,7 @@ const modelSpecs: ModelSpec[] = [
       () => smallYolo({ numClasses: 3 }),
       { small: [2, 3, 64, 64], bench: [1, 3, 416, 416] },
       { small: [2, 24, 8, 8], bench: [1, 24, 52, 52] },
-      { tolerance: modelTol },
+      { tolerance: { atol: 1e-3, rtol: 1e-3 } },
     ),
     build: calibratedYolo(() => smallYolo({ numClasses: 3 })),
   },
