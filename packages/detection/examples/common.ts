@@ -63,3 +63,13 @@ export function drawDetections(
 }
 
 export const seconds = (t0: number) => ((Date.now() - t0) / 1000).toFixed(0)
+
+/**
+ * CPU seconds (user + system) this process has used. On a shared machine the wall clock is
+ * inflated by other jobs; the CPU time of a one-thread run (REFNETS_THREADS=1) is the estimate of
+ * its wall time on an idle machine, so the examples budget by it.
+ */
+export const cpuSeconds = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}

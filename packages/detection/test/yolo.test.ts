@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import {
   Spp,
   assignYoloTargets,
+  setHeadPrior,
   smallYolo,
   upsample2x,
   yoloDetect,
@@ -59,6 +60,37 @@ describe('YOLO blocks', () => {
       [2, 21, 4, 4],
       [2, 21, 2, 2],
     ])
+  })
+  it('priorProbability sets the objectness and class biases to logit(p) and leaves the box biases alone', () => {
+    const p = 0.01
+    const logitP = Math.log(p / (1 - p))
+    const m = smallYolo({ numClasses: 2, priorProbability: p })
+    for (const out of [m.out3, m.out4, m.out5]) {
+      const b = out.bias!.toArray() as number[]
+      expect(b).toHaveLength(3 * 7)
+      for (let a = 0; a < 3; a++) {
+        for (let k = 0; k < 4; k++) expect(Math.abs(b[a * 7 + k]!)).toBeLessThan(1) // default U(-1/sqrt(fan_in), ..)
+        for (let k = 4; k < 7; k++) expect(b[a * 7 + k]!).toBeCloseTo(logitP, 5)
+      }
+    }
+    // on an image, the mean objectness probability at initialisation is near p (logit(p) plus small noise)
+    const ys = noGrad(() => m.eval().call(randn([1, 3, 64, 64], { generator: new Generator(1) })))
+    const obj = ys.flatMap((y) => {
+      const v = y.toArray() as number[][][][]
+      return [0, 1, 2].flatMap((a) => v[0]![a * 7 + 4]!.flat().map((z) => 1 / (1 + Math.exp(-z))))
+    })
+    const mean = obj.reduce((s, x) => s + x, 0) / obj.length
+    expect(mean).toBeLessThan(0.1)
+    const plain = smallYolo({ numClasses: 2 })
+    const plainObj = plain.out3.bias!.toArray() as number[]
+    expect(Math.abs(plainObj[4]!)).toBeLessThan(1)
+  })
+  it('setHeadPrior rejects p outside (0, 1) and a head of the wrong width', () => {
+    const m = smallYolo({ numClasses: 2 })
+    expect(() => setHeadPrior(m.out3, 3, 2, 0)).toThrow(ArgumentError)
+    expect(() => setHeadPrior(m.out3, 3, 2, 1)).toThrow(ArgumentError)
+    expect(() => setHeadPrior(m.out3, 3, 3, 0.01)).toThrow(ArgumentError)
+    expect(() => smallYolo({ numClasses: 2, priorProbability: -0.5 })).toThrow(ArgumentError)
   })
 })
 

@@ -12,7 +12,7 @@
  * Forward gives the raw head maps, finest first: (N, A (5 + C), H/8, W/8), (.., H/16, ..), (.., H/32, ..);
  * yolo-loss.ts decodes and trains them.
  */
-import { Module, type Tensor, concat } from '@refnets/core'
+import { ArgumentError, Module, type Tensor, concat } from '@refnets/core'
 import { Conv2d } from '@refnets/cnn'
 import { ConvBnAct, CspStage, Spp, convSet, upsample2x } from './yolo-blocks.js'
 
@@ -43,6 +43,29 @@ export interface YoloV4Options {
   config?: YoloV4Config
   /** DropBlock rate in the neck during training (0: off). */
   dropBlock?: number
+  /**
+   * Prior probability p for the objectness and class outputs at initialisation: their biases are set
+   * to -log((1 - p) / p), so every cell starts out predicting "no object" with probability 1 - p
+   * (RetinaNet's prior, Lin et al. 2017, https://arxiv.org/abs/1708.02002, which YOLOv5's heads
+   * also use). Without it the many negatives dominate the first steps of training. Default: the
+   * convolution's plain initialisation.
+   */
+  priorProbability?: number
+}
+
+/** Set the objectness and class biases of a head's output convolution to the logit of p. */
+export function setHeadPrior(out: Conv2d, anchorsPerLevel: number, numClasses: number, p: number): void {
+  if (!(p > 0 && p < 1)) throw new ArgumentError(`priorProbability must be in (0, 1), got ${p}`)
+  const bias = out.bias
+  if (!bias) throw new ArgumentError('setHeadPrior: the output convolution has no bias')
+  if (bias.shape[0] !== anchorsPerLevel * (5 + numClasses))
+    throw new ArgumentError(
+      `setHeadPrior: ${bias.shape[0]} output channels; expected ${anchorsPerLevel} x (5 + ${numClasses})`,
+    )
+  if (!bias.isContiguous) throw new ArgumentError('setHeadPrior: the bias is not contiguous')
+  const b = -Math.log((1 - p) / p)
+  for (let a = 0; a < anchorsPerLevel; a++)
+    for (let k = 4; k < 5 + numClasses; k++) bias.storage[bias.offset + a * (5 + numClasses) + k] = b // objectness (4), classes
 }
 
 /** CSP-Darknet backbone: (N, 3, H, W) -> [C3 (stride 8), C4 (16), C5 (32)]. */
@@ -92,7 +115,13 @@ export class YoloV4 extends Module<[Tensor], Tensor[]> {
   readonly numClasses: number
   readonly anchorsPerLevel: number
 
-  constructor({ numClasses = 80, anchorsPerLevel = 3, config = YOLOV4_CONFIG, dropBlock = 0 }: YoloV4Options = {}) {
+  constructor({
+    numClasses = 80,
+    anchorsPerLevel = 3,
+    config = YOLOV4_CONFIG,
+    dropBlock = 0,
+    priorProbability,
+  }: YoloV4Options = {}) {
     super()
     this.numClasses = numClasses
     this.anchorsPerLevel = anchorsPerLevel
@@ -122,6 +151,9 @@ export class YoloV4 extends Module<[Tensor], Tensor[]> {
     this.out3 = new Conv2d(2 * n3, outC, 1)
     this.out4 = new Conv2d(2 * n4, outC, 1)
     this.out5 = new Conv2d(2 * n5, outC, 1)
+    if (priorProbability !== undefined)
+      for (const out of [this.out3, this.out4, this.out5])
+        setHeadPrior(out, anchorsPerLevel, numClasses, priorProbability)
   }
 
   forward(x: Tensor): Tensor[] {
