@@ -158,7 +158,11 @@ const trainSet = new Set(train.map((g) => g.source))
 for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
   const refsOf = groups.find((g) => g.source === e)?.references ?? []
   const out = noGrad(() => translate(model, src, tgt, e, { numSteps, beamSize: 4, suppress }).text)
-  const score = Math.max(0, ...refsOf.map((r) => bleu(out, r, 2)))
+  if (refsOf.length === 0) {
+    console.log(`${e} => ${out} (not in the data: no reference to score against)`)
+    continue
+  }
+  const score = Math.max(...refsOf.map((r) => bleu(out, r, 2)))
   console.log(
     `${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`,
   )
