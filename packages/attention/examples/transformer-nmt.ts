@@ -18,8 +18,8 @@
  *     [--min-freq 2] [--test 500]
  */
 import { ArgumentError, Generator, Tensor, crossEntropy, manualSeed, optim } from '@refnets/core'
-import { Vocab, bleu, corpusBleu, groupBySource, idRows, splitGroups, tokens, truncatePad } from '@refnets/rnn'
-import { loadFraEng } from '@refnets/rnn/data'
+import { bleu, corpusBleu, idRows, truncatePad } from '@refnets/rnn'
+import { fraEngTranslationData } from '@refnets/rnn/data'
 import { TransformerSeq2Seq, translateTransformer } from '../src/index.js'
 
 const arg = (name: string, def: string): number => {
@@ -44,19 +44,7 @@ const nTest = arg('test', '500')
 const numSteps = 10
 
 manualSeed(0)
-const pairs = loadFraEng(undefined, maxPairs)
-const groups = groupBySource(pairs)
-const { train, test } = splitGroups(groups, 0.1, 0)
-const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
-const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
-const src = new Vocab(
-  trainPairs.map(([e]) => tokens(e)),
-  special,
-)
-const tgt = new Vocab(
-  trainPairs.map(([, f]) => tokens(f)),
-  special,
-)
+const { pairs, groups, train, test, trainPairs, src, tgt } = fraEngTranslationData(maxPairs, minFreq)
 const model = new TransformerSeq2Seq(src.length, tgt.length, {
   dModel,
   nhead,

@@ -17,19 +17,8 @@
  *     [--pairs 20000] [--epochs 6] [--lr 0.005] [--decay 0.9] [--batch 64] [--test 500] [--no-unk]
  */
 import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
-import {
-  Seq2Seq,
-  Vocab,
-  bleu,
-  corpusBleu,
-  groupBySource,
-  idRows,
-  splitGroups,
-  tokens,
-  translate,
-  truncatePad,
-} from '../src/index.js'
-import { loadFraEng } from '../src/data.js'
+import { Seq2Seq, bleu, corpusBleu, idRows, translate, truncatePad } from '../src/index.js'
+import { fraEngTranslationData } from '../src/data.js'
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -50,19 +39,7 @@ const maxPairs = Number(arg('pairs', '20000'))
 const numSteps = 10
 
 manualSeed(0)
-const pairs = loadFraEng(undefined, maxPairs)
-const groups = groupBySource(pairs)
-const { train, test } = splitGroups(groups, 0.1, 0)
-const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
-const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
-const src = new Vocab(
-  trainPairs.map(([e]) => tokens(e)),
-  special,
-)
-const tgt = new Vocab(
-  trainPairs.map(([, f]) => tokens(f)),
-  special,
-)
+const { pairs, groups, train, test, trainPairs, src, tgt } = fraEngTranslationData(maxPairs, minFreq)
 console.log(
   `${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`,
 )

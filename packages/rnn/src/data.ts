@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 import { ArgumentError } from '@refnets/core'
 import { preprocessNmt, preprocessTimeMachine, tokenize } from './text/tokenize.js'
 import { Vocab } from './text/vocab.js'
+import { type SourceGroup, groupBySource, splitGroups } from './nmt.js'
+import { tokens } from './bleu.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 
@@ -51,4 +53,39 @@ export function loadFraEng(path = sharedDataPath('text/fra-eng.txt'), maxPairs =
     pairs.push([preprocessNmt(cols[0]!), preprocessNmt(cols[1]!)])
   }
   return pairs
+}
+
+/** The English -> French data both translation examples train and test on (see `fraEngTranslationData`). */
+export interface FraEngTranslationData {
+  pairs: [string, string][]
+  groups: SourceGroup[]
+  train: SourceGroup[]
+  test: SourceGroup[]
+  /** Every (English, French) pair of the training groups. */
+  trainPairs: [string, string][]
+  /** Vocabularies of the training pairs' tokens (min frequency, reserved <pad> <bos> <eos>). */
+  src: Vocab
+  tgt: Vocab
+}
+
+/**
+ * The fra-eng split of the seq2seq examples (rnn's GRU, attention's Transformer), in one place so their BLEU
+ * compares: the first `maxPairs` pairs grouped by English sentence, 10% of the groups (a permutation seeded
+ * with 0) held out as the test set, and vocabularies built from the training pairs only.
+ */
+export function fraEngTranslationData(maxPairs: number, minFreq: number, path?: string): FraEngTranslationData {
+  const pairs = loadFraEng(path, maxPairs)
+  const groups = groupBySource(pairs)
+  const { train, test } = splitGroups(groups, 0.1, 0)
+  const trainPairs = train.flatMap((g) => g.references.map((r) => [g.source, r] as [string, string]))
+  const special = { minFreq, reservedTokens: ['<pad>', '<bos>', '<eos>'] }
+  const src = new Vocab(
+    trainPairs.map(([e]) => tokens(e)),
+    special,
+  )
+  const tgt = new Vocab(
+    trainPairs.map(([, f]) => tokens(f)),
+    special,
+  )
+  return { pairs, groups, train, test, trainPairs, src, tgt }
 }

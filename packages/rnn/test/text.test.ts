@@ -5,7 +5,7 @@
  */
 import { ArgumentError, Generator } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
-import { loadFraEng, loadTimeMachine } from '../src/data.js'
+import { fraEngTranslationData, loadFraEng, loadTimeMachine } from '../src/data.js'
 import {
   Vocab,
   countTokens,
@@ -141,5 +141,21 @@ describe('English-French pairs', () => {
     expect(pairs[0]).toEqual(['go .', 'va !'])
     expect(preprocessNmt('Hello,World!\u202f')).toBe('hello ,world ! ')
     expect(preprocessNmt('Qui\u202f?')).toBe('qui ?')
+  })
+
+  it('the translation split: 10% of English sentences held out with all their references, vocabularies from training only', () => {
+    const d = fraEngTranslationData(2000, 2)
+    expect(d.pairs.length).toBe(2000)
+    expect(d.train.length + d.test.length).toBe(d.groups.length)
+    expect(d.test.length).toBe(Math.round(d.groups.length * 0.1))
+    const trainSources = new Set(d.train.map((g) => g.source))
+    expect(d.test.some((g) => trainSources.has(g.source))).toBe(false)
+    expect(d.trainPairs.length).toBe(d.train.reduce((n, g) => n + g.references.length, 0))
+    // A word seen only in test sentences is not in the source vocabulary.
+    const trainWords = new Set(d.trainPairs.flatMap(([e]) => e.split(' ')))
+    const testOnly = d.test.flatMap((g) => g.source.split(' ')).find((w) => !trainWords.has(w))!
+    expect(d.src.indexOf(testOnly)).toBe(d.src.indexOf('<unk>'))
+    // The same arguments give the same split (the examples compare BLEU on it).
+    expect(fraEngTranslationData(2000, 2).test.map((g) => g.source)).toEqual(d.test.map((g) => g.source))
   })
 })
