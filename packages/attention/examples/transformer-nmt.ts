@@ -18,8 +18,8 @@
  *     [--min-freq 2] [--test 500]
  */
 import { ArgumentError, Generator, Tensor, crossEntropy, manualSeed, optim } from '@refnets/core'
-import { bleu, corpusBleu, idRows, truncatePad } from '@refnets/rnn'
-import { fraEngTranslationData } from '@refnets/rnn/data'
+import { corpusBleu, idRows, truncatePad } from '@refnets/rnn'
+import { fraEngTranslationData, formatD2lScore, scoreD2lSentences } from '@refnets/rnn/data'
 import { TransformerSeq2Seq, translateTransformer } from '../src/index.js'
 
 const arg = (name: string, def: string): number => {
@@ -44,7 +44,8 @@ const nTest = arg('test', '500')
 const numSteps = 10
 
 manualSeed(0)
-const { pairs, groups, train, test, trainPairs, src, tgt } = fraEngTranslationData(maxPairs, minFreq)
+const data = fraEngTranslationData(maxPairs, minFreq)
+const { pairs, groups, train, test, trainPairs, src, tgt } = data
 const model = new TransformerSeq2Seq(src.length, tgt.length, {
   dModel,
   nhead,
@@ -142,19 +143,11 @@ console.log(
 for (let i = 0; i < 5; i++)
   console.log(`  ${evalGroups[i]!.source} => ${beam[i]} (references: ${evalGroups[i]!.references.join(' | ')})`)
 
-const trainSet = new Set(train.map((g) => g.source))
-for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
-  const refsOf = groups.find((g) => g.source === e)?.references ?? []
-  const out = translateTransformer(model, src, tgt, e, { numSteps, beamSize: 4 }).text
-  if (refsOf.length === 0) {
-    console.log(`${e} => ${out} (not among the first ${maxPairs} pairs: no reference to score against)`)
-    continue
-  }
-  const score = Math.max(...refsOf.map((r) => bleu(out, r, 2)))
-  console.log(
-    `${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`,
-  )
-}
+for (const r of scoreD2lSentences(
+  data,
+  (e) => translateTransformer(model, src, tgt, e, { numSteps, beamSize: 4 }).text,
+))
+  console.log(formatD2lScore(r))
 console.log(
   JSON.stringify({
     pairs: maxPairs,

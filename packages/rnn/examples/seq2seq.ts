@@ -17,8 +17,8 @@
  *     [--pairs 20000] [--epochs 6] [--lr 0.005] [--decay 0.9] [--batch 64] [--test 500] [--no-unk]
  */
 import { Generator, manualSeed, noGrad, optim } from '@refnets/core'
-import { Seq2Seq, bleu, corpusBleu, idRows, translate, truncatePad } from '../src/index.js'
-import { fraEngTranslationData } from '../src/data.js'
+import { Seq2Seq, corpusBleu, idRows, translate, truncatePad } from '../src/index.js'
+import { fraEngTranslationData, formatD2lScore, scoreD2lSentences } from '../src/data.js'
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -39,7 +39,8 @@ const maxPairs = Number(arg('pairs', '20000'))
 const numSteps = 10
 
 manualSeed(0)
-const { pairs, groups, train, test, trainPairs, src, tgt } = fraEngTranslationData(maxPairs, minFreq)
+const data = fraEngTranslationData(maxPairs, minFreq)
+const { pairs, groups, train, test, trainPairs, src, tgt } = data
 console.log(
   `${pairs.length} pairs, ${groups.length} distinct English sentences: ${train.length} train (${trainPairs.length} pairs), ${test.length} test`,
 )
@@ -131,19 +132,10 @@ console.log(
 for (let i = 0; i < 5; i++)
   console.log(`  ${evalGroups[i]!.source} => ${beam[i]} (references: ${evalGroups[i]!.references.join(' | ')})`)
 
-const trainSet = new Set(train.map((g) => g.source))
-for (const e of ['go .', 'i lost .', "he's calm .", "i'm home ."]) {
-  const refsOf = groups.find((g) => g.source === e)?.references ?? []
-  const out = noGrad(() => translate(model, src, tgt, e, { numSteps, beamSize: 4, suppress }).text)
-  if (refsOf.length === 0) {
-    console.log(`${e} => ${out} (not in the data: no reference to score against)`)
-    continue
-  }
-  const score = Math.max(...refsOf.map((r) => bleu(out, r, 2)))
-  console.log(
-    `${e} => ${out}, bleu ${score.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${trainSet.has(e) ? 'a training sentence' : 'a test sentence'})`,
-  )
-}
+for (const r of scoreD2lSentences(data, (e) =>
+  noGrad(() => translate(model, src, tgt, e, { numSteps, beamSize: 4, suppress }).text),
+))
+  console.log(formatD2lScore(r))
 console.log(
   JSON.stringify({
     pairs: maxPairs,

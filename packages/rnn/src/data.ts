@@ -10,7 +10,7 @@ import { ArgumentError } from '@refnets/core'
 import { preprocessNmt, preprocessTimeMachine, tokenize } from './text/tokenize.js'
 import { Vocab } from './text/vocab.js'
 import { type SourceGroup, groupBySource, splitGroups } from './nmt.js'
-import { tokens } from './bleu.js'
+import { bleu, tokens } from './bleu.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 
@@ -88,4 +88,32 @@ export function fraEngTranslationData(maxPairs: number, minFreq: number, path?: 
     special,
   )
   return { pairs, groups, train, test, trainPairs, src, tgt }
+}
+
+/** d2l's four example sentences (https://d2l.ai/chapter_recurrent-modern/seq2seq.html). */
+export const D2L_SENTENCES = ['go .', 'i lost .', "he's calm .", "i'm home ."] as const
+
+/**
+ * d2l's four sentences translated by `translate` and scored with d2l's BLEU (k = 2) against their best
+ * reference; `bleu` is null for a sentence that is not in the data (no reference), and `training` says whether
+ * it is one of the training sentences.
+ */
+export function scoreD2lSentences(
+  data: FraEngTranslationData,
+  translate: (sentence: string) => string,
+): { source: string; translation: string; bleu: number | null; training: boolean }[] {
+  const training = new Set(data.train.map((g) => g.source))
+  return D2L_SENTENCES.map((source) => {
+    const refs = data.groups.find((g) => g.source === source)?.references ?? []
+    const translation = translate(source)
+    const score = refs.length ? Math.max(...refs.map((r) => bleu(translation, r, 2))) : null
+    return { source, translation, bleu: score, training: training.has(source) }
+  })
+}
+
+/** One line per sentence of `scoreD2lSentences`, as the examples print them. */
+export function formatD2lScore(r: ReturnType<typeof scoreD2lSentences>[number]): string {
+  if (r.bleu === null) return `${r.source} => ${r.translation} (not in the data: no reference to score against)`
+  const where = r.training ? 'a training sentence' : 'a test sentence'
+  return `${r.source} => ${r.translation}, bleu ${r.bleu.toFixed(3)} (d2l's BLEU, k = 2, best reference; ${where})`
 }

@@ -5,7 +5,7 @@
  */
 import { ArgumentError, Generator } from '@refnets/core'
 import { describe, expect, it } from 'vitest'
-import { fraEngTranslationData, loadFraEng, loadTimeMachine } from '../src/data.js'
+import { fraEngTranslationData, formatD2lScore, loadFraEng, loadTimeMachine, scoreD2lSentences } from '../src/data.js'
 import {
   Vocab,
   countTokens,
@@ -157,5 +157,16 @@ describe('English-French pairs', () => {
     expect(d.src.indexOf(testOnly)).toBe(d.src.indexOf('<unk>'))
     // The same arguments give the same split (the examples compare BLEU on it).
     expect(fraEngTranslationData(2000, 2).test.map((g) => g.source)).toEqual(d.test.map((g) => g.source))
+  })
+
+  it("d2l's four sentences: scored against their best reference, null where the data has none", () => {
+    const d = fraEngTranslationData(2000, 2)
+    const echo = scoreD2lSentences(d, (e) => (e === 'go .' ? 'va !' : 'xyz'))
+    expect(echo.map((r) => r.source)).toEqual(['go .', 'i lost .', "he's calm .", "i'm home ."])
+    expect(echo[0]).toMatchObject({ translation: 'va !', bleu: 1, training: true })
+    expect(echo[1]!.bleu).toBe(0)
+    expect(echo[2]!.bleu).toBeNull() // "He's calm." is not in fra-eng.txt
+    expect(formatD2lScore(echo[2]!)).toMatch(/no reference/)
+    expect(formatD2lScore(echo[0]!)).toMatch(/bleu 1.000 .*a training sentence/)
   })
 })
