@@ -211,6 +211,20 @@ export interface OtherKernels {
     eps: number,
     y: FloatArray,
   ) => void
+  /**
+   * Batch norm with running statistics, one affine map per channel: y[o, c, i] = x[o, c, i] * scale[c] + shift[c]
+   * over x viewed as (outer, channels, inner), the product rounded to y's type before the sum (as a Mul then an
+   * Add would round it).
+   */
+  ChannelAffine: (
+    x: FloatArray,
+    scale: FloatArray,
+    shift: FloatArray,
+    outer: number,
+    channels: number,
+    inner: number,
+    y: FloatArray,
+  ) => void
   /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
   ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind

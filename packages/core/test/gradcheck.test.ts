@@ -130,6 +130,16 @@ const ops: Case[] = [
   ['logSoftmax', (x) => F.logSoftmax(x, 0), () => [rnd([3, 5])]],
   ['logSumExp', (x) => F.logSumExp(x, -1), () => [rnd([3, 5])]],
   ['mul by a scalar', (x) => x.mul(3), () => [rnd([2, 2])]],
+  [
+    'batchNorm eval (N, C, H, W): input, running mean and variance, weight, bias',
+    (x, m, v, w, b) => F.batchNorm(x!, m!, v!, w!, b!, { training: false, eps: 1e-3 }),
+    () => [rnd([2, 3, 2, 3]), rnd([3]), pos([3]), rnd([3]), rnd([3])],
+  ],
+  [
+    'batchNorm eval without weight and bias',
+    (x, m, v) => F.batchNorm(x!, m!, v!, null, null, { training: false }),
+    () => [rnd([4, 3]), rnd([3]), pos([3])],
+  ],
 ]
 
 const target = () => rnd([4, 3])

@@ -35,6 +35,8 @@ const KERNELS_WITHOUT_ONNX_TYPE: Record<string, string> = {
   ScatterElementsAdd: "ScatterElements with reduction 'add'",
   // @refnets/rnn's RecurrentScan op (its layers export as the ONNX RNN / GRU / LSTM nodes).
   RecurrentScan: "a recurrent layer's time loop",
+  // BatchNormalization in evaluation mode, once its statistics are folded into a scale and a shift per channel.
+  ChannelAffine: 'x * scale[c] + shift[c] in one pass',
 }
 
 describe('op keys', () => {

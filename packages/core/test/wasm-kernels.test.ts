@@ -281,6 +281,26 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     expect(mismatches(got, want)).toBe(0)
   })
 
+  it('ChannelAffine: planes of odd sizes, one and many samples, bit-identical to js', () => {
+    for (const [n, c, inner] of [
+      [1, 64, 56 * 56],
+      [3, 5, 7 * 7],
+      [2, 300, 13],
+      [1, 2048, 3],
+      [4, 16, 1],
+    ] as const) {
+      const x = rand(n * c * inner)
+      x[5] = Number.NaN
+      x[7] = Number.POSITIVE_INFINITY
+      x[9] = -0
+      const [scale, shift] = [rand(c), rand(c)]
+      const [want, got] = [new Float32Array(x.length), new Float32Array(x.length).fill(7)]
+      jsKernels.ChannelAffine(x, scale, shift, n, c, inner, want)
+      k.ChannelAffine(x, scale, shift, n, c, inner, got)
+      expect(mismatches(got, want), `${n}x${c}x${inner}`).toBe(0)
+    }
+  })
+
   it('LayerNormalization: rows of odd lengths, with and without scale and shift, large offsets, as js', () => {
     for (const [rows, n, offset] of [
       [64, 256, 0],

@@ -641,6 +641,24 @@ export function binaryRows(op: i32, a: usize, aOffs: usize, aCol: i32, b: usize,
   }
 }
 
+/**
+ * Batch norm with running statistics: y = x * scale[c] + shift[c] over `rows` = outer * channels contiguous rows
+ * of n (row r is channel r % channels); a multiply then an add, not a fused multiply-add, so the result is the
+ * js kernel's to the bit.
+ */
+export function channelAffine(x: usize, y: usize, scale: usize, shift: usize, rows: i32, channels: i32, n: i32): void {
+  const n4 = n & ~3
+  for (let r = 0; r < rows; r++) {
+    const c = r % channels
+    const s = load<f32>(at(scale, c)), t = load<f32>(at(shift, c))
+    const vs = f32x4.splat(s), vt = f32x4.splat(t)
+    const px = at(x, r * n), py = at(y, r * n)
+    let i = 0
+    for (; i < n4; i += 4) v128.store(at(py, i), f32x4.add(f32x4.mul(v128.load(at(px, i)), vs), vt))
+    for (; i < n; i++) store<f32>(at(py, i), load<f32>(at(px, i)) * s + t)
+  }
+}
+
 /** y = x > 0 ? x : 0 (NaN gives 0, as the js kernel). */
 export function relu(x: usize, y: usize, n: i32): void {
   const zero = f32x4.splat(0)

@@ -6,7 +6,7 @@
  */
 import { noGrad } from '../autograd.js'
 import { ArgumentError, ShapeError } from '../errors.js'
-import { type LoweringContext, apply, defineOp } from '../op.js'
+import { type LoweringContext, type OnnxLowering, apply, defineOp } from '../op.js'
 import { fmt } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { reciprocal } from './elementwise.js'
@@ -23,52 +23,85 @@ export interface BatchNormOptions {
   eps?: number
 }
 
-const BatchNorm = defineOp<{ eps: number; training: boolean; momentum: number; affine: boolean; track: boolean }>({
+/** BatchNormalization with the running statistics as inputs 3 and 4, as ONNX orders them. */
+const lowerBatchNorm: OnnxLowering<{ eps: number; affine: boolean }> = (ctx, [x, rm, rv, w, b], { inputs, attrs }) => {
+  const c = inputs[0]!.shape[1]!
+  const dt = inputs[0]!.dtype === 'float64' ? 'float64' : 'float32'
+  const scale = attrs.affine ? w! : ctx.constant(new Array(c).fill(1), dt)
+  const bias = attrs.affine ? b! : ctx.constant(new Array(c).fill(0), dt)
+  return ctx.node('BatchNormalization', [x!, scale, bias, rm!, rv!], { epsilon: attrs.eps })
+}
+
+/** Every axis of x but the channel axis 1: what the statistics and the parameter gradients sum over. */
+const nonChannelAxes = (x: Tensor) => x.shape.map((_, i) => i).filter((i) => i !== 1)
+
+/** Batch norm in training: normalise by the batch statistics (biased variance), Ioffe & Szegedy 2015. */
+const BatchNormTrain = defineOp<{ eps: number; momentum: number; affine: boolean; track: boolean }>({
   name: 'BatchNormalization',
-  forward: ([x, rm, rv, w, b], { eps, training, momentum, affine, track }) => {
+  forward: ([x, rm, rv, w, b], { eps, momentum, affine, track }) => {
     const X = x!
     const shape = channelShape(X)
-    const axes = X.shape.map((_, i) => i).filter((i) => i !== 1)
-    let mean: Tensor
-    let variance: Tensor
-    if (training) {
-      // Normalise by the batch statistics (biased variance), Ioffe & Szegedy 2015.
-      mean = X.mean(axes, true)
-      variance = X.sub(mean).square().mean(axes, true)
-      if (track) {
-        // NOTE: the running variance uses the unbiased estimate n/(n-1) var, as PyTorch does.
-        const n = X.size / X.shape[1]!
-        noGrad(() => {
-          const m = mean.data
-          const v = variance.data
-          for (let c = 0; c < m.length; c++) {
-            rm!.storage[c] = (1 - momentum) * rm!.storage[c]! + momentum * m[c]!
-            rv!.storage[c] = (1 - momentum) * rv!.storage[c]! + (momentum * v[c]! * n) / Math.max(n - 1, 1)
-          }
-        })
-      }
-    } else {
-      // NOTE: with running statistics the normalisation is one affine map per channel,
-      // y = x * scale + shift with scale = w / sqrt(var + eps) and shift = b - mean * scale, computed on
-      // the C-element vectors: two passes over x instead of four (PyTorch's CPU inference kernel folds it
-      // the same way).
-      let scale = reciprocal(rv!.add(eps).sqrt())
-      if (affine) scale = scale.mul(w!)
-      let shift = rm!.mul(scale).neg()
-      if (affine) shift = shift.add(b!)
-      return X.mul(scale.reshape(shape)).add(shift.reshape(shape))
+    const axes = nonChannelAxes(X)
+    const mean = X.mean(axes, true)
+    const variance = X.sub(mean).square().mean(axes, true)
+    if (track) {
+      // NOTE: the running variance uses the unbiased estimate n/(n-1) var, as PyTorch does.
+      const n = X.size / X.shape[1]!
+      noGrad(() => {
+        const m = mean.data
+        const v = variance.data
+        for (let c = 0; c < m.length; c++) {
+          rm!.storage[c] = (1 - momentum) * rm!.storage[c]! + momentum * m[c]!
+          rv!.storage[c] = (1 - momentum) * rv!.storage[c]! + (momentum * v[c]! * n) / Math.max(n - 1, 1)
+        }
+      })
     }
     let y = X.sub(mean).div(variance.add(eps).sqrt())
     if (affine) y = y.mul(w!.reshape(shape)).add(b!.reshape(shape))
     return y
   },
-  onnx: (ctx, [x, rm, rv, w, b], { inputs, attrs }) => {
-    const c = inputs[0]!.shape[1]!
-    const dt = inputs[0]!.dtype === 'float64' ? 'float64' : 'float32'
-    const scale = attrs.affine ? w! : ctx.constant(new Array(c).fill(1), dt)
-    const bias = attrs.affine ? b! : ctx.constant(new Array(c).fill(0), dt)
-    return ctx.node('BatchNormalization', [x!, scale, bias, rm!, rv!], { epsilon: attrs.eps })
+  onnx: lowerBatchNorm,
+})
+
+/**
+ * Batch norm with running statistics (evaluation mode): one affine map per channel,
+ * y = x * scale + shift with r = 1 / sqrt(var + eps), scale = w r and shift = b - mean * scale, computed on the
+ * C-element vectors, then one kernel pass over x (PyTorch's CPU inference kernel folds it the same way).
+ * The backward, with d = sum of dy (x - mean) over every axis but the channel's: dx = dy scale,
+ * dw = d r, db = sum of dy, d mean = -scale sum of dy, d var = -d w r^3 / 2; each only when its input wants one.
+ */
+const BatchNormInference = defineOp<{ eps: number; affine: boolean }>({
+  name: 'BatchNormalization',
+  forward: ([x, rm, rv, w, b], { eps, affine }) => {
+    const X = x!
+    let scale = reciprocal(rv!.add(eps).sqrt())
+    if (affine) scale = scale.mul(w!)
+    let shift = rm!.mul(scale).neg()
+    if (affine) shift = shift.add(b!)
+    const y = empty(X.dtype, X.shape)
+    const [n, c] = [X.shape[0]!, X.shape[1]!]
+    const data = (t: Tensor) => t.to(X.dtype).data as FloatArray
+    kernel('ChannelAffine')(data(X), data(scale), data(shift), n, c, X.size / (n * c), y.data as FloatArray)
+    return y
   },
+  backward: (dy, { inputs: [x, rm, rv, w, b], attrs: { eps, affine } }) => {
+    const X = x!
+    const shape = channelShape(X)
+    const axes = nonChannelAxes(X)
+    const wants = (t: Tensor | undefined) => !!t?.requiresGrad
+    const r = reciprocal(rv!.add(eps).sqrt())
+    const scale = affine ? r.mul(w!) : r
+    const sumDy = wants(rm) || wants(b) ? dy.sum(axes) : null
+    const d = wants(rv) || wants(w) ? dy.mul(X.sub(rm!.reshape(shape))).sum(axes) : null
+    return [
+      wants(X) ? dy.mul(scale.reshape(shape)) : null,
+      wants(rm) ? sumDy!.mul(scale).neg() : null,
+      wants(rv) ? (affine ? d!.mul(w!) : d!).mul(r.mul(r).mul(r)).mul(-0.5) : null,
+      wants(w) ? d!.mul(r) : null,
+      wants(b) ? sumDy : null,
+    ]
+  },
+  onnx: lowerBatchNorm,
 })
 
 /**
@@ -106,7 +139,9 @@ export function batchNorm(
   ]
   const track = !!(runningMean && runningVar)
   if (!track && !training) throw new ArgumentError('batchNorm in eval mode needs running statistics')
-  return apply(BatchNorm, inputs, { eps, training, momentum, affine, track })
+  return training
+    ? apply(BatchNormTrain, inputs, { eps, momentum, affine, track })
+    : apply(BatchNormInference, inputs, { eps, affine })
 }
 
 /**

@@ -347,6 +347,20 @@ export const jsKernels: KernelTable = {
     }
   },
 
+  ChannelAffine(x, scale, shift, outer, channels, inner, y) {
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++) {
+        const s = scale[c]!
+        const t = shift[c]!
+        const at = (o * channels + c) * inner
+        // The product is stored (rounded to y's type) before the shift is added: Mul then Add, in one pass.
+        for (let i = at; i < at + inner; i++) {
+          y[i] = x[i]! * s
+          y[i] += t
+        }
+      }
+  },
+
   ReluGrad(dy, x, dx) {
     // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused
     // dy * (x > 0) did.

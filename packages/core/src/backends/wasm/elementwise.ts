@@ -124,6 +124,23 @@ function layerNorm(rt: WasmRuntime): KernelTable['LayerNormalization'] {
   }
 }
 
+/** Batch norm's per-channel affine map over rows of `inner` (an image plane); rows under 4 stay on the js kernel. */
+function channelAffine(rt: WasmRuntime): KernelTable['ChannelAffine'] {
+  const ref = jsKernels.ChannelAffine
+  return (x, scale, shift, outer, channels, inner, y) => {
+    if (y.length < WASM_MIN_ELEMENTS || inner < 4 || !f32(x, scale, shift, y))
+      return ref(x, scale, shift, outer, channels, inner, y)
+    const L = new Layout()
+    const [px, py, ps, pt] = [L.take(y.length), L.take(y.length), L.take(channels), L.take(channels)]
+    const base = rt.reserve(L.bytes)
+    rt.f32.set(x as Float32Array, (base + px) >> 2)
+    rt.f32.set(scale as Float32Array, (base + ps) >> 2)
+    rt.f32.set(shift as Float32Array, (base + pt) >> 2)
+    rt.exports.channelAffine(base + px, base + py, base + ps, base + pt, outer * channels, channels, inner)
+    y.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + y.length))
+  }
+}
+
 export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
   const js = jsKernels
   return {
@@ -131,6 +148,7 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
     Softmax: softmax(rt, false),
     LogSoftmax: softmax(rt, true),
     LayerNormalization: layerNorm(rt),
+    ChannelAffine: channelAffine(rt),
     Add: binary(rt, 'Add'),
     Sub: binary(rt, 'Sub'),
     Mul: binary(rt, 'Mul'),

@@ -38,6 +38,7 @@ export interface KernelExports {
   unary(op: number, x: number, y: number, n: number, alpha: number, gamma: number): void
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void
   layerNormRows(x: number, y: number, rows: number, n: number, w: number, b: number, eps: number): void
+  channelAffine(x: number, y: number, scale: number, shift: number, rows: number, channels: number, n: number): void
   reluGrad(dy: number, x: number, dx: number, n: number): void
   recurrentScan(
     mode: number,
