@@ -206,7 +206,7 @@ export function toMarkdown(report: Report): string {
   return [
     `# refnets benchmark report, ${report.date}`,
     '',
-    `${report.cases.length} cases at size \`${report.options.size}\` on ${report.machine.cpuModel} (${report.machine.cpus} CPUs), Node ${report.machine.node}, ${report.machine.platform}.`,
+    `${report.cases.length} cases at size \`${report.options.size}\` on ${report.machine.cpuModel} (${report.machine.cpus} CPUs), Node ${report.machine.node}, ${report.machine.platform}${report.machine.malloc ? `, allocator ${report.machine.malloc}` : ''}.`,
     `Times are medians of up to ${report.options.samples} samples per engine (tinybench); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}). refnets is timed with the model's parameters pinned in its backend's memory (\`withPinned\`), as an ONNX Runtime session and TensorFlow.js hold their weights.`,
     '',
     '## Engines',

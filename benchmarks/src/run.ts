@@ -132,7 +132,14 @@ export interface Report {
   version: 1
   date: string
   createdAt: string
-  machine: { cpus: number; cpuModel: string; node: string; platform: string }
+  machine: {
+    cpus: number
+    cpuModel: string
+    node: string
+    platform: string
+    /** glibc allocator settings from the environment (scripts/run-tuned.mjs sets them for `pnpm bench`). */
+    malloc?: string
+  }
   options: RunOptions
   engines: EngineInfo[]
   /** The machine's WebAssembly SIMD peak, measured in the same run (absent where the wasm backend cannot run). */
@@ -296,6 +303,12 @@ export function calibrate(): Calibration | undefined {
   }
 }
 
+/** The glibc allocator variables in effect ("default" when none is set). */
+function mallocSettings(): string {
+  const set = Object.entries(process.env).filter(([k]) => /^MALLOC_[A-Z_]+_$/.test(k))
+  return set.length ? set.map(([k, v]) => `${k}=${v}`).join(' ') : 'default'
+}
+
 export async function runHarness(selected: SelectedSpec[], opts: RunOptions, progress?: Progress): Promise<Report> {
   const wanted = engineFilter(opts.engines)
   const providers = await availableProviders()
@@ -336,6 +349,7 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
       cpuModel: cpus()[0]?.model ?? 'unknown',
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
+      malloc: mallocSettings(),
     },
     options: opts,
     engines,

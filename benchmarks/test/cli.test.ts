@@ -1,6 +1,6 @@
 /** `pnpm bench` as a user runs it: the table on stdout, the three reports, clear errors for bad options. */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, expect, it } from 'vitest'
@@ -23,6 +23,8 @@ it('prints the parity and timing table and writes the reports', () => {
   expect(r.stderr).toMatch(/\[1\/2\] core\/softmax-regression: ort-cpu pass/)
   const day = new Date().toISOString().slice(0, 10)
   for (const f of ['report.json', 'report.md', 'report.html']) expect(existsSync(join(out, day, f))).toBe(true)
+  // The allocator settings are part of the machine description (scripts/run-tuned.mjs sets them for `pnpm bench`).
+  expect(readFileSync(join(out, day, 'report.md'), 'utf8')).toMatch(/, allocator (default|MALLOC_\w+=\d+)/)
   // A second run compares with the first.
   const again = bench('--quick', '--specs', 'relu', '--out', out)
   expect(again.stdout).toMatch(/compared with .*report\.json: \d+ regression/)
