@@ -225,6 +225,8 @@ export interface OtherKernels {
     inner: number,
     y: FloatArray,
   ) => void
+  /** dx = dy * (Phi(x) + x phi(x)), elementwise over dense operands of one length: exact GELU's backward in one pass. */
+  GeluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** dx = dy * (x > 0 ? 1 : 0), elementwise over dense operands of one length: ReLU's backward in one pass. */
   ReluGrad: (dy: FloatArray, x: FloatArray, dx: FloatArray) => void
   /** Copy a strided view (shape, strides, offset into src) into contiguous `out`: the one kernel behind

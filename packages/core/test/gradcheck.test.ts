@@ -83,6 +83,7 @@ const ops: Case[] = [
   ['selu', (x) => F.selu(x), () => [rnd([3, 4])]],
   ['gelu', (x) => F.gelu(x), () => [rnd([3, 4])]],
   ['gelu tanh', (x) => F.gelu(x, 'tanh'), () => [rnd([3, 4])]],
+  ['geluGrad (GELU twice differentiated: x and dy)', (x, dy) => F.geluGrad(dy!, x!), () => [rnd([3, 4]), rnd([3, 4])]],
   ['erf', (x) => F.erf(x), () => [rnd([3, 4])]],
   ['softplus', (x) => F.softplus(x), () => [rnd([3, 4])]],
   ['silu', (x) => F.silu(x), () => [rnd([3, 4])]],

@@ -9,7 +9,62 @@ import { arange, relu, reluGrad } from '../src/ops/index.js'
 import { Generator } from '../src/random.js'
 import { tensor } from '../src/tensor.js'
 
+/** Where by its definition, one element at a time over the broadcast shape. */
+function whereByDefinition(c: Uint8Array, a: Float32Array, b: Float32Array, shapes: number[][], out: number[]) {
+  const size = out.reduce((p, q) => p * q, 1)
+  const at = (shape: number[], idx: number[]) =>
+    shape.reduce((o, d, k) => o * d + (d === 1 ? 0 : idx[idx.length - shape.length + k]!), 0)
+  return Array.from({ length: size }, (_, i) => {
+    const idx: number[] = []
+    for (let d = out.length - 1, r = i; d >= 0; d--) {
+      idx[d] = r % out[d]!
+      r = Math.floor(r / out[d]!)
+    }
+    return c[at(shapes[0]!, idx)] ? a[at(shapes[1]!, idx)]! : b[at(shapes[2]!, idx)]!
+  })
+}
+
 describe('js kernel fast paths', () => {
+  it('Where over rows: every operand broadcast or dense, scalars, a (B, 1, 1, L) key mask over (B, H, L, L)', () => {
+    const g = new Generator(5)
+    const cases: [number[], number[], number[], number[]][] = [
+      [[2, 1, 1, 5], [2, 3, 4, 5], [], [2, 3, 4, 5]],
+      [
+        [3, 1],
+        [1, 4],
+        [3, 4],
+        [3, 4],
+      ],
+      [[], [2, 3], [1, 3], [2, 3]],
+      [
+        [4, 1, 6],
+        [1, 5, 1],
+        [4, 5, 6],
+        [4, 5, 6],
+      ],
+      [[], [], [], []],
+    ]
+    for (const [cs, as, bs, out] of cases) {
+      const size = (s: number[]) => s.reduce((p, q) => p * q, 1)
+      const c = Uint8Array.from({ length: size(cs) }, () => (g.random() < 0.5 ? 1 : 0))
+      const a = Float32Array.from({ length: size(as) }, () => g.random())
+      const b = Float32Array.from({ length: size(bs) }, () => -g.random())
+      const strides = (s: number[]) => {
+        const full = [...Array(out.length - s.length).fill(1), ...s]
+        let st = 1
+        const r: number[] = []
+        for (let d = full.length - 1; d >= 0; d--) {
+          r[d] = full[d] === 1 ? 0 : st
+          st *= full[d]!
+        }
+        return r
+      }
+      const got = new Float32Array(size(out))
+      jsKernels.Where(c, strides(cs), a, strides(as), b, strides(bs), got, out)
+      expect([...got], `${cs} ${as} ${bs}`).toEqual(whereByDefinition(c, a, b, [cs, as, bs], out))
+    }
+  })
+
   const x = arange(0, 12).to('float32').reshape([2, 3, 2])
 
   it('binary ops with a row repeated along leading dims, on either side', () => {

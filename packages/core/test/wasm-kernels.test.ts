@@ -373,6 +373,32 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('GeluGrad: within 8 float32 ulps (of the terms) of the js kernel over magnitudes 1e-6..12, odd lengths, specials', () => {
+    for (const n of [256, 4099, 10_003]) {
+      const x = Float32Array.from(
+        { length: n },
+        () => (gen.random() < 0.5 ? -1 : 1) * 10 ** (gen.random() * 7 - 6) * 12,
+      )
+      const dy = rand(n)
+      x.set([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -3, 3], n - 6)
+      const [want, got] = [new Float32Array(n), new Float32Array(n).fill(7)]
+      jsKernels.GeluGrad(dy, x, want)
+      k.GeluGrad(dy, x, got)
+      for (let i = 0; i < n; i++) {
+        if (Number.isNaN(want[i]!)) expect(got[i], `x ${x[i]}`).toBeNaN()
+        else {
+          // Phi(x) + x phi(x) cancels for x near -1 (the factor is ~0.08 against terms of ~0.24), so the bound is
+          // relative to the terms, not to their sum.
+          const v = x[i]!
+          const terms = 0.5 * Math.abs(1 + Math.tanh(v)) + Math.abs(v) * Math.exp(-0.5 * v * v) * 0.4 + 1e-30
+          expect(Math.abs(got[i]! - want[i]!), `x ${v}`).toBeLessThanOrEqual(1e-6 * Math.abs(dy[i]!) * terms + 1e-37)
+        }
+      }
+      const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + n)
+      expect(mismatches(arena, dy)).toBe(0)
+    }
+  })
+
   it('RecurrentScan: every mode, masks (0, 1, fractional), reverse, H % 4 != 0, states and saved arrays as js', () => {
     for (let t = 0; t < 24; t++) {
       const mode = (t % 4) as 0 | 1 | 2 | 3

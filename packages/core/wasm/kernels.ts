@@ -784,8 +784,11 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
  * e^x is 0 or +inf in float32, and the product of the two powers gives exactly that.
  */
 @inline function exp4(x: v128): v128 {
-  const xc = f32x4.max(f32x4.min(x, f32x4.splat(88.8)), f32x4.splat(-104))
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.4426950408889634)))
+  // pmin/pmax are one instruction each (min/max must order NaN and signed zeros: several); x first, so NaN stays NaN.
+  const xc = f32x4.pmax(f32x4.pmin(x, f32x4.splat(88.8)), f32x4.splat(-104))
+  // n = round(x / ln 2) by adding 1.5 * 2^23, which leaves n in the low mantissa bits (ties to even, as nearest).
+  const shifted = f32x4.add(f32x4.mul(xc, f32x4.splat(1.4426950408889634)), f32x4.splat(12582912))
+  const n = f32x4.sub(shifted, f32x4.splat(12582912))
   const r = f32x4.add(f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(2.12194440e-4)))
   let p = f32x4.splat(1.0 / 5040)
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720))
@@ -795,7 +798,7 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5))
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1))
-  const ni = i32x4.trunc_sat_f32x4_s(n)
+  const ni = i32x4.sub(shifted, i32x4.splat(0x4b400000))
   const half = i32x4.shr_s(ni, 1)
   const bias = i32x4.splat(127)
   const s1 = i32x4.shl(i32x4.add(half, bias), 23)
@@ -896,6 +899,33 @@ const ERFC_P0: f32 = -1.2655544575295408,
   p = f32x4.add(f32x4.mul(p, t), f32x4.splat(ERFC_P0))
   const r = f32x4.mul(t, exp4(f32x4.sub(p, f32x4.mul(z, z))))
   return v128.bitselect(f32x4.sub(f32x4.splat(2), r), r, f32x4.lt(w, f32x4.splat(0)))
+}
+
+/**
+ * Exact GELU's backward: dx = dy (Phi(x) + x phi(x)), Phi(x) = erfc(-x / sqrt 2) / 2 (as the forward, keeping its
+ * relative accuracy where Phi is small) and phi(x) = e^(-x^2 / 2) / sqrt(2 pi).
+ */
+export function geluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const half = f32x4.splat(0.5)
+  const n4 = n & ~3
+  let i = 0
+  for (; i < n4; i += 4) {
+    const v = v128.load(at(x, i))
+    const cdf = f32x4.mul(half, erfc4(f32x4.mul(v, f32x4.splat(-0.7071067811865476))))
+    const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(0.3989422804014327))
+    v128.store(at(dx, i), f32x4.mul(v128.load(at(dy, i)), f32x4.add(cdf, f32x4.mul(v, pdf))))
+  }
+  if (i < n) {
+    // The last 1-3 elements through a zero-padded vector.
+    let v = f32x4.splat(0), d = f32x4.splat(0)
+    for (let j = 0; i + j < n; j++) {
+      v = f32x4.replace_lane(v, 0, load<f32>(at(x, i + j)))
+      d = f32x4.replace_lane(d, 0, load<f32>(at(dy, i + j)))
+      const cdf = f32x4.mul(half, erfc4(f32x4.mul(v, f32x4.splat(-0.7071067811865476))))
+      const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(0.3989422804014327))
+      store<f32>(at(dx, i + j), f32x4.extract_lane(f32x4.mul(d, f32x4.add(cdf, f32x4.mul(v, pdf))), 0))
+    }
+  }
 }
 
 const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 5, U_GELU_TANH = 6

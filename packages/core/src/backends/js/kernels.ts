@@ -15,6 +15,8 @@ import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, erf, unaryScalar } from './unary.js'
 import { matmul, matmulTransB } from './matmul.js'
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
 import { convKernels } from './conv.js'
 import { recurrentScan } from './recurrent.js'
 
@@ -114,31 +116,35 @@ const genericRow =
   }
 
 /**
- * Merge adjacent dims of `shape` that both operands walk as one (stride[d] = stride[d + 1] * shape[d + 1]),
+ * Merge adjacent dims of `shape` that every operand walks as one (stride[d] = stride[d + 1] * shape[d + 1]),
  * dropping size-1 dims: a per-channel scale over (N, C, H, W) becomes (N, C, H*W) with strides (0, 1, 0).
+ * Returns the merged shape and each operand's merged strides.
  */
+export function collapseAll(shape: readonly number[], strides: readonly (readonly number[])[]): [number[], number[][]] {
+  const S: number[] = []
+  const T: number[][] = strides.map(() => [])
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue
+    const l = S.length - 1
+    if (l >= 0 && strides.every((st, k) => T[k]![l] === st[d]! * shape[d]!)) {
+      S[l]! *= shape[d]!
+      for (let k = 0; k < strides.length; k++) T[k]![l] = strides[k]![d]!
+    } else {
+      S.push(shape[d]!)
+      for (let k = 0; k < strides.length; k++) T[k]!.push(strides[k]![d]!)
+    }
+  }
+  return [S, T]
+}
+
+/** collapseAll for the two operands of a binary op. */
 export function collapse(
   shape: readonly number[],
   as: readonly number[],
   bs: readonly number[],
 ): [number[], number[], number[]] {
-  const S: number[] = []
-  const A: number[] = []
-  const B: number[] = []
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue
-    const l = S.length - 1
-    if (l >= 0 && A[l] === as[d]! * shape[d]! && B[l] === bs[d]! * shape[d]!) {
-      S[l]! *= shape[d]!
-      A[l] = as[d]!
-      B[l] = bs[d]!
-    } else {
-      S.push(shape[d]!)
-      A.push(as[d]!)
-      B.push(bs[d]!)
-    }
-  }
-  return [S, A, B]
+  const [S, [A, B]] = collapseAll(shape, [as, bs])
+  return [S, A!, B!]
 }
 
 /** A broadcasting binary kernel: the collapsed innermost dim is one `row` call, the outer dims are walked. */
@@ -361,6 +367,14 @@ export const jsKernels: KernelTable = {
       }
   },
 
+  GeluGrad(dy, x, dx) {
+    // d/dx x Phi(x) = Phi(x) + x phi(x), Phi the standard normal CDF and phi its density.
+    for (let i = 0; i < dx.length; i++) {
+      const v = x[i]!
+      dx[i] = dy[i]! * (0.5 * (1 + erf(v * Math.SQRT1_2)) + v * Math.exp(-0.5 * v * v) * INV_SQRT_2PI)
+    }
+  },
+
   ReluGrad(dy, x, dx) {
     // NOTE: dy * 0 (not 0) where x <= 0, so an infinite or NaN dy still gives NaN there, as the unfused
     // dy * (x > 0) did.
@@ -393,9 +407,21 @@ export const jsKernels: KernelTable = {
   },
 
   Where(cond, cStrides, a, aStrides, b, bStrides, out, outShape) {
-    forEachIndex(outShape, [cStrides, aStrides, bStrides], (i, [ic, ia, ib]) => {
-      out[i] = cond[ic!] ? a[ia!]! : b[ib!]!
-    })
+    // As the binary ops: the collapsed innermost dim is one loop (a mask over attention scores is rows of keys).
+    const [S, [C, A, B]] = collapseAll(outShape, [cStrides, aStrides, bStrides])
+    const r = S.length - 1
+    if (r < 0) {
+      out[0] = cond[0] ? a[0]! : b[0]!
+      return
+    }
+    const [n, cs, as, bs] = [S[r]!, C![r]!, A![r]!, B![r]!]
+    const row = (o: number, ic: number, ia: number, ib: number) => {
+      for (let j = 0; j < n; j++) out[o + j] = cond[ic + j * cs] ? a[ia + j * as]! : b[ib + j * bs]!
+    }
+    if (r === 0) return row(0, 0, 0, 0)
+    forEachIndex(S.slice(0, r), [C!.slice(0, r), A!.slice(0, r), B!.slice(0, r)], (i, [ic, ia, ib]) =>
+      row(i * n, ic!, ia!, ib!),
+    )
   },
 
   Gather(x, shape, axis, indices, out) {

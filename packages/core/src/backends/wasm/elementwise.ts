@@ -164,6 +164,17 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       rt.exports.relu(base + px, base + py, n)
       out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
     },
+    GeluGrad: (dy, x, dx) => {
+      const n = dx.length
+      if (n < UNARY_MIN_ELEMENTS || !f32(dy, x, dx)) return js.GeluGrad(dy, x, dx)
+      const L = new Layout()
+      const [pdy, px, pdx] = [L.take(n), L.take(n), L.take(n)]
+      const base = rt.reserve(L.bytes)
+      rt.f32.set(dy as Float32Array, (base + pdy) >> 2)
+      rt.f32.set(x as Float32Array, (base + px) >> 2)
+      rt.exports.geluGrad(base + pdy, base + px, base + pdx, n)
+      dx.set(rt.f32.subarray((base + pdx) >> 2, ((base + pdx) >> 2) + n))
+    },
     ReluGrad: (dy, x, dx) => {
       const n = dx.length
       if (n < WASM_MIN_ELEMENTS || !f32(dy, x, dx)) return js.ReluGrad(dy, x, dx)

@@ -40,6 +40,7 @@ export interface KernelExports {
   layerNormRows(x: number, y: number, rows: number, n: number, w: number, b: number, eps: number): void
   channelAffine(x: number, y: number, scale: number, shift: number, rows: number, channels: number, n: number): void
   reluGrad(dy: number, x: number, dx: number, n: number): void
+  geluGrad(dy: number, x: number, dx: number, n: number): void
   recurrentScan(
     mode: number,
     T: number,
