@@ -50,53 +50,53 @@ export const Sigmoid = unaryOp('Sigmoid', (dy, { output }) => [dy.mul(output.mul
 export const Relu = unaryOp('Relu', (dy, { inputs: [x] }) => [reluGrad(dy, x!)])
 
 /**
- * ReLU's backward, dy * (x > 0), as one op and one kernel pass (unfused it was a comparison, a cast and a
- * product, each a full pass with its own allocation). Linear in dy, so its gradient is itself.
+ * An activation's backward as one op and one kernel pass, dx = dy * f'(x) (`name` is both the op's and the kernel's),
+ * and the function that applies it after checking that dy and x have one shape.
  */
-const ReluGrad = defineOp({
-  name: 'ReluGrad',
-  forward: ([dy, x]) => {
-    const dx = empty(dy!.dtype, dy!.shape)
-    kernel('ReluGrad')(dy!.data as FloatArray, x!.to(dy!.dtype).data as FloatArray, dx.data as FloatArray)
-    return dx
-  },
-  backward: (g, { inputs: [, x] }) => [reluGrad(g, x!), null],
-})
+function activationGrad(
+  name: 'ReluGrad' | 'GeluGrad',
+  backward: NonNullable<OpDef<Record<string, never>>['backward']>,
+): (dy: Tensor, x: Tensor) => Tensor {
+  const op = defineOp({
+    name,
+    forward: ([dy, x]) => {
+      const dx = empty(dy!.dtype, dy!.shape)
+      kernel(name)(dy!.data as FloatArray, x!.to(dy!.dtype).data as FloatArray, dx.data as FloatArray)
+      return dx
+    },
+    backward,
+  })
+  const fn = name === 'ReluGrad' ? 'reluGrad' : 'geluGrad'
+  return (dy, x) => {
+    if (!sameShape(dy.shape, x.shape))
+      throw new ShapeError(`${fn}: dy has shape ${fmt(dy.shape)} but x has shape ${fmt(x.shape)}; they must match`)
+    return apply(op, [dy, x], {})
+  }
+}
 
 /**
- * Exact GELU's backward, dy * (Phi(x) + x phi(x)), as one op and one kernel pass (written with ops it was eleven).
- * Its own gradient: with respect to dy the same factor; with respect to x, dy phi(x) (2 - x^2).
+ * dy where x > 0, else dy * 0 (ReLU's gradient for input x and output gradient dy; shapes must match): one pass
+ * (unfused it was a comparison, a cast and a product, each a full pass with its own allocation). Linear in dy,
+ * so its gradient is itself.
  */
-const GeluGrad = defineOp({
-  name: 'GeluGrad',
-  forward: ([dy, x]) => {
-    const dx = empty(dy!.dtype, dy!.shape)
-    kernel('GeluGrad')(dy!.data as FloatArray, x!.to(dy!.dtype).data as FloatArray, dx.data as FloatArray)
-    return dx
-  },
-  backward: (g, { inputs: [dy, x] }) => {
-    const X = x!
-    const pdf = X.mul(X).mul(-0.5).exp().mul(INV_SQRT_2PI)
-    return [
-      dy!.requiresGrad ? geluGrad(g, X) : null,
-      X.requiresGrad ? g.mul(dy!).mul(pdf.mul(X.mul(X).neg().add(2))) : null,
-    ]
-  },
+export const reluGrad: (dy: Tensor, x: Tensor) => Tensor = activationGrad('ReluGrad', (g, { inputs: [, x] }) => [
+  reluGrad(g, x!),
+  null,
+])
+
+/**
+ * Exact GELU's gradient dy * (Phi(x) + x phi(x)) for input x and output gradient dy, in one pass (written with
+ * ops it was eleven). Its own gradient: with respect to dy the same factor; with respect to x, dy phi(x) (2 - x^2).
+ */
+export const geluGrad: (dy: Tensor, x: Tensor) => Tensor = activationGrad('GeluGrad', (g, { inputs: [dy, x] }) => {
+  const X = x!
+  const pdf = X.mul(X).mul(-0.5).exp().mul(INV_SQRT_2PI)
+  return [
+    dy!.requiresGrad ? geluGrad(g, X) : null,
+    X.requiresGrad ? g.mul(dy!).mul(pdf.mul(X.mul(X).neg().add(2))) : null,
+  ]
 })
 
-/** Exact GELU's gradient for input x and output gradient dy (shapes must match). */
-export function geluGrad(dy: Tensor, x: Tensor): Tensor {
-  if (!sameShape(dy.shape, x.shape))
-    throw new ShapeError(`geluGrad: dy has shape ${fmt(dy.shape)} but x has shape ${fmt(x.shape)}; they must match`)
-  return apply(GeluGrad, [dy, x], {})
-}
-
-/** dy where x > 0, else dy * 0 (ReLU's gradient for input x and output gradient dy; shapes must match). */
-export function reluGrad(dy: Tensor, x: Tensor): Tensor {
-  if (!sameShape(dy.shape, x.shape))
-    throw new ShapeError(`reluGrad: dy has shape ${fmt(dy.shape)} but x has shape ${fmt(x.shape)}; they must match`)
-  return apply(ReluGrad, [dy, x], {})
-}
 export const Erf = unaryOp('Erf', (dy, { inputs: [x] }) => [
   dy.mul(
     x!

@@ -141,6 +141,22 @@ function channelAffine(rt: WasmRuntime): KernelTable['ChannelAffine'] {
   }
 }
 
+/** An activation's backward dx = dy * f'(x) over dense operands: calls from `min` elements run in wasm. */
+function activationGrad(rt: WasmRuntime, op: 'GeluGrad' | 'ReluGrad', min: number): KernelTable['ReluGrad'] {
+  const ref = jsKernels[op]
+  return (dy, x, dx) => {
+    const n = dx.length
+    if (n < min || !f32(dy, x, dx)) return ref(dy, x, dx)
+    const L = new Layout()
+    const [pdy, px, pdx] = [L.take(n), L.take(n), L.take(n)]
+    const base = rt.reserve(L.bytes)
+    rt.f32.set(dy as Float32Array, (base + pdy) >> 2)
+    rt.f32.set(x as Float32Array, (base + px) >> 2)
+    rt.exports[op === 'GeluGrad' ? 'geluGrad' : 'reluGrad'](base + pdy, base + px, base + pdx, n)
+    dx.set(rt.f32.subarray((base + pdx) >> 2, ((base + pdx) >> 2) + n))
+  }
+}
+
 export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
   const js = jsKernels
   return {
@@ -164,28 +180,8 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       rt.exports.relu(base + px, base + py, n)
       out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
     },
-    GeluGrad: (dy, x, dx) => {
-      const n = dx.length
-      if (n < UNARY_MIN_ELEMENTS || !f32(dy, x, dx)) return js.GeluGrad(dy, x, dx)
-      const L = new Layout()
-      const [pdy, px, pdx] = [L.take(n), L.take(n), L.take(n)]
-      const base = rt.reserve(L.bytes)
-      rt.f32.set(dy as Float32Array, (base + pdy) >> 2)
-      rt.f32.set(x as Float32Array, (base + px) >> 2)
-      rt.exports.geluGrad(base + pdy, base + px, base + pdx, n)
-      dx.set(rt.f32.subarray((base + pdx) >> 2, ((base + pdx) >> 2) + n))
-    },
-    ReluGrad: (dy, x, dx) => {
-      const n = dx.length
-      if (n < WASM_MIN_ELEMENTS || !f32(dy, x, dx)) return js.ReluGrad(dy, x, dx)
-      const L = new Layout()
-      const [pdy, px, pdx] = [L.take(n), L.take(n), L.take(n)]
-      const base = rt.reserve(L.bytes)
-      rt.f32.set(dy as Float32Array, (base + pdy) >> 2)
-      rt.f32.set(x as Float32Array, (base + px) >> 2)
-      rt.exports.reluGrad(base + pdy, base + px, base + pdx, n)
-      dx.set(rt.f32.subarray((base + pdx) >> 2, ((base + pdx) >> 2) + n))
-    },
+    GeluGrad: activationGrad(rt, 'GeluGrad', UNARY_MIN_ELEMENTS),
+    ReluGrad: activationGrad(rt, 'ReluGrad', WASM_MIN_ELEMENTS),
     MaxPool: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => {
       if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool(x, y, indices, g)
       const { iLo, iHi, jLo, jHi } = poolTaps(g)
