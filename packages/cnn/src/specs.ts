@@ -173,7 +173,9 @@ const layerSpecs: ModelSpec[] = [
     () => new GlobalAvgPool2d(),
     layerIn,
     layerOut(16, () => 1),
-    { tolerance: measured(0.0) },
+    // NOTE: 0 at the small size; at the bench size (planes of 112 x 112) the means of zero-mean planes are about
+    // a hundredth of the inputs, so float32 rounding of the sums is 2.2e-6 of the largest output (pnpm bench).
+    { tolerance: measured(2.24e-6) },
   ),
   spec('batch-norm2d', LAYER, 'Ioffe & Szegedy 2015', () => new BatchNorm2d(16), layerIn, same, {
     tolerance: measured(1.33e-7),
