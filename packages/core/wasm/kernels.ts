@@ -905,27 +905,18 @@ const ERFC_P0: f32 = -1.2655544575295408,
  * Exact GELU's backward: dx = dy (Phi(x) + x phi(x)), Phi(x) = erfc(-x / sqrt 2) / 2 (as the forward, keeping its
  * relative accuracy where Phi is small) and phi(x) = e^(-x^2 / 2) / sqrt(2 pi).
  */
+@inline function geluGrad4(d: v128, v: v128): v128 {
+  const cdf = f32x4.mul(f32x4.splat(0.5), erfc4(f32x4.mul(v, f32x4.splat(-0.7071067811865476))))
+  const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(0.3989422804014327))
+  return f32x4.mul(d, f32x4.add(cdf, f32x4.mul(v, pdf)))
+}
 export function geluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
-  const half = f32x4.splat(0.5)
   const n4 = n & ~3
   let i = 0
-  for (; i < n4; i += 4) {
-    const v = v128.load(at(x, i))
-    const cdf = f32x4.mul(half, erfc4(f32x4.mul(v, f32x4.splat(-0.7071067811865476))))
-    const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(0.3989422804014327))
-    v128.store(at(dx, i), f32x4.mul(v128.load(at(dy, i)), f32x4.add(cdf, f32x4.mul(v, pdf))))
-  }
-  if (i < n) {
-    // The last 1-3 elements through a zero-padded vector.
-    let v = f32x4.splat(0), d = f32x4.splat(0)
-    for (let j = 0; i + j < n; j++) {
-      v = f32x4.replace_lane(v, 0, load<f32>(at(x, i + j)))
-      d = f32x4.replace_lane(d, 0, load<f32>(at(dy, i + j)))
-      const cdf = f32x4.mul(half, erfc4(f32x4.mul(v, f32x4.splat(-0.7071067811865476))))
-      const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(0.3989422804014327))
-      store<f32>(at(dx, i + j), f32x4.extract_lane(f32x4.mul(d, f32x4.add(cdf, f32x4.mul(v, pdf))), 0))
-    }
-  }
+  for (; i < n4; i += 4) v128.store(at(dx, i), geluGrad4(v128.load(at(dy, i)), v128.load(at(x, i))))
+  // The last 1-3 elements one at a time, in lane 0.
+  for (; i < n; i++)
+    store<f32>(at(dx, i), f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(x, i)))), 0))
 }
 
 const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 5, U_GELU_TANH = 6

@@ -15,10 +15,10 @@ import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, erf, unaryScalar } from './unary.js'
 import { matmul, matmulTransB } from './matmul.js'
-
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
 import { convKernels } from './conv.js'
 import { recurrentScan } from './recurrent.js'
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
 
 const unary =
   (f: (x: number, a: object) => number): UnaryKernel =>
