@@ -99,12 +99,13 @@ function evaluate(
   return { mlm: mlmRight / mlmTotal, nsp: nspRight / examples.length, mlmLoss: lossSum / mlmTotal }
 }
 
-function main(): void {
-  manualSeed(0)
-  const full = WordPieceTokenizer.fromVocabText(readFileSync(shared('text/bert-base-uncased-vocab.txt'), 'utf8'))
+/**
+ * The WordPiece subset and the training and held-out examples. The paragraphs (a JS heap of tens of
+ * megabytes) are dropped on return: every full garbage collection in the training loop walks what lives.
+ */
+function prepareData(full: WordPieceTokenizer, g: Generator) {
   const paragraphs = corpus()
   // Held-out paragraphs, so that no held-out sentence is seen in training.
-  const g = new Generator(1)
   for (let i = paragraphs.length - 1; i > 0; i--) {
     const j = g.int(i + 1)
     ;[paragraphs[i], paragraphs[j]] = [paragraphs[j]!, paragraphs[i]!]
@@ -122,6 +123,14 @@ function main(): void {
   const tokenizer = vocab.toTokenizer()
   const train = makePretrainingExamples(trainParagraphs, tokenizer, { maxLen: MAX_LEN, seed: 0 })
   const test = makePretrainingExamples(testParagraphs, tokenizer, { maxLen: MAX_LEN, seed: 1 })
+  return { nParagraphs: paragraphs.length, vocab, train, test }
+}
+
+function main(): void {
+  manualSeed(0)
+  const full = WordPieceTokenizer.fromVocabText(readFileSync(shared('text/bert-base-uncased-vocab.txt'), 'utf8'))
+  const g = new Generator(1)
+  const { nParagraphs, vocab, train, test } = prepareData(full, g)
   const config: BertConfig = {
     ...BERT_SMALL,
     vocabSize: vocab.size,
@@ -132,7 +141,7 @@ function main(): void {
   const model = new BertForPreTraining(config)
   const nParams = model.parameters().reduce((a, p) => a + p.size, 0)
   console.log(
-    `${CORPUS}: ${paragraphs.length} paragraphs, ${train.length} training and ${test.length} held-out pairs, vocabulary ${vocab.size} pieces, ${nParams.toLocaleString()} parameters; data ready at ${cpuSeconds().toFixed(0)} CPU s`,
+    `${CORPUS}: ${nParagraphs} paragraphs, ${train.length} training and ${test.length} held-out pairs, vocabulary ${vocab.size} pieces, ${nParams.toLocaleString()} parameters; data ready at ${cpuSeconds().toFixed(0)} CPU s`,
   )
 
   const opt = new optim.AdamW(model.parameters(), { lr: LR, weightDecay: 0.01 })

@@ -89,7 +89,7 @@ describe('VocabSubset', () => {
   it('renumbers the corpus ids with [PAD] at 0 and maps the rest to [UNK]', () => {
     const v = new VocabSubset(
       tok,
-      examples.flatMap((e) => e.mlmLabels),
+      examples.flatMap((e) => [...e.mlmLabels]),
     )
     expect(v.tokens([0, 1, 2, 3, 4])).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'])
     const the = tok.id('the')

@@ -15,16 +15,16 @@ export const NOT_NEXT = 1
 
 export interface PretrainingExample {
   /** [CLS] a [SEP] b [SEP] with some tokens masked, padded to maxLen. */
-  tokenIds: number[]
-  segments: number[]
-  validLen: number
+  readonly tokenIds: Int32Array
+  readonly segments: Int32Array
+  readonly validLen: number
   /** Positions of the MLM predictions, padded with 0 to maxPreds. */
-  predPositions: number[]
+  readonly predPositions: Int32Array
   /** 1 for a real prediction, 0 for padding. */
-  mlmWeights: number[]
+  readonly mlmWeights: Int32Array
   /** The original token ids at predPositions (0 for padding). */
-  mlmLabels: number[]
-  nspLabel: number
+  readonly mlmLabels: Int32Array
+  readonly nspLabel: number
 }
 
 export interface PretrainingDataOptions {
@@ -76,6 +76,7 @@ export function makePretrainingExamples(
     throw new ArgumentError('makePretrainingExamples: the corpus has no tokens to draw replacements from')
   const maxPreds = Math.round(maxLen * maskRate)
   const out: PretrainingExample[] = []
+  const newExample = exampleRows(maxLen, maxPreds)
   for (const para of ids)
     for (let i = 0; i + 1 < para.length; i++) {
       const a = para[i]!
@@ -104,26 +105,65 @@ export function makePretrainingExamples(
         // 80% [MASK], 10% unchanged, 10% a random token.
         masked[pos] = r < 0.8 ? mask : r < 0.9 ? tokens[pos]! : replacement[g.int(replacement.length)]!
       }
-      const padTo = <T>(xs: T[], n: number, v: T) => [...xs, ...new Array<T>(n - xs.length).fill(v)]
-      out.push({
-        tokenIds: padTo(masked, maxLen, pad),
-        segments: padTo(segments, maxLen, 0),
-        validLen: tokens.length,
-        predPositions: padTo(picked, maxPreds, 0),
-        mlmWeights: padTo(
-          picked.map(() => 1),
-          maxPreds,
-          0,
-        ),
-        mlmLabels: padTo(
-          picked.map((p) => tokens[p]!),
-          maxPreds,
-          0,
-        ),
-        nspLabel: nsp,
-      })
+      const e = newExample(tokens.length, nsp)
+      e.tokenIds.set(masked)
+      e.tokenIds.fill(pad, masked.length)
+      e.segments.set(segments)
+      e.predPositions.set(picked)
+      e.mlmWeights.fill(1, 0, picked.length)
+      e.mlmLabels.set(picked.map((k) => tokens[k]!))
+      out.push(e)
     }
   return out
+}
+
+/**
+ * An example stored as one view of a shared block, its arrays cut from it when asked for: a corpus
+ * gives tens of thousands of examples, and as objects of JS number arrays they made a heap of ~90 MB
+ * that every full garbage collection of the training loop walked (~50 ms each, several a step).
+ */
+class PackedExample implements PretrainingExample {
+  constructor(
+    private readonly row: Int32Array,
+    private readonly maxLen: number,
+    private readonly maxPreds: number,
+    readonly validLen: number,
+    readonly nspLabel: number,
+  ) {}
+  get tokenIds() {
+    return this.row.subarray(0, this.maxLen)
+  }
+  get segments() {
+    return this.row.subarray(this.maxLen, 2 * this.maxLen)
+  }
+  get predPositions() {
+    return this.part(0)
+  }
+  get mlmWeights() {
+    return this.part(1)
+  }
+  get mlmLabels() {
+    return this.part(2)
+  }
+  private part(k: number) {
+    const at = 2 * this.maxLen + k * this.maxPreds
+    return this.row.subarray(at, at + this.maxPreds)
+  }
+}
+
+/** Rows of examples (tokens, segments, positions, weights, labels) cut from blocks of 1,024. */
+function exampleRows(maxLen: number, maxPreds: number) {
+  const BLOCK = 1024
+  const width = 2 * maxLen + 3 * maxPreds
+  let block = new Int32Array(0)
+  let used = 0
+  return (validLen: number, nspLabel: number) => {
+    if (used === block.length) {
+      block = new Int32Array(BLOCK * width)
+      used = 0
+    }
+    return new PackedExample(block.subarray(used, (used += width)), maxLen, maxPreds, validLen, nspLabel)
+  }
 }
 
 export interface PretrainingBatch {
@@ -148,20 +188,22 @@ export function collatePretraining(
   const B = examples.length
   if (B === 0) throw new ArgumentError('collatePretraining: expected at least one example, got none')
   const T = trim ? Math.max(...examples.map((e) => e.validLen)) : examples[0]!.tokenIds.length
-  examples = examples.map((e) => ({ ...e, tokenIds: e.tokenIds.slice(0, T), segments: e.segments.slice(0, T) }))
   const P = examples[0]!.predPositions.length
-  const int = (f: (e: PretrainingExample) => number[], n: number) =>
-    new Tensor(Int32Array.from(examples.flatMap(f)), [B, n])
+  /** (B, n) int32: each example's row, its first n values. */
+  const rows = (f: (e: PretrainingExample) => Int32Array, n: number) => {
+    const d = new Int32Array(B * n)
+    for (let i = 0; i < B; i++) d.set(f(examples[i]!).subarray(0, n), i * n)
+    return new Tensor(d, [B, n])
+  }
+  const mask = new Int32Array(B * T)
+  for (let i = 0; i < B; i++) mask.fill(1, i * T, i * T + Math.min(T, examples[i]!.validLen))
   return {
-    inputIds: int((e) => e.tokenIds, T),
-    tokenTypeIds: int((e) => e.segments, T),
-    attentionMask: int((e) => e.tokenIds.map((_, k) => (k < e.validLen ? 1 : 0)), T),
-    predPositions: int((e) => e.predPositions, P),
-    mlmWeights: new Tensor(
-      (dtype === 'float64' ? Float64Array : Float32Array).from(examples.flatMap((e) => e.mlmWeights)),
-      [B, P],
-    ),
-    mlmLabels: int((e) => e.mlmLabels, P),
+    inputIds: rows((e) => e.tokenIds, T),
+    tokenTypeIds: rows((e) => e.segments, T),
+    attentionMask: new Tensor(mask, [B, T]),
+    predPositions: rows((e) => e.predPositions, P),
+    mlmWeights: rows((e) => e.mlmWeights, P).to(dtype),
+    mlmLabels: rows((e) => e.mlmLabels, P),
     nspLabels: new Tensor(Int32Array.from(examples.map((e) => e.nspLabel)), [B]),
   }
 }
