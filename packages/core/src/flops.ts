@@ -22,6 +22,10 @@ export function countMacs(fn: () => unknown): number {
         macs += m * kk * n * batch
         k('MatMul')(a, b, out, m, kk, n, batch, as, bs)
       },
+      MatMulTransA: (at, b, out, m, kk, n, batch, as, bs) => {
+        macs += m * kk * n * batch
+        k('MatMulTransA')(at, b, out, m, kk, n, batch, as, bs)
+      },
       MatMulTransB: (a, bt, out, m, kk, n, batch, as, bias) => {
         macs += m * kk * n * batch
         k('MatMulTransB')(a, bt, out, m, kk, n, batch, as, bias)

@@ -246,6 +246,19 @@ export interface OtherKernels {
     aStride: number,
     bStride: number,
   ) => void
+  /** out[b] = at[b]^T @ b[b], where at[b] is (k x m) row-major: x^T dy of a weight gradient without
+   *  materialising the transposed activations; the strides as MatMul's. */
+  MatMulTransA: (
+    at: FloatArray,
+    b: FloatArray,
+    out: FloatArray,
+    m: number,
+    k: number,
+    n: number,
+    batch: number,
+    aStride: number,
+    bStride: number,
+  ) => void
   /** out[b] = a[b] (m x k) @ bt^T, where bt is (n x k) row-major and shared by every batch: a @ W^T
    *  of a Linear layer without materialising the transposed weight; `bias` (n), when given, is added to every row. */
   MatMulTransB: (

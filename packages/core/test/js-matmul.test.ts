@@ -3,6 +3,8 @@ import { Generator } from '../src/random.js'
 import { matmul } from '../src/backends/js/matmul.js'
 import { matmul as matmulOp, randn } from '../src/ops/index.js'
 import { manualSeed } from '../src/random.js'
+import { getBackend, setBackend } from '../src/backend.js'
+import type { KernelTable } from '../src/kernel-table.js'
 
 /** The textbook triple loop, in float64. */
 function reference(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
@@ -54,6 +56,68 @@ describe('js MatMul kernel (4x4 register tiles)', () => {
     const out = new Float32Array(4).fill(99)
     matmul(Float32Array.from([1, 2, 3, 4]), Float32Array.from([5, 6, 7, 8]), out, 2, 2, 2, 1, 0, 0)
     expect([...out]).toEqual([19, 22, 43, 50])
+  })
+})
+
+describe('matmul with a transposed first operand (read in place by MatMulTransA)', () => {
+  it.each([
+    [
+      [7, 1],
+      [7, 5],
+    ],
+    [
+      [7, 16],
+      [7, 9],
+    ],
+    [
+      [3, 7, 6],
+      [3, 7, 4],
+    ],
+    [
+      [7, 6],
+      [2, 7, 4],
+    ],
+    [
+      [2, 7, 6],
+      [7, 4],
+    ],
+  ])('x %j transposed @ y %j equals the copied-transpose product', (xShape, yShape) => {
+    manualSeed(6)
+    const x = randn(xShape, { dtype: 'float64' })
+    const y = randn(yShape, { dtype: 'float64' })
+    const xt = x.transpose(-1, -2)
+    const fast = matmulOp(xt, y)
+    const ref = matmulOp(xt.contiguous(), y)
+    expect(fast.shape).toEqual(ref.shape)
+    for (let i = 0; i < ref.data.length; i++) expect(fast.data[i]).toBeCloseTo(ref.data[i]!, 12)
+  })
+
+  it('calls the MatMulTransA kernel with the transposed view in place (no StridedCopy)', () => {
+    const prev = getBackend()
+    const calls: string[] = []
+    const spy = <K extends 'MatMulTransA' | 'MatMul' | 'StridedCopy'>(name: K) =>
+      ((...args: unknown[]) => {
+        calls.push(name)
+        return (prev.kernels[name] as (...a: unknown[]) => void)(...args)
+      }) as KernelTable[K]
+    setBackend({
+      name: prev.name,
+      kernels: {
+        ...prev.kernels,
+        MatMulTransA: spy('MatMulTransA'),
+        MatMul: spy('MatMul'),
+        StridedCopy: spy('StridedCopy'),
+      },
+    })
+    try {
+      const x = randn([64, 32])
+      const y = randn([64, 16])
+      const z = matmulOp(x.transpose(0, 1), y)
+      expect(calls).toEqual(['MatMulTransA'])
+      expect(z.shape).toEqual([32, 16])
+    } finally {
+      setBackend(prev)
+    }
   })
 })
 

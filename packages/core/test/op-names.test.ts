@@ -27,6 +27,8 @@ const CORE_OPS_WITHOUT_ONNX_TYPE: Record<string, string> = {
 const KERNELS_WITHOUT_ONNX_TYPE: Record<string, string> = {
   // Linear's (and MatMul's shared-weight) product without materialising the transposed weight.
   MatMulTransB: 'a @ b^T with b row-major (n, k)',
+  // MatMul's product with a transposed first operand (x^T dy of weight gradients), read in place.
+  MatMulTransA: 'a^T @ b with a row-major (k, m)',
   // The copies behind contiguous(), transpose, expand and slicing (Identity's kernel), and their adjoint.
   StridedCopy: 'materialise a strided view',
   StridedScatter: 'write into a strided view',

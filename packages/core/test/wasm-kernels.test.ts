@@ -71,6 +71,19 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('MatMulTransA: at^T @ b with at read transposed, batched and with a shared operand', () => {
+    for (let t = 0; t < 30; t++) {
+      const [m, kk, n, batch] = [int(1, 130), int(1, 200), int(1, 90), int(1, 3)]
+      const [as, bs] = [t % 3 === 0 ? 0 : m * kk, t % 4 === 1 ? 0 : kk * n]
+      const at = rand(as ? batch * as : m * kk)
+      const b = rand(bs ? batch * bs : kk * n)
+      const [o1, o2] = [new Float32Array(batch * m * n), new Float32Array(batch * m * n).fill(NaN)]
+      jsKernels.MatMulTransA(at, b, o1, m, kk, n, batch, as, bs)
+      k.MatMulTransA(at, b, o2, m, kk, n, batch, as, bs)
+      expectClose(o2, o1, kk)
+    }
+  })
+
   it('MatMulTransB: a @ W^T with the weight read transposed, with and without a bias per column', () => {
     for (let t = 0; t < 30; t++) {
       const [m, kk, n, batch] = [int(1, 40), int(1, 200), int(1, 130), int(1, 3)]

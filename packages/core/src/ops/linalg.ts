@@ -22,16 +22,25 @@ export const MatMul = defineOp({
       if (sameShape(tb, batch)) return [t, rows * cols]
       return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
     }
-    const [A, as] = prep(a!, m, k)
     const y = empty(a!.dtype, [...batch, m, n])
     // b the transposed view of a dense (n, k) matrix (x @ W^T in Linear and in backward passes):
     // the kernel reads it in place (or copies it, where that is faster: its choice).
     const bt = b!.rank === 2 && !b!.isContiguous ? transpose(b!, 0, 1) : null
     if (bt?.isContiguous) {
+      const [A, as] = prep(a!, m, k)
       kernel('MatMulTransB')(A.data as FloatArray, bt.data as FloatArray, y.data as FloatArray, m, k, n, nb, as)
       return y
     }
     const [B, bs] = prep(b!, k, n)
+    // a the transposed view of a dense (..., k, m) array (x^T dy in weight gradients): read in place too.
+    const at = a!.isContiguous ? null : transpose(a!, -1, -2)
+    const atBatch = at ? sizeOf(at.shape.slice(0, -2)) : 0
+    if (at?.isContiguous && (atBatch === 1 || sameShape(at.shape.slice(0, -2), batch))) {
+      const as = atBatch === 1 ? 0 : m * k
+      kernel('MatMulTransA')(at.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
+      return y
+    }
+    const [A, as] = prep(a!, m, k)
     kernel('MatMul')(A.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
     return y
   },

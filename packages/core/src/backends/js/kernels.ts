@@ -14,7 +14,7 @@ import {
 import type { TypedArray } from '../../dtype.js'
 import { sizeOf, stridesOf } from '../../shape.js'
 import { binaryScalar, erf, unaryScalar } from './unary.js'
-import { matmul, matmulTransB } from './matmul.js'
+import { matmul, matmulTransA, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
 import { recurrentScan } from './recurrent.js'
 
@@ -332,6 +332,7 @@ export const jsKernels: KernelTable = {
   ArgMax: argReduce((a, b) => a > b),
   ArgMin: argReduce((a, b) => a < b),
   MatMul: matmul,
+  MatMulTransA: matmulTransA,
   MatMulTransB: matmulTransB,
   ...convKernels,
 

@@ -157,6 +157,29 @@ function row1(
 }
 
 /**
+ * out[b] = at[b]^T @ b[b] with at[b] (k x m) row-major. The reference transposes each batch's `at` into
+ * a scratch (m x k) matrix and multiplies as `matmul`: the wasm kernel reads `at` in place.
+ */
+export function matmulTransA(
+  at: FloatArray,
+  b: FloatArray,
+  out: FloatArray,
+  m: number,
+  k: number,
+  n: number,
+  batch: number,
+  aStride: number,
+  bStride: number,
+): void {
+  const a = new (at.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(m * k)
+  for (let t = 0; t < batch; t++) {
+    const ao = t * aStride
+    for (let p = 0; p < k; p++) for (let i = 0; i < m; i++) a[i * k + p] = at[ao + p * m + i]!
+    matmul(a, b.subarray(t * bStride), out.subarray(t * m * n, (t + 1) * m * n), m, k, n, 1, 0, 0)
+  }
+}
+
+/**
  * out[b] = a[b] (m x k) @ bt^T with bt (n x k) row-major: every output is the dot product of a row
  * of `a` with a row of `bt`, both contiguous, so a transposed weight is read in place. Four rows of
  * `bt` per pass over a row of `a` (four independent accumulators).

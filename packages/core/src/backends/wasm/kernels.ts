@@ -286,6 +286,29 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         batch,
       )
     },
+    MatMulTransA: (at, b, out, m, k, n, batch, aStride, bStride) => {
+      if (!isF32(at, b, out) || m * k * n * batch < ctx.minMacs)
+        return js.MatMulTransA(at, b, out, m, k, n, batch, aStride, bStride)
+      // A(i, p) = at[p * m + i]: row stride 1, column stride m.
+      gemm(
+        ctx,
+        at as Float32Array,
+        aStride,
+        1,
+        m,
+        aStride ? batch * m * k : m * k,
+        b as Float32Array,
+        bStride,
+        n,
+        1,
+        bStride ? batch * k * n : k * n,
+        out as Float32Array,
+        m,
+        k,
+        n,
+        batch,
+      )
+    },
     MatMulTransB: (a, bt, out, m, k, n, batch, aStride, bias = null) => {
       if (!isF32(a, bt, out, bias) || m * k * n * batch < ctx.minMacs)
         return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride, bias)
