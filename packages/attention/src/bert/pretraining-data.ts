@@ -34,6 +34,13 @@ export interface PretrainingDataOptions {
   seed?: number
   /** Ids a "random token" replacement draws from (default: every id in the corpus but the special tokens). */
   replacementIds?: number[]
+  /**
+   * The document (a book, an article) each paragraph comes from. When given, a "not next" sentence is
+   * drawn from a paragraph of another document, as Google's BERT data builder does
+   * (create_pretraining_data.py draws its random segment from a document other than the current one);
+   * without it, from any paragraph (d2l's rule, where each paragraph is a document).
+   */
+  documents?: readonly number[]
 }
 
 /**
@@ -59,7 +66,11 @@ export function makePretrainingExamples(
   tokenizer: WordPieceTokenizer,
   opts: PretrainingDataOptions = {},
 ): PretrainingExample[] {
-  const { maxLen = 64, maskRate = 0.15, seed = 0 } = opts
+  const { maxLen = 64, maskRate = 0.15, seed = 0, documents } = opts
+  if (documents && documents.length !== paragraphs.length)
+    throw new ArgumentError(
+      `makePretrainingExamples: documents must give one id per paragraph (${paragraphs.length}), got ${documents.length}`,
+    )
   if (!(maxLen >= 5)) throw new ArgumentError(`maxLen must be at least 5 ([CLS] a [SEP] b [SEP]), got ${maxLen}`)
   const g = new Generator(seed)
   const ids = paragraphs.map((p) => p.map((s) => tokenizer.tokenize(s).map((t) => tokenizer.id(t))))
@@ -77,14 +88,18 @@ export function makePretrainingExamples(
   const maxPreds = Math.round(maxLen * maskRate)
   const out: PretrainingExample[] = []
   const newExample = exampleRows(maxLen, maxPreds)
-  for (const para of ids)
+  for (let p = 0; p < ids.length; p++) {
+    const para = ids[p]!
     for (let i = 0; i + 1 < para.length; i++) {
       const a = para[i]!
       let b = para[i + 1]!
       let nsp = IS_NEXT
       if (g.random() >= 0.5) {
-        // A random sentence from a random paragraph (as d2l: it may, rarely, be the true next one).
-        const other = ids[g.int(ids.length)]!
+        // A random sentence from a random paragraph (as d2l: it may, rarely, be the true next one), of
+        // another document when documents are given (10 draws at most, as Google's builder).
+        let o = g.int(ids.length)
+        for (let t = 0; documents && documents[o] === documents[p] && t < 10; t++) o = g.int(ids.length)
+        const other = ids[o]!
         b = other[g.int(other.length)]!
         nsp = NOT_NEXT
       }
@@ -114,6 +129,7 @@ export function makePretrainingExamples(
       e.mlmLabels.set(picked.map((k) => tokens[k]!))
       out.push(e)
     }
+  }
   return out
 }
 
@@ -162,7 +178,8 @@ function exampleRows(maxLen: number, maxPreds: number) {
       block = new Int32Array(BLOCK * width)
       used = 0
     }
-    return new PackedExample(block.subarray(used, (used += width)), maxLen, maxPreds, validLen, nspLabel)
+    used += width
+    return new PackedExample(block.subarray(used - width, used), maxLen, maxPreds, validLen, nspLabel)
   }
 }
 
