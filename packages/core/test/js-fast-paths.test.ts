@@ -8,9 +8,10 @@ import { erf, erfReference } from '../src/backends/js/unary.js'
 import { arange, relu, reluGrad } from '../src/ops/index.js'
 import { Generator } from '../src/random.js'
 import { tensor } from '../src/tensor.js'
+import type { TypedArray } from '../src/dtype.js'
 
 /** Where by its definition, one element at a time over the broadcast shape. */
-function whereByDefinition(c: Uint8Array, a: Float32Array, b: Float32Array, shapes: number[][], out: number[]) {
+function whereByDefinition(c: Uint8Array, a: TypedArray, b: TypedArray, shapes: number[][], out: number[]) {
   const size = out.reduce((p, q) => p * q, 1)
   const at = (shape: number[], idx: number[]) =>
     shape.reduce((o, d, k) => o * d + (d === 1 ? 0 : idx[idx.length - shape.length + k]!), 0)
@@ -44,25 +45,63 @@ describe('js kernel fast paths', () => {
       ],
       [[], [], [], []],
     ]
-    for (const [cs, as, bs, out] of cases) {
-      const size = (s: number[]) => s.reduce((p, q) => p * q, 1)
-      const c = Uint8Array.from({ length: size(cs) }, () => (g.random() < 0.5 ? 1 : 0))
-      const a = Float32Array.from({ length: size(as) }, () => g.random())
-      const b = Float32Array.from({ length: size(bs) }, () => -g.random())
-      const strides = (s: number[]) => {
-        const full = [...Array(out.length - s.length).fill(1), ...s]
-        let st = 1
-        const r: number[] = []
-        for (let d = full.length - 1; d >= 0; d--) {
-          r[d] = full[d] === 1 ? 0 : st
-          st *= full[d]!
+    // Every dtype: the kernel moves bits (float64 as two words, bool as bytes).
+    const types = [Float32Array, Float64Array, Int32Array, Uint8Array] as const
+    for (const [cs, as, bs, out] of cases)
+      for (const T of types) {
+        const size = (s: number[]) => s.reduce((p, q) => p * q, 1)
+        const c = Uint8Array.from({ length: size(cs) }, () => (g.random() < 0.5 ? 1 : 0))
+        const a = T.from(Array.from({ length: size(as) }, () => Math.floor(g.random() * 200) - 100.5))
+        const b = T.from(Array.from({ length: size(bs) }, () => -Math.floor(g.random() * 200) + 0.25))
+        const strides = (s: number[]) => {
+          const full = [...Array(out.length - s.length).fill(1), ...s]
+          let st = 1
+          const r: number[] = []
+          for (let d = full.length - 1; d >= 0; d--) {
+            r[d] = full[d] === 1 ? 0 : st
+            st *= full[d]!
+          }
+          return r
         }
-        return r
+        const got = new T(size(out))
+        jsKernels.Where(c, strides(cs), a, strides(as), b, strides(bs), got, out)
+        expect([...got], `${T.name} ${cs} ${as} ${bs}`).toEqual(whereByDefinition(c, a, b, [cs, as, bs], out))
       }
-      const got = new Float32Array(size(out))
-      jsKernels.Where(c, strides(cs), a, strides(as), b, strides(bs), got, out)
-      expect([...got], `${cs} ${as} ${bs}`).toEqual(whereByDefinition(c, a, b, [cs, as, bs], out))
+  })
+
+  it('strided copy and scatter move every dtype bit for bit (NaN payloads, -0), with offsets and transposes', () => {
+    const g = new Generator(9)
+    const src = new Float64Array(7 * 5 * 3).map(() => g.random() - 0.5)
+    // A NaN with a payload (written as words: no float64 store in between) and a negative zero.
+    const words = new Uint32Array(src.buffer)
+    words[8] = 0x12345
+    words[9] = 0x7ff80000
+    src[8] = -0
+    // (3, 5, 2) view at offset 1: axes permuted and the last one strided.
+    const shape = [3, 5, 2]
+    const strides = [1, 3, 45]
+    const offset = 1
+    const at = (i: number) =>
+      offset + Math.floor(i / 10) * strides[0]! + (Math.floor(i / 2) % 5) * strides[1]! + (i % 2) * strides[2]!
+    for (const T of [Float32Array, Float64Array, Int32Array, Uint8Array] as const) {
+      const data =
+        T === Float64Array
+          ? src
+          : T === Float32Array
+            ? Float32Array.from(src)
+            : T.from(Array.from(src, (v) => Math.floor(v * 1000)))
+      const out = new T(30)
+      jsKernels.StridedCopy(data, offset, shape, strides, out)
+      const want = Array.from({ length: 30 }, (_, i) => data[at(i)]!)
+      expect(Array.from(out, (v, i) => Object.is(v, want[i]))).toEqual(new Array(30).fill(true))
+      const back = new T(data.length)
+      jsKernels.StridedScatter(out, back, offset, shape, strides)
+      for (let i = 0; i < 30; i++) expect(Object.is(back[at(i)], data[at(i)])).toBe(true)
     }
+    const f64 = new Float64Array(30)
+    jsKernels.StridedCopy(src, offset, shape, strides, f64)
+    const k = Array.from({ length: 30 }, (_, j) => at(j)).indexOf(4)
+    expect([...new Uint32Array(f64.buffer, k * 8, 2)]).toEqual([0x12345, 0x7ff80000])
   })
 
   const x = arange(0, 12).to('float32').reshape([2, 3, 2])
