@@ -263,16 +263,22 @@ function conv(
 
 export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
   const js = jsKernels
-  return {
-    MatMul: (a, b, out, m, k, n, batch, aStride, bStride) => {
+  /**
+   * MatMul, and MatMulTransA whose A is stored transposed: A(i, p) at a[p * m + i], read with row stride 1 and
+   * column stride m instead of k and 1.
+   */
+  const product =
+    (name: 'MatMul' | 'MatMulTransA'): KernelTable['MatMul'] =>
+    (a, b, out, m, k, n, batch, aStride, bStride) => {
       if (!isF32(a, b, out) || m * k * n * batch < ctx.minMacs)
-        return js.MatMul(a, b, out, m, k, n, batch, aStride, bStride)
+        return js[name](a, b, out, m, k, n, batch, aStride, bStride)
+      const [rsA, csA] = name === 'MatMul' ? [k, 1] : [1, m]
       gemm(
         ctx,
         a as Float32Array,
         aStride,
-        k,
-        1,
+        rsA,
+        csA,
         aStride ? batch * m * k : m * k,
         b as Float32Array,
         bStride,
@@ -285,30 +291,10 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
         n,
         batch,
       )
-    },
-    MatMulTransA: (at, b, out, m, k, n, batch, aStride, bStride) => {
-      if (!isF32(at, b, out) || m * k * n * batch < ctx.minMacs)
-        return js.MatMulTransA(at, b, out, m, k, n, batch, aStride, bStride)
-      // A(i, p) = at[p * m + i]: row stride 1, column stride m.
-      gemm(
-        ctx,
-        at as Float32Array,
-        aStride,
-        1,
-        m,
-        aStride ? batch * m * k : m * k,
-        b as Float32Array,
-        bStride,
-        n,
-        1,
-        bStride ? batch * k * n : k * n,
-        out as Float32Array,
-        m,
-        k,
-        n,
-        batch,
-      )
-    },
+    }
+  return {
+    MatMul: product('MatMul'),
+    MatMulTransA: product('MatMulTransA'),
     MatMulTransB: (a, bt, out, m, k, n, batch, aStride, bias = null) => {
       if (!isF32(a, bt, out, bias) || m * k * n * batch < ctx.minMacs)
         return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride, bias)
