@@ -168,7 +168,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       checkConv(be, g)
   })
 
-  it('Add, Sub, Mul, Div: broadcasting, 1-element dims, strided operands and IEEE specials, bit-identical to js', () => {
+  it('Add, Sub, Mul, Div, Max, Min: broadcasting, 1-element dims, strided operands and IEEE specials, bit-identical to js', () => {
     // An operand's shape is the output's with some dims set to 1 (a broadcast: stride 0 there), sometimes
     // with its dims stored in another order (a transposed view: its rows are not contiguous).
     const operand = (shape: number[]): [Float32Array, number[]] => {
@@ -187,7 +187,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0]) x[int(0, s - 1)] = v
       return [x, strides]
     }
-    for (const op of ['Add', 'Sub', 'Mul', 'Div'] as const)
+    for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min'] as const)
       for (let t = 0; t < 12; t++) {
         const shape = [int(1, 3), int(8, 20), int(8, 20), int(64, 80)]
         const [a, as] = operand(shape)
@@ -198,6 +198,26 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
         k[op](a, as, b, bs, o2, shape)
         expect(mismatches(o2, o1), `${op} ${shape} a ${as} b ${bs}`).toBe(0)
       }
+  })
+
+  it('Max and Min: NaN in either operand gives NaN, and ties (0 and -0) give the first operand, as the js kernel', () => {
+    const specials = [Number.NaN, 1, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2, 2]
+    const n = 4096 + 3
+    // Every ordered pair of specials, in the SIMD body and in the tail.
+    const a = Float32Array.from({ length: n }, (_, i) => specials[i % 8]!)
+    const b = Float32Array.from({ length: n }, (_, i) => specials[Math.floor(i / 8) % 8]!)
+    for (const op of ['Max', 'Min'] as const) {
+      const [o1, o2] = [new Float32Array(n), new Float32Array(n).fill(7)]
+      jsKernels[op](a, [1], b, [1], o1, [n])
+      k[op](a, [1], b, [1], o2, [n])
+      expect(mismatches(o2, o1), op).toBe(0)
+      for (let i = 0; i < 64; i++) {
+        const [x, y] = [a[i]!, b[i]!]
+        if (Number.isNaN(x) || Number.isNaN(y)) expect(o2[i]).toBeNaN()
+        else if (x === y) expect(Object.is(o2[i], x)).toBe(true)
+        else expect(o2[i]).toBe(op === 'Max' ? Math.max(x, y) : Math.min(x, y))
+      }
+    }
   })
 
   it('Relu: bit-identical to js, NaN -> 0 and -0 -> 0 as the js kernel', () => {

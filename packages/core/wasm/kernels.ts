@@ -599,19 +599,25 @@ export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
 // block). Comparisons are written as selects, so random signs cost no branch mispredictions (a JS
 // `x > 0 ? x : 0` over random data mispredicts half the time).
 
-const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3, OP_MAX = 4, OP_MIN = 5
 
 @inline function vop(op: i32, x: v128, y: v128): v128 {
   if (op == OP_ADD) return f32x4.add(x, y)
   if (op == OP_SUB) return f32x4.sub(x, y)
   if (op == OP_MUL) return f32x4.mul(x, y)
-  return f32x4.div(x, y)
+  if (op == OP_DIV) return f32x4.div(x, y)
+  // As the js kernel, x >= y || x is NaN ? x : y: pmax/pmin keep x on ties (so -0 vs 0 gives x) and when x is
+  // NaN; a NaN y is taken where pmax/pmin would keep x.
+  const nanY = f32x4.ne(y, y)
+  return v128.bitselect(y, op == OP_MAX ? f32x4.pmax(x, y) : f32x4.pmin(x, y), nanY)
 }
 @inline function sop(op: i32, x: f32, y: f32): f32 {
   if (op == OP_ADD) return x + y
   if (op == OP_SUB) return x - y
   if (op == OP_MUL) return x * y
-  return x / y
+  if (op == OP_DIV) return x / y
+  if (op == OP_MAX) return x >= y || x != x ? x : y
+  return x <= y || x != x ? x : y
 }
 
 /**

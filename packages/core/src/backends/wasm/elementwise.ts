@@ -1,5 +1,5 @@
 /**
- * The `wasm` backend's memory-bound kernels: the four arithmetic ops with broadcasting, ReLU (and its gradient) and
+ * The `wasm` backend's memory-bound kernels: the arithmetic ops, Max and Min with broadcasting, ReLU (and its gradient) and
  * max pooling,
  * in WebAssembly SIMD on the calling thread. They are the element-wise work of a CNN's forward pass (batch
  * norm in eval mode is a per-channel Mul and Add, then ReLU, residual Adds, the stem's max pool); in JS,
@@ -21,7 +21,7 @@ export const WASM_MIN_ELEMENTS = 4096
 /** Broadcast rows shorter than this stay in JS: the per-row offsets would cost more than the row. */
 const MIN_ROW = 16
 
-const OPS = { Add: 0, Sub: 1, Mul: 2, Div: 3 } as const
+const OPS = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5 } as const
 
 /**
  * The transcendental unary ops in WebAssembly (wasm/kernels.ts `unary`: polynomial exp, log, tanh and erfc, four
@@ -169,6 +169,8 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
     Sub: binary(rt, 'Sub'),
     Mul: binary(rt, 'Mul'),
     Div: binary(rt, 'Div'),
+    Max: binary(rt, 'Max'),
+    Min: binary(rt, 'Min'),
     Relu: (x, out, attrs) => {
       const n = out.length
       if (n < WASM_MIN_ELEMENTS || !f32(x, out)) return js.Relu(x, out, attrs)
