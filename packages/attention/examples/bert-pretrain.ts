@@ -17,7 +17,7 @@
  * Model: d2l's small BERT (2 layers, hidden 128, 2 heads, feed-forward 256, dropout 0.1); the MLM
  * head runs only at the predicted positions. AdamW (lr 2e-3, weight decay 0.01) with linear
  * warm-up over the first 10% of the steps and linear decay to 0, gradients clipped to norm 1;
- * batch 32, each padded only to its longest pair; STEPS steps (default 300).
+ * batch 32, each padded only to its longest pair; STEPS steps (default 1,200: about 11 minutes of one idle thread).
  *
  *   pnpm run example:bert-pretrain       (STEPS=n, BATCH=n, CORPUS=gutenberg|timemachine, OUT=path)
  *
@@ -45,7 +45,7 @@ import {
 
 const shared = (rel: string) => fileURLToPath(new URL(`../../../../shared/data/${rel}`, import.meta.url))
 const CORPUS = process.env.CORPUS ?? 'gutenberg'
-const STEPS = Number(process.env.STEPS ?? 300)
+const STEPS = Number(process.env.STEPS ?? 1200)
 const BATCH = Number(process.env.BATCH ?? 32)
 const OUT = process.env.OUT ?? fileURLToPath(new URL('./out/bert-small', import.meta.url))
 const MAX_LEN = 64
