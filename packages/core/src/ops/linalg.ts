@@ -34,10 +34,9 @@ export const MatMul = defineOp({
     const [B, bs] = prep(b!, k, n)
     // a the transposed view of a dense (..., k, m) array (x^T dy in weight gradients): read in place too.
     const at = a!.isContiguous ? null : transpose(a!, -1, -2)
-    const atBatch = at ? sizeOf(at.shape.slice(0, -2)) : 0
-    if (at?.isContiguous && (atBatch === 1 || sameShape(at.shape.slice(0, -2), batch))) {
-      const as = atBatch === 1 ? 0 : m * k
-      kernel('MatMulTransA')(at.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
+    if (at?.isContiguous) {
+      const [At, as] = prep(at, k, m)
+      kernel('MatMulTransA')(At.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
       return y
     }
     const [A, as] = prep(a!, m, k)
