@@ -12,6 +12,8 @@ import { checkConv, convGeometry, expectClose, int, rand, gen } from './helpers/
 import { jsKernels } from '../src/backends/js/kernels.js'
 import { type WasmBackend, createWasmBackend, defaultThreads, hasRelaxedSimd } from '../src/backends/wasm/index.js'
 import { WasmMemoryError } from '../src/backends/wasm/runtime.js'
+import { ThreadPool } from '../src/backends/wasm/pool.js'
+import { SCAN_THREADS_MIN_STEP_MACS } from '../src/backends/wasm/recurrent.js'
 
 const backends: [string, WasmBackend][] = []
 for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
@@ -492,6 +494,60 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       // It ran in wasm: the arena starts with the copied-in input projections.
       const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + want.xp.length)
       expect(mismatches(arena, want.xp)).toBe(0)
+    }
+  })
+
+  it('RecurrentScan on threads: from SCAN_THREADS_MIN_STEP_MACS the steps are shared, and the result is bit-identical to one thread', () => {
+    const one = createWasmBackend({ relaxedSimd: be.relaxedSimd, threads: 1 })
+    const run = vi.spyOn(ThreadPool.prototype, 'run')
+    try {
+      for (let t = 0; t < 8; t++) {
+        const mode = (t % 4) as 0 | 1 | 2 | 3
+        const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
+        // H % 4 != 0 in half the cases: the last thread takes the remainder, one unit at a time.
+        const B = int(1, 3)
+        const H = Math.ceil(Math.sqrt(SCAN_THREADS_MIN_STEP_MACS / (B * G))) + (t < 4 ? 3 : 0)
+        const T = t % 2 === 0 ? 5 : 6
+        const mask = t % 3 === 0 ? null : Float32Array.from(rand(T * B), (v) => (v < -0.3 ? 0 : v > 0.6 ? 0.5 : 1))
+        const a = {
+          mode,
+          T,
+          B,
+          H,
+          reverse: t % 4 >= 2,
+          xp: rand(T * B * G * H),
+          w: Float32Array.from(rand(G * H * H), (v) => v / Math.sqrt(H)),
+          bias: rand(G * H),
+          mask,
+          h: rand(B * H),
+          c: mode === 3 ? rand(B * H) : null,
+          y: new Float32Array(T * B * H),
+          saved: {
+            hPrev: new Float32Array(T * B * H),
+            cPrev: mode === 3 ? new Float32Array(T * B * H) : null,
+            hh: new Float32Array(T * B * G * H),
+            hNew: new Float32Array(T * B * H),
+            cNew: mode === 3 ? new Float32Array(T * B * H) : null,
+          },
+        }
+        const copy = () => ({
+          ...a,
+          h: a.h.slice(),
+          c: a.c?.slice() ?? null,
+          y: a.y.slice(),
+          saved: Object.fromEntries(Object.entries(a.saved).map(([k, v]) => [k, v?.slice() ?? null])) as typeof a.saved,
+        })
+        const [want, got] = [copy(), copy()]
+        ;(one.kernels as typeof jsKernels).RecurrentScan(want)
+        k.RecurrentScan(got)
+        for (const key of ['y', 'h', 'c'] as const) if (want[key]) expect(mismatches(got[key]!, want[key]!)).toBe(0)
+        for (const key of Object.keys(want.saved) as (keyof typeof want.saved)[])
+          if (want.saved[key]) expect(mismatches(got.saved[key]!, want.saved[key]!)).toBe(0)
+      }
+      expect(run.mock.calls.filter(([name]) => name === 'recurrentScan').length).toBe(be.threads > 1 ? 8 : 0)
+    } finally {
+      run.mockRestore()
+      one.close()
     }
   })
 

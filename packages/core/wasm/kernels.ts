@@ -1052,43 +1052,89 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
   return full ? v128.load(at(base, off)) : f32x4.splat(load<f32>(at(base, off)))
 }
 
+// Recurrent scan parameter block (RecurrentScanArgs; pointers are 0 where an operand is absent). `h` holds the
+// initial state and receives the final one; `hAlt` is a second state buffer (the steps alternate between the
+// two); `sync` is the barrier counter the threads meet at after every step, set to 0 by the caller; `canWait`
+// says whether the calling thread may block in a wait (not on a browser's main thread).
+const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
+const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
+const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20
+
+/** Spins before a thread waiting at a barrier sleeps (a wake-up through wait/notify costs ~14 us). */
+const BARRIER_SPINS = 20000
+
+/**
+ * Wait until all `nt` threads have arrived at barrier number `round` (1, 2, ...) on the counter at `ctr`: each
+ * arrival adds 1, so round r is passed when the counter reaches r * nt, and the counter never needs a reset
+ * within a call. The last to arrive wakes any sleeper. A thread that may not block (a browser's main thread)
+ * only spins.
+ */
+function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
+  const target = round * nt
+  if (atomic.add<i32>(ctr, 1) + 1 >= target) {
+    atomic.notify(ctr, nt)
+    return
+  }
+  let spins = 0
+  for (let v = atomic.load<i32>(ctr); v < target; v = atomic.load<i32>(ctr))
+    if (canWait && ++spins > BARRIER_SPINS) atomic.wait<i32>(ctr, v, 1000000)
+}
+
 /**
  * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
  * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
  * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H (dotRows), into
- * `hh` (B * G*H floats of scratch unless saved); then the gates four units at a time. `saved` pointers are 0
- * when nothing is saved.
+ * `hh` (B * G*H floats of scratch unless saved); then the gates four units at a time.
+ *
+ * Threads split the hidden units (in fours): a thread computes the G gate rows of W_hh for its units, and their
+ * gates, cell state and outputs, reading the whole previous h. So the new h goes to the other state buffer,
+ * and the threads meet at a barrier after each step, before anyone reads it. Every value is computed by one
+ * thread in the same order as on one thread, so the result does not depend on the thread count.
  */
-export function recurrentScan(mode: i32, T: i32, B: i32, H: i32, reverse: bool, xp: usize, w: usize, bias: usize,
-  mask: usize, h: usize, c: usize, y: usize, hhScratch: usize, sHPrev: usize, sCPrev: usize, sHh: usize,
-  sHNew: usize, sCNew: usize): void {
+export function recurrentScan(p: usize, tid: i32, nt: i32): void {
+  const mode = pi(p, R_MODE), T = pi(p, R_T), B = pi(p, R_B), H = pi(p, R_H), reverse = pi(p, R_REVERSE) !== 0
+  const xp = <usize>pi(p, R_XP), w = <usize>pi(p, R_W), bias = <usize>pi(p, R_BIAS), mask = <usize>pi(p, R_MASK)
+  const c = <usize>pi(p, R_CELL), y = <usize>pi(p, R_Y), hhScratch = <usize>pi(p, R_HH)
+  const sHPrev = <usize>pi(p, R_S_HPREV), sCPrev = <usize>pi(p, R_S_CPREV), sHh = <usize>pi(p, R_S_HH)
+  const sHNew = <usize>pi(p, R_S_HNEW), sCNew = <usize>pi(p, R_S_CNEW)
+  // Workers may block; the calling thread (tid 0) where the block says so.
+  const canWait = tid != 0 || pi(p, R_CAN_WAIT) !== 0
+  const sync = p + (<usize>R_SYNC << 2)
   const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
   const GH = G * H
+  // This thread's units [u0, u1): a multiple of four each, the remainder to the last.
+  const per = cdiv(cdiv(H, 4), nt) * 4
+  const u0 = imin(H, tid * per), u1 = imin(H, u0 + per), nu = u1 - u0
   const zero = f32x4.splat(0)
   const one = f32x4.splat(1)
+  let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k
     const sH = t * B * H
     const sG = t * B * GH
-    if (sHPrev) memory.copy(at(sHPrev, sH), h, <usize>(B * H) << 2)
-    if (sCPrev) memory.copy(at(sCPrev, sH), c, <usize>(B * H) << 2)
     const hh = sHh ? at(sHh, sG) : hhScratch
-    // hh = h W_hh^T + b_hh
-    for (let r = 0; r < B; r++) {
+    for (let r = 0; r < B && nu > 0; r++) {
+      if (sHPrev) memory.copy(at(sHPrev, sH + r * H + u0), at(cur, r * H + u0), <usize>nu << 2)
+      if (sCPrev) memory.copy(at(sCPrev, sH + r * H + u0), at(c, r * H + u0), <usize>nu << 2)
+      // hh = h W_hh^T + b_hh, the rows of this thread's units in each gate block
       const out = at(hh, r * GH)
-      dotRows(at(h, r * H), w, H, GH, H, out)
-      if (bias) for (let j = 0; j < GH; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
+      for (let g = 0; g < G; g++) {
+        const o = g * H + u0
+        dotRows(at(cur, r * H), at(w, o * H), H, nu, H, at(out, o))
+        if (bias) for (let j = o; j < o + nu; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
+      }
     }
     // The gates, four units at a time; the last H % 4 units one lane each.
-    for (let r = 0; r < B; r++) {
+    for (let r = 0; r < B && nu > 0; r++) {
       const m: f32 = mask ? load<f32>(at(mask, t * B + r)) : 1
       const mv = f32x4.splat(m)
       const X = at(xp, sG + r * GH)
       const A = at(hh, r * GH)
-      const hr = at(h, r * H)
+      const hr = at(cur, r * H)
+      const hw = at(next, r * H)
       const cr = c ? at(c, r * H) : 0
-      for (let j = 0; j < H; j += 4) {
-        const full = j + 4 <= H
+      for (let j = u0; j < u1; j += 4) {
+        const full = j + 4 <= u1
         // Loads of four units, or of one (the tail) splat across the lanes.
         let hn: v128
         const hp = ld(hr, j, full)
@@ -1122,18 +1168,24 @@ export function recurrentScan(mode: i32, T: i32, B: i32, H: i32, reverse: bool, 
         if (full) {
           if (sHNew) v128.store(at(sHNew, sH + r * H + j), hn)
           v128.store(at(y, sH + r * H + j), yv)
-          // h is read by the GRU update of the same units only, so it can be written here.
-          v128.store(at(hr, j), hm)
+          v128.store(at(hw, j), hm)
         } else {
           // One unit at a time for the tail: j advances by 4 but only unit j is done; the others follow.
           if (sHNew) store<f32>(at(sHNew, sH + r * H + j), f32x4.extract_lane(hn, 0))
           store<f32>(at(y, sH + r * H + j), f32x4.extract_lane(yv, 0))
-          store<f32>(at(hr, j), f32x4.extract_lane(hm, 0))
+          store<f32>(at(hw, j), f32x4.extract_lane(hm, 0))
           j -= 3
         }
       }
     }
+    if (nt > 1) barrier(sync, k + 1, nt, canWait)
+    const swap = cur
+    cur = next
+    next = swap
   }
+  // After an odd number of steps the final state lies in the other buffer: each thread moves its units.
+  const h = <usize>pi(p, R_STATE)
+  if (cur != h) for (let r = 0; r < B && nu > 0; r++) memory.copy(at(h, r * H + u0), at(cur, r * H + u0), <usize>nu << 2)
 }
 
 // ---- calibration -----------------------------------------------------------------------------------

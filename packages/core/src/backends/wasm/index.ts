@@ -115,10 +115,11 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     }
     return pool
   }
+  const ctx = { rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }
   const fast = {
-    ...wasmKernels({ rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }),
+    ...wasmKernels(ctx),
     ...wasmElementwiseKernels(rt),
-    ...wasmRecurrentKernels(rt),
+    ...wasmRecurrentKernels(ctx),
   }
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.
   const kernels: Partial<KernelTable> = {}

@@ -67,10 +67,10 @@ const CONV = {
   rows: 22,
   split: 23,
 } as const
-const PARAMS_INTS = 32
+export const PARAMS_INTS = 32
 
 /** Write every slot of a parameter block at byte address `at`: the type makes a missing argument a compile error. */
-function writeParams<S extends Record<string, number>>(
+export function writeParams<S extends Record<string, number>>(
   i32: Int32Array,
   at: number,
   slots: S,

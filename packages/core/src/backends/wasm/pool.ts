@@ -65,7 +65,8 @@ export class ThreadPool {
   private readonly workers: { terminate(): unknown }[] = []
   /** Threads that run a call: the workers and the calling thread. */
   readonly size: number
-  private readonly canWait: boolean
+  /** Whether the calling thread may block in a wait (Node's may; a browser page's main thread may not). */
+  readonly canWait: boolean
 
   /**
    * Start `threads - 1` workers on `rt`'s module and memory; waits (at most `timeoutMs`) until they run. On a

@@ -3,17 +3,50 @@
  * direction (wasm/kernels.ts `recurrentScan`; js/recurrent.ts is the reference). Per step the work is a
  * matrix-vector product with W_hh, (G*H) x H, and a few element-wise gates on B*H values: far too small for the
  * GEMM's packing or a kernel call per op to pay, so the kernel keeps W_hh, the state and the gates in its memory
- * for the whole sequence and the operands are copied in and out once per call.
+ * for the whole sequence and the operands are copied in and out once per call. Large layers share each step
+ * between the threads of the pool (by hidden units, with a barrier after each step: see the kernel).
  */
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { GATES } from '../js/recurrent.js'
-import { Layout, type WasmRuntime } from './runtime.js'
+import { PARAMS_INTS, type WasmContext, writeParams } from './kernels.js'
+import { Layout } from './runtime.js'
 
 /** Below this many multiply-adds per step (B * G*H * H) the layer stays in JS (the copies cost more). */
 const MIN_STEP_MACS = 4096
+/**
+ * From this many multiply-adds per step the steps are shared between threads: a step then takes ~4-6 us on
+ * one thread, and the barrier after it ~1 us (docs/performance.md).
+ */
+export const SCAN_THREADS_MIN_STEP_MACS = 1 << 16
 
-export function wasmRecurrentKernels(rt: WasmRuntime): Partial<KernelTable> {
+/** The scan's parameter block (wasm/kernels.ts R_*): sizes, operand pointers (0: absent), the barrier counter. */
+const SCAN = {
+  mode: 0,
+  T: 1,
+  B: 2,
+  H: 3,
+  reverse: 4,
+  xp: 5,
+  w: 6,
+  bias: 7,
+  mask: 8,
+  h: 9,
+  c: 10,
+  y: 11,
+  hh: 12,
+  hAlt: 13,
+  hPrev: 14,
+  cPrev: 15,
+  sHh: 16,
+  hNew: 17,
+  cNew: 18,
+  canWait: 19,
+  sync: 20,
+} as const
+
+export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
+  const { rt } = ctx
   return {
     RecurrentScan: (a: RecurrentScanArgs) => {
       const { mode, T, B, H, xp, w, bias, mask, h, c, y, saved } = a
@@ -21,21 +54,27 @@ export function wasmRecurrentKernels(rt: WasmRuntime): Partial<KernelTable> {
       const arrays = [xp, w, bias, mask, h, c, y, saved?.hPrev, saved?.cPrev, saved?.hh, saved?.hNew, saved?.cNew]
       if (B * GH * H < MIN_STEP_MACS || !arrays.every((x) => x == null || x instanceof Float32Array))
         return jsKernels.RecurrentScan(a)
+      const pool = B * GH * H >= SCAN_THREADS_MIN_STEP_MACS ? ctx.pool() : null
+      const f = (x: unknown) => x as Float32Array | null | undefined
+      // W_hh pinned by the caller (see WasmRuntime.pin) is read where it lies.
+      const pinW = rt.pinned.get(f(w)!)
       const L = new Layout()
       const at = {
         xp: L.take(T * B * GH),
-        w: L.take(GH * H),
+        w: pinW === undefined ? L.take(GH * H) : -1,
         bias: bias ? L.take(GH) : -1,
         mask: mask ? L.take(T * B) : -1,
         h: L.take(B * H),
+        hAlt: L.take(B * H),
         c: c ? L.take(B * H) : -1,
         y: L.take(T * B * H),
-        scratch: L.take(B * GH),
+        hh: L.take(B * GH),
         hPrev: saved ? L.take(T * B * H) : -1,
         cPrev: saved?.cPrev ? L.take(T * B * H) : -1,
-        hh: saved ? L.take(T * B * GH) : -1,
+        sHh: saved ? L.take(T * B * GH) : -1,
         hNew: saved ? L.take(T * B * H) : -1,
         cNew: saved?.cNew ? L.take(T * B * H) : -1,
+        params: L.take(PARAMS_INTS),
       }
       const base = rt.reserve(L.bytes)
       const ptr = (off: number) => (off < 0 ? 0 : base + off)
@@ -45,39 +84,44 @@ export function wasmRecurrentKernels(rt: WasmRuntime): Partial<KernelTable> {
       const get = (x: Float32Array | null | undefined, off: number) => {
         if (x) x.set(rt.f32.subarray((base + off) >> 2, ((base + off) >> 2) + x.length))
       }
-      const f = (x: unknown) => x as Float32Array | null | undefined
       put(f(xp), at.xp)
-      put(f(w), at.w)
+      if (pinW === undefined) put(f(w), at.w)
       put(f(bias), at.bias)
       put(f(mask), at.mask)
       put(f(h), at.h)
       put(f(c), at.c)
-      rt.exports.recurrentScan(
+      const p = base + at.params
+      writeParams(rt.i32, p, SCAN, {
         mode,
         T,
         B,
         H,
-        a.reverse ? 1 : 0,
-        ptr(at.xp),
-        ptr(at.w),
-        ptr(at.bias),
-        ptr(at.mask),
-        ptr(at.h),
-        ptr(at.c),
-        ptr(at.y),
-        ptr(at.scratch),
-        ptr(at.hPrev),
-        ptr(at.cPrev),
-        ptr(at.hh),
-        ptr(at.hNew),
-        ptr(at.cNew),
-      )
+        reverse: a.reverse ? 1 : 0,
+        xp: ptr(at.xp),
+        w: pinW ?? ptr(at.w),
+        bias: ptr(at.bias),
+        mask: ptr(at.mask),
+        h: ptr(at.h),
+        c: ptr(at.c),
+        y: ptr(at.y),
+        hh: ptr(at.hh),
+        hAlt: ptr(at.hAlt),
+        hPrev: ptr(at.hPrev),
+        cPrev: ptr(at.cPrev),
+        sHh: ptr(at.sHh),
+        hNew: ptr(at.hNew),
+        cNew: ptr(at.cNew),
+        canWait: pool?.canWait === false ? 0 : 1,
+        sync: 0,
+      })
+      if (pool && pool.size > 1) pool.run('recurrentScan', p)
+      else rt.exports.recurrentScan(p, 0, 1)
       get(f(h), at.h)
       get(f(c), at.c)
       get(f(y), at.y)
       get(f(saved?.hPrev), at.hPrev)
       get(f(saved?.cPrev), at.cPrev)
-      get(f(saved?.hh), at.hh)
+      get(f(saved?.hh), at.sHh)
       get(f(saved?.hNew), at.hNew)
       get(f(saved?.cNew), at.cNew)
     },

@@ -41,26 +41,7 @@ export interface KernelExports {
   channelAffine(x: number, y: number, scale: number, shift: number, rows: number, channels: number, n: number): void
   reluGrad(dy: number, x: number, dx: number, n: number): void
   geluGrad(dy: number, x: number, dx: number, n: number): void
-  recurrentScan(
-    mode: number,
-    T: number,
-    B: number,
-    H: number,
-    reverse: number,
-    xp: number,
-    w: number,
-    bias: number,
-    mask: number,
-    h: number,
-    c: number,
-    y: number,
-    hhScratch: number,
-    sHPrev: number,
-    sCPrev: number,
-    sHh: number,
-    sHNew: number,
-    sCNew: number,
-  ): void
+  recurrentScan(p: number, tid: number, nt: number): void
   maxPool2d(
     x: number,
     y: number,
@@ -88,7 +69,13 @@ export interface KernelExports {
 }
 
 /** The names of the parallel kernels, in the order the thread pool indexes them. */
-export const parallelKernels = ['gemm', 'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight'] as const
+export const parallelKernels = [
+  'gemm',
+  'conv2d',
+  'conv2dBackwardInput',
+  'conv2dBackwardWeight',
+  'recurrentScan',
+] as const
 export type ParallelKernel = (typeof parallelKernels)[number]
 
 const PAGE = 65536
