@@ -62,6 +62,50 @@ describe('BERT pretraining data', () => {
     )
   })
 
+  it("cuts Google's multi-sentence segments: B follows A in its document, or comes from another document", () => {
+    // Documents of 20 paragraphs each; a pair's unmasked tokens are found in the documents' token streams.
+    const documents = paragraphs.map((_, p) => Math.floor(p / 20))
+    const stream = new Map<number, number[]>()
+    paragraphs.forEach((para, p) => {
+      const ids = para.flatMap((s) => tok.tokenize(s).map((t) => tok.id(t)))
+      stream.set(documents[p]!, [...(stream.get(documents[p]!) ?? []), ...ids])
+    })
+    /** Where `part` starts in `doc`'s stream, at or after `from` (-1: not there). */
+    const find = (doc: number, part: number[], from = 0) => {
+      const s = stream.get(doc)!
+      for (let i = from; i + part.length <= s.length; i++) if (part.every((t, k) => s[i + k] === t)) return i
+      return -1
+    }
+    const maxLen = 64
+    const segs = makePretrainingExamples(paragraphs, tok, { maxLen, seed: 2, documents, pairs: 'segments' })
+    expect(segs.length).toBeGreaterThan(300)
+    const notNext = segs.filter((e) => e.nspLabel === NOT_NEXT).length / segs.length
+    expect(notNext).toBeGreaterThan(0.4)
+    expect(notNext).toBeLessThan(0.6)
+    // Segments fill the length (a tenth of the documents aim shorter); d2l's sentence pairs do not.
+    const meanLen = (ex: PretrainingExample[]) => ex.reduce((n, e) => n + e.validLen, 0) / ex.length
+    expect(meanLen(segs)).toBeGreaterThan(0.8 * maxLen)
+    expect(meanLen(examples)).toBeLessThan(0.7 * maxLen)
+    let checked = 0
+    for (const e of segs.slice(0, 300)) {
+      const original = Array.from(e.tokenIds.subarray(0, e.validLen))
+      e.predPositions.forEach((pos, k) => {
+        if (e.mlmWeights[k] === 1) original[pos] = e.mlmLabels[k]!
+      })
+      const bStart = e.segments.indexOf(1)
+      const [a, b] = [original.slice(1, bStart - 1), original.slice(bStart, e.validLen - 1)]
+      const home = [...stream.keys()].filter((d) => find(d, a) >= 0)
+      expect(home.length).toBeGreaterThan(0)
+      if (e.nspLabel === IS_NEXT) expect(home.some((d) => find(d, b, find(d, a) + a.length - 1) >= 0)).toBe(true)
+      else expect([...stream.keys()].some((d) => find(d, b) >= 0 && home.some((h) => h !== d))).toBe(true)
+      checked++
+    }
+    expect(checked).toBe(300)
+    expect(() => makePretrainingExamples(paragraphs, tok, { pairs: 'words' as 'segments' })).toThrow(
+      /pairs must be 'sentences' or 'segments', got words/,
+    )
+  })
+
   it('makes about half the pairs random next sentences', () => {
     expect(examples.length).toBeGreaterThan(500)
     const notNext = examples.filter((e) => e.nspLabel === NOT_NEXT).length / examples.length

@@ -41,6 +41,17 @@ export interface PretrainingDataOptions {
    * without it, from any paragraph (d2l's rule, where each paragraph is a document).
    */
   documents?: readonly number[]
+  /**
+   * How the two parts of an example are cut. 'sentences' (default, d2l): A is a sentence and B the next
+   * sentence of its paragraph, or half the time a random sentence. 'segments' (Google's
+   * create_pretraining_data.py): the sentences of a document (the consecutive paragraphs of one `documents`
+   * id, else one paragraph) are gathered in order until they fill maxLen - 3 tokens (a tenth of the
+   * documents aim shorter); A is the first 1..n-1 of them and B the rest, or half the time the sentences of
+   * another document from a random one on, up to the length left (the unused sentences start the next
+   * chunk); then the longer part loses a token at its front or back, at random, until the pair fits.
+   * Longer parts carry more of the topic that next sentence prediction learns from first.
+   */
+  pairs?: 'sentences' | 'segments'
 }
 
 /**
@@ -60,18 +71,87 @@ export function splitParagraphs(text: string): string[][] {
     .filter((p) => p.length >= 2)
 }
 
-/** The pretraining examples of a corpus: every adjacent sentence pair that fits maxLen, masked. */
+type Pair = [a: number[], b: number[], nspLabel: number]
+
+/** d2l's pairs: each adjacent sentence pair of a paragraph, or the first with a random sentence. */
+function* sentencePairs(ids: number[][][], g: Generator, documents?: readonly number[]): Iterable<Pair> {
+  for (let p = 0; p < ids.length; p++) {
+    const para = ids[p]!
+    for (let i = 0; i + 1 < para.length; i++) {
+      if (g.random() < 0.5) {
+        yield [para[i]!, para[i + 1]!, IS_NEXT]
+        continue
+      }
+      // A random sentence from a random paragraph (as d2l: it may, rarely, be the true next one), of
+      // another document when documents are given (10 draws at most, as Google's builder).
+      let o = g.int(ids.length)
+      for (let t = 0; documents && documents[o] === documents[p] && t < 10; t++) o = g.int(ids.length)
+      const other = ids[o]!
+      yield [para[i]!, other[g.int(other.length)]!, NOT_NEXT]
+    }
+  }
+}
+
+/** Google's pairs of multi-sentence segments (see PretrainingDataOptions.pairs). */
+function* segmentPairs(
+  ids: number[][][],
+  g: Generator,
+  maxTokens: number,
+  documents?: readonly number[],
+): Iterable<Pair> {
+  // The documents' sentences: consecutive paragraphs with one document id, or each paragraph.
+  const docs: number[][][] = []
+  for (let p = 0; p < ids.length; p++)
+    if (p > 0 && documents && documents[p] === documents[p - 1]) docs[docs.length - 1]!.push(...ids[p]!)
+    else docs.push([...ids[p]!])
+  for (let d = 0; d < docs.length; d++) {
+    const doc = docs[d]!
+    const target = g.random() < 0.1 ? 2 + g.int(maxTokens - 1) : maxTokens
+    let chunk: number[][] = []
+    let length = 0
+    for (let i = 0; i < doc.length; i++) {
+      chunk.push(doc[i]!)
+      length += doc[i]!.length
+      if (i < doc.length - 1 && length < target) continue
+      const aEnd = chunk.length >= 2 ? 1 + g.int(chunk.length - 1) : 1
+      const a = chunk.slice(0, aEnd).flat()
+      let b: number[]
+      let nsp = IS_NEXT
+      if (chunk.length === 1 || g.random() < 0.5) {
+        nsp = NOT_NEXT
+        let o = g.int(docs.length)
+        for (let t = 0; o === d && docs.length > 1 && t < 10; t++) o = g.int(docs.length)
+        const other = docs[o]!
+        b = []
+        for (let s = g.int(other.length); s < other.length && b.length < target - a.length; s++) b.push(...other[s]!)
+        i -= chunk.length - aEnd
+      } else b = chunk.slice(aEnd).flat()
+      while (a.length + b.length > maxTokens) {
+        const longer = a.length > b.length ? a : b
+        if (g.random() < 0.5) longer.shift()
+        else longer.pop()
+      }
+      yield [a, b, nsp]
+      chunk = []
+      length = 0
+    }
+  }
+}
+
+/** The pretraining examples of a corpus: every pair (see PretrainingDataOptions.pairs) that fits maxLen, masked. */
 export function makePretrainingExamples(
   paragraphs: string[][],
   tokenizer: WordPieceTokenizer,
   opts: PretrainingDataOptions = {},
 ): PretrainingExample[] {
-  const { maxLen = 64, maskRate = 0.15, seed = 0, documents } = opts
+  const { maxLen = 64, maskRate = 0.15, seed = 0, documents, pairs = 'sentences' } = opts
   if (documents && documents.length !== paragraphs.length)
     throw new ArgumentError(
       `makePretrainingExamples: documents must give one id per paragraph (${paragraphs.length}), got ${documents.length}`,
     )
   if (!(maxLen >= 5)) throw new ArgumentError(`maxLen must be at least 5 ([CLS] a [SEP] b [SEP]), got ${maxLen}`)
+  if (pairs !== 'sentences' && pairs !== 'segments')
+    throw new ArgumentError(`makePretrainingExamples: pairs must be 'sentences' or 'segments', got ${String(pairs)}`)
   const g = new Generator(seed)
   const ids = paragraphs.map((p) => p.map((s) => tokenizer.tokenize(s).map((t) => tokenizer.id(t))))
   const [cls, sep, mask, pad] = ['[CLS]', '[SEP]', '[MASK]', '[PAD]'].map((t) => tokenizer.id(t)) as [
@@ -88,47 +168,33 @@ export function makePretrainingExamples(
   const maxPreds = Math.round(maxLen * maskRate)
   const out: PretrainingExample[] = []
   const newExample = exampleRows(maxLen, maxPreds)
-  for (let p = 0; p < ids.length; p++) {
-    const para = ids[p]!
-    for (let i = 0; i + 1 < para.length; i++) {
-      const a = para[i]!
-      let b = para[i + 1]!
-      let nsp = IS_NEXT
-      if (g.random() >= 0.5) {
-        // A random sentence from a random paragraph (as d2l: it may, rarely, be the true next one), of
-        // another document when documents are given (10 draws at most, as Google's builder).
-        let o = g.int(ids.length)
-        for (let t = 0; documents && documents[o] === documents[p] && t < 10; t++) o = g.int(ids.length)
-        const other = ids[o]!
-        b = other[g.int(other.length)]!
-        nsp = NOT_NEXT
-      }
-      if (a.length + b.length + 3 > maxLen || a.length === 0 || b.length === 0) continue
-      const tokens = [cls, ...a, sep, ...b, sep]
-      const segments = [0, ...a.map(() => 0), 0, ...b.map(() => 1), 1]
-      // 15% of the non-special positions, at least one, in random order.
-      const candidates = tokens.map((_, k) => k).filter((k) => tokens[k] !== cls && tokens[k] !== sep)
-      for (let k = candidates.length - 1; k > 0; k--) {
-        const j = g.int(k + 1)
-        ;[candidates[k], candidates[j]] = [candidates[j]!, candidates[k]!]
-      }
-      const numPreds = Math.max(1, Math.round(tokens.length * maskRate))
-      const picked = candidates.slice(0, numPreds).sort((x, y) => x - y)
-      const masked = [...tokens]
-      for (const pos of picked) {
-        const r = g.random()
-        // 80% [MASK], 10% unchanged, 10% a random token.
-        masked[pos] = r < 0.8 ? mask : r < 0.9 ? tokens[pos]! : replacement[g.int(replacement.length)]!
-      }
-      const e = newExample(tokens.length, nsp)
-      e.tokenIds.set(masked)
-      e.tokenIds.fill(pad, masked.length)
-      e.segments.set(segments)
-      e.predPositions.set(picked)
-      e.mlmWeights.fill(1, 0, picked.length)
-      e.mlmLabels.set(picked.map((k) => tokens[k]!))
-      out.push(e)
+  const source = pairs === 'segments' ? segmentPairs(ids, g, maxLen - 3, documents) : sentencePairs(ids, g, documents)
+  for (const [a, b, nsp] of source) {
+    if (a.length + b.length + 3 > maxLen || a.length === 0 || b.length === 0) continue
+    const tokens = [cls, ...a, sep, ...b, sep]
+    const segments = [0, ...a.map(() => 0), 0, ...b.map(() => 1), 1]
+    // 15% of the non-special positions, at least one, in random order.
+    const candidates = tokens.map((_, k) => k).filter((k) => tokens[k] !== cls && tokens[k] !== sep)
+    for (let k = candidates.length - 1; k > 0; k--) {
+      const j = g.int(k + 1)
+      ;[candidates[k], candidates[j]] = [candidates[j]!, candidates[k]!]
     }
+    const numPreds = Math.max(1, Math.round(tokens.length * maskRate))
+    const picked = candidates.slice(0, numPreds).sort((x, y) => x - y)
+    const masked = [...tokens]
+    for (const pos of picked) {
+      const r = g.random()
+      // 80% [MASK], 10% unchanged, 10% a random token.
+      masked[pos] = r < 0.8 ? mask : r < 0.9 ? tokens[pos]! : replacement[g.int(replacement.length)]!
+    }
+    const e = newExample(tokens.length, nsp)
+    e.tokenIds.set(masked)
+    e.tokenIds.fill(pad, masked.length)
+    e.segments.set(segments)
+    e.predPositions.set(picked)
+    e.mlmWeights.fill(1, 0, picked.length)
+    e.mlmLabels.set(picked.map((k) => tokens[k]!))
+    out.push(e)
   }
   return out
 }
