@@ -123,7 +123,11 @@ function* segmentPairs(
         for (let t = 0; o === d && docs.length > 1 && t < 10; t++) o = g.int(docs.length)
         const other = docs[o]!
         b = []
-        for (let s = g.int(other.length); s < other.length && b.length < target - a.length; s++) b.push(...other[s]!)
+        // At least one sentence, then more while B is short of the length left (as Google's builder).
+        for (let s = g.int(other.length); s < other.length; s++) {
+          b.push(...other[s]!)
+          if (b.length >= target - a.length) break
+        }
         i -= chunk.length - aEnd
       } else b = chunk.slice(aEnd).flat()
       while (a.length + b.length > maxTokens) {
