@@ -22,6 +22,7 @@ import {
   wasmBackend,
 } from '@refnets/core'
 import {
+  type OrtSession,
   type ProviderInfo,
   type Tolerance,
   availableProviders,
@@ -400,6 +401,8 @@ async function runCase(
 ): Promise<CaseResult> {
   const base = { package: pkg, name: spec.name, family: spec.family, paper: spec.paper, size: opts.size }
   let inputs: Tensor[] = []
+  // ONNX Runtime sessions the parity check left open for timing: released however the case ends.
+  const kept: OrtSession[] = []
   try {
     const module = spec.build(opts.seed)
     module.eval()
@@ -407,8 +410,10 @@ async function runCase(
     const parameters = [...module.parameters()].reduce((n, p) => n + p.size, 0)
     const check = await crossCheck(module, inputs, {
       providers: opts.providers,
+      keepSessions: true,
       ...(spec.tolerance ? { tolerance: spec.tolerance } : {}),
     })
+    for (const p of check.providers) if (p.session) kept.push(p.session)
     const parity: Parity[] = check.providers.map((p) => ({
       engine: `ort-${p.provider}`,
       status: p.status,
@@ -451,10 +456,15 @@ async function runCase(
           : [[`ort-${p.provider}`, undefined]]
       for (const [engine, threads] of variants) {
         if (!wanted(engine)) continue
-        const s = await createSession(check.onnx, { provider: p.provider, ...(threads ? { threads } : {}) })
-        const feeds = s.feeds(inputs)
-        timings.push({ engine, status: 'ok', ...(await time(() => s.runRaw(feeds), opts)) })
-        await s.release()
+        // The parity check's session (default threads) is timed as it is; a thread count of its own gets a new one.
+        const reuse = threads === undefined ? p.session : undefined
+        const s = reuse ?? (await createSession(check.onnx, { provider: p.provider, ...(threads ? { threads } : {}) }))
+        try {
+          const feeds = s.feeds(inputs)
+          timings.push({ engine, status: 'ok', ...(await time(() => s.runRaw(feeds), opts)) })
+        } finally {
+          if (!reuse) await s.release()
+        }
       }
     }
 
@@ -535,5 +545,7 @@ async function runCase(
       timings: [],
       error: (err as Error).message.split('\n')[0]!,
     }
+  } finally {
+    for (const s of kept) await s.release()
   }
 }

@@ -4,7 +4,7 @@
  * reason — never as a pass.
  */
 import { type ExportOptions, type Module, type Tensor, exportOnnx, noGrad } from '@refnets/core'
-import { availableProviders, createSession } from './runtime.js'
+import { type OrtSession, availableProviders, createSession } from './runtime.js'
 import { type Provider, type Tolerance, tolerances } from './tolerances.js'
 
 export interface OutputComparison {
@@ -30,6 +30,12 @@ export interface ProviderResult {
   scaledError?: number
   tolerance?: Tolerance
   perOutput?: OutputComparison[]
+  /**
+   * With `keepSessions`, the session the check ran (default threads), still open: the caller times it and
+   * releases it. Building a session for a large model costs seconds (VGG-16: ~8 s, mostly parsing and
+   * copying 550 MB of weights), so a harness that times the same provider should not build it twice.
+   */
+  session?: OrtSession
 }
 
 export interface CrossCheckResult {
@@ -45,6 +51,8 @@ export interface CrossCheckOptions {
   /** Override the per-provider table (e.g. a spec's tolerance). */
   tolerance?: Tolerance
   exportOptions?: ExportOptions
+  /** Keep each provider's session open and return it (ProviderResult.session); the caller releases it. */
+  keepSessions?: boolean
 }
 
 export function compareTensors(a: Tensor, b: Tensor, tol: Tolerance): OutputComparison {
@@ -114,11 +122,13 @@ export async function crossCheck(
       continue
     }
     let theirs: Tensor[]
+    let session: OrtSession | undefined
     try {
-      const s = await createSession(onnx, { provider })
-      theirs = await s.run(inputs)
-      await s.release()
+      session = await createSession(onnx, { provider })
+      theirs = await session.run(inputs)
+      if (!opts.keepSessions) await session.release()
     } catch (e) {
+      await session?.release()
       providers.push({
         provider,
         status: 'fail',
@@ -156,6 +166,7 @@ export async function crossCheck(
       scaledError: Math.max(...perOutput.map((c) => c.scaledError)),
       tolerance: opts.tolerance ?? tolerances[provider][outputs[0]!.dtype],
       perOutput,
+      ...(opts.keepSessions ? { session } : {}),
     })
   }
   return { outputs, providers, onnx }

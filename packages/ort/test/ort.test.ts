@@ -121,4 +121,20 @@ describe('crossCheck', () => {
     expect(r.providers[0]!.status).toBe('fail')
     expect(r.providers[0]!.maxAbsError).toBeGreaterThan(1e-3)
   })
+
+  it('keepSessions returns the session the check ran, open (the caller releases it); otherwise none', async () => {
+    manualSeed(4)
+    const model = new nn.Sequential(new nn.Linear(3, 2), new nn.Tanh())
+    const x = randn([2, 3])
+    const kept = await crossCheck(model, [x], { providers: ['cpu'], keepSessions: true })
+    const s = kept.providers[0]!.session!
+    try {
+      const [y] = await s.run([x])
+      expect(compareTensors(kept.outputs[0]!, y!, { atol: 1e-6, rtol: 1e-5 }).mismatches).toBe(0)
+    } finally {
+      await s.release()
+    }
+    const plain = await crossCheck(model, [x], { providers: ['cpu'] })
+    expect(plain.providers[0]!.session).toBeUndefined()
+  })
 })
