@@ -29,7 +29,7 @@ const HELP = `usage: pnpm bench [options]
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
   --time MS              time budget per engine and case (default 1000; --quick: 150)
   --max-run MS           an engine whose first run takes longer is timed by that run alone (default 3000; --quick: 1000)
-  --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 20; 0: never skip)
+  --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 2; 0: never skip)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
   --out DIR              reports folder (default <repo>/reports)
   --fail-on-regression   exit 1 when a regression against the previous report is found`
@@ -84,7 +84,7 @@ async function main() {
     samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
     timeMs: num(values.time, values.quick ? 150 : 1000, 'time'),
     maxRunMs: num(values['max-run'], values.quick ? 1000 : 3000, 'max-run'),
-    slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 20, 'slow-limit'),
+    slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 2, 'slow-limit'),
     providers: providers as RunOptions['providers'],
     ...(engines ? { engines } : {}),
     memory: list(values.memory) ?? [],
