@@ -66,12 +66,10 @@ export const BERT_SMALL: BertConfig = {
 export function initBertWeights(m: Module<any, any>, std: number): void {
   for (const [, mod] of m.namedModules()) {
     if (mod instanceof nn.Linear) {
-      const w = mod.weight.storage
-      for (let i = 0; i < w.length; i++) w[i] = std * gen.normal()
+      gen.normalFill(mod.weight.storage, 0, std)
       mod.bias?.storage.fill(0)
     } else if (mod instanceof nn.Embedding) {
-      const w = mod.weight.storage
-      for (let i = 0; i < w.length; i++) w[i] = std * gen.normal()
+      gen.normalFill(mod.weight.storage, 0, std)
     }
   }
 }

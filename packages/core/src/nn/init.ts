@@ -23,10 +23,14 @@ function fill(t: Tensor, draw: () => number): Tensor {
   return t
 }
 
-export const uniform_ = (t: Tensor, a = 0, b = 1, g: Generator = defaultGenerator) =>
-  fill(t, () => a + (b - a) * g.random())
-export const normal_ = (t: Tensor, mean = 0, std = 1, g: Generator = defaultGenerator) =>
-  fill(t, () => mean + std * g.normal())
+export const uniform_ = (t: Tensor, a = 0, b = 1, g: Generator = defaultGenerator) => {
+  g.uniformFill(t.storage, a, b)
+  return t
+}
+export const normal_ = (t: Tensor, mean = 0, std = 1, g: Generator = defaultGenerator) => {
+  g.normalFill(t.storage, mean, std)
+  return t
+}
 export const constant_ = (t: Tensor, v: number) => fill(t, () => v)
 export const zeros_ = (t: Tensor) => constant_(t, 0)
 export const ones_ = (t: Tensor) => constant_(t, 1)

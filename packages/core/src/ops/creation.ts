@@ -49,18 +49,14 @@ export const rand = (shape: Shape, opts: ROpts & { low?: number; high?: number }
   const g = opts.generator ?? defaultGenerator
   const lo = opts.low ?? 0
   const hi = opts.high ?? 1
-  return make(shape, opts, (d) => {
-    for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * g.random()
-  })
+  return make(shape, opts, (d) => g.uniformFill(d, lo, hi))
 }
 /** N(mean, std^2) */
 export const randn = (shape: Shape, opts: ROpts & { mean?: number; std?: number } = {}) => {
   const g = opts.generator ?? defaultGenerator
   const m = opts.mean ?? 0
   const s = opts.std ?? 1
-  return make(shape, opts, (d) => {
-    for (let i = 0; i < d.length; i++) d[i] = m + s * g.normal()
-  })
+  return make(shape, opts, (d) => g.normalFill(d, m, s))
 }
 /** Integers in [low, high), int32. */
 export const randint = (low: number, high: number, shape: Shape, opts: { generator?: Generator } = {}) => {
