@@ -90,8 +90,24 @@ function toAttribute(name: string, v: AttrValue): AttributeProto | null {
     : { name, type: AttributeType.INTS, ints: nums }
 }
 
-export function tensorToProto(name: string, t: Tensor): TensorProto {
-  return arrayToTensorProto(name, onnxDataType[t.dtype], [...t.shape], t.data)
+/**
+ * A TensorProto holding a copy of `t`'s values, or with `share`, a view of them (float tensors; for a proto that
+ * is serialized at once and dropped, as exportOnnx's are: a large model's weights are then copied only into the
+ * serialized bytes).
+ */
+export function tensorToProto(name: string, t: Tensor, share = false): TensorProto {
+  const d = t.data
+  if (
+    share &&
+    ((t.dtype === 'float32' && d instanceof Float32Array) || (t.dtype === 'float64' && d instanceof Float64Array))
+  )
+    return {
+      name,
+      dataType: onnxDataType[t.dtype],
+      dims: [...t.shape],
+      rawData: new Uint8Array(d.buffer, d.byteOffset, d.byteLength),
+    }
+  return arrayToTensorProto(name, onnxDataType[t.dtype], [...t.shape], d)
 }
 
 interface Recorded {
@@ -107,14 +123,24 @@ export function exportOnnx<I extends Tensor[]>(
   inputs: I,
   opts: ExportOptions = {},
 ): Uint8Array {
-  return encodeModel(exportOnnxModel(module, inputs, opts))
+  return encodeModel(traceModel(module, inputs, opts, true))
 }
 
-/** Like exportOnnx, but returns the ModelProto object (for inspection and tests). */
+/** Like exportOnnx, but returns the ModelProto object (for inspection and tests); its initializers own their data. */
 export function exportOnnxModel<I extends Tensor[]>(
   module: Module<I, Tensor | Tensor[]>,
   inputs: I,
   opts: ExportOptions = {},
+): ModelProto {
+  return traceModel(module, inputs, opts, false)
+}
+
+/** The traced ModelProto; with `shareData` the weights' initializers are views of the parameters (see tensorToProto). */
+function traceModel<I extends Tensor[]>(
+  module: Module<I, Tensor | Tensor[]>,
+  inputs: I,
+  opts: ExportOptions,
+  shareData: boolean,
 ): ModelProto {
   const wasTraining = module.training
   module.eval()
@@ -267,7 +293,7 @@ export function exportOnnxModel<I extends Tensor[]>(
     live.unshift(n)
     for (const x of n.input) if (x) needed.add(x)
   }
-  for (const [t, k] of names) if (stateNames.has(k) && needed.has(k)) initializers.push(tensorToProto(k, t))
+  for (const [t, k] of names) if (stateNames.has(k) && needed.has(k)) initializers.push(tensorToProto(k, t, shareData))
   for (const [t, k] of constants) if (needed.has(k)) initializers.push(tensorToProto(k, t))
 
   const graph: GraphProto = {

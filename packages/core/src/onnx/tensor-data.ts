@@ -216,12 +216,17 @@ export function arrayToTensorProto(
   const n = dims.reduce((a, b) => a * b, 1)
   if (data.length !== n)
     throw new OnnxFormatError(`tensor '${name}': ${data.length} values for dims [${dims}] (${n} elements)`)
+  // An array of the proto's own type is copied whole by slice (a memcpy; `from` converts element by element).
   switch (dataType) {
     case DT.FLOAT:
-      raw = new Uint8Array(Float32Array.from(data as ArrayLike<number>).buffer)
+      raw = new Uint8Array(
+        (data instanceof Float32Array ? data.slice() : Float32Array.from(data as ArrayLike<number>)).buffer,
+      )
       break
     case DT.DOUBLE:
-      raw = new Uint8Array(Float64Array.from(data as ArrayLike<number>).buffer)
+      raw = new Uint8Array(
+        (data instanceof Float64Array ? data.slice() : Float64Array.from(data as ArrayLike<number>)).buffer,
+      )
       break
     case DT.INT32:
       raw = new Uint8Array(Int32Array.from(data as ArrayLike<number>).buffer)
