@@ -78,7 +78,11 @@ function taps(y: number, x: number, h: number, w: number, out: number[]): number
   return 4
 }
 
-/** Visit every (output index, input index, weight) of RoI align; the adjoint uses the same walk. */
+/**
+ * Visit every bilinear tap of RoI align as (output index, input index, weight) of channel 0: channel ch's are
+ * o + ch * oh * ow and i + ch * h * w, and the visitor loops over the channels (one call per tap, not per tap and
+ * channel). The adjoint uses the same walk.
+ */
 function alignWalk(
   rois: ArrayLike<number>,
   k: number,
@@ -110,11 +114,9 @@ function alignWalk(
           for (let ix = 0; ix < gw; ix++) {
             const x = x1 + pw * bw + ((ix + 0.5) * bw) / gw
             if (!taps(y, x, h, w, tp)) continue
-            for (let ch = 0; ch < c; ch++) {
-              const o = ((r * c + ch) * a.oh + ph) * a.ow + pw
-              const base = (b * c + ch) * h * w
-              for (let t = 0; t < 4; t++) visit(o, base + tp[2 * t]!, tp[2 * t + 1]! / count)
-            }
+            const o = (r * c * a.oh + ph) * a.ow + pw
+            const base = b * c * h * w
+            for (let t = 0; t < 4; t++) visit(o, base + tp[2 * t]!, tp[2 * t + 1]! / count)
           }
         }
   }
@@ -128,8 +130,9 @@ const RoiAlignGrad: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
       a.inShape.reduce((p, q) => p * q, 1),
     )
     const d = dy!.data
+    const [c, os, is] = [a.inShape[1]!, a.oh * a.ow, a.inShape[2]! * a.inShape[3]!]
     alignWalk(rois!.data, rois!.shape[0]!, a, (o, i, wgt) => {
-      g[i] += wgt * d[o]!
+      for (let ch = 0; ch < c; ch++) g[i + ch * is] += wgt * d[o + ch * os]!
     })
     return new T(g, a.inShape)
   },
@@ -143,8 +146,9 @@ const RoiAlignOp: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
     const c = a.inShape[1]!
     const y = allocate(x!.dtype as 'float64', k * c * a.oh * a.ow)
     const d = x!.data
+    const [os, is] = [a.oh * a.ow, a.inShape[2]! * a.inShape[3]!]
     alignWalk(rois!.data, k, a, (o, i, wgt) => {
-      y[o] += wgt * d[i]!
+      for (let ch = 0; ch < c; ch++) y[o + ch * os] += wgt * d[i + ch * is]!
     })
     return new T(y, [k, c, a.oh, a.ow])
   },
