@@ -27,7 +27,7 @@ const HELP = `usage: pnpm bench [options]
   --memory a,b           cases (package/name) whose peak memory is measured in a child process (default cnn/resnet18)
   --size small|bench     input size (default bench; --quick: small)
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
-  --time MS              time budget per engine and case (default 1000; --quick: 150)
+  --time MS              time budget per engine and case (default 500; --quick: 150)
   --max-run MS           an engine whose first run takes longer is timed by that run alone (default 3000; --quick: 1000)
   --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 2; 0: never skip)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
@@ -82,7 +82,7 @@ async function main() {
   const opts: RunOptions = {
     size,
     samples: Math.floor(num(values.samples, values.quick ? 5 : 100, 'samples')),
-    timeMs: num(values.time, values.quick ? 150 : 1000, 'time'),
+    timeMs: num(values.time, values.quick ? 150 : 500, 'time'),
     maxRunMs: num(values['max-run'], values.quick ? 1000 : 3000, 'max-run'),
     slowLimitMs: values['slow-limit'] === '0' ? 0 : num(values['slow-limit'], 2, 'slow-limit'),
     providers: providers as RunOptions['providers'],
@@ -113,7 +113,7 @@ async function main() {
       .map((t) => `${t.engine} ${t.medianMs} ms`)
       .join(', ')
     console.error(
-      `[${String(index + 1).padStart(String(total).length)}/${total}] ${c.package}/${c.name}: ${parity}${times ? ` | ${times}` : ''}`,
+      `[${String(index + 1).padStart(String(total).length)}/${total}] ${c.package}/${c.name}: ${parity}${times ? ` | ${times}` : ''} (${c.seconds} s)`,
     )
   })
   for (const e of report.engines) if (!e.available) console.error(`${e.name}: skipped — ${e.reason}`)

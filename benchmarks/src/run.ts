@@ -108,6 +108,8 @@ export interface CaseResult {
   timings: Timing[]
   /** Peak memory of a forward pass, measured in a child process (cases named in RunOptions.memory). */
   memory?: MemoryUse
+  /** Wall time of the whole case (build, parity, every engine's timing, memory), in seconds. */
+  seconds?: number
   error?: string
 }
 
@@ -246,8 +248,9 @@ export async function time(
   const bench = new Bench({
     iterations,
     time: 0,
+    // Calls under 50 ms get up to 10 warm-up runs, within a tenth of the budget (the first run has warmed them too).
     warmup: once * inner < 50,
-    warmupIterations: Math.min(10, iterations),
+    warmupIterations: Math.min(10, iterations, Math.max(1, Math.ceil((0.1 * opts.timeMs) / (once * inner)))),
     warmupTime: 0,
     throws: true,
   })
@@ -339,8 +342,10 @@ export async function runHarness(selected: SelectedSpec[], opts: RunOptions, pro
   const calibration = calibrate()
   const cases: CaseResult[] = []
   for (const [index, { package: pkg, spec }] of selected.entries()) {
+    const t0 = performance.now()
     const c = await runCase(pkg, spec, opts, providers, tfjs.engines, wanted)
     if (!c.error && opts.memory?.includes(`${pkg}/${spec.name}`)) c.memory = measureMemory(pkg, spec.name, opts)
+    c.seconds = round((performance.now() - t0) / 1000)
     cases.push(c)
     progress?.({ index, total: selected.length, case: c })
   }
@@ -424,7 +429,14 @@ async function runCase(
     }))
     const timings: Timing[] = []
     const forward = () => noGrad(() => module.call(...inputs))
-    const macs = countMacs(forward)
+    // Multiply-accumulates are counted on the first timed engine's first run (countMacs observes the kernel calls
+    // and the call's time is that run's), so no forward pass is spent on counting alone.
+    let macs = -1 // not counted yet
+    const countedRun = () => {
+      const t0 = performance.now()
+      macs = countMacs(forward)
+      return performance.now() - t0
+    }
     // The parameters are held in the backend's memory while refnets is timed (`withPinned`), as an ONNX Runtime
     // session and TensorFlow.js hold theirs: a large fully connected layer then no longer copies its weight in
     // on every call.
@@ -437,9 +449,12 @@ async function runCase(
         continue
       }
       // Each engine's first run is its own (tinybench then warms up and samples).
-      const t = await withEngineAsync(engine, () => withPinned(weights, () => time(forward, opts)))
+      const t = await withEngineAsync(engine, () =>
+        withPinned(weights, () => time(forward, opts, macs < 0 ? countedRun() : undefined)),
+      )
       timings.push({ engine: engine.name, status: 'ok', ...t })
     }
+    if (macs < 0) countedRun()
     const ours = timings.find((t) => t.medianMs !== undefined) ?? { medianMs: 0 }
 
     for (const p of check.providers) {

@@ -334,7 +334,11 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
 
 function toTf(tf: typeof TF, dims: number[], data: ArrayLike<number | bigint>, dataType: number): TF.Tensor {
   if (dataType === onnx.OnnxDataType.FLOAT || dataType === onnx.OnnxDataType.DOUBLE)
-    return tf.tensor(Float32Array.from(data as ArrayLike<number>), dims, 'float32')
+    return tf.tensor(
+      data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>),
+      dims,
+      'float32',
+    )
   return tf.tensor(Int32Array.from(data as ArrayLike<number>, Number), dims, 'int32')
 }
 
