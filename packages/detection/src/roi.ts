@@ -78,20 +78,29 @@ function taps(y: number, x: number, h: number, w: number, out: number[]): number
   return 4
 }
 
+/** One RoI's bilinear taps, as offsets in a channel: output o[j] (bin), input i[j] (pixel), weight w[j]. */
+interface RoiTaps {
+  o: Int32Array
+  i: Int32Array
+  w: Float64Array
+  n: number
+}
+
 /**
- * Visit every bilinear tap of RoI align as (output index, input index, weight) of channel 0: channel ch's are
- * o + ch * oh * ow and i + ch * h * w, and the visitor loops over the channels (one call per tap, not per tap and
- * channel). The adjoint uses the same walk.
+ * Walk RoI align's bilinear taps one RoI at a time: `visit(r, b, taps)` gets RoI r, its image b and its taps,
+ * which are the same in every channel, so the visitor loops over channels outside and taps inside, reading and
+ * writing within one channel plane (in order: bins, samples, taps). The adjoint uses the same walk.
  */
 function alignWalk(
   rois: ArrayLike<number>,
   k: number,
   a: AlignAttrs,
-  visit: (o: number, i: number, wgt: number) => void,
+  visit: (r: number, b: number, taps: RoiTaps) => void,
 ): void {
-  const [, c, h, w] = a.inShape as [number, number, number, number]
+  const [, , h, w] = a.inShape as [number, number, number, number]
   const off = a.aligned ? 0.5 : 0
   const tp: number[] = new Array(8).fill(0)
+  let t: RoiTaps = { o: new Int32Array(0), i: new Int32Array(0), w: new Float64Array(0), n: 0 }
   for (let r = 0; r < k; r++) {
     const b = rois[5 * r]!
     const x1 = rois[5 * r + 1]! * a.scale - off
@@ -107,6 +116,9 @@ function alignWalk(
     const gh = a.ratio > 0 ? a.ratio : Math.ceil(rh / a.oh)
     const gw = a.ratio > 0 ? a.ratio : Math.ceil(rw / a.ow)
     const count = Math.max(gh * gw, 1)
+    const most = 4 * a.oh * a.ow * gh * gw
+    if (t.o.length < most) t = { o: new Int32Array(most), i: new Int32Array(most), w: new Float64Array(most), n: 0 }
+    t.n = 0
     for (let ph = 0; ph < a.oh; ph++)
       for (let pw = 0; pw < a.ow; pw++)
         for (let iy = 0; iy < gh; iy++) {
@@ -114,11 +126,14 @@ function alignWalk(
           for (let ix = 0; ix < gw; ix++) {
             const x = x1 + pw * bw + ((ix + 0.5) * bw) / gw
             if (!taps(y, x, h, w, tp)) continue
-            const o = (r * c * a.oh + ph) * a.ow + pw
-            const base = b * c * h * w
-            for (let t = 0; t < 4; t++) visit(o, base + tp[2 * t]!, tp[2 * t + 1]! / count)
+            for (let q = 0; q < 4; q++) {
+              t.o[t.n] = ph * a.ow + pw
+              t.i[t.n] = tp[2 * q]!
+              t.w[t.n++] = tp[2 * q + 1]! / count
+            }
           }
         }
+    visit(r, b, t)
   }
 }
 
@@ -131,8 +146,12 @@ const RoiAlignGrad: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
     )
     const d = dy!.data
     const [c, os, is] = [a.inShape[1]!, a.oh * a.ow, a.inShape[2]! * a.inShape[3]!]
-    alignWalk(rois!.data, rois!.shape[0]!, a, (o, i, wgt) => {
-      for (let ch = 0; ch < c; ch++) g[i + ch * is] += wgt * d[o + ch * os]!
+    alignWalk(rois!.data, rois!.shape[0]!, a, (r, b, { o, i, w, n }) => {
+      for (let ch = 0; ch < c; ch++) {
+        const yo = (r * c + ch) * os
+        const xo = (b * c + ch) * is
+        for (let j = 0; j < n; j++) g[xo + i[j]!] += w[j]! * d[yo + o[j]!]!
+      }
     })
     return new T(g, a.inShape)
   },
@@ -147,8 +166,19 @@ const RoiAlignOp: OpDef<AlignAttrs> = defineOp<AlignAttrs>({
     const y = allocate(x!.dtype as 'float64', k * c * a.oh * a.ow)
     const d = x!.data
     const [os, is] = [a.oh * a.ow, a.inShape[2]! * a.inShape[3]!]
-    alignWalk(rois!.data, k, a, (o, i, wgt) => {
-      for (let ch = 0; ch < c; ch++) y[o + ch * os] += wgt * d[i + ch * is]!
+    alignWalk(rois!.data, k, a, (r, b, { o, i, w, n }) => {
+      for (let ch = 0; ch < c; ch++) {
+        const yo = (r * c + ch) * os
+        const xo = (b * c + ch) * is
+        // A bin's taps are consecutive: sum them in a local and store once (a store per tap made every add wait
+        // for the previous one's store; same sums in the same order, one rounding to the output's type).
+        for (let j = 0; j < n; ) {
+          const bin = o[j]!
+          let acc = 0
+          for (; j < n && o[j] === bin; j++) acc += w[j]! * d[xo + i[j]!]!
+          y[yo + bin] += acc
+        }
+      }
     })
     return new T(y, [k, c, a.oh, a.ow])
   },
