@@ -70,26 +70,19 @@ export class Generator {
   uniformFill(out: { length: number; [i: number]: number }, lo: number, hi: number): void {
     const s = this.s
     let [s0, s1, s2, s3] = [s[0]! | 0, s[1]! | 0, s[2]! | 0, s[3]! | 0]
-    for (let i = 0; i < out.length; i++) {
-      // Two xoshiro128** steps (nextUint32, inlined), combined as random() does.
-      let r = Math.imul(rotl32(Math.imul(s1, 5), 7), 9)
-      let t = s1 << 9
+    // One xoshiro128** step (nextUint32, inlined) a pass; each value takes two, combined as random() does.
+    let bits = 0
+    for (let j = 0; j < 2 * out.length; j++) {
+      const r = Math.imul(rotl32(Math.imul(s1, 5), 7), 9)
+      const t = s1 << 9
       s2 ^= s0
       s3 ^= s1
       s1 ^= s2
       s0 ^= s3
       s2 ^= t
       s3 = rotl32(s3, 11)
-      const hi32 = r >>> 5
-      r = Math.imul(rotl32(Math.imul(s1, 5), 7), 9)
-      t = s1 << 9
-      s2 ^= s0
-      s3 ^= s1
-      s1 ^= s2
-      s0 ^= s3
-      s2 ^= t
-      s3 = rotl32(s3, 11)
-      out[i] = lo + (hi - lo) * ((hi32 * 67108864 + (r >>> 6)) * TWO_TO_MINUS_53)
+      if ((j & 1) === 0) bits = r >>> 5
+      else out[j >> 1] = lo + (hi - lo) * ((bits * 67108864 + (r >>> 6)) * TWO_TO_MINUS_53)
     }
     s[0] = s0
     s[1] = s1
