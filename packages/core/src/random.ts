@@ -5,8 +5,6 @@
 export class Generator {
   private s = new Uint32Array(4)
   private spare: number | null = null
-  /** normalFill's block of uniforms. */
-  private scratch = new Float64Array(1024)
 
   constructor(seed = 0) {
     this.seed(seed)
@@ -103,7 +101,7 @@ export class Generator {
     }
     // The uniforms come in blocks, each no longer than what is still certain to be consumed (so the state ends
     // where the scalar loop's would): a pair takes u (redrawn while it is exactly 0), then v.
-    const u = this.scratch
+    const u = UNIFORM_BLOCK
     let [pos, len] = [0, 0]
     const refill = (need: number) => {
       len = Math.min(u.length, need)
@@ -144,6 +142,8 @@ export class Generator {
   }
 }
 
+/** normalFill's block of uniforms (shared: a fill runs to its end before another can start). */
+const UNIFORM_BLOCK = new Float64Array(1024)
 /** 2^-53: a 53-bit integer times it is exactly that integer / 2^53. */
 const TWO_TO_MINUS_53 = 1 / 9007199254740992
 const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0

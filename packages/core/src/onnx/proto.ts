@@ -331,52 +331,29 @@ export const decodeModel = (bytes: Uint8Array): ModelProto => {
 export function encodeModel(m: ModelProto): Uint8Array {
   const inits = m.graph?.initializer ?? []
   if (!inits.some((t) => t.rawData?.length)) return encode(T.Model, m)
-  const tensors = inits.map(({ rawData, ...rest }) => ({ head: encode(T.Tensor, rest), raw: rawData }))
-  const tensorLength = (t: (typeof tensors)[number]) =>
-    t.head.length + (t.raw ? 1 + varintLength(t.raw.length) + t.raw.length : 0)
-  const graphHead = encode(T.Graph, { ...m.graph, initializer: [] })
-  const graphLength = tensors.reduce(
-    (n, t) => n + 1 + varintLength(tensorLength(t)) + tensorLength(t),
-    graphHead.length,
-  )
-  const modelHead = encode(T.Model, { ...m, graph: undefined })
-  const out = new Uint8Array(modelHead.length + 1 + varintLength(graphLength) + graphLength)
+  const graph = [encode(T.Graph, { ...m.graph, initializer: [] })]
+  for (const { rawData, ...rest } of inits) {
+    const tensor = [encode(T.Tensor, rest), ...(rawData ? [fieldPrefix(9, rawData.length), rawData] : [])]
+    graph.push(fieldPrefix(5, totalLength(tensor)), ...tensor)
+  }
+  const parts = [encode(T.Model, { ...m, graph: undefined }), fieldPrefix(7, totalLength(graph)), ...graph]
+  const out = new Uint8Array(totalLength(parts))
   let pos = 0
-  const bytes = (b: Uint8Array) => {
-    out.set(b, pos)
-    pos += b.length
-  }
-  // A length-delimited field's key (field number << 3 | wire type 2) and its length as a varint.
-  const key = (field: number, length: number) => {
-    out[pos++] = (field << 3) | 2
-    for (let n = length; ; n = Math.floor(n / 128)) {
-      out[pos++] = n >= 128 ? (n % 128) | 128 : n
-      if (n < 128) break
-    }
-  }
-  bytes(modelHead)
-  key(7, graphLength)
-  bytes(graphHead)
-  for (const t of tensors) {
-    key(5, tensorLength(t))
-    bytes(t.head)
-    if (t.raw) {
-      key(9, t.raw.length)
-      bytes(t.raw)
-    }
+  for (const p of parts) {
+    out.set(p, pos)
+    pos += p.length
   }
   return out
 }
 
-/** Bytes of `n` as a protobuf varint. */
-function varintLength(n: number): number {
-  let k = 1
-  while (n >= 128) {
-    n = Math.floor(n / 128)
-    k++
-  }
-  return k
-}
+/** A length-delimited field's key (field number << 3 | wire type 2) and its length, as protobufjs writes them. */
+const fieldPrefix = (field: number, length: number) =>
+  protobuf.Writer.create()
+    .uint32((field << 3) | 2)
+    .uint32(length)
+    .finish()
+const totalLength = (parts: Uint8Array[]) => parts.reduce((n, p) => n + p.length, 0)
+
 export const decodeTensorProto = (bytes: Uint8Array): TensorProto => decode(T.Tensor, bytes, 'TensorProto')
 export const encodeTensorProto = (t: TensorProto): Uint8Array => encode(T.Tensor, t)
 export const decodeSequenceProto = (bytes: Uint8Array): SequenceProto => decode(T.Sequence, bytes, 'SequenceProto')
