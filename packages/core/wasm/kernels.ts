@@ -1058,7 +1058,59 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
 // says whether the calling thread may block in a wait (not on a browser's main thread).
 const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
 const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
-const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20
+const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21
+
+/** Rows of W_hh per panel in the recurrent kernel (packPanel, dotPanel). */
+const PANEL = 6
+
+/**
+ * PANEL rows of W (row i at W + i * ldw floats, k4 = k & ~3 columns) into a panel: for every four columns, the
+ * rows' four values one after another, so that the product with a vector reads the panel in order from one
+ * pointer.
+ */
+function packPanel(W: usize, ldw: i32, k4: i32, dst: usize): void {
+  for (let p = 0; p < k4; p += 4) {
+    const d = at(dst, p * PANEL)
+    for (let i = 0; i < PANEL; i++) v128.store(at(d, i << 2), v128.load(at(W, i * ldw + p)))
+  }
+}
+
+/**
+ * out[i] = a . W[i] (+ bias[i]) for the six rows of a panel (packPanel): six independent multiply-add chains on
+ * one load of `a`, the panel's vectors read at constant offsets from one pointer. Six, not eight: V8 loads all
+ * of a step's vectors before its multiply-adds, so eight chains need 17 vector registers of the 15 it has, and
+ * the accumulator it keeps on the stack puts a store-to-load round trip on its chain (2.5x slower). The k - k4
+ * last columns come from W's rows. Each row sums in dotRows' order, so the result is the same as dotRows'.
+ */
+function dotPanel(a: usize, panel: usize, k4: i32, W: usize, ldw: i32, k: i32, bias: usize, out: usize): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0)
+  let s4 = f32x4.splat(0), s5 = f32x4.splat(0)
+  let w = panel
+  for (let p = 0; p < k4; p += 4) {
+    const x = v128.load(at(a, p))
+    s0 = madd(x, v128.load(w), s0)
+    s1 = madd(x, v128.load(w, 16), s1)
+    s2 = madd(x, v128.load(w, 32), s2)
+    s3 = madd(x, v128.load(w, 48), s3)
+    s4 = madd(x, v128.load(w, 64), s4)
+    s5 = madd(x, v128.load(w, 80), s5)
+    w += 96
+  }
+  let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3)
+  let t4 = hsum(s4), t5 = hsum(s5)
+  for (let p = k4; p < k; p++) {
+    const x = load<f32>(at(a, p))
+    t0 += x * load<f32>(at(W, p)); t1 += x * load<f32>(at(W, ldw + p))
+    t2 += x * load<f32>(at(W, 2 * ldw + p)); t3 += x * load<f32>(at(W, 3 * ldw + p))
+    t4 += x * load<f32>(at(W, 4 * ldw + p)); t5 += x * load<f32>(at(W, 5 * ldw + p))
+  }
+  if (bias) {
+    t0 += load<f32>(bias); t1 += load<f32>(bias, 4); t2 += load<f32>(bias, 8); t3 += load<f32>(bias, 12)
+    t4 += load<f32>(bias, 16); t5 += load<f32>(bias, 20)
+  }
+  store<f32>(out, t0); store<f32>(out, t1, 4); store<f32>(out, t2, 8); store<f32>(out, t3, 12)
+  store<f32>(out, t4, 16); store<f32>(out, t5, 20)
+}
 
 /** Spins before a thread waiting at a barrier sleeps (a wake-up through wait/notify costs ~14 us). */
 const BARRIER_SPINS = 20000
@@ -1083,12 +1135,14 @@ function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
 /**
  * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
  * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
- * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H (dotRows), into
- * `hh` (B * G*H floats of scratch unless saved); then the gates four units at a time.
+ * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, into `hh` (B * G*H floats of
+ * scratch unless saved); then the gates four units at a time. W_hh is first packed into panels of PANEL rows
+ * (`wp`, G * (H - H % PANEL) * (H & ~3) floats; dotPanel), read once a step; the H % PANEL last rows of each gate
+ * use dotRows.
  *
- * Threads split the hidden units (in fours): a thread computes the G gate rows of W_hh for its units, and their
- * gates, cell state and outputs, reading the whole previous h. So the new h goes to the other state buffer,
- * and the threads meet at a barrier after each step, before anyone reads it. Every value is computed by one
+ * Threads split the hidden units (in twelves: whole panels, whole vectors): a thread packs and computes the G gate
+ * rows of W_hh for its units, and their gates, cell state and outputs, reading the whole previous h. So the new h
+ * goes to the other state buffer, and the threads meet at a barrier after each step, before anyone reads it. Every value is computed by one
  * thread in the same order as on one thread, so the result does not depend on the thread count.
  */
 export function recurrentScan(p: usize, tid: i32, nt: i32): void {
@@ -1102,9 +1156,14 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   const sync = p + (<usize>R_SYNC << 2)
   const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
   const GH = G * H
-  // This thread's units [u0, u1): a multiple of four each, the remainder to the last.
-  const per = cdiv(cdiv(H, 4), nt) * 4
+  // This thread's units [u0, u1): a multiple of twelve each, the remainder to the last; [u0, q1) in panels.
+  const per = cdiv(cdiv(H, 12), nt) * 12
   const u0 = imin(H, tid * per), u1 = imin(H, u0 + per), nu = u1 - u0
+  const HP = H - H % PANEL, k4 = H & ~3
+  const q1 = u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
+  const wp = <usize>pi(p, R_WP)
+  for (let g = 0; g < G; g++)
+    for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
   const zero = f32x4.splat(0)
   const one = f32x4.splat(1)
   let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)
@@ -1118,10 +1177,13 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
       if (sCPrev) memory.copy(at(sCPrev, sH + r * H + u0), at(c, r * H + u0), <usize>nu << 2)
       // hh = h W_hh^T + b_hh, the rows of this thread's units in each gate block
       const out = at(hh, r * GH)
+      const hr = at(cur, r * H)
       for (let g = 0; g < G; g++) {
-        const o = g * H + u0
-        dotRows(at(cur, r * H), at(w, o * H), H, nu, H, at(out, o))
-        if (bias) for (let j = o; j < o + nu; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
+        const o = g * H
+        for (let q = u0; q < q1; q += PANEL)
+          dotPanel(hr, at(wp, (g * HP + q) * k4), k4, at(w, (o + q) * H), H, H, bias ? at(bias, o + q) : 0, at(out, o + q))
+        dotRows(hr, at(w, (o + q1) * H), H, u1 - q1, H, at(out, o + q1))
+        if (bias) for (let j = o + q1; j < o + u1; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
       }
     }
     // The gates, four units at a time; the last H % 4 units one lane each.

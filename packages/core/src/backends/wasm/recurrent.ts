@@ -20,6 +20,9 @@ const MIN_STEP_MACS = 4096
  */
 export const SCAN_THREADS_MIN_STEP_MACS = 1 << 16
 
+/** Rows of W_hh per packed panel: wasm/kernels.ts PANEL. */
+const SCAN_PANEL = 6
+
 /** The scan's parameter block (wasm/kernels.ts R_*): sizes, operand pointers (0: absent), the barrier counter. */
 const SCAN = {
   mode: 0,
@@ -43,6 +46,7 @@ const SCAN = {
   cNew: 18,
   canWait: 19,
   sync: 20,
+  wp: 21,
 } as const
 
 export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
@@ -62,6 +66,8 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
       const at = {
         xp: L.take(T * B * GH),
         w: pinW === undefined ? L.take(GH * H) : -1,
+        // W_hh in panels of SCAN_PANEL rows (the kernel packs it)
+        wp: L.take(GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)),
         bias: bias ? L.take(GH) : -1,
         mask: mask ? L.take(T * B) : -1,
         h: L.take(B * H),
@@ -113,6 +119,7 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         cNew: ptr(at.cNew),
         canWait: pool?.canWait === false ? 0 : 1,
         sync: 0,
+        wp: ptr(at.wp),
       })
       if (pool && pool.size > 1) pool.run('recurrentScan', p)
       else rt.exports.recurrentScan(p, 0, 1)
