@@ -146,6 +146,32 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it("ConvWeightGrad by chunks of samples (LeNet's convolutions, a batch of 37: 13 chunks of 3, 3 empty): as js, and bit-identical to one thread", () => {
+    const one = createWasmBackend({ relaxedSimd: be.relaxedSimd, threads: 1 })
+    const run = vi.spyOn(ThreadPool.prototype, 'run')
+    try {
+      for (const g of [
+        convGeometry({ batch: 37, inC: 1, outC: 6, inH: 28, inW: 28, kH: 5, kW: 5, padTop: 2, padLeft: 2 }),
+        convGeometry({ batch: 37, inC: 6, outC: 16, inH: 14, inW: 14, kH: 5, kW: 5 }),
+      ]) {
+        const x = rand(g.batch * g.inC * g.inH * g.inW)
+        const dy = rand(g.batch * g.outC * g.outH * g.outW)
+        const n = g.outC * g.inC * g.kH * g.kW
+        const [want, got, single] = [new Float32Array(n), new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN)]
+        jsKernels.ConvWeightGrad(x, dy, want, g)
+        k.ConvWeightGrad(x, dy, got, g)
+        ;(one.kernels as typeof jsKernels).ConvWeightGrad(x, dy, single, g)
+        expectClose(got, want, g.batch * g.outH * g.outW)
+        expect(mismatches(got, single)).toBe(0)
+      }
+      // Large enough to be shared between the threads of a pool.
+      expect(run.mock.calls.filter(([name]) => name === 'conv2dBackwardWeight').length).toBe(be.threads > 1 ? 2 : 0)
+    } finally {
+      run.mockRestore()
+      one.close()
+    }
+  })
+
   it('Conv: the fast paths and the layers of the CNNs (1x1, 3x3, 7x7 stride 2, 11x11 stride 4, large tiles)', () => {
     for (const g of [
       convGeometry({ inC: 16, outC: 24, inH: 14, inW: 14, kH: 1, kW: 1 }),

@@ -34,6 +34,17 @@ const G_SCRATCH = 16, G_SCRATCH_PER = 17, G_BIAS = 18, G_BIAS_MODE = 19
 const C_BATCH = 0, C_INC = 1, C_INH = 2, C_INW = 3, C_OUTC = 4, C_OUTH = 5, C_OUTW = 6, C_KH = 7, C_KW = 8
 const C_SH = 9, C_SW = 10, C_PT = 11, C_PL = 12, C_DH = 13, C_DW = 14, C_GROUPS = 15
 const C_X = 16, C_W = 17, C_BIAS = 18, C_Y = 19, C_SCRATCH = 20, C_SCRATCH_PER = 21, C_ROWS = 22, C_SPLIT = 23
+const C_CHUNKS = 24, C_PART = 25, C_NEXT = 26
+
+/**
+ * The next work unit of a conv call for whichever thread asks (the counter at C_NEXT, 0 at the start): units
+ * go to threads as they become free, so a thread that starts late (a worker woken from sleep, which takes
+ * anywhere from microseconds to a millisecond on a busy machine) takes fewer of them instead of making the
+ * others wait for its share. Which thread computes a unit does not change its result.
+ */
+@inline function nextUnit(g: usize): i32 {
+  return atomic.add<i32>(g + (<usize>C_NEXT << 2), 1)
+}
 
 const MR = 4
 const NR = 8
@@ -387,6 +398,32 @@ export function gemm(p: usize, tid: i32, nt: i32): void {
   return hi > lo ? hi : lo
 }
 
+/**
+ * Copy n floats from src to dst (distinct), or zero n floats at dst: four at a time below 64 floats, memory.copy
+ * and memory.fill above. im2col's rows are an output row wide (10 to 28 floats in LeNet); as calls into the
+ * engine, memory.copy and memory.fill cost ~16 ns each there, and LeNet's im2col made ~560,000 of them a training
+ * step (9 of its 40 ms).
+ */
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  if (n >= 64) {
+    memory.copy(dst, src, <usize>n << 2)
+    return
+  }
+  let i = 0
+  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), v128.load(at(src, i)))
+  for (; i < n; i++) store<f32>(at(dst, i), load<f32>(at(src, i)))
+}
+@inline function zeroFloats(dst: usize, n: i32): void {
+  if (n >= 64) {
+    memory.fill(dst, 0, <usize>n << 2)
+    return
+  }
+  const z = f32x4.splat(0)
+  let i = 0
+  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), z)
+  for (; i < n; i++) store<f32>(at(dst, i), 0)
+}
+
 /** Unroll `c` channels of the image at x, output rows [oh0, oh1), into cols (c*kH*kW x (oh1-oh0)*outW). */
 function im2col(x: usize, c: i32, cols: usize, g: usize, oh0: i32, oh1: i32): void {
   const inH = pi(g, C_INH), inW = pi(g, C_INW), outW = pi(g, C_OUTW), kH = pi(g, C_KH), kW = pi(g, C_KW)
@@ -404,14 +441,14 @@ function im2col(x: usize, c: i32, cols: usize, g: usize, oh0: i32, oh1: i32): vo
           const r = at(row, (oh - oh0) * outW)
           const iy = oh * sH - pT + i * dH
           if (iy < 0 || iy >= inH) {
-            memory.fill(r, 0, <usize>outW << 2)
+            zeroFloats(r, outW)
             continue
           }
           const src = at(x, ci * plane + iy * inW + off)
-          if (lo > 0) memory.fill(r, 0, <usize>lo << 2)
-          if (sW === 1) memory.copy(at(r, lo), at(src, lo), <usize>(hi - lo) << 2)
+          if (lo > 0) zeroFloats(r, lo)
+          if (sW === 1) copyFloats(at(r, lo), at(src, lo), hi - lo)
           else for (let ow = lo; ow < hi; ow++) store<f32>(at(r, ow), load<f32>(at(src, ow * sW)))
-          if (hi < outW) memory.fill(at(r, hi), 0, <usize>(outW - hi) << 2)
+          if (hi < outW) zeroFloats(at(r, hi), outW - hi)
         }
       }
   }
@@ -461,7 +498,7 @@ function isPointwise(g: usize): bool {
 
 /**
  * y = conv(x, w) + bias. Work units are (sample, group, tile of `rows` output rows, strip of output
- * channels); unit u goes to thread u % nt. Each unit unrolls its tile into the thread's scratch and
+ * channels); units go to the threads as they free up (nextUnit). Each unit unrolls its tile into the thread's scratch and
  * multiplies W_g (og x K) by it, writing the output tile in place (bias folded into the GEMM).
  */
 export function conv2d(g: usize, tid: i32, nt: i32): void {
@@ -477,7 +514,7 @@ export function conv2d(g: usize, tid: i32, nt: i32): void {
   const per = cdiv(cdiv(og, MR), split) * MR
   const pointwise = isPointwise(g)
   const units = batch * groups * tiles * split
-  for (let u = tid; u < units; u += nt) {
+  for (let u = nextUnit(g); u < units; u = nextUnit(g)) {
     const s = u % split
     let r = u / split
     const tile = r % tiles
@@ -520,7 +557,7 @@ export function conv2dBackwardInput(g: usize, tid: i32, nt: i32): void {
   const per = cdiv(cg, split)
   const pointwise = isPointwise(g)
   const units = batch * groups * split
-  for (let u = tid; u < units; u += nt) {
+  for (let u = nextUnit(g); u < units; u = nextUnit(g)) {
     const s = u % split
     const gi = (u / split) % groups
     const n = u / split / groups
@@ -553,9 +590,16 @@ export function conv2dBackwardInput(g: usize, tid: i32, nt: i32): void {
 /**
  * dw = sum over samples and tiles of dy_tile (og x T) @ cols_tile^T (T x K): the weight gradient of conv2d.
  * C_X is x, C_Y is dy, C_W is dw. Work units are (group, strip of output channels); each unit owns its
- * rows of dw and walks every sample and tile in order, so the sum's order is fixed.
+ * rows of dw and walks every sample and tile in order, so the sum's order is fixed. With C_CHUNKS > 0 the
+ * units are (group, chunk of samples) instead, each writing its chunk's sum to the chunk's copy of dw at
+ * C_PART; the caller then adds the chunks in order (sumChunks).
  */
 export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
+  const chunks = pi(g, C_CHUNKS)
+  if (chunks > 0) {
+    weightGradChunks(g, chunks, tid, nt)
+    return
+  }
   const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
   const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT)
   const x = <usize>pi(g, C_X), dw = <usize>pi(g, C_W), dy = <usize>pi(g, C_Y)
@@ -568,7 +612,7 @@ export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
   const per = cdiv(cdiv(og, MR), split) * MR
   const pointwise = isPointwise(g)
   const units = groups * split
-  for (let u = tid; u < units; u += nt) {
+  for (let u = nextUnit(g); u < units; u = nextUnit(g)) {
     const s = u % split
     const gi = u / split
     const m0 = s * per, m1 = imin(og, m0 + per)
@@ -591,6 +635,58 @@ export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
       }
     }
     if (first) memory.fill(C, 0, <usize>((m1 - m0) * K) << 2)
+  }
+}
+
+/** conv2dBackwardWeight by chunks of samples: one unit per (group, chunk), into that chunk's copy of dw. */
+function weightGradChunks(g: usize, chunks: i32, tid: i32, nt: i32): void {
+  const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
+  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS)
+  const x = <usize>pi(g, C_X), dy = <usize>pi(g, C_Y), part = <usize>pi(g, C_PART)
+  const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
+  const cols = at(scratch, GEMM_SCRATCH >> 2)
+  const cg = inC / groups, og = outC / groups
+  const K = cg * pi(g, C_KH) * pi(g, C_KW)
+  const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
+  const tiles = cdiv(outH, rows)
+  const per = cdiv(batch, chunks)
+  const pointwise = isPointwise(g)
+  for (let u = nextUnit(g); u < groups * chunks; u = nextUnit(g)) {
+    const c = u % chunks
+    const gi = u / chunks
+    const C = at(part, c * outC * K + gi * og * K)
+    let first = true
+    for (let n = c * per; n < imin(batch, (c + 1) * per); n++) {
+      const xg = at(x, (n * inC + gi * cg) * plane)
+      for (let tile = 0; tile < tiles; tile++) {
+        const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
+        const T = (oh1 - oh0) * outW
+        let B = cols, csB = T
+        if (pointwise) {
+          B = at(xg, oh0 * outW)
+          csB = plane
+        } else im2col(xg, cg, cols, g, oh0, oh1)
+        const A = at(dy, (n * outC + gi * og) * ohw + oh0 * outW)
+        gemmBlock(og, K, T, A, ohw, 1, B, 1, csB, C, K, !first, 0, BIAS_NONE, scratch)
+        first = false
+      }
+    }
+    if (first) memory.fill(C, 0, <usize>(og * K) << 2)
+  }
+}
+
+/** dst[i] = part[0][i] + part[1][i] + ... + part[chunks - 1][i], added in that order (n floats per part). */
+export function sumChunks(part: usize, dst: usize, n: i32, chunks: i32): void {
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    let s = v128.load(at(part, i))
+    for (let c = 1; c < chunks; c++) s = f32x4.add(s, v128.load(at(part, c * n + i)))
+    v128.store(at(dst, i), s)
+  }
+  for (; i < n; i++) {
+    let s = load<f32>(at(part, i))
+    for (let c = 1; c < chunks; c++) s += load<f32>(at(part, c * n + i))
+    store<f32>(at(dst, i), s)
   }
 }
 
@@ -713,8 +809,11 @@ export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
  * each window is scanned row by row, the first of equal maxima wins and NaN propagates; a window wholly in
  * the padding gets -inf and index -1. `indices` (0: not wanted) receives each maximum's offset in its plane.
  * Outputs whose windows lie wholly inside the input in width go four at a time, one SIMD lane each (the
- * lanes scan their windows in the same order, so the result is the scalar loop's, bit for bit); the
- * comparisons are selects on vectors, so the sign of the data costs no branch mispredictions.
+ * lanes scan their windows in the same order, so the result is the scalar loop's, bit for bit), the last one
+ * to three of such a run too, their spare lanes reading up to 3 * strideW + 4 floats past the run's last tap:
+ * the caller leaves that much room after x. The comparisons are selects, so the sign of the data costs no branch
+ * mispredictions (LeNet's 14-wide rows had two outputs in the scalar loop out of 14, and it was 1.1 ms for a
+ * batch of 128 at 28 x 28 x 6).
  */
 export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: i32, inW: i32, outH: i32,
   outW: i32, kW: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32, dilationH: i32, dilationW: i32,
@@ -736,7 +835,7 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
       const yr = yo + oh * outW
       let ow = 0
       while (ow < outW) {
-        if (ow >= wA && ow + 4 <= wB && i0 < i1) {
+        if (ow >= wA && ow < wB && i0 < i1) {
           const ws = ow * strideW - padLeft
           let best = minusInf
           let bi = i32x4.add(i32x4.splat((hs + i0 * dilationH) * inW + ws), lanes)
@@ -750,9 +849,25 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
               bi = v128.bitselect(i32x4.add(i32x4.splat(k), lanes), bi, take)
             }
           }
-          v128.store(at(y, yr + ow), best)
-          if (indices != 0) v128.store(at(indices, yr + ow), bi)
-          ow += 4
+          const n = wB - ow
+          if (n >= 4) {
+            v128.store(at(y, yr + ow), best)
+            if (indices != 0) v128.store(at(indices, yr + ow), bi)
+            ow += 4
+            continue
+          }
+          // The last one to three of the run: the other lanes read past it (see above) and are dropped.
+          const yl = at(y, yr + ow)
+          store<f32>(yl, f32x4.extract_lane(best, 0))
+          if (n > 1) store<f32>(yl, f32x4.extract_lane(best, 1), 4)
+          if (n > 2) store<f32>(yl, f32x4.extract_lane(best, 2), 8)
+          if (indices != 0) {
+            const il = at(indices, yr + ow)
+            store<i32>(il, i32x4.extract_lane(bi, 0))
+            if (n > 1) store<i32>(il, i32x4.extract_lane(bi, 1), 4)
+            if (n > 2) store<i32>(il, i32x4.extract_lane(bi, 2), 8)
+          }
+          ow = wB
           continue
         }
         const ws = ow * strideW - padLeft
@@ -764,10 +879,9 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
           for (let j = j0; j < j1; j++) {
             const k = r + j * dilationW
             const v = load<f32>(at(xp, k))
-            if (v > best || v != v) {
-              best = v
-              bi = k
-            }
+            const take = v > best || v != v
+            best = select<f32>(v, best, take)
+            bi = select<i32>(k, bi, take)
           }
         }
         store<f32>(at(y, yr + ow), best)

@@ -135,16 +135,24 @@ function lowerMaxPool(
   return ctx.node('MaxPool', [x], { ...attrs, pads: a.pads, ceil_mode: a.ceilMode ? 1 : 0 }, { outputs })
 }
 
+/** The argmax indices a training forward pass found, for its backward (keyed by the output). */
+const savedIndices = new WeakMap<Tensor, Tensor>()
+
 export const MaxPool2d: OpDef<Pool2dAttrs> = defineOp<Pool2dAttrs>({
   name: 'MaxPool',
   forward: ([x], a) => {
     const g = geometry(x!.shape, a)
-    const y = empty(x!.dtype, [x!.shape[0]!, x!.shape[1]!, g.outH, g.outW])
-    kernel('MaxPool')(fa(x!), fa(y), null, g)
+    const shape = [x!.shape[0]!, x!.shape[1]!, g.outH, g.outW]
+    const y = empty(x!.dtype, shape)
+    // With a gradient to come, the same pass writes the argmax indices too (as PyTorch saves them), instead of
+    // the backward scanning the windows again.
+    const idx = x!.requiresGrad ? empty('int32', shape) : null
+    kernel('MaxPool')(fa(x!), fa(y), idx ? (idx.data as Int32Array) : null, g)
+    if (idx) savedIndices.set(y, idx)
     return y
   },
-  backward: (dy, { inputs: [x], attrs }) => [
-    apply(MaxPool2dBackward, [dy, maxPoolIndices(x!, attrs)], {
+  backward: (dy, { inputs: [x], output, attrs }) => [
+    apply(MaxPool2dBackward, [dy, savedIndices.get(output) ?? maxPoolIndices(x!, attrs)], {
       ...poolOnly(attrs),
       inSize: [x!.shape[2]!, x!.shape[3]!],
     }),

@@ -188,7 +188,8 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool(x, y, indices, g)
       const { iLo, iHi, jLo, jHi } = poolTaps(g)
       const L = new Layout()
-      const px = L.take(x.length)
+      // Room after x for the spare lanes of a row's last outputs (wasm/kernels.ts maxPool2d).
+      const px = L.take(x.length + 3 * g.strideW + 4)
       const py = L.take(y.length)
       const pi = indices ? L.take(indices.length) : -1
       const taps = [L.take(g.outH), L.take(g.outH), L.take(g.outW), L.take(g.outW)]

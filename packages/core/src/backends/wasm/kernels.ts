@@ -66,6 +66,9 @@ const CONV = {
   scratchPer: 21,
   rows: 22,
   split: 23,
+  chunks: 24,
+  part: 25,
+  next: 26,
 } as const
 export const PARAMS_INTS = 32
 
@@ -180,9 +183,25 @@ function convParams(
   scratchPer: number,
   rows: number,
   split: number,
+  chunks = 0,
+  part = 0,
 ): void {
-  writeParams(i32, at, CONV, { ...g, x, w, bias, y, scratch, scratchPer, rows, split })
+  writeParams(i32, at, CONV, { ...g, x, w, bias, y, scratch, scratchPer, rows, split, chunks, part, next: 0 })
 }
+
+/**
+ * The weight gradient of a convolution with a small kernel (at most WEIGHT_CHUNKED_FLOATS weights) and a batch:
+ * summed over chunks of samples, each chunk's sum on one thread, then the chunks' sums added in order
+ * (wasm/kernels.ts conv2dBackwardWeight). Split by output channels instead, both threads unrolled every sample
+ * (LeNet's second convolution) or one had nothing to do (its first: 6 output channels). The chunks depend on the
+ * batch only, so the result does not depend on the thread count.
+ */
+const WEIGHT_CHUNKS = 16
+const WEIGHT_CHUNKED_FLOATS = 1 << 16
+const weightChunks = (g: Conv2dGeometry) =>
+  g.batch >= 2 && g.outC * (g.inC / g.groups) * g.kH * g.kW <= WEIGHT_CHUNKED_FLOATS
+    ? Math.min(g.batch, WEIGHT_CHUNKS)
+    : 0
 
 /**
  * How a convolution is cut: output-row tiles of `rows` rows (a tile of unrolled patches near COLS_TILE floats)
@@ -208,8 +227,9 @@ function convPlan(kernel: ConvKernel, g: Conv2dGeometry, threads: number) {
       : kernel === 'conv2dBackwardInput'
         ? [g.batch * g.groups, cg]
         : [g.groups, Math.ceil(og / 4)]
-  const balanced = threads === 1 || units % threads === 0 || units >= 8 * threads
-  return { rows, split: balanced ? 1 : Math.min(threads, strips), colsFloats: K * rows * g.outW }
+  const chunks = kernel === 'conv2dBackwardWeight' ? weightChunks(g) : 0
+  const balanced = threads === 1 || chunks > 0 || units % threads === 0 || units >= 8 * threads
+  return { rows, split: balanced ? 1 : Math.min(threads, strips), chunks, colsFloats: K * rows * g.outW }
 }
 
 const macsOf = (g: Conv2dGeometry) => g.batch * g.outC * g.outH * g.outW * (g.inC / g.groups) * g.kH * g.kW
@@ -240,6 +260,8 @@ function conv(
     w: L.take(slots.w.length),
     y: L.take(slots.y.length),
     bias: slots.bias ? L.take(slots.bias.length) : -1,
+    // The weight gradient's per-chunk sums, each the size of the gradient.
+    part: L.take(plan.chunks * slots.w.length),
   }
   const base = rt.reserve(L.bytes)
   for (const s of ['x', 'w', 'y', 'bias'] as const) {
@@ -255,8 +277,11 @@ function conv(
     per,
     plan.rows,
     plan.split,
+    plan.chunks,
+    base + at.part,
   )
   run(kernel, base + params)
+  if (plan.chunks > 0) rt.exports.sumChunks(base + at.part, base + at.w, slots.w.length, plan.chunks)
   const o = (base + at[output]) >> 2
   slots[output].set(rt.f32.subarray(o, o + slots[output].length))
 }
