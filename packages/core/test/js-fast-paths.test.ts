@@ -26,6 +26,30 @@ function whereByDefinition(c: Uint8Array, a: TypedArray, b: TypedArray, shapes: 
 }
 
 describe('js kernel fast paths', () => {
+  it('Gather of long rows (block copies) equals the element loop, on axis 0 and a middle axis, and across array types', () => {
+    const g = new Generator(3)
+    for (const [shape, axis] of [
+      [[7, 100], 0],
+      [[3, 5, 64], 1],
+      [[2, 6, 70], 1],
+    ] as [number[], number][]) {
+      const n = shape.reduce((a, b) => a * b, 1)
+      const x = Float32Array.from({ length: n }, () => g.random())
+      const idx = Int32Array.from([2, 0, 2, shape[axis]! - 1])
+      const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1)
+      const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1)
+      const want: number[] = []
+      for (let o = 0; o < outer; o++)
+        for (const i of idx) for (let j = 0; j < inner; j++) want.push(x[(o * shape[axis]! + i) * inner + j]!)
+      const out = new Float32Array(want.length)
+      jsKernels.Gather(x, shape, axis, idx, out)
+      expect(Array.from(out)).toEqual(Array.from(Float32Array.from(want)))
+      const out64 = new Float64Array(want.length)
+      jsKernels.Gather(x, shape, axis, idx, out64)
+      expect(Array.from(out64)).toEqual(Array.from(Float32Array.from(want)))
+    }
+  })
+
   it('Where over rows: every operand broadcast or dense, scalars, a (B, 1, 1, L) key mask over (B, H, L, L)', () => {
     const g = new Generator(5)
     const cases: [number[], number[], number[], number[]][] = [

@@ -177,9 +177,23 @@ interface Fold {
 
 const sumFold: Fold = {
   init: 0,
+  // Four running sums (j mod 4), added at the end: one sum would wait on each add before the next (a conv
+  // bias gradient, summing 128 x 28 x 28 values per channel, took 1 ns a value).
   run(x, i, m, acc) {
-    for (let j = i; j < i + m; j++) acc += x[j]!
-    return acc
+    let s0 = 0
+    let s1 = 0
+    let s2 = 0
+    let s3 = 0
+    const end = i + m
+    let j = i
+    for (; j + 4 <= end; j += 4) {
+      s0 += x[j]!
+      s1 += x[j + 1]!
+      s2 += x[j + 2]!
+      s3 += x[j + 3]!
+    }
+    for (; j < end; j++) s0 += x[j]!
+    return acc + (s0 + s1 + (s2 + s3))
   },
   rows(out, o, x, i, m) {
     for (let j = 0; j < m; j++) out[o + j]! += x[i + j]!
@@ -222,7 +236,8 @@ const minFold: Fold = {
  * merge and size-1 dims drop; the input is then walked once in row-major order: the innermost merged dim
  * is one inner loop (a running value when it is reduced, a row of outputs when it is kept) and the dims
  * outside it an odometer over output offsets. Every output folds its inputs in row-major order; a run
- * along a reduced innermost dim is accumulated before it is rounded to the output's type.
+ * along a reduced innermost dim is accumulated (a sum in four interleaved partial sums) before it is rounded to
+ * the output's type.
  */
 const reduce =
   (fold: Fold): ReduceKernel =>
@@ -428,11 +443,14 @@ export const jsKernels: KernelTable = {
   Gather(x, shape, axis, indices, out) {
     const [outer, n, inner] = around(shape, axis)
     const m = indices.length
+    // Long rows of the same array type (a minibatch of images from a dataset) as block copies.
+    const blocks = inner >= 64 && x.constructor === out.constructor
     for (let o = 0; o < outer; o++)
       for (let i = 0; i < m; i++) {
         const src = (o * n + indices[i]!) * inner
         const dst = (o * m + i) * inner
-        for (let j = 0; j < inner; j++) out[dst + j] = x[src + j]!
+        if (blocks) (out as Float32Array).set((x as Float32Array).subarray(src, src + inner), dst)
+        else for (let j = 0; j < inner; j++) out[dst + j] = x[src + j]!
       }
   },
 
