@@ -409,19 +409,26 @@ export function gemm(p: usize, tid: i32, nt: i32): void {
     memory.copy(dst, src, <usize>n << 2)
     return
   }
-  let i = 0
-  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), v128.load(at(src, i)))
-  for (; i < n; i++) store<f32>(at(dst, i), load<f32>(at(src, i)))
+  if (n < 4) {
+    for (let i = 0; i < n; i++) store<f32>(at(dst, i), load<f32>(at(src, i)))
+    return
+  }
+  // Four at a time, the last four ending at n (overlapping the previous ones): no scalar tail.
+  for (let i = 0; i + 4 < n; i += 4) v128.store(at(dst, i), v128.load(at(src, i)))
+  v128.store(at(dst, n - 4), v128.load(at(src, n - 4)))
 }
 @inline function zeroFloats(dst: usize, n: i32): void {
   if (n >= 64) {
     memory.fill(dst, 0, <usize>n << 2)
     return
   }
+  if (n < 4) {
+    for (let i = 0; i < n; i++) store<f32>(at(dst, i), 0)
+    return
+  }
   const z = f32x4.splat(0)
-  let i = 0
-  for (; i + 4 <= n; i += 4) v128.store(at(dst, i), z)
-  for (; i < n; i++) store<f32>(at(dst, i), 0)
+  for (let i = 0; i + 4 < n; i += 4) v128.store(at(dst, i), z)
+  v128.store(at(dst, n - 4), z)
 }
 
 /** Unroll `c` channels of the image at x, output rows [oh0, oh1), into cols (c*kH*kW x (oh1-oh0)*outW). */
