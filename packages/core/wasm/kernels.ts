@@ -602,31 +602,36 @@ export function conv2dBackwardInput(g: usize, tid: i32, nt: i32): void {
  * C_PART; the caller then adds the chunks in order (sumChunks).
  */
 export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
-  const chunks = pi(g, C_CHUNKS)
-  if (chunks > 0) {
-    weightGradChunks(g, chunks, tid, nt)
-    return
-  }
   const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
-  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT)
-  const x = <usize>pi(g, C_X), dw = <usize>pi(g, C_W), dy = <usize>pi(g, C_Y)
+  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS), split = pi(g, C_SPLIT), chunks = pi(g, C_CHUNKS)
+  const x = <usize>pi(g, C_X), dw = <usize>pi(g, C_W), dy = <usize>pi(g, C_Y), part = <usize>pi(g, C_PART)
   const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
   const cols = at(scratch, GEMM_SCRATCH >> 2)
   const cg = inC / groups, og = outC / groups
   const K = cg * pi(g, C_KH) * pi(g, C_KW)
   const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
   const tiles = cdiv(outH, rows)
-  const per = cdiv(cdiv(og, MR), split) * MR
+  // Units per group: `split` strips of output channels over every sample, or `chunks` chunks of samples.
+  const parts = chunks > 0 ? chunks : split
+  const per = chunks > 0 ? cdiv(batch, chunks) : cdiv(cdiv(og, MR), split) * MR
   const pointwise = isPointwise(g)
-  const units = groups * split
-  for (let u = nextUnit(g); u < units; u = nextUnit(g)) {
-    const s = u % split
-    const gi = u / split
-    const m0 = s * per, m1 = imin(og, m0 + per)
-    if (m0 >= m1) continue
-    const C = at(dw, (gi * og + m0) * K)
+  for (let u = nextUnit(g); u < groups * parts; u = nextUnit(g)) {
+    const s = u % parts
+    const gi = u / parts
+    let m0 = 0, m1 = og, n0 = 0, n1 = batch
+    let C: usize
+    if (chunks > 0) {
+      n0 = s * per
+      n1 = imin(batch, n0 + per)
+      C = at(part, s * outC * K + gi * og * K)
+    } else {
+      m0 = s * per
+      m1 = imin(og, m0 + per)
+      if (m0 >= m1) continue
+      C = at(dw, (gi * og + m0) * K)
+    }
     let first = true
-    for (let n = 0; n < batch; n++) {
+    for (let n = n0; n < n1; n++) {
       const xg = at(x, (n * inC + gi * cg) * plane)
       for (let tile = 0; tile < tiles; tile++) {
         const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
@@ -642,43 +647,6 @@ export function conv2dBackwardWeight(g: usize, tid: i32, nt: i32): void {
       }
     }
     if (first) memory.fill(C, 0, <usize>((m1 - m0) * K) << 2)
-  }
-}
-
-/** conv2dBackwardWeight by chunks of samples: one unit per (group, chunk), into that chunk's copy of dw. */
-function weightGradChunks(g: usize, chunks: i32, tid: i32, nt: i32): void {
-  const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
-  const groups = pi(g, C_GROUPS), rows = pi(g, C_ROWS)
-  const x = <usize>pi(g, C_X), dy = <usize>pi(g, C_Y), part = <usize>pi(g, C_PART)
-  const scratch = <usize>pi(g, C_SCRATCH) + <usize>tid * <usize>pi(g, C_SCRATCH_PER)
-  const cols = at(scratch, GEMM_SCRATCH >> 2)
-  const cg = inC / groups, og = outC / groups
-  const K = cg * pi(g, C_KH) * pi(g, C_KW)
-  const plane = pi(g, C_INH) * pi(g, C_INW), ohw = outH * outW
-  const tiles = cdiv(outH, rows)
-  const per = cdiv(batch, chunks)
-  const pointwise = isPointwise(g)
-  for (let u = nextUnit(g); u < groups * chunks; u = nextUnit(g)) {
-    const c = u % chunks
-    const gi = u / chunks
-    const C = at(part, c * outC * K + gi * og * K)
-    let first = true
-    for (let n = c * per; n < imin(batch, (c + 1) * per); n++) {
-      const xg = at(x, (n * inC + gi * cg) * plane)
-      for (let tile = 0; tile < tiles; tile++) {
-        const oh0 = tile * rows, oh1 = imin(outH, oh0 + rows)
-        const T = (oh1 - oh0) * outW
-        let B = cols, csB = T
-        if (pointwise) {
-          B = at(xg, oh0 * outW)
-          csB = plane
-        } else im2col(xg, cg, cols, g, oh0, oh1)
-        const A = at(dy, (n * outC + gi * og) * ohw + oh0 * outW)
-        gemmBlock(og, K, T, A, ohw, 1, B, 1, csB, C, K, !first, 0, BIAS_NONE, scratch)
-        first = false
-      }
-    }
-    if (first) memory.fill(C, 0, <usize>(og * K) << 2)
   }
 }
 
