@@ -12,7 +12,7 @@ import { Layout, type WasmRuntime } from './runtime.js'
 /** Below this many multiply-adds a product stays in JS (measured crossover, docs/performance.md). */
 export const WASM_MIN_MACS = 4096
 /** Below this many multiply-adds a call runs on one thread: waking the workers costs more than it saves. */
-export const THREADS_MIN_MACS = 1 << 18
+export const THREADS_MIN_MACS = 1 << 20
 
 /** Target size of one thread's tile of unrolled patches (floats, 4 MB): big enough that the weights are packed once for most layers, small enough to stay in the last-level cache. */
 const COLS_TILE = 1 << 18
