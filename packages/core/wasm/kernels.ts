@@ -505,8 +505,9 @@ function isPointwise(g: usize): bool {
 
 /**
  * y = conv(x, w) + bias. Work units are (sample, group, tile of `rows` output rows, strip of output
- * channels); units go to the threads as they free up (nextUnit). Each unit unrolls its tile into the thread's scratch and
- * multiplies W_g (og x K) by it, writing the output tile in place (bias folded into the GEMM).
+ * channels); units go to the threads as they free up (nextUnit). Each unit unrolls its tile into the
+ * thread's scratch and multiplies W_g (og x K) by it, writing the output tile in place (bias folded into
+ * the GEMM).
  */
 export function conv2d(g: usize, tid: i32, nt: i32): void {
   const batch = pi(g, C_BATCH), inC = pi(g, C_INC), outC = pi(g, C_OUTC), outH = pi(g, C_OUTH), outW = pi(g, C_OUTW)
