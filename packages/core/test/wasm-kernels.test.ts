@@ -465,7 +465,8 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       const mode = (t % 4) as 0 | 1 | 2 | 3
       const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
       // B * G*H * H >= 4096 multiply-adds per step: the size from which the layer runs in wasm.
-      const [T, B, H] = [int(1, 7), int(1, 3), t < 4 ? 64 : mode <= 1 ? int(65, 99) : int(37, 70)]
+      // From T * B = SCAN_PACK_MIN_PRODUCTS the kernel packs W_hh into panels first: both paths, every mode.
+      const [T, B, H] = [t % 8 < 4 ? 16 : int(1, 7), int(1, 3), t < 4 ? 64 : mode <= 1 ? int(65, 99) : int(37, 70)]
       const withMask = t % 3 !== 0
       const mask = withMask ? Float32Array.from(rand(T * B), (v) => (v < -0.3 ? 0 : v > 0.6 ? 0.5 : 1)) : null
       const args = () => ({
@@ -533,7 +534,8 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
         // H % 4 != 0 in half the cases: the last thread takes the remainder, one unit at a time.
         const B = int(1, 3)
         const H = Math.ceil(Math.sqrt(SCAN_THREADS_MIN_STEP_MACS / (B * G))) + (t < 4 ? 3 : 0)
-        const T = t % 2 === 0 ? 5 : 6
+        // Without and with the panels of W_hh (T * B from SCAN_PACK_MIN_PRODUCTS).
+        const T = t % 3 === 0 ? 5 : 16
         const mask = t % 3 === 0 ? null : Float32Array.from(rand(T * B), (v) => (v < -0.3 ? 0 : v > 0.6 ? 0.5 : 1))
         const a = {
           mode,

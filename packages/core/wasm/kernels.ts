@@ -1250,8 +1250,9 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   const per = cdiv(cdiv(H, 12), nt) * 12
   const u0 = imin(H, tid * per), u1 = imin(H, u0 + per), nu = u1 - u0
   const HP = H - H % PANEL, k4 = H & ~3
-  const q1 = u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
   const wp = <usize>pi(p, R_WP)
+  // Without a panel buffer (a short sequence, where packing would not pay: the caller decides) every row uses dotRows.
+  const q1 = wp == 0 || u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
   for (let g = 0; g < G; g++)
     for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
   const zero = f32x4.splat(0)

@@ -22,6 +22,12 @@ export const SCAN_THREADS_MIN_STEP_MACS = 1 << 16
 
 /** Rows of W_hh per packed panel: wasm/kernels.ts PANEL. */
 const SCAN_PANEL = 6
+/**
+ * From this many products with W_hh per call (T * B) the kernel packs W_hh into panels first: the packing is a
+ * pass over W_hh, and below this the faster steps do not pay for it (T 5, B 2 at 256 units: 0.47-0.69 ms without
+ * packing, 0.80-1.17 with, one thread). Either way every row sums in the same order.
+ */
+export const SCAN_PACK_MIN_PRODUCTS = 16
 
 /** The scan's parameter block (wasm/kernels.ts R_*): sizes, operand pointers (0: absent), the barrier counter. */
 const SCAN = {
@@ -66,8 +72,8 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
       const at = {
         xp: L.take(T * B * GH),
         w: pinW === undefined ? L.take(GH * H) : -1,
-        // W_hh in panels of SCAN_PANEL rows (the kernel packs it)
-        wp: L.take(GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)),
+        // W_hh in panels of SCAN_PANEL rows (the kernel packs it), for sequences long enough to pay
+        wp: T * B >= SCAN_PACK_MIN_PRODUCTS ? L.take(GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)) : -1,
         bias: bias ? L.take(GH) : -1,
         mask: mask ? L.take(T * B) : -1,
         h: L.take(B * H),
