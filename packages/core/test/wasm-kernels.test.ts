@@ -524,6 +524,81 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('derived copies of a pinned operand: made once per scope, dropped with the innermost scope open when made', () => {
+    const w = rand(100)
+    const base = be.runtime.base
+    expect(be.runtime.derived(w, 'panels', 40)).toBeUndefined()
+    const release = be.pin!([w])
+    const first = be.runtime.derived(w, 'panels', 40)!
+    expect(first).toEqual({ at: base + 400, fresh: true })
+    expect(be.runtime.base).toBe(base + 400 + 160)
+    expect(be.runtime.derived(w, 'panels', 40)).toEqual({ at: first.at, fresh: false })
+    // One made inside an inner scope goes with it, and is made again afterwards.
+    const inner = be.pin!([w])
+    const other = be.runtime.derived(w, 'rows', 8)!
+    expect(other.fresh).toBe(true)
+    inner()
+    expect(be.runtime.base).toBe(base + 400 + 160)
+    expect(be.runtime.derived(w, 'rows', 8)).toEqual({ at: other.at, fresh: true })
+    expect(be.runtime.derived(w, 'panels', 40)!.fresh).toBe(false)
+    release()
+    expect(be.runtime.base).toBe(base)
+    expect(be.runtime.derived(w, 'panels', 40)).toBeUndefined()
+  })
+
+  it('RecurrentScan with a pinned W_hh: its panels are packed by the first call of the scope and reused, at any length and thread count; bit-identical to unpinned calls', () => {
+    const threads = be.threads
+    try {
+      for (const mode of [0, 2, 3] as const) {
+        const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
+        const [B, H] = [2, 131]
+        const w = Float32Array.from(rand(G * H * H), (v) => v / Math.sqrt(H))
+        const bias = rand(G * H)
+        const call = (T: number) => {
+          const a = {
+            mode,
+            T,
+            B,
+            H,
+            reverse: false,
+            xp: Float32Array.from({ length: T * B * G * H }, (_, i) => Math.sin(i)),
+            w,
+            bias,
+            mask: null,
+            h: Float32Array.from({ length: B * H }, (_, i) => Math.cos(i)),
+            c: mode === 3 ? new Float32Array(B * H).fill(0.25) : null,
+            y: new Float32Array(T * B * H),
+            saved: null,
+          }
+          k.RecurrentScan(a)
+          return [a.y, a.h]
+        }
+        // Unpinned: packed per call from T * B = 16 (T 8), rows read in place below (T 2).
+        const want = [8, 2, 8].map(call)
+        const release = be.pin!([w])
+        try {
+          const got = [8, 2, 8].map((T, i) => {
+            be.setThreads(i === 2 ? 1 : threads)
+            const r = call(T)
+            // After the first call the kernel reads the panels, not the pinned W_hh: spoiling the copy's first
+            // row (in a panel, but for the H % 4 last columns, which are read from the rows) changes nothing.
+            const row0 = be.runtime.pinned.get(w)! >> 2
+            if (i === 0) be.runtime.f32.fill(1e6, row0, row0 + (H & ~3))
+            return r
+          })
+          // T 2 reads the kept panels where the unpinned call read rows: the same sums, in the same order.
+          for (let i = 0; i < 3; i++)
+            for (let j = 0; j < 2; j++) expect(mismatches(got[i]![j]!, want[i]![j]!), `mode ${mode} call ${i}`).toBe(0)
+          expect(be.runtime.derived(w, 'scan-panels', 1)!.fresh).toBe(false)
+        } finally {
+          release()
+        }
+      }
+    } finally {
+      be.setThreads(threads)
+    }
+  })
+
   it('RecurrentScan on threads: from SCAN_THREADS_MIN_STEP_MACS the steps are shared, and the result is bit-identical to one thread', () => {
     const one = createWasmBackend({ relaxedSimd: be.relaxedSimd, threads: 1 })
     const run = vi.spyOn(ThreadPool.prototype, 'run')

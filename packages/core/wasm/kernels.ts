@@ -1148,7 +1148,7 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
 // says whether the calling thread may block in a wait (not on a browser's main thread).
 const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
 const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
-const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21
+const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21, R_PACK = 22
 
 /** Rows of W_hh per panel in the recurrent kernel (packPanel, dotPanel). */
 const PANEL = 6
@@ -1227,8 +1227,9 @@ function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
  * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
  * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, into `hh` (B * G*H floats of
  * scratch unless saved); then the gates four units at a time. W_hh is first packed into panels of PANEL rows
- * (`wp`, G * (H - H % PANEL) * (H & ~3) floats; dotPanel), read once a step; the H % PANEL last rows of each gate
- * use dotRows.
+ * (`wp`, G * (H - H % PANEL) * (H & ~3) floats; dotPanel), read once a step, unless the caller passes panels
+ * packed by an earlier call (R_PACK 0; the layout does not depend on the thread count); the H % PANEL last rows
+ * of each gate use dotRows.
  *
  * Threads split the hidden units (in twelves: whole panels, whole vectors): a thread packs and computes the G gate
  * rows of W_hh for its units, and their gates, cell state and outputs, reading the whole previous h. So the new h
@@ -1253,8 +1254,10 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   const wp = <usize>pi(p, R_WP)
   // Without a panel buffer (a short sequence, where packing would not pay: the caller decides) every row uses dotRows.
   const q1 = wp == 0 || u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
-  for (let g = 0; g < G; g++)
-    for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
+  // The panels are packed here unless the caller kept them from an earlier call (a pinned W_hh: R_PACK 0).
+  if (pi(p, R_PACK) != 0)
+    for (let g = 0; g < G; g++)
+      for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
   const zero = f32x4.splat(0)
   const one = f32x4.splat(1)
   let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)

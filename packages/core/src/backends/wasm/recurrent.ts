@@ -25,7 +25,8 @@ const SCAN_PANEL = 6
 /**
  * From this many products with W_hh per call (T * B) the kernel packs W_hh into panels first: the packing is a
  * pass over W_hh, and below this the faster steps do not pay for it (T 5, B 2 at 256 units: 0.47-0.69 ms without
- * packing, 0.80-1.17 with, one thread). Either way every row sums in the same order.
+ * packing, 0.80-1.17 with, one thread). A W_hh pinned by the caller is packed once, on its first call, and the
+ * panels kept with the pin (WasmRuntime.derived), whatever the length. Either way every row sums in the same order.
  */
 export const SCAN_PACK_MIN_PRODUCTS = 16
 
@@ -53,6 +54,7 @@ const SCAN = {
   canWait: 19,
   sync: 20,
   wp: 21,
+  pack: 22,
 } as const
 
 export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
@@ -66,14 +68,16 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         return jsKernels.RecurrentScan(a)
       const pool = B * GH * H >= SCAN_THREADS_MIN_STEP_MACS ? ctx.pool() : null
       const f = (x: unknown) => x as Float32Array | null | undefined
-      // W_hh pinned by the caller (see WasmRuntime.pin) is read where it lies.
+      // W_hh pinned by the caller (see WasmRuntime.pin) is read where it lies, and its panels (SCAN_PANEL rows
+      // each) are kept with it; otherwise the kernel packs W_hh into the arena when the sequence pays for it.
       const pinW = rt.pinned.get(f(w)!)
+      const panelFloats = GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)
+      const kept = pinW === undefined ? undefined : rt.derived(f(w)!, 'scan-panels', panelFloats)
       const L = new Layout()
       const at = {
         xp: L.take(T * B * GH),
         w: pinW === undefined ? L.take(GH * H) : -1,
-        // W_hh in panels of SCAN_PANEL rows (the kernel packs it), for sequences long enough to pay
-        wp: T * B >= SCAN_PACK_MIN_PRODUCTS ? L.take(GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)) : -1,
+        wp: kept === undefined && T * B >= SCAN_PACK_MIN_PRODUCTS ? L.take(panelFloats) : -1,
         bias: bias ? L.take(GH) : -1,
         mask: mask ? L.take(T * B) : -1,
         h: L.take(B * H),
@@ -125,7 +129,8 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         cNew: ptr(at.cNew),
         canWait: pool?.canWait === false ? 0 : 1,
         sync: 0,
-        wp: ptr(at.wp),
+        wp: kept?.at ?? ptr(at.wp),
+        pack: kept?.fresh === false ? 0 : 1,
       })
       if (pool && pool.size > 1) pool.run('recurrentScan', p)
       else rt.exports.recurrentScan(p, 0, 1)

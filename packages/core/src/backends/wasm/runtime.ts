@@ -137,6 +137,13 @@ export class WasmRuntime {
   base: number
   /** Operands copied in once for a scope (see `pin`): each array and the byte offset of its copy. */
   readonly pinned = new Map<Float32Array, number>()
+  /**
+   * Kernel-specific copies of pinned operands (see `derived`), by operand and kind: the byte offset of each.
+   * Each belongs to the innermost pin scope at the time it was made and goes with it.
+   */
+  private readonly derivedCopies = new Map<Float32Array, Map<string, number>>()
+  /** Open pin scopes, innermost last: what each must drop when it ends. */
+  private readonly scopes: { arrays: Float32Array[]; derived: [Float32Array, string][] }[] = []
   /** Bytes of scratch one thread needs for GEMM packing. */
   readonly gemmScratch: number
   f32: Float32Array
@@ -173,10 +180,34 @@ export class WasmRuntime {
       at += size(a)
     }
     this.base = at
+    const scope = { arrays: fresh, derived: [] as [Float32Array, string][] }
+    this.scopes.push(scope)
     return () => {
-      for (const a of fresh) this.pinned.delete(a)
+      for (const a of scope.arrays) this.pinned.delete(a)
+      for (const [a, kind] of scope.derived) this.derivedCopies.get(a)?.delete(kind)
+      this.scopes.splice(this.scopes.indexOf(scope), 1)
       this.base = start
     }
+  }
+
+  /**
+   * A kernel's own layout of a pinned operand (the recurrent kernel's W_hh in panels; ONNX Runtime prepacks
+   * weights likewise when a session loads): `floats` float32 slots kept below the arena until the innermost
+   * open pin scope ends, so that calls within the scope reuse it. Returns its byte offset and whether it was
+   * just made (the caller then fills it), or undefined when `owner` is not pinned. Throws a WasmMemoryError
+   * past the 2 GiB maximum.
+   */
+  derived(owner: Float32Array, kind: string, floats: number): { at: number; fresh: boolean } | undefined {
+    if (!this.pinned.has(owner)) return undefined
+    const copies = this.derivedCopies.get(owner) ?? new Map<string, number>()
+    const have = copies.get(kind)
+    if (have !== undefined) return { at: have, fresh: false }
+    const at = this.reserve((floats * 4 + 15) & ~15)
+    this.base = at + ((floats * 4 + 15) & ~15)
+    copies.set(kind, at)
+    this.derivedCopies.set(owner, copies)
+    this.scopes[this.scopes.length - 1]!.derived.push([owner, kind])
+    return { at, fresh: true }
   }
 
   /** Make room for `bytes` bytes at `base`; throws a WasmMemoryError past the 2 GiB maximum. */
