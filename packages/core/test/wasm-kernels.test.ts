@@ -524,6 +524,36 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('Conv and ConvTranspose read pinned weights and bias in place; the weight gradient (their output) never is', () => {
+    const g = convGeometry({ inC: 6, outC: 16, inH: 14, inW: 14, kH: 5, kW: 5, padTop: 2, padLeft: 2 })
+    const x = rand(g.inC * g.inH * g.inW)
+    const w = rand(g.outC * g.inC * g.kH * g.kW)
+    const bias = rand(g.outC)
+    const dy = rand(g.outC * g.outH * g.outW)
+    const want = { y: new Float32Array(dy.length), dx: new Float32Array(x.length), dw: new Float32Array(w.length) }
+    k.Conv(x, w, bias, want.y, g)
+    k.ConvTranspose(dy, w, null, want.dx, g)
+    k.ConvWeightGrad(x, dy, want.dw, g)
+    const release = be.pin!([w, bias])
+    try {
+      // Changes to the JS arrays inside the scope are not seen: the kernels read the pinned copies.
+      const saved = [w.slice(), bias.slice()] as const
+      w.fill(1e6)
+      bias.fill(-1e6)
+      const got = { y: new Float32Array(dy.length), dx: new Float32Array(x.length), dw: w }
+      k.Conv(x, w, bias, got.y, g)
+      k.ConvTranspose(dy, w, null, got.dx, g)
+      expect([mismatches(got.y, want.y), mismatches(got.dx, want.dx)]).toEqual([0, 0])
+      // A pinned array as the output is written as usual (the pinned copy is not the result).
+      k.ConvWeightGrad(x, dy, got.dw, g)
+      expect(mismatches(got.dw, want.dw)).toBe(0)
+      w.set(saved[0])
+      bias.set(saved[1])
+    } finally {
+      release()
+    }
+  })
+
   it('derived copies of a pinned operand: made once per scope, dropped with the innermost scope open when made', () => {
     const w = rand(100)
     const base = be.runtime.base

@@ -252,27 +252,32 @@ function conv(
   const { n: threads, run } = threadsFor(ctx, macsOf(g))
   const plan = convPlan(kernel, g, threads)
   const per = rt.gemmScratch + ((plan.colsFloats * 4 + 15) & ~15)
+  // Pinned inputs (a model's weights, see WasmRuntime.pin) are read where they lie: a ResNet-50 forward pass
+  // otherwise copies its 100 MB of weights into the memory, on the calling thread, while the workers wait.
+  const pinned = (s: 'x' | 'w' | 'y' | 'bias') => (s === output ? undefined : rt.pinned.get(slots[s]!))
   const L = new Layout()
   const params = L.take(PARAMS_INTS)
   const scratch = L.take((per / 4) * threads)
+  const take = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] && pinned(s) === undefined ? L.take(slots[s]!.length) : -1)
   const at = {
-    x: L.take(slots.x.length),
-    w: L.take(slots.w.length),
-    y: L.take(slots.y.length),
-    bias: slots.bias ? L.take(slots.bias.length) : -1,
+    x: take('x'),
+    w: take('w'),
+    y: take('y'),
+    bias: take('bias'),
     // The weight gradient's per-chunk sums, each the size of the gradient.
     part: L.take(plan.chunks * slots.w.length),
   }
   const base = rt.reserve(L.bytes)
+  const ptr = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] ? (pinned(s) ?? base + at[s]) : 0)
   for (const s of ['x', 'w', 'y', 'bias'] as const) {
     const v = slots[s]
-    if (v && s !== output) rt.f32.set(v, (base + at[s]) >> 2)
+    if (v && s !== output && pinned(s) === undefined) rt.f32.set(v, (base + at[s]) >> 2)
   }
   convParams(
     rt.i32,
     base + params,
     g,
-    [base + at.x, base + at.w, slots.bias ? base + at.bias : 0, base + at.y],
+    [ptr('x'), ptr('w'), ptr('bias'), ptr('y')],
     base + scratch,
     per,
     plan.rows,
