@@ -554,6 +554,37 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('Conv with a pinned W: packed once for the scope (groups, rows past a panel, several k and row blocks, thread splits), bit-identical to unpinned calls', () => {
+    const geometries = [
+      convGeometry({ inC: 6, outC: 16, inH: 14, inW: 14, kH: 5, kW: 5, padTop: 2, padLeft: 2 }),
+      // 150 rows per group (over MC = 128, not a multiple of 4), K = 300 (over KC = 256), 2 groups
+      convGeometry({ inC: 24, outC: 300, inH: 9, inW: 11, kH: 5, kW: 5, padTop: 1, padLeft: 2, groups: 2 }),
+      // 1x1 on a small map: one tile of rows, so threads split the output channels
+      convGeometry({ inC: 520, outC: 70, inH: 7, inW: 7, kH: 1, kW: 1 }),
+      convGeometry({ batch: 3, inC: 8, outC: 8, inH: 10, inW: 10, kH: 3, kW: 3, padTop: 1, padLeft: 1, groups: 8 }),
+    ]
+    for (const g of geometries) {
+      const x = rand(g.batch * g.inC * g.inH * g.inW)
+      const w = rand((g.outC * g.inC * g.kH * g.kW) / g.groups)
+      const bias = rand(g.outC)
+      const ny = g.batch * g.outC * g.outH * g.outW
+      const want = new Float32Array(ny)
+      k.Conv(x, w, bias, want, g)
+      const release = be.pin!([w])
+      try {
+        for (let i = 0; i < 2; i++) {
+          const got = new Float32Array(ny)
+          k.Conv(x, w, bias, got, g)
+          expect(mismatches(got, want), `${JSON.stringify(g)} call ${i}`).toBe(0)
+          // The second call reads the packed copy, not the pinned W: spoiling W changes nothing.
+          be.runtime.f32.fill(1e6, be.runtime.pinned.get(w)! >> 2, (be.runtime.pinned.get(w)! >> 2) + w.length)
+        }
+      } finally {
+        release()
+      }
+    }
+  })
+
   it('derived copies of a pinned operand: made once per scope, dropped with the innermost scope open when made', () => {
     const w = rand(100)
     const base = be.runtime.base

@@ -34,7 +34,7 @@ const G_SCRATCH = 16, G_SCRATCH_PER = 17, G_BIAS = 18, G_BIAS_MODE = 19
 const C_BATCH = 0, C_INC = 1, C_INH = 2, C_INW = 3, C_OUTC = 4, C_OUTH = 5, C_OUTW = 6, C_KH = 7, C_KW = 8
 const C_SH = 9, C_SW = 10, C_PT = 11, C_PL = 12, C_DH = 13, C_DW = 14, C_GROUPS = 15
 const C_X = 16, C_W = 17, C_BIAS = 18, C_Y = 19, C_SCRATCH = 20, C_SCRATCH_PER = 21, C_ROWS = 22, C_SPLIT = 23
-const C_CHUNKS = 24, C_PART = 25, C_NEXT = 26
+const C_CHUNKS = 24, C_PART = 25, C_NEXT = 26, C_WPACKED = 27
 
 /**
  * The next work unit of a conv call for whichever thread asks (the counter at C_NEXT, 0 at the start): units
@@ -220,9 +220,12 @@ function microEdge(kc: i32, ap: usize, bp: usize, C: usize, ldc: i32, mr: i32, n
 /**
  * C (m x n, row stride ldc) = A (m x k) @ B (k x n) (+ C when beta) (+ bias), single-threaded.
  * `bias` points at m values (BIAS_ROW) or n values (BIAS_COL). `scratch` holds GEMM_SCRATCH bytes.
+ * With `aPre` A is not packed here: its panels are read from a copy packed beforehand (packWeights) whose rows
+ * `aRow0`.. are A's rows, `aRows` rows in all (a multiple of MR).
  */
 function gemmBlock(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usize, rsB: i32, csB: i32,
-  C: usize, ldc: i32, beta: bool, bias: usize, biasMode: i32, scratch: usize): void {
+  C: usize, ldc: i32, beta: bool, bias: usize, biasMode: i32, scratch: usize,
+  aPre: usize = 0, aRows: i32 = 0, aRow0: i32 = 0): void {
   const aPack = scratch
   const bPack = at(scratch, MC * KC)
   const tile = at(bPack, KC * NC)
@@ -246,14 +249,17 @@ function gemmBlock(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usiz
       const accumulate = !first || beta
       for (let ic = 0; ic < m; ic += MC) {
         const mc = imin(MC, m - ic)
-        packA(at(A, ic * rsA + pc * csA), rsA, csA, mc, kc, aPack)
+        // The block's panels: packed now, or where the packed copy holds them (each k block of it holds all
+        // the rows' panels, kc deep).
+        const aBlock = aPre ? at(aPre, aRows * pc + (aRow0 + ic) * kc) : aPack
+        if (!aPre) packA(at(A, ic * rsA + pc * csA), rsA, csA, mc, kc, aPack)
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = imin(NR, nc - jr)
           const bp = at(bPack, jr * kc)
           const colBias: usize = first && biasMode === BIAS_COL ? at(bias, jc + jr) : 0
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = imin(MR, mc - ir)
-            const ap = at(aPack, ir * kc)
+            const ap = at(aBlock, ir * kc)
             const cp = at(C, (ic + ir) * ldc + jc + jr)
             const rowBias: usize = first && biasMode === BIAS_ROW ? at(bias, ic + ir) : 0
             if (mr === MR && nr === NR) micro(kc, ap, bp, cp, ldc, accumulate, rowBias, colBias)
@@ -263,6 +269,19 @@ function gemmBlock(m: i32, n: i32, k: i32, A: usize, rsA: i32, csA: i32, B: usiz
       }
     }
   }
+}
+
+/**
+ * A weight matrix of `groups` blocks of `rows` x K (row-major, one after another: a convolution's W) packed once
+ * for gemmBlock's `aPre`: per group, per k block of KC, all its rows in panels of MR (the last padded with 0),
+ * so group g's copy starts at dst + g * ceil(rows / MR) * MR * K floats. The panels hold what packA would write
+ * for any block of whole panels, so a product reads the same values either way.
+ */
+export function packWeights(W: usize, rows: i32, K: i32, groups: i32, dst: usize): void {
+  const padded = cdiv(rows, MR) * MR
+  for (let g = 0; g < groups; g++)
+    for (let pc = 0; pc < K; pc += KC)
+      packA(at(W, g * rows * K + pc), K, 1, rows, imin(KC, K - pc), at(dst, g * padded * K + padded * pc))
 }
 
 // ---- few rows of A: no packing ---------------------------------------------------------------------
@@ -522,6 +541,8 @@ export function conv2d(g: usize, tid: i32, nt: i32): void {
   const per = cdiv(cdiv(og, MR), split) * MR
   const pointwise = isPointwise(g)
   const units = batch * groups * tiles * split
+  // W packed beforehand (a pinned weight: packWeights), or 0: each unit packs its rows of W.
+  const wPacked = <usize>pi(g, C_WPACKED), ogPadded = cdiv(og, MR) * MR
   for (let u = nextUnit(g); u < units; u = nextUnit(g)) {
     const s = u % split
     let r = u / split
@@ -541,7 +562,8 @@ export function conv2d(g: usize, tid: i32, nt: i32): void {
     } else im2col(xg, cg, cols, g, oh0, oh1)
     const oc = gi * og + m0
     gemmBlock(m1 - m0, T, K, at(w, oc * K), K, 1, B, rsB, 1, at(y, (n * outC + oc) * ohw + oh0 * outW), ohw, false,
-      bias ? at(bias, oc) : 0, bias ? BIAS_ROW : BIAS_NONE, scratch)
+      bias ? at(bias, oc) : 0, bias ? BIAS_ROW : BIAS_NONE, scratch,
+      wPacked ? at(wPacked, gi * ogPadded * K) : 0, ogPadded, m0)
   }
 }
 

@@ -69,6 +69,7 @@ const CONV = {
   chunks: 24,
   part: 25,
   next: 26,
+  wPacked: 27,
 } as const
 export const PARAMS_INTS = 32
 
@@ -185,8 +186,9 @@ function convParams(
   split: number,
   chunks = 0,
   part = 0,
+  wPacked = 0,
 ): void {
-  writeParams(i32, at, CONV, { ...g, x, w, bias, y, scratch, scratchPer, rows, split, chunks, part, next: 0 })
+  writeParams(i32, at, CONV, { ...g, x, w, bias, y, scratch, scratchPer, rows, split, chunks, part, next: 0, wPacked })
 }
 
 /**
@@ -267,6 +269,15 @@ function conv(
     // The weight gradient's per-chunk sums, each the size of the gradient.
     part: L.take(plan.chunks * slots.w.length),
   }
+  // A pinned W of the forward kernel is also packed once for the scope (WasmRuntime.derived), as ONNX Runtime
+  // prepacks weights: each call would otherwise pack all of W again for every tile of output rows.
+  const pinW = kernel === 'conv2d' ? pinned('w') : undefined
+  const og = g.outC / g.groups
+  const packedW =
+    pinW === undefined
+      ? undefined
+      : rt.derived(slots.w, `conv-weights/${g.groups}`, g.groups * Math.ceil(og / 4) * 4 * (slots.w.length / g.outC))
+  if (packedW?.fresh) rt.exports.packWeights(pinW!, og, slots.w.length / g.outC, g.groups, packedW.at)
   const base = rt.reserve(L.bytes)
   const ptr = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] ? (pinned(s) ?? base + at[s]) : 0)
   for (const s of ['x', 'w', 'y', 'bias'] as const) {
@@ -284,6 +295,7 @@ function conv(
     plan.split,
     plan.chunks,
     base + at.part,
+    packedW?.at ?? 0,
   )
   run(kernel, base + params)
   if (plan.chunks > 0) rt.exports.sumChunks(base + at.part, base + at.w, slots.w.length, plan.chunks)

@@ -37,6 +37,7 @@ export interface KernelExports {
   relu(x: number, y: number, n: number): void
   /** dst = the `chunks` arrays of n floats at part, added in order (the chunked conv weight gradient). */
   sumChunks(part: number, dst: number, n: number, chunks: number): void
+  packWeights(W: number, rows: number, K: number, groups: number, dst: number): void
   unary(op: number, x: number, y: number, n: number, alpha: number, gamma: number): void
   softmaxRows(x: number, y: number, rows: number, n: number, log: number): void
   layerNormRows(x: number, y: number, rows: number, n: number, w: number, b: number, eps: number): void
