@@ -1,6 +1,6 @@
 /** The harness's timer: short calls are warmed up past the JIT's tiering before any sample is taken. */
 import { expect, it } from 'vitest'
-import { type RunOptions, time } from '../src/run.js'
+import { type RunOptions, WARM_CALIBRATION_MS, time } from '../src/run.js'
 
 const opts: RunOptions = {
   size: 'small',
@@ -35,4 +35,21 @@ it('the warm-up stays within half the budget of a case', async () => {
   await time(() => calls++, { ...opts, timeMs: 40 })
   expect(performance.now() - t0).toBeLessThan(500)
   expect(calls).toBeGreaterThan(0)
+})
+
+it('a cold first call (compiling, copying weights) does not cut the samples of a fast call', async () => {
+  // The first call takes 60 ms, the others 1 ms: calibrated on the first, a 1,000 ms budget would hold 16 samples.
+  let calls = 0
+  const fn = () => spin(++calls === 1 ? 60 : 1)
+  const t = await time(fn, opts)
+  expect(60).toBeLessThan(WARM_CALIBRATION_MS)
+  expect(t.samples).toBe(opts.samples)
+  expect(t.medianMs).toBeLessThan(5)
+})
+
+it('a slow first call is not repeated just to calibrate', async () => {
+  let calls = 0
+  const t = await time(() => spin(++calls === 1 ? WARM_CALIBRATION_MS + 20 : 1), { ...opts, timeMs: 100 })
+  // Calibrated on the 120 ms first call: 100 / 120 -> 2 samples, the minimum (a repeat would have found 1 ms).
+  expect(t.samples).toBe(2)
 })
