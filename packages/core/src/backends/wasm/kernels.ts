@@ -77,6 +77,8 @@ const CONV = {
   wPacked: 27,
 } as const
 export const PARAMS_INTS = 32
+/** Rows of a packed panel of A (wasm/kernels.ts MR): a packed weight's rows are padded to a multiple of it. */
+const MR = 4
 
 /** Write every slot of a parameter block at byte address `at`: the type makes a missing argument a compile error. */
 export function writeParams<S extends Record<string, number>>(
@@ -262,34 +264,38 @@ function conv(
   const per = rt.gemmScratch + ((plan.colsFloats * 4 + 15) & ~15)
   // Pinned inputs (a model's weights, see WasmRuntime.pin) are read where they lie: a ResNet-50 forward pass
   // otherwise copies its 100 MB of weights into the memory, on the calling thread, while the workers wait.
-  const pinned = (s: 'x' | 'w' | 'y' | 'bias') => (s === output ? undefined : rt.pinned.get(slots[s]!))
+  const pinned = {
+    x: rt.pinned.get(slots.x),
+    w: output === 'w' ? undefined : rt.pinned.get(slots.w),
+    y: output === 'y' ? undefined : rt.pinned.get(slots.y),
+    bias: slots.bias ? rt.pinned.get(slots.bias) : undefined,
+  }
   const L = new Layout()
   const params = L.take(PARAMS_INTS)
   const scratch = L.take((per / 4) * threads)
-  const take = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] && pinned(s) === undefined ? L.take(slots[s]!.length) : -1)
+  // Operands not pinned get a slot in the arena (the output always does).
+  const slot = (a: Float32Array | null, pin: number | undefined) => (a && pin === undefined ? L.take(a.length) : -1)
   const at = {
-    x: take('x'),
-    w: take('w'),
-    y: take('y'),
-    bias: take('bias'),
-    // The weight gradient's per-chunk sums, each the size of the gradient.
-    part: L.take(plan.chunks * slots.w.length),
+    x: slot(slots.x, pinned.x),
+    w: slot(slots.w, pinned.w),
+    y: slot(slots.y, pinned.y),
+    bias: slot(slots.bias, pinned.bias),
   }
+  // The weight gradient's per-chunk sums, each the size of the gradient.
+  const part = L.take(plan.chunks * slots.w.length)
   // A pinned W of the forward kernel is also packed once for the scope (WasmRuntime.derived), as ONNX Runtime
   // prepacks weights: each call would otherwise pack all of W again for every tile of output rows.
-  const pinW = kernel === 'conv2d' ? pinned('w') : undefined
   const og = g.outC / g.groups
+  const K = slots.w.length / g.outC
   const packedW =
-    pinW === undefined
-      ? undefined
-      : rt.derived(slots.w, `conv-weights/${g.groups}`, g.groups * Math.ceil(og / 4) * 4 * (slots.w.length / g.outC))
-  if (packedW?.fresh) rt.exports.packWeights(pinW!, og, slots.w.length / g.outC, g.groups, packedW.at)
+    kernel === 'conv2d' && pinned.w !== undefined
+      ? rt.derived(slots.w, `conv-weights/${g.groups}`, g.groups * Math.ceil(og / MR) * MR * K)
+      : undefined
+  if (packedW?.fresh) rt.exports.packWeights(pinned.w!, og, K, g.groups, packedW.at)
   const base = rt.reserve(L.bytes)
-  const ptr = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] ? (pinned(s) ?? base + at[s]) : 0)
-  for (const s of ['x', 'w', 'y', 'bias'] as const) {
-    const v = slots[s]
-    if (v && s !== output && pinned(s) === undefined) rt.f32.set(v, (base + at[s]) >> 2)
-  }
+  for (const s of ['x', 'w', 'y', 'bias'] as const)
+    if (at[s] >= 0 && s !== output) rt.f32.set(slots[s]!, (base + at[s]) >> 2)
+  const ptr = (s: 'x' | 'w' | 'y' | 'bias') => (slots[s] ? (pinned[s] ?? base + at[s]) : 0)
   convParams(
     rt.i32,
     base + params,
@@ -300,11 +306,11 @@ function conv(
     plan.rows,
     plan.split,
     plan.chunks,
-    base + at.part,
+    base + part,
     packedW?.at ?? 0,
   )
   run(kernel, base + params)
-  if (plan.chunks > 0) rt.exports.sumChunks(base + at.part, base + at.w, slots.w.length, plan.chunks)
+  if (plan.chunks > 0) rt.exports.sumChunks(base + part, base + at.w, slots.w.length, plan.chunks)
   const o = (base + at[output]) >> 2
   slots[output].set(rt.f32.subarray(o, o + slots[output].length))
 }

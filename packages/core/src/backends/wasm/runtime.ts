@@ -203,8 +203,9 @@ export class WasmRuntime {
     const copies = this.derivedCopies.get(owner) ?? new Map<string, number>()
     const have = copies.get(kind)
     if (have !== undefined) return { at: have, fresh: false }
-    const at = this.reserve((floats * 4 + 15) & ~15)
-    this.base = at + ((floats * 4 + 15) & ~15)
+    const bytes = (floats * 4 + 15) & ~15
+    const at = this.reserve(bytes)
+    this.base = at + bytes
     copies.set(kind, at)
     this.derivedCopies.set(owner, copies)
     this.scopes[this.scopes.length - 1]!.derived.push([owner, kind])
