@@ -14,6 +14,7 @@ import { type WasmBackend, createWasmBackend, defaultThreads, hasRelaxedSimd } f
 import { WasmMemoryError } from '../src/backends/wasm/runtime.js'
 import { ThreadPool } from '../src/backends/wasm/pool.js'
 import { SCAN_THREADS_MIN_STEP_MACS } from '../src/backends/wasm/recurrent.js'
+import { POOL_THREADS_MIN_TAPS } from '../src/backends/wasm/elementwise.js'
 
 const backends: [string, WasmBackend][] = []
 for (const relaxedSimd of hasRelaxedSimd() ? [true, false] : [false])
@@ -762,6 +763,60 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       const y3 = new Float32Array(ny)
       k.MaxPool(x, y3, null, g)
       expect(mismatches(y3, y1)).toBe(0)
+    }
+  })
+
+  it('MaxPool without indices (the padded planes): the CNN geometries, a plane with NaN among others, threads', () => {
+    const run = vi.spyOn(ThreadPool.prototype, 'run')
+    try {
+      // [planes, inH, inW, k, stride, pad, ceil, dilation]: GoogLeNet's 3x3 stride 1 and stride-2 ceil-mode pools,
+      // ResNet's stem, VGG's 2x2, an odd window and a dilated one; widths that are not multiples of four.
+      const cases = [
+        [64, 30, 27, 3, 1, 1, 0, 1],
+        [160, 29, 29, 3, 2, 0, 1, 1],
+        [48, 57, 57, 3, 2, 1, 0, 1],
+        [40, 26, 26, 2, 2, 0, 0, 1],
+        [30, 21, 23, 5, 3, 2, 1, 1],
+        [20, 25, 22, 3, 1, 2, 0, 2],
+      ] as const
+      let shared = 0
+      for (const [planes, inH, inW, kk, s, p, ceil, d] of cases) {
+        const out = (n: number) => Math.floor((n + 2 * p - d * (kk - 1) - 1 + ceil * (s - 1)) / s) + 1
+        const [outH, outW] = [out(inH), out(inW)]
+        const g = {
+          planes,
+          inH,
+          inW,
+          outH,
+          outW,
+          kH: kk,
+          kW: kk,
+          strideH: s,
+          strideW: s,
+          padTop: p,
+          padLeft: p,
+          padBottom: p,
+          padRight: p,
+          dilationH: d,
+          dilationW: d,
+        }
+        const x = rand(planes * inH * inW)
+        for (let i = 0; i < 50; i++) x[int(0, x.length - 1)] = gen.random() < 0.5 ? 0 : -0
+        x[int(0, inH * inW - 1) + 3 * inH * inW] = Number.NaN // plane 3 takes the select path, the others pmax
+        const ny = planes * outH * outW
+        if (ny * kk * kk >= POOL_THREADS_MIN_TAPS) shared++
+        const [want, got] = [new Float32Array(ny), new Float32Array(ny).fill(7)]
+        jsKernels.MaxPool(x, want, new Int32Array(ny), g)
+        k.MaxPool(x, got, null, g)
+        expect(mismatches(got, want)).toBe(0)
+        // The NaN reached an output (so plane 3 did take the NaN path).
+        expect(want.subarray(3 * outH * outW, 4 * outH * outW).some(Number.isNaN)).toBe(true)
+      }
+      // The calls with enough taps share their planes between the threads (the first three here).
+      expect(shared).toBe(3)
+      expect(run.mock.calls.filter(([name]) => name === 'maxPool2dPadded').length).toBe(be.threads > 1 ? shared : 0)
+    } finally {
+      run.mockRestore()
     }
   })
 

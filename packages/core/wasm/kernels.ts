@@ -890,6 +890,123 @@ export function maxPool2d(x: usize, y: usize, indices: usize, planes: i32, inH: 
   }
 }
 
+/** n floats of -inf at dst, four at a time (the last four overlapping when n is not a multiple of four). */
+function fillNegInf(dst: usize, n: i32): void {
+  const v = f32x4.splat(-Infinity)
+  if (n < 4) {
+    for (let i = 0; i < n; i++) store<f32>(at(dst, i), -Infinity)
+    return
+  }
+  for (let i = 0; i + 4 <= n; i += 4) v128.store(at(dst, i), v)
+  v128.store(at(dst, n - 4), v)
+}
+
+/** Whether any of the n floats at x is NaN. */
+function hasNaN(x: usize, n: i32): bool {
+  let any = f32x4.splat(0)
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(at(x, i))
+    any = v128.or(any, f32x4.ne(v, v))
+  }
+  for (; i < n; i++) if (load<f32>(at(x, i)) != load<f32>(at(x, i))) return true
+  return v128.any_true(any)
+}
+
+// Padded max pooling parameter block: the geometry, then x, y, the threads' padded planes and their size.
+const MP_PLANES = 0, MP_INH = 1, MP_INW = 2, MP_OUTH = 3, MP_OUTW = 4, MP_KH = 5, MP_KW = 6, MP_SH = 7, MP_SW = 8
+const MP_PT = 9, MP_PL = 10, MP_DH = 11, MP_DW = 12, MP_X = 13, MP_Y = 14, MP_PAD = 15, MP_PH = 16, MP_PW = 17
+
+/**
+ * Max pooling without indices (inference), the planes split between threads: each plane is first copied into a
+ * padded plane of PH x PW floats whose border is -inf (PyTorch's implicit padding; ceil mode's windows past the
+ * edge), so that every output, edges included, takes the four-lane path with no bounds to check: the window of
+ * output (oh, ow) starts at row oh * strideH and column ow * strideW of the padded plane. PW leaves room for the
+ * spare lanes of a row's last outputs. A plane without NaN takes a running pmax (best < v ? v : best: one
+ * instruction, the first of equal maxima kept as in maxPool2d); one with NaN the select of maxPool2d. Either
+ * way each output is maxPool2d's, bit for bit.
+ */
+export function maxPool2dPadded(p: usize, tid: i32, nt: i32): void {
+  const planes = pi(p, MP_PLANES), inH = pi(p, MP_INH), inW = pi(p, MP_INW), outH = pi(p, MP_OUTH)
+  const outW = pi(p, MP_OUTW), kH = pi(p, MP_KH), kW = pi(p, MP_KW), sH = pi(p, MP_SH), sW = pi(p, MP_SW)
+  const pT = pi(p, MP_PT), pL = pi(p, MP_PL), dH = pi(p, MP_DH), dW = pi(p, MP_DW)
+  const x = <usize>pi(p, MP_X), y = <usize>pi(p, MP_Y), PH = pi(p, MP_PH), PW = pi(p, MP_PW)
+  const per = cdiv(planes, nt)
+  const p0 = tid * per, p1 = imin(planes, p0 + per)
+  if (p0 >= p1) return
+  const P = at(<usize>pi(p, MP_PAD), tid * PH * PW)
+  // The border once: the planes' copies only overwrite the interior.
+  fillNegInf(P, PH * PW)
+  for (let c = p0; c < p1; c++) {
+    const xp = at(x, c * inH * inW)
+    for (let r = 0; r < inH; r++) copyFloats(at(P, (pT + r) * PW + pL), at(xp, r * inW), inW)
+    const nan = hasNaN(xp, inH * inW)
+    const yp = at(y, c * outH * outW)
+    for (let oh = 0; oh < outH; oh++) {
+      const yr = at(yp, oh * outW), w0 = oh * sH * PW
+      // The common windows with their taps unrolled and their gathers specialised (constants after inlining).
+      if (nan) poolRowNaN(P, yr, outW, w0, kH, kW, sW, dH, dW, PW)
+      else if (kW == 3 && sW == 1) poolRow(P, yr, outW, w0, kH, 3, 1, dH, dW, PW)
+      else if (kW == 3 && sW == 2) poolRow(P, yr, outW, w0, kH, 3, 2, dH, dW, PW)
+      else if (kW == 2 && sW == 2) poolRow(P, yr, outW, w0, kH, 2, 2, dH, dW, PW)
+      else poolRow(P, yr, outW, w0, kH, kW, sW, dH, dW, PW)
+    }
+  }
+}
+
+/** The four lanes of `v` to y[ow..], or its first n of them when n < 4 (a row's last outputs). */
+@inline function storeLanes(y: usize, ow: i32, n: i32, v: v128): void {
+  if (n >= 4) {
+    v128.store(at(y, ow), v)
+    return
+  }
+  store<f32>(at(y, ow), f32x4.extract_lane(v, 0))
+  if (n > 1) store<f32>(at(y, ow + 1), f32x4.extract_lane(v, 1))
+  if (n > 2) store<f32>(at(y, ow + 2), f32x4.extract_lane(v, 2))
+}
+
+/** best and the kW taps of one window row starting at P[r], four windows at a time, by pmax. */
+@inline function rowTaps(P: usize, r: i32, kW: i32, dW: i32, sW: i32, best: v128): v128 {
+  if (kW == 2) return f32x4.pmax(f32x4.pmax(best, gather4(P, r, sW)), gather4(P, r + dW, sW))
+  if (kW == 3) {
+    best = f32x4.pmax(best, gather4(P, r, sW))
+    return f32x4.pmax(f32x4.pmax(best, gather4(P, r + dW, sW)), gather4(P, r + 2 * dW, sW))
+  }
+  for (let j = 0; j < kW; j++) best = f32x4.pmax(best, gather4(P, r + j * dW, sW))
+  return best
+}
+
+/** One output row of maxPool2dPadded, on a plane without NaN (w0: the row's first window's offset in P). */
+@inline function poolRow(P: usize, yr: usize, outW: i32, w0: i32, kH: i32, kW: i32, sW: i32, dH: i32, dW: i32,
+  PW: i32): void {
+  const rowStep = dH * PW
+  for (let ow = 0; ow < outW; ow += 4) {
+    let best = f32x4.splat(-Infinity)
+    let r = w0 + ow * sW
+    for (let i = 0; i < kH; i++) {
+      best = rowTaps(P, r, kW, dW, sW, best)
+      r += rowStep
+    }
+    storeLanes(yr, ow, outW - ow, best)
+  }
+}
+
+/** One output row of maxPool2dPadded on a plane with NaN: maxPool2d's select, which lets NaN in. */
+function poolRowNaN(P: usize, yr: usize, outW: i32, w0: i32, kH: i32, kW: i32, sW: i32, dH: i32, dW: i32,
+  PW: i32): void {
+  for (let ow = 0; ow < outW; ow += 4) {
+    let best = f32x4.splat(-Infinity)
+    for (let i = 0; i < kH; i++) {
+      const r = w0 + ow * sW + i * dH * PW
+      for (let j = 0; j < kW; j++) {
+        const v = gather4(P, r + j * dW, sW)
+        best = v128.bitselect(v, best, v128.or(f32x4.gt(v, best), f32x4.ne(v, v)))
+      }
+    }
+    storeLanes(yr, ow, outW - ow, best)
+  }
+}
+
 // ---- transcendental functions ---------------------------------------------------------------------
 // Four lanes at a time, to float32 accuracy (a few ulps; src/backends/js holds the float64 references they are
 // tested against). NaN propagates through each of them.

@@ -1,9 +1,10 @@
 /**
  * The `wasm` backend's memory-bound kernels: the arithmetic ops, Max and Min with broadcasting, ReLU (and its gradient) and
  * max pooling,
- * in WebAssembly SIMD on the calling thread. They are the element-wise work of a CNN's forward pass (batch
- * norm in eval mode is a per-channel Mul and Add, then ReLU, residual Adds, the stem's max pool); in JS,
- * ReLU and max pooling branch on the sign of random data and mispredict half the time.
+ * in WebAssembly SIMD on the calling thread (max pooling without indices, large enough, on the pool's threads).
+ * They are the element-wise work of a CNN's forward pass (batch norm in eval mode is a per-channel Mul and Add,
+ * then ReLU, residual Adds, max pools); in JS, ReLU and max pooling branch on the sign of random data and
+ * mispredict half the time.
  *
  * Each call copies its operands into the runtime's memory and the result out: a copy runs at 20-35 GB/s while
  * the operands fit the cache, far below the cost of the JS loops they replace. Small calls, float64 and
@@ -14,6 +15,7 @@ import type { BinaryKernel, FloatArray, KernelTable, Pool2dGeometry, UnaryKernel
 import { poolTaps } from '../js/conv.js'
 import { collapse, forEachIndex, jsKernels } from '../js/kernels.js'
 import { SELU_ALPHA, SELU_GAMMA } from '../js/unary.js'
+import { PARAMS_INTS, type WasmContext, writeParams } from './kernels.js'
 import { Layout, type WasmRuntime } from './runtime.js'
 
 /** Below this many output elements an element-wise call stays in JS (the call and copies cost ~1 us). */
@@ -157,7 +159,8 @@ function activationGrad(rt: WasmRuntime, op: 'GeluGrad' | 'ReluGrad', min: numbe
   }
 }
 
-export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
+export function wasmElementwiseKernels(ctx: WasmContext): Partial<KernelTable> {
+  const { rt } = ctx
   const js = jsKernels
   return {
     ...Object.fromEntries(Object.keys(UNARY).map((op) => [op, unary(rt, op as keyof typeof UNARY)])),
@@ -186,6 +189,7 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
     ReluGrad: activationGrad(rt, 'ReluGrad', WASM_MIN_ELEMENTS),
     MaxPool: (x: FloatArray, y: FloatArray, indices: Int32Array | null, g: Pool2dGeometry) => {
       if (y.length < WASM_MIN_ELEMENTS / 4 || !f32(x, y)) return js.MaxPool(x, y, indices, g)
+      if (!indices) return maxPoolPadded(ctx, x as Float32Array, y as Float32Array, g)
       const { iLo, iHi, jLo, jHi } = poolTaps(g)
       const L = new Layout()
       // Room after x for the spare lanes of a row's last outputs (wasm/kernels.ts maxPool2d).
@@ -224,4 +228,77 @@ export function wasmElementwiseKernels(rt: WasmRuntime): Partial<KernelTable> {
       if (indices) indices.set(rt.i32.subarray((base + pi) >> 2, ((base + pi) >> 2) + indices.length))
     },
   }
+}
+
+/** The padded max pooling's parameter block (wasm/kernels.ts MP_*). */
+const MAX_POOL = {
+  planes: 0,
+  inH: 1,
+  inW: 2,
+  outH: 3,
+  outW: 4,
+  kH: 5,
+  kW: 6,
+  strideH: 7,
+  strideW: 8,
+  padTop: 9,
+  padLeft: 10,
+  dilationH: 11,
+  dilationW: 12,
+  x: 13,
+  y: 14,
+  pad: 15,
+  PH: 16,
+  PW: 17,
+} as const
+
+/**
+ * From this many window taps (outputs x kH x kW) a max pooling without indices shares its planes between the
+ * threads (GoogLeNet's 3x3 poolings over 14 x 14 x 512 are ~900,000).
+ */
+export const POOL_THREADS_MIN_TAPS = 1 << 18
+
+/**
+ * Max pooling without indices (inference): wasm/kernels.ts maxPool2dPadded, which copies each plane into a
+ * plane padded with -inf (PH x PW, one per thread) so that the edges take the vector path too.
+ */
+function maxPoolPadded(ctx: WasmContext, x: Float32Array, y: Float32Array, g: Pool2dGeometry): void {
+  const { rt } = ctx
+  const vectors = Math.ceil(g.outW / 4) * 4
+  // Columns up to the last vector's last lane's last tap, plus one (a stride-2 gather reads eight floats).
+  const PW = Math.max(g.padLeft + g.inW, (vectors - 1) * g.strideW + (g.kW - 1) * g.dilationW + 2)
+  const PH = Math.max(g.padTop + g.inH, (g.outH - 1) * g.strideH + (g.kH - 1) * g.dilationH + 1)
+  const pool = y.length * g.kH * g.kW >= POOL_THREADS_MIN_TAPS && g.planes > 1 ? ctx.pool() : null
+  const threads = pool ? pool.size : 1
+  const L = new Layout()
+  const px = L.take(x.length)
+  const py = L.take(y.length)
+  const pad = L.take(threads * PH * PW + 4)
+  const params = L.take(PARAMS_INTS)
+  const base = rt.reserve(L.bytes)
+  rt.f32.set(x, (base + px) >> 2)
+  const { planes, inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
+  writeParams(rt.i32, base + params, MAX_POOL, {
+    planes,
+    inH,
+    inW,
+    outH,
+    outW,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    padTop,
+    padLeft,
+    dilationH,
+    dilationW,
+    x: base + px,
+    y: base + py,
+    pad: base + pad,
+    PH,
+    PW,
+  })
+  if (pool && pool.size > 1) pool.run('maxPool2dPadded', base + params)
+  else rt.exports.maxPool2dPadded(base + params, 0, 1)
+  y.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + y.length))
 }

@@ -118,7 +118,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const ctx = { rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }
   const fast = {
     ...wasmKernels(ctx),
-    ...wasmElementwiseKernels(rt),
+    ...wasmElementwiseKernels(ctx),
     ...wasmRecurrentKernels(ctx),
   }
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.

@@ -66,6 +66,7 @@ export interface KernelExports {
     jLo: number,
     jHi: number,
   ): void
+  maxPool2dPadded(p: number, tid: number, nt: number): void
   peak(iters: number): number
   heapBase(): number
   GEMM_SCRATCH: WebAssembly.Global
@@ -78,6 +79,7 @@ export const parallelKernels = [
   'conv2dBackwardInput',
   'conv2dBackwardWeight',
   'recurrentScan',
+  'maxPool2dPadded',
 ] as const
 export type ParallelKernel = (typeof parallelKernels)[number]
 
