@@ -11,7 +11,7 @@ function pair(seed: number, normalsFirst: number): [Generator, Generator] {
   return [a, b]
 }
 
-// Lengths around normalFill's block of 1,024 uniforms (512 pairs), odd and even.
+// Odd and even lengths, from none to thousands.
 const LENGTHS = [0, 1, 2, 3, 511, 512, 513, 1023, 1024, 1025, 2049, 4000]
 
 describe('Generator bulk fills', () => {
