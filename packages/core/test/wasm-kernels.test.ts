@@ -42,6 +42,40 @@ function mismatches(got: ArrayLike<number>, want: ArrayLike<number>): number {
   return n
 }
 
+/** A max-pooling geometry with symmetric padding and PyTorch's output size (ceil mode or not). */
+function poolGeometry(
+  planes: number,
+  [inH, inW]: readonly [number, number],
+  [kH, kW]: readonly [number, number],
+  [strideH, strideW]: readonly [number, number],
+  [padTop, padLeft]: readonly [number, number],
+  [dilationH, dilationW]: readonly [number, number],
+  ceil: number,
+) {
+  const out = (n: number, k: number, p: number, s: number, d: number) =>
+    Math.max(1, Math.floor((n + 2 * p - d * (k - 1) - 1 + ceil * (s - 1)) / s) + 1)
+  const [outH, outW] = [out(inH, kH, padTop, strideH, dilationH), out(inW, kW, padLeft, strideW, dilationW)]
+  const padBottom = padTop
+  const padRight = padLeft
+  return {
+    planes,
+    inH,
+    inW,
+    outH,
+    outW,
+    kH,
+    kW,
+    strideH,
+    strideW,
+    padTop,
+    padLeft,
+    padBottom,
+    padRight,
+    dilationH,
+    dilationW,
+  }
+}
+
 describe.each(backends)('wasm kernels, %s', (_, be) => {
   const k = be.kernels as typeof jsKernels
 
@@ -725,27 +759,16 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       const [inH, inW] = [int(dilationH * (kH - 1) + 1, 40), int(dilationW * (kW - 1) + 1, 40)]
       const planes = int(4, 20)
       const ceil = gen.random() < 0.5 ? 1 : 0
-      const out = (n: number, k: number, p: number, s: number, d: number) =>
-        Math.max(1, Math.floor((n + 2 * p - d * (k - 1) - 1 + ceil * (s - 1)) / s) + 1)
-      const outH = out(inH, kH, padTop, strideH, dilationH)
-      const outW = out(inW, kW, padLeft, strideW, dilationW)
-      const g = {
+      const g = poolGeometry(
         planes,
-        inH,
-        inW,
-        outH,
-        outW,
-        kH,
-        kW,
-        strideH,
-        strideW,
-        padTop,
-        padLeft,
-        padBottom: padTop,
-        padRight: padLeft,
-        dilationH,
-        dilationW,
-      }
+        [inH, inW],
+        [kH, kW],
+        [strideH, strideW],
+        [padTop, padLeft],
+        [dilationH, dilationW],
+        ceil,
+      )
+      const { outH, outW } = g
       const x = rand(planes * inH * inW)
       // Ties and NaN: the first of equal maxima wins, NaN propagates (with its index).
       for (let i = 0; i < 20; i++) x[int(0, x.length - 1)] = 0.5
@@ -781,25 +804,8 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       ] as const
       let shared = 0
       for (const [planes, inH, inW, kk, s, p, ceil, d] of cases) {
-        const out = (n: number) => Math.floor((n + 2 * p - d * (kk - 1) - 1 + ceil * (s - 1)) / s) + 1
-        const [outH, outW] = [out(inH), out(inW)]
-        const g = {
-          planes,
-          inH,
-          inW,
-          outH,
-          outW,
-          kH: kk,
-          kW: kk,
-          strideH: s,
-          strideW: s,
-          padTop: p,
-          padLeft: p,
-          padBottom: p,
-          padRight: p,
-          dilationH: d,
-          dilationW: d,
-        }
+        const g = poolGeometry(planes, [inH, inW], [kk, kk], [s, s], [p, p], [d, d], ceil)
+        const { outH, outW } = g
         const x = rand(planes * inH * inW)
         for (let i = 0; i < 50; i++) x[int(0, x.length - 1)] = gen.random() < 0.5 ? 0 : -0
         x[int(0, inH * inW - 1) + 3 * inH * inW] = Number.NaN // plane 3 takes the select path, the others pmax
