@@ -100,19 +100,20 @@ export function definedOps(): readonly OpDef<any>[] {
 
 /** Run `op` on `inputs`, recording autograd and (when exporting) the ONNX node. */
 export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
-  // NOTE: the tape and the tracer keep the input list; copy it, so a caller that reuses its array
-  // (a dense block pushes to the list it just concatenated) cannot rewrite the recorded graph.
-  inputs = [...inputs]
   // While tracing, an op with a lowering is one graph node and the ops inside it are not recorded.
   // A composite without a lowering is traced through; a primitive without one is recorded so the
   // export can name it in its error (never silently baked in as a constant).
   const traced = tracer !== null && traceDepth === 0 && (op.onnx !== undefined || op.backward !== undefined)
+  let needsGrad = false
+  if (op.backward && isGradEnabled()) for (let i = 0; i < inputs.length; i++) needsGrad ||= inputs[i]!.requiresGrad
+  // NOTE: the tape and the tracer keep the input list; copy it, so a caller that reuses its array
+  // (a dense block pushes to the list it just concatenated) cannot rewrite the recorded graph. An op that
+  // records nothing (inference) skips the copy.
+  if (traced || needsGrad) inputs = [...inputs]
   if (traced) traceDepth++
   let out: Tensor
   try {
     if (op.backward) {
-      let needsGrad = false
-      if (isGradEnabled()) for (let i = 0; i < inputs.length; i++) needsGrad ||= inputs[i]!.requiresGrad
       // Ops inside a primitive's forward record nothing: without grad-requiring inputs they would not anyway.
       out = needsGrad ? noGrad(() => op.forward(inputs, attrs)) : op.forward(inputs, attrs)
       if (needsGrad) {

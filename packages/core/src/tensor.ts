@@ -44,9 +44,15 @@ export class Tensor {
     this.size = sizeOf(shape)
     let contiguous = true
     if (strides) {
-      this.#strides = frozen(strides)
-      const dense = stridesOf(shape)
-      for (let i = 0; i < shape.length; i++) contiguous &&= strides[i] === dense[i] || shape[i] === 1
+      // Dense strides stay implicit (made by the getter when asked for): a reshaped or squeezed view then
+      // freezes no strides array of its own.
+      let dense = true
+      for (let i = shape.length - 1, s = 1; i >= 0; s *= shape[i]!, i--) {
+        if (strides[i] === s) continue
+        dense = false
+        contiguous &&= shape[i] === 1
+      }
+      if (!dense) this.#strides = frozen(strides)
     }
     this.isContiguous = contiguous
     this.offset = offset

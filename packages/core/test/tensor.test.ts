@@ -61,6 +61,24 @@ describe('construction', () => {
     expect(Object.isFrozen(t.strides)).toBe(true)
   })
 
+  it('strides given to the constructor: dense ones (a view at an offset) and others read back frozen and equal', () => {
+    const storage = new Float32Array(20)
+    const given = [4, 1]
+    const dense = new Tensor(storage, [3, 4], given, 5)
+    given[0] = 9 // the caller's array is not kept
+    expect(dense.strides).toEqual([4, 1])
+    expect(Object.isFrozen(dense.strides)).toBe(true)
+    expect(dense.isContiguous).toBe(true)
+    // A size-1 dim with any stride is still contiguous; its stride is kept as given.
+    const unit = new Tensor(storage, [1, 4], [7, 1])
+    expect(unit.strides).toEqual([7, 1])
+    expect(unit.isContiguous).toBe(true)
+    const transposed = new Tensor(storage, [4, 3], [1, 4])
+    expect(transposed.strides).toEqual([1, 4])
+    expect(Object.isFrozen(transposed.strides)).toBe(true)
+    expect(transposed.isContiguous).toBe(false)
+  })
+
   it('raises ShapeError for data that does not fill the shape, and for ragged nested arrays', () => {
     expect(() => new Tensor(new Float32Array(5), [2, 3])).toThrow(ShapeError)
     expect(() => new Tensor(new Float32Array(5), [2, 3])).toThrow(/data has 5 elements but shape \[2, 3\] needs 6/)
