@@ -5,15 +5,15 @@
 import { kernel } from '../backend.js'
 import { isFloat } from '../dtype.js'
 import { apply, defineOp } from '../op.js'
-import { normAxis } from '../shape.js'
+import { normAxis, sizeOfRange } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { softplus, tanh, sigmoid, where } from './elementwise.js'
 import { empty, fa } from './util.js'
 
 /** x seen as (outer, n, inner) around `axis`: the shape a softmax kernel walks. */
 function lines(x: Tensor, axis: number): [number, number, number] {
-  const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1)
-  const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1)
+  const outer = sizeOfRange(x.shape, 0, axis)
+  const inner = sizeOfRange(x.shape, axis + 1)
   return [outer, x.shape[axis]!, inner]
 }
 

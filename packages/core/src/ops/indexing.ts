@@ -2,7 +2,7 @@
 import { kernel } from '../backend.js'
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js'
 import { type OpDef, apply, defineOp } from '../op.js'
-import { fmt, normAxis } from '../shape.js'
+import { fmt, normAxis, subShape } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { empty } from './util.js'
 
@@ -24,7 +24,7 @@ export const Gather: OpDef<{ axis: number }> = defineOp<{ axis: number }>({
   forward: ([x, idx], { axis }) => {
     const n = x!.shape[axis]!
     const ix = checkIndices('gather', idx!, n)
-    const y = empty(x!.dtype, [...x!.shape.slice(0, axis), ...idx!.shape, ...x!.shape.slice(axis + 1)])
+    const y = empty(x!.dtype, [...subShape(x!.shape, 0, axis), ...idx!.shape, ...subShape(x!.shape, axis + 1)])
     kernel('Gather')(x!.data, [...x!.shape], axis, ix, y.data)
     return y
   },

@@ -3,7 +3,7 @@ import { kernel } from '../backend.js'
 import type { FloatArray } from '../kernel-table.js'
 import { ShapeError } from '../errors.js'
 import { apply, defineOp } from '../op.js'
-import { broadcastShapes, fmt, sameShape, sizeOf } from '../shape.js'
+import { broadcastShapes, fmt, sameShape, sizeOf, subShape } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { expand, squeeze, transpose, unsqueeze } from './shape.js'
 import { empty, requireFloat, sumTo } from './util.js'
@@ -11,13 +11,13 @@ import { empty, requireFloat, sumTo } from './util.js'
 export const MatMul = defineOp({
   name: 'MatMul',
   forward: ([a, b]) => {
-    const [m, k] = a!.shape.slice(-2) as [number, number]
+    const [m, k] = [a!.shape[a!.rank - 2]!, a!.shape[a!.rank - 1]!]
     const n = b!.shape[b!.rank - 1]!
-    const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2))
+    const batch = broadcastShapes(subShape(a!.shape, 0, -2), subShape(b!.shape, 0, -2))
     const nb = sizeOf(batch)
     // A batch operand either has the full batch (stride m*k) or none of it (stride 0); else expand it.
     const prep = (t: Tensor, rows: number, cols: number): [Tensor, number] => {
-      const tb = t.shape.slice(0, -2)
+      const tb = subShape(t.shape, 0, -2)
       if (sizeOf(tb) === 1) return [t, 0]
       if (sameShape(tb, batch)) return [t, rows * cols]
       return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
@@ -81,7 +81,7 @@ export const Linear = defineOp<Record<string, never>>({
     const n = w.shape[0]!
     const k = w.shape[1]!
     const m = x.size / k
-    const shape = x.shape.slice()
+    const shape = subShape(x.shape)
     shape[shape.length - 1] = n
     const y = empty(x.dtype, shape)
     const out = y.data as FloatArray

@@ -5,7 +5,7 @@
  */
 import { ArgumentError, DTypeError, ShapeError } from '../errors.js'
 import { apply, defineOp } from '../op.js'
-import { fmt } from '../shape.js'
+import { fmt, sameShape, subShape } from '../shape.js'
 import type { Tensor } from '../tensor.js'
 import { logSoftmax } from './activation.js'
 import { abs, equal, logicalNot, maximum, relu, softplus, where } from './elementwise.js'
@@ -24,7 +24,7 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
 
 function sameSize(op: string, input: Tensor, target: Tensor): Tensor {
   requireFloat(op, input)
-  if (input.rank !== target.rank || input.shape.some((d, i) => d !== target.shape[i]))
+  if (!sameShape(input.shape, target.shape))
     throw new ShapeError(`${op}: input ${fmt(input.shape)} and target ${fmt(target.shape)} must have the same shape`)
   return target.dtype === input.dtype ? target : target.to(input.dtype)
 }
@@ -131,8 +131,8 @@ export function nllLoss(
 
 function checkClassTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: number): void {
   if (target.dtype !== 'int32') throw new DTypeError(`${op}: class targets must be int32 indices, got ${target.dtype}`)
-  const want = [input.shape[0]!, ...input.shape.slice(2)]
-  if (input.rank < 2 || target.rank !== want.length || target.shape.some((d, i) => d !== want[i]))
+  const want = [input.shape[0]!, ...subShape(input.shape, 2)]
+  if (input.rank < 2 || !sameShape(target.shape, want))
     throw new ShapeError(
       `${op}: input (N, C, ...) ${fmt(input.shape)} needs targets of shape ${fmt(want)}, got ${fmt(target.shape)}`,
     )

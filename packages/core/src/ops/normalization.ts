@@ -196,7 +196,7 @@ export function layerNorm(
 ): Tensor {
   requireFloat('layerNorm', x)
   const k = normalizedShape.length
-  if (x.rank < k || x.shape.slice(x.rank - k).some((d, i) => d !== normalizedShape[i]))
+  if (x.rank < k || normalizedShape.some((d, i) => x.shape[x.rank - k + i] !== d))
     throw new ShapeError(
       `layerNorm: input ${fmt(x.shape)} does not end with the normalized shape ${fmt(normalizedShape)}`,
     )

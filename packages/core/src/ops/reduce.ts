@@ -9,8 +9,13 @@ import { empty } from './util.js'
 type RAttrs = { axes: number[]; keepdims: boolean }
 
 const keptShape = (shape: readonly number[], axes: number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d))
-const outShape = (shape: readonly number[], axes: number[], keepdims: boolean) =>
-  keepdims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i))
+function outShape(shape: readonly number[], axes: number[], keepdims: boolean): number[] {
+  if (keepdims) return keptShape(shape, axes)
+  // A loop, not filter: shapes are frozen, and filter on a frozen array is slow (shape.ts subShape).
+  const out: number[] = []
+  for (let i = 0; i < shape.length; i++) if (!axes.includes(i)) out.push(shape[i]!)
+  return out
+}
 
 /** Reduce* lowering: opset >= 18 (ReduceSum >= 13) takes axes as an input, older opsets an attribute. */
 function lowerReduce(opType: string, axesAsInputSince: number) {

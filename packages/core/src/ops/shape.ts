@@ -6,7 +6,18 @@ import { kernel } from '../backend.js'
 import { type DType, allocate, toTypedArray } from '../dtype.js'
 import { ArgumentError, ShapeError } from '../errors.js'
 import { type OpDef, apply, applyMulti, defineOp } from '../op.js'
-import { type Shape, fmt, inferShape, normAxes, normAxis, sameShape, sizeOf, stridesOf } from '../shape.js'
+import {
+  type Shape,
+  fmt,
+  inferShape,
+  normAxes,
+  normAxis,
+  sameShape,
+  sizeOf,
+  sizeOfRange,
+  subShape,
+  stridesOf,
+} from '../shape.js'
 import { Tensor } from '../tensor.js'
 import { empty } from './util.js'
 
@@ -58,7 +69,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const s = normAxis(startDim, x.rank)
   const e = normAxis(endDim, x.rank)
   if (e < s) throw new ArgumentError(`flatten: endDim ${endDim} is before startDim ${startDim}`)
-  const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)]
+  const shape = [...subShape(x.shape, 0, s), sizeOfRange(x.shape, s, e + 1), ...subShape(x.shape, e + 1)]
   return s === 1 && e === x.rank - 1 ? apply(Flatten, [x], { shape }) : reshape(x, shape)
 }
 const Flatten = defineOp<{ shape: number[] }>({
@@ -68,16 +79,20 @@ const Flatten = defineOp<{ shape: number[] }>({
 })
 
 export const squeeze = (x: Tensor, axes?: number | number[]): Tensor => {
-  const ax = axes === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normAxes(axes, x.rank)
+  let ax: number[]
+  if (axes !== undefined) ax = normAxes(axes, x.rank)
+  else {
+    ax = []
+    for (let i = 0; i < x.rank; i++) if (x.shape[i] === 1) ax.push(i)
+  }
   for (const a of ax) if (x.shape[a] !== 1) throw new ShapeError(`squeeze: dim ${a} of ${fmt(x.shape)} is not 1`)
-  return reshape(
-    x,
-    x.shape.filter((_, i) => !ax.includes(i)),
-  )
+  const shape: number[] = []
+  for (let i = 0; i < x.rank; i++) if (!ax.includes(i)) shape.push(x.shape[i]!)
+  return reshape(x, shape)
 }
 export const unsqueeze = (x: Tensor, axis: number): Tensor => {
   const a = normAxis(axis, x.rank + 1)
-  return reshape(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)])
+  return reshape(x, [...subShape(x.shape, 0, a), 1, ...subShape(x.shape, a)])
 }
 
 export const Transpose = defineOp<{ perm: number[] }>({
@@ -130,8 +145,9 @@ export const Expand = defineOp<{ shape: number[] }>({
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const off = shape.length - x.rank
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - off]! : d))
-  if (off < 0 || x.shape.some((d, i) => d !== 1 && d !== target[i + off]))
-    throw new ShapeError(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}`)
+  let fits = off >= 0
+  for (let i = 0; i < x.rank && fits; i++) fits = x.shape[i] === 1 || x.shape[i] === target[i + off]
+  if (!fits) throw new ShapeError(`expand: cannot expand ${fmt(x.shape)} to ${fmt(shape)}`)
   return sameShape(target, x.shape) ? x : apply(Expand, [x], { shape: target })
 }
 
@@ -260,7 +276,9 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ArgumentError('concat needs at least one tensor')
   const a = normAxis(axis, xs[0]!.rank)
   for (const x of xs) {
-    if (x.rank !== xs[0]!.rank || x.shape.some((d, i) => i !== a && d !== xs[0]!.shape[i]))
+    let same = x.rank === xs[0]!.rank
+    for (let i = 0; i < x.rank && same; i++) same = i === a || x.shape[i] === xs[0]!.shape[i]
+    if (!same)
       throw new ShapeError(
         `concat along axis ${a}: shapes ${xs.map((t) => fmt(t.shape)).join(', ')} differ off that axis`,
       )

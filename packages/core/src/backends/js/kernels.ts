@@ -12,7 +12,7 @@ import {
   unaryOpNames,
 } from '../../kernel-table.js'
 import type { TypedArray } from '../../dtype.js'
-import { sizeOf, stridesOf } from '../../shape.js'
+import { sizeOf, sizeOfRange, stridesOf } from '../../shape.js'
 import { binaryScalar, erf, unaryScalar } from './unary.js'
 import { matmul, matmulTransA, matmulTransB } from './matmul.js'
 import { convKernels } from './conv.js'
@@ -286,9 +286,9 @@ const reduce =
 
 function argReduce(better: (a: number, b: number) => boolean) {
   return (x: TypedArray, shape: number[], axis: number, out: Int32Array, selectLast: boolean) => {
-    const outer = sizeOf(shape.slice(0, axis))
+    const outer = sizeOfRange(shape, 0, axis)
     const n = shape[axis]!
-    const inner = sizeOf(shape.slice(axis + 1))
+    const inner = sizeOfRange(shape, axis + 1)
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < inner; j++) {
         const base = o * n * inner + j
@@ -308,7 +308,7 @@ function argReduce(better: (a: number, b: number) => boolean) {
 
 /** Split shape around `axis` into (outer, n, inner) for axis-wise kernels. */
 const around = (shape: number[], axis: number) =>
-  [sizeOf(shape.slice(0, axis)), shape[axis]!, sizeOf(shape.slice(axis + 1))] as const
+  [sizeOfRange(shape, 0, axis), shape[axis]!, sizeOfRange(shape, axis + 1)] as const
 
 /**
  * (Log-)softmax of every line of x seen as (outer, n, inner): the max, then the sum of e^(x - max) in float64,

@@ -324,7 +324,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
   const product =
     (name: 'MatMul' | 'MatMulTransA'): KernelTable['MatMul'] =>
     (a, b, out, m, k, n, batch, aStride, bStride) => {
-      if (!isF32(a, b, out) || m * k * n * batch < ctx.minMacs)
+      if (m * k * n * batch < ctx.minMacs || !isF32(a, b, out))
         return js[name](a, b, out, m, k, n, batch, aStride, bStride)
       const [rsA, csA] = name === 'MatMul' ? [k, 1] : [1, m]
       gemm(
@@ -350,7 +350,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
     MatMul: product('MatMul'),
     MatMulTransA: product('MatMulTransA'),
     MatMulTransB: (a, bt, out, m, k, n, batch, aStride, bias = null) => {
-      if (!isF32(a, bt, out, bias) || m * k * n * batch < ctx.minMacs)
+      if (m * k * n * batch < ctx.minMacs || !isF32(a, bt, out, bias))
         return js.MatMulTransB(a, bt, out, m, k, n, batch, aStride, bias)
       gemm(
         ctx,
@@ -373,7 +373,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
       )
     },
     Conv: (x, w, bias, y, g) => {
-      if (!isF32(x, w, bias, y) || macsOf(g) < ctx.minMacs) return js.Conv(x, w, bias, y, g)
+      if (macsOf(g) < ctx.minMacs || !isF32(x, w, bias, y)) return js.Conv(x, w, bias, y, g)
       conv(
         ctx,
         'conv2d',
@@ -383,7 +383,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
       )
     },
     ConvTranspose: (dy, w, bias, dx, g) => {
-      if (!isF32(dy, w, bias, dx) || macsOf(g) < ctx.minMacs) return js.ConvTranspose(dy, w, bias, dx, g)
+      if (macsOf(g) < ctx.minMacs || !isF32(dy, w, bias, dx)) return js.ConvTranspose(dy, w, bias, dx, g)
       const slots = {
         x: dy as Float32Array,
         w: w as Float32Array,
@@ -393,7 +393,7 @@ export function wasmKernels(ctx: WasmContext): Partial<KernelTable> {
       conv(ctx, 'conv2dBackwardInput', g, slots, 'y')
     },
     ConvWeightGrad: (x, dy, dw, g) => {
-      if (!isF32(x, dy, dw) || macsOf(g) < ctx.minMacs) return js.ConvWeightGrad(x, dy, dw, g)
+      if (macsOf(g) < ctx.minMacs || !isF32(x, dy, dw)) return js.ConvWeightGrad(x, dy, dw, g)
       conv(
         ctx,
         'conv2dBackwardWeight',
