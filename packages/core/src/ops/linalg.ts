@@ -8,6 +8,17 @@ import type { Tensor } from '../tensor.js'
 import { expand, squeeze, transpose, unsqueeze } from './shape.js'
 import { empty, requireFloat, sumTo } from './util.js'
 
+/**
+ * A MatMul operand and its batch stride: it either has the full batch (stride rows * cols) or none of it
+ * (stride 0); else it is expanded to the full batch. (A function of its own, not a closure made per call.)
+ */
+function batchOperand(t: Tensor, batch: readonly number[], rows: number, cols: number): [Tensor, number] {
+  const tb = subShape(t.shape, 0, -2)
+  if (sizeOf(tb) === 1) return [t, 0]
+  if (sameShape(tb, batch)) return [t, rows * cols]
+  return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
+}
+
 export const MatMul = defineOp({
   name: 'MatMul',
   forward: ([a, b]) => {
@@ -15,31 +26,24 @@ export const MatMul = defineOp({
     const n = b!.shape[b!.rank - 1]!
     const batch = broadcastShapes(subShape(a!.shape, 0, -2), subShape(b!.shape, 0, -2))
     const nb = sizeOf(batch)
-    // A batch operand either has the full batch (stride m*k) or none of it (stride 0); else expand it.
-    const prep = (t: Tensor, rows: number, cols: number): [Tensor, number] => {
-      const tb = subShape(t.shape, 0, -2)
-      if (sizeOf(tb) === 1) return [t, 0]
-      if (sameShape(tb, batch)) return [t, rows * cols]
-      return [expand(t, [...batch, rows, cols]).contiguous(), rows * cols]
-    }
     const y = empty(a!.dtype, [...batch, m, n])
     // b the transposed view of a dense (n, k) matrix (x @ W^T in Linear and in backward passes):
     // the kernel reads it in place (or copies it, where that is faster: its choice).
     const bt = b!.rank === 2 && !b!.isContiguous ? transpose(b!, 0, 1) : null
     if (bt?.isContiguous) {
-      const [A, as] = prep(a!, m, k)
+      const [A, as] = batchOperand(a!, batch, m, k)
       kernel('MatMulTransB')(A.data as FloatArray, bt.data as FloatArray, y.data as FloatArray, m, k, n, nb, as)
       return y
     }
-    const [B, bs] = prep(b!, k, n)
+    const [B, bs] = batchOperand(b!, batch, k, n)
     // a the transposed view of a dense (..., k, m) array (x^T dy in weight gradients): read in place too.
     const at = a!.isContiguous ? null : transpose(a!, -1, -2)
     if (at?.isContiguous) {
-      const [At, as] = prep(at, k, m)
+      const [At, as] = batchOperand(at, batch, k, m)
       kernel('MatMulTransA')(At.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
       return y
     }
-    const [A, as] = prep(a!, m, k)
+    const [A, as] = batchOperand(a!, batch, m, k)
     kernel('MatMul')(A.data as FloatArray, B.data as FloatArray, y.data as FloatArray, m, k, n, nb, as, bs)
     return y
   },

@@ -23,6 +23,14 @@ export interface BatchNormOptions {
   eps?: number
 }
 
+/**
+ * t's values in like's dtype, for a kernel call. A module-level function: a closure made inside a forward pass
+ * costs its allocation (and, under tsx's keep-names transform, a property definition) on every call.
+ */
+function valuesAs(t: Tensor, like: Tensor): FloatArray {
+  return t.to(like.dtype).data as FloatArray
+}
+
 /** BatchNormalization with the running statistics as inputs 3 and 4, as ONNX orders them. */
 const lowerBatchNorm: OnnxLowering<{ eps: number; affine: boolean }> = (ctx, [x, rm, rv, w, b], { inputs, attrs }) => {
   const c = inputs[0]!.shape[1]!
@@ -80,8 +88,15 @@ const BatchNormInference = defineOp<{ eps: number; affine: boolean }>({
     if (affine) shift = shift.add(b!)
     const y = empty(X.dtype, X.shape)
     const [n, c] = [X.shape[0]!, X.shape[1]!]
-    const data = (t: Tensor) => t.to(X.dtype).data as FloatArray
-    kernel('ChannelAffine')(data(X), data(scale), data(shift), n, c, X.size / (n * c), y.data as FloatArray)
+    kernel('ChannelAffine')(
+      valuesAs(X, X),
+      valuesAs(scale, X),
+      valuesAs(shift, X),
+      n,
+      c,
+      X.size / (n * c),
+      y.data as FloatArray,
+    )
     return y
   },
   backward: (dy, { inputs: [x, rm, rv, w, b], attrs: { eps, affine } }) => {
@@ -155,8 +170,8 @@ const LayerNorm = defineOp<{ axes: number[]; eps: number }>({
     const X = x!
     const n = axes.reduce((p, a) => p * X.shape[a]!, 1)
     const y = empty(X.dtype, X.shape)
-    const same = (t: Tensor | undefined) => (t ? (t.to(X.dtype).data as FloatArray) : null)
-    kernel('LayerNormalization')(X.data as FloatArray, X.size / n, n, same(w), same(b), eps, y.data as FloatArray)
+    const [wv, bv] = [w ? valuesAs(w, X) : null, b ? valuesAs(b, X) : null]
+    kernel('LayerNormalization')(X.data as FloatArray, X.size / n, n, wv, bv, eps, y.data as FloatArray)
     return y
   },
   backward: (dy, { inputs: [x, w, b], attrs: { axes, eps } }) => {

@@ -114,13 +114,23 @@ export const Transpose = defineOp<{ perm: number[] }>({
   onnx: 'Transpose',
 })
 export function permute(x: Tensor, perm: number[]): Tensor {
+  // Loops rather than a Set and every(): a transpose is a per-op path (attention's q k^T, weight gradients).
   const p = perm.map((a) => normAxis(a, x.rank))
-  if (p.length !== x.rank || new Set(p).size !== p.length)
+  let valid = p.length === x.rank
+  let identity = true
+  const seen = new Array<boolean>(x.rank).fill(false)
+  for (let i = 0; i < p.length && valid; i++) {
+    valid = !seen[p[i]!]
+    seen[p[i]!] = true
+    identity &&= p[i] === i
+  }
+  if (!valid)
     throw new ArgumentError(`permute: ${fmt(perm)} is not a permutation of the ${x.rank} dims of ${fmt(x.shape)}`)
-  return p.every((a, i) => a === i) ? x : apply(Transpose, [x], { perm: p })
+  return identity ? x : apply(Transpose, [x], { perm: p })
 }
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
-  const perm = [...x.shape.keys()]
+  const perm: number[] = []
+  for (let i = 0; i < x.rank; i++) perm.push(i)
   const a = normAxis(dim0, x.rank)
   const b = normAxis(dim1, x.rank)
   perm[a] = b
