@@ -32,6 +32,7 @@ export const unaryOpNames = [
   'Round',
   'Reciprocal',
   'Softplus',
+  'Mish',
   'LeakyRelu',
   'Elu',
   'Selu',

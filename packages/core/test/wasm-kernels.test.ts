@@ -283,6 +283,31 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
+  it('LeakyRelu: bit-identical to js for several slopes (the product in float64), -0 kept, NaN propagated', () => {
+    for (const [n, alpha] of [
+      [256, 0.01],
+      [4097, 0.1],
+      [10_003, 1 / 3],
+      [65_536, undefined],
+      [1001, 2.5],
+    ] as const) {
+      const x = rand(n)
+      // Values whose float32 product with alpha rounds differently than with alpha rounded to float32 first.
+      for (let i = 0; i < 200; i++) x[int(0, n - 1)] = -Math.fround(1 + i / 7)
+      x.set([Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e-45], n - 6)
+      const attrs = alpha === undefined ? {} : { alpha }
+      const [y1, y2] = [new Float32Array(n), new Float32Array(n).fill(7)]
+      jsKernels.LeakyRelu(x, y1, attrs)
+      k.LeakyRelu(x, y2, attrs)
+      expect(mismatches(y2, y1)).toBe(0)
+      expect(Object.is(y2[n - 5], -0)).toBe(true)
+      expect(Number.isNaN(y2[n - 6])).toBe(true)
+      // It ran in wasm: the operand was copied to the start of the runtime's arena.
+      const arena = be.runtime.f32.subarray(be.runtime.base >> 2, (be.runtime.base >> 2) + n)
+      expect(mismatches(arena, x)).toBe(0)
+    }
+  })
+
   it('Relu: bit-identical to js, NaN -> 0 and -0 -> 0 as the js kernel', () => {
     for (const n of [4096, 4097, 10_003, 65_536]) {
       const x = rand(n)
@@ -298,7 +323,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     }
   })
 
-  it('transcendental unary ops (Exp, Sigmoid, Tanh, Softplus, Elu, Selu, Gelu exact and tanh): within a few float32 ulps of js', () => {
+  it('transcendental unary ops (Exp, Sigmoid, Tanh, Softplus, Mish, Elu, Selu, Gelu exact and tanh): within a few float32 ulps of js', () => {
     const ULP = 2 ** -23
     // Every magnitude from 1e-7 to 120 in both signs, the ranges' edges (exp's overflow and underflow, tanh's
     // switch at 0.4, expm1's at -0.5), specials, and lengths that are not a multiple of 4.
@@ -314,6 +339,7 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
       ['Sigmoid', {}, rel],
       ['Tanh', {}, rel],
       ['Softplus', {}, rel],
+      ['Mish', {}, rel],
       ['Elu', { alpha: 0.7 }, rel],
       ['Selu', {}, rel],
       ['Gelu', {}, (x, w) => rel(x, w) * (1 + (x * x) / 2) + 2 ** -52 * Math.abs(x)],

@@ -1154,7 +1154,7 @@ export function geluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
     store<f32>(at(dx, i), f32x4.extract_lane(geluGrad4(f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(x, i)))), 0))
 }
 
-const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 5, U_GELU_TANH = 6
+const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 5, U_GELU_TANH = 6, U_MISH = 7
 
 @inline function unary4(op: i32, x: v128, alpha: v128, gamma: v128): v128 {
   const zero = f32x4.splat(0)
@@ -1174,6 +1174,14 @@ const U_EXP = 0, U_SIGMOID = 1, U_TANH = 2, U_SOFTPLUS = 3, U_ELU = 4, U_GELU = 
     return f32x4.mul(gamma, v128.bitselect(x, f32x4.mul(alpha, em1), f32x4.gt(x, zero)))
   }
   if (op == U_GELU) return f32x4.mul(f32x4.mul(half, x), erfc4(f32x4.mul(x, f32x4.splat(-0.7071067811865476))))
+  if (op == U_MISH) {
+    // x tanh(softplus(x)) = x n / (n + 2) with n = e^x (e^x + 2), since tanh(ln u) = (u^2 - 1) / (u^2 + 1) at
+    // u = 1 + e^x: one exponential and one division. Past x = 20 the fraction is 1 in float32 (and e^x
+    // squared would overflow), so x is clamped there; NaN stays NaN, -inf gives NaN as the js kernel's -inf * 0.
+    const e = exp4(f32x4.pmin(x, f32x4.splat(20)))
+    const n = f32x4.mul(e, f32x4.add(e, f32x4.splat(2)))
+    return f32x4.mul(x, f32x4.div(n, f32x4.add(n, f32x4.splat(2))))
+  }
   // U_GELU_TANH: x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2
   const u = f32x4.mul(f32x4.splat(0.7978845608028654), f32x4.add(x, f32x4.mul(f32x4.splat(0.044715), f32x4.mul(x, f32x4.mul(x, x)))))
   return f32x4.mul(f32x4.mul(half, x), f32x4.add(f32x4.splat(1), tanh4(u)))
@@ -1187,6 +1195,24 @@ export function unary(op: i32, x: usize, y: usize, n: i32, alpha: f32, gamma: f3
   const va = f32x4.splat(alpha)
   const vg = f32x4.splat(gamma)
   for (let i = 0; i < n; i += 4) v128.store(at(y, i), unary4(op, v128.load(at(x, i)), va, vg))
+}
+
+/**
+ * y = x >= 0 ? x : alpha x (LeakyRelu), four at a time over n rounded up to a multiple of 4, branch-free. The
+ * product is taken in float64 with a float64 alpha and rounded once to float32, as the js kernel's (so the
+ * results are the same to the bit); -0 stays -0 (ONNX: x for x >= 0) and NaN gives NaN.
+ */
+export function leakyRelu(x: usize, y: usize, n: i32, alpha: f64): void {
+  const a = f64x2.splat(alpha)
+  const zero = f32x4.splat(0)
+  for (let i = 0; i < n; i += 4) {
+    const v = v128.load(at(x, i))
+    const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), a))
+    const upper = i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15)
+    const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(upper), a))
+    const neg = i8x16.shuffle(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+    v128.store(at(y, i), v128.bitselect(v, neg, f32x4.ge(v, zero)))
+  }
 }
 
 /**

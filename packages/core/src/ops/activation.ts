@@ -7,7 +7,7 @@ import { isFloat } from '../dtype.js'
 import { apply, defineOp } from '../op.js'
 import { normAxis, sizeOfRange } from '../shape.js'
 import type { Tensor } from '../tensor.js'
-import { softplus, tanh, sigmoid, where } from './elementwise.js'
+import { Mish, sigmoid, where } from './elementwise.js'
 import { empty, fa } from './util.js'
 
 /** x seen as (outer, n, inner) around `axis`: the shape a softmax kernel walks. */
@@ -56,16 +56,7 @@ export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
 /** SiLU / Swish: x * sigmoid(x) (Ramachandran et al. 2017). Exports as Mul(x, Sigmoid(x)). */
 export const silu = (x: Tensor) => x.mul(sigmoid(x))
 
-/** Mish: x * tanh(softplus(x)) (Misra 2019). */
-export const Mish = defineOp({
-  name: 'Mish',
-  forward: ([x]) => x!.mul(tanh(softplus(x!))),
-  // ONNX Mish exists from opset 18.
-  onnx: (ctx, [x]) => {
-    ctx.requireOpset(18)
-    return ctx.node('Mish', [x!])
-  },
-})
+/** Mish: x * tanh(softplus(x)) (Misra 2019); one kernel pass (elementwise.ts Mish). */
 export const mish = (x: Tensor) => apply(Mish, [x], {})
 
 /** PReLU: max(0,x) + a min(0,x) with a learned slope `a` (He et al. 2015), broadcast over channels. */

@@ -113,6 +113,19 @@ export const Round = unaryOp('Round', () => [null])
 export const Reciprocal = unaryOp('Reciprocal', (dy, { output }) => [dy.mul(output.mul(output)).neg()])
 // softplus' = sigmoid
 export const Softplus = unaryOp('Softplus', (dy, { inputs: [x] }) => [dy.mul(sigmoid(x!))])
+// Mish (Misra 2019): x tanh(softplus(x)) in one kernel pass. With t = tanh(softplus(x)),
+// mish' = t + x (1 - t^2) sigmoid(x) (softplus' = sigmoid). ONNX Mish exists from opset 18.
+export const Mish = unaryOp(
+  'Mish',
+  (dy, { inputs: [x] }) => {
+    const t = tanh(softplus(x!))
+    return [dy.mul(t.add(x!.mul(t.mul(t).neg().add(1)).mul(sigmoid(x!))))]
+  },
+  (ctx, [x]) => {
+    ctx.requireOpset(18)
+    return ctx.node('Mish', [x!])
+  },
+)
 export const LeakyRelu = unaryOp('LeakyRelu', (dy, { inputs: [x], attrs }) => [
   dy.mul(where(x!.ge(0), constant(1, dy.dtype), constant(attrs.alpha ?? 0.01, dy.dtype))),
 ])

@@ -102,6 +102,7 @@ export const unaryScalar: { [K in UnaryOpName]: (x: number, a: Attrs) => number 
   Reciprocal: (x) => 1 / x,
   // NOTE: log(1+e^x) = max(x,0) + log1p(e^-|x|) never overflows (PyTorch uses a threshold of 20 instead).
   Softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  Mish: (x) => x * Math.tanh(Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)))),
   LeakyRelu: (x, a) => (x >= 0 ? x : (a.alpha ?? 0.01) * x),
   Elu: (x, a) => (x > 0 ? x : (a.alpha ?? 1) * Math.expm1(x)),
   Selu: (x, a) => (a.gamma ?? SELU_GAMMA) * (x > 0 ? x : (a.alpha ?? SELU_ALPHA) * Math.expm1(x)),

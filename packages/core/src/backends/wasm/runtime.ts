@@ -67,6 +67,7 @@ export interface KernelExports {
     jHi: number,
   ): void
   maxPool2dPadded(p: number, tid: number, nt: number): void
+  leakyRelu(x: number, y: number, n: number, alpha: number): void
   peak(iters: number): number
   heapBase(): number
   GEMM_SCRATCH: WebAssembly.Global
