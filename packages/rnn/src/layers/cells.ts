@@ -6,7 +6,7 @@
  * Input x is (B, I) or unbatched (I); the state (B, H) or (H), zeros when omitted.
  * NOTE: LSTMCell takes (x, h, c) and returns [h', c'] where PyTorch takes and returns a tuple.
  */
-import { type Tensor, ArgumentError, Module, Parameter, ShapeError, linear, rand, zeros } from '@refnets/core'
+import { type Tensor, ArgumentError, Module, Parameter, ShapeError, linear, rand, sameShape, zeros } from '@refnets/core'
 import { type CellState, type RecurrentMode, GATES, cellStep } from './functional.js'
 
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`
@@ -55,7 +55,7 @@ abstract class CellBase<I extends unknown[], O> extends Module<I, O> {
     const state = (s: Tensor | null | undefined, what: string): Tensor => {
       if (!s) return zeros([B, this.hiddenSize], { dtype: x.dtype })
       const want = unbatched ? [this.hiddenSize] : [B, this.hiddenSize]
-      if (s.rank !== want.length || s.shape.some((v, i) => v !== want[i]))
+      if (!sameShape(s.shape, want))
         throw new ShapeError(`${name}: expected ${what} of shape ${fmt(want)}, got ${fmt(s.shape)}`)
       return (unbatched ? s.unsqueeze(0) : s).to(x.dtype)
     }

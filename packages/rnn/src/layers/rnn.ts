@@ -27,6 +27,7 @@ import {
   ShapeError,
   applyMulti,
   rand,
+  sameShape,
   transpose,
   zeros,
 } from '@refnets/core'
@@ -113,7 +114,7 @@ export abstract class RecurrentBase<I extends unknown[] = any[]> extends Module<
   protected checkState(name: string, s: Tensor, B: number, unbatched: boolean): Tensor {
     const LD = this.numLayers * this.numDirections
     const want = unbatched ? [LD, this.hiddenSize] : [LD, B, this.hiddenSize]
-    if (s.rank !== want.length || s.shape.some((v, i) => v !== want[i]))
+    if (!sameShape(s.shape, want))
       throw new ShapeError(
         `${this.constructor.name}: expected ${name} of shape ${fmt(want)} (numLayers * directions, batch, hiddenSize), got ${fmt(s.shape)}`,
       )
