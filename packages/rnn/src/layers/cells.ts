@@ -6,7 +6,17 @@
  * Input x is (B, I) or unbatched (I); the state (B, H) or (H), zeros when omitted.
  * NOTE: LSTMCell takes (x, h, c) and returns [h', c'] where PyTorch takes and returns a tuple.
  */
-import { type Tensor, ArgumentError, Module, Parameter, ShapeError, linear, rand, sameShape, zeros } from '@refnets/core'
+import {
+  type Tensor,
+  ArgumentError,
+  Module,
+  Parameter,
+  ShapeError,
+  linear,
+  rand,
+  sameShape,
+  zeros,
+} from '@refnets/core'
 import { type CellState, type RecurrentMode, GATES, cellStep } from './functional.js'
 
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`
