@@ -85,14 +85,23 @@ function unary(rt: WasmRuntime, op: keyof typeof UNARY): UnaryKernel {
     const code = op === 'Gelu' && attrs.approximate === 'tanh' ? GELU_TANH : UNARY[op]
     const alpha = attrs.alpha ?? (op === 'Selu' ? SELU_ALPHA : 1)
     const gamma = op === 'Selu' ? (attrs.gamma ?? SELU_GAMMA) : 1
-    const L = new Layout()
-    const px = L.take(n)
-    const py = L.take(n)
-    const base = rt.reserve(L.bytes)
-    rt.f32.set(x as Float32Array, (base + px) >> 2)
-    rt.exports.unary(code, base + px, base + py, n, alpha, gamma)
-    out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
+    mapInWasm(rt, x, out, (px, py) => rt.exports.unary(code, px, py, n, alpha, gamma))
   }
+}
+
+/**
+ * A one-input element-wise kernel in wasm: x copied into the arena, `run(px, py)` on the byte addresses of x and
+ * of the output (n = out.length floats each, padded to 16 bytes), the output copied out.
+ */
+function mapInWasm(rt: WasmRuntime, x: TypedArray, out: TypedArray, run: (px: number, py: number) => void): void {
+  const n = out.length
+  const L = new Layout()
+  const px = L.take(n)
+  const py = L.take(n)
+  const base = rt.reserve(L.bytes)
+  rt.f32.set(x as Float32Array, (base + px) >> 2)
+  run(base + px, base + py)
+  out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
 }
 
 /** (Log-)softmax over contiguous rows (inner = 1: the last axis); other layouts stay on the js kernel. */
@@ -180,24 +189,12 @@ export function wasmElementwiseKernels(ctx: WasmContext): Partial<KernelTable> {
     LeakyRelu: (x, out, attrs) => {
       const n = out.length
       if (n < UNARY_MIN_ELEMENTS || !f32(x, out)) return js.LeakyRelu(x, out, attrs)
-      const L = new Layout()
-      const px = L.take(n)
-      const py = L.take(n)
-      const base = rt.reserve(L.bytes)
-      rt.f32.set(x as Float32Array, (base + px) >> 2)
-      rt.exports.leakyRelu(base + px, base + py, n, attrs.alpha ?? 0.01)
-      out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
+      mapInWasm(rt, x, out, (px, py) => rt.exports.leakyRelu(px, py, n, attrs.alpha ?? 0.01))
     },
     Relu: (x, out, attrs) => {
       const n = out.length
       if (n < WASM_MIN_ELEMENTS || !f32(x, out)) return js.Relu(x, out, attrs)
-      const L = new Layout()
-      const px = L.take(n)
-      const py = L.take(n)
-      const base = rt.reserve(L.bytes)
-      rt.f32.set(x as Float32Array, (base + px) >> 2)
-      rt.exports.relu(base + px, base + py, n)
-      out.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + n))
+      mapInWasm(rt, x, out, (px, py) => rt.exports.relu(px, py, n))
     },
     GeluGrad: activationGrad(rt, 'GeluGrad', UNARY_MIN_ELEMENTS),
     ReluGrad: activationGrad(rt, 'ReluGrad', WASM_MIN_ELEMENTS),
