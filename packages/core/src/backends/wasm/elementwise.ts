@@ -15,7 +15,7 @@ import type { BinaryKernel, FloatArray, KernelTable, Pool2dGeometry, UnaryKernel
 import { poolTaps } from '../js/conv.js'
 import { collapse, forEachIndex, jsKernels } from '../js/kernels.js'
 import { SELU_ALPHA, SELU_GAMMA } from '../js/unary.js'
-import { PARAMS_INTS, type WasmContext, writeParams } from './kernels.js'
+import { PARAMS_INTS, type WasmContext, threadsFor, writeParams } from './kernels.js'
 import { Layout, type WasmRuntime } from './runtime.js'
 
 /** Below this many output elements an element-wise call stays in JS (the call and copies cost ~1 us). */
@@ -241,8 +241,8 @@ export function wasmElementwiseKernels(ctx: WasmContext): Partial<KernelTable> {
   }
 }
 
-/** The padded max pooling's parameter block (wasm/kernels.ts MP_*). */
-const MAX_POOL = {
+/** The padded max pooling's parameter block (wasm/kernels.ts MP_*): the geometry, written from the Pool2dGeometry, */
+const POOL_GEOMETRY = {
   planes: 0,
   inH: 1,
   inW: 2,
@@ -256,12 +256,9 @@ const MAX_POOL = {
   padLeft: 10,
   dilationH: 11,
   dilationW: 12,
-  x: 13,
-  y: 14,
-  pad: 15,
-  PH: 16,
-  PW: 17,
 } as const
+/** then x, y, the threads' padded planes and their size. */
+const MAX_POOL = { x: 13, y: 14, pad: 15, PH: 16, PW: 17 } as const
 
 /**
  * From this many window taps (outputs x kH x kW) a max pooling without indices shares its planes between the
@@ -279,8 +276,7 @@ function maxPoolPadded(ctx: WasmContext, x: Float32Array, y: Float32Array, g: Po
   // Columns up to the last vector's last lane's last tap, plus one (a stride-2 gather reads eight floats).
   const PW = Math.max(g.padLeft + g.inW, (vectors - 1) * g.strideW + (g.kW - 1) * g.dilationW + 2)
   const PH = Math.max(g.padTop + g.inH, (g.outH - 1) * g.strideH + (g.kH - 1) * g.dilationH + 1)
-  const pool = y.length * g.kH * g.kW >= POOL_THREADS_MIN_TAPS && g.planes > 1 ? ctx.pool() : null
-  const threads = pool ? pool.size : 1
+  const { n: threads, run } = threadsFor(ctx, g.planes > 1 ? y.length * g.kH * g.kW : 0, POOL_THREADS_MIN_TAPS)
   const L = new Layout()
   const px = L.take(x.length)
   const py = L.take(y.length)
@@ -288,28 +284,8 @@ function maxPoolPadded(ctx: WasmContext, x: Float32Array, y: Float32Array, g: Po
   const params = L.take(PARAMS_INTS)
   const base = rt.reserve(L.bytes)
   rt.f32.set(x, (base + px) >> 2)
-  const { planes, inH, inW, outH, outW, kH, kW, strideH, strideW, padTop, padLeft, dilationH, dilationW } = g
-  writeParams(rt.i32, base + params, MAX_POOL, {
-    planes,
-    inH,
-    inW,
-    outH,
-    outW,
-    kH,
-    kW,
-    strideH,
-    strideW,
-    padTop,
-    padLeft,
-    dilationH,
-    dilationW,
-    x: base + px,
-    y: base + py,
-    pad: base + pad,
-    PH,
-    PW,
-  })
-  if (pool && pool.size > 1) pool.run('maxPool2dPadded', base + params)
-  else rt.exports.maxPool2dPadded(base + params, 0, 1)
+  writeParams(rt.i32, base + params, POOL_GEOMETRY, g)
+  writeParams(rt.i32, base + params, MAX_POOL, { x: base + px, y: base + py, pad: base + pad, PH, PW })
+  run('maxPool2dPadded', base + params)
   y.set(rt.f32.subarray((base + py) >> 2, ((base + py) >> 2) + y.length))
 }

@@ -104,12 +104,13 @@ export interface WasmContext {
   pool: () => ThreadPool | null
 }
 
-/** Threads a call of `macs` multiply-adds runs on, and the pool to run it. */
-function threadsFor(
+/** Threads a call of `work` (multiply-adds, or `min`'s unit) runs on, and the pool to run it. */
+export function threadsFor(
   ctx: WasmContext,
-  macs: number,
+  work: number,
+  min = THREADS_MIN_MACS,
 ): { n: number; run: (name: Parameters<ThreadPool['run']>[0], p: number) => void } {
-  const pool = macs >= THREADS_MIN_MACS ? ctx.pool() : null
+  const pool = work >= min ? ctx.pool() : null
   if (pool && pool.size > 1) return { n: pool.size, run: (name, p) => pool.run(name, p) }
   return { n: 1, run: (name, p) => ctx.rt.exports[name](p, 0, 1) }
 }
