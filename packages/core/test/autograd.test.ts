@@ -5,7 +5,16 @@
  * gradient only when asked (`retainGrad`), and misuse raises AutogradError.
  */
 import { describe, expect, it } from 'vitest'
-import { AutogradError, RefnetsError, type Tensor, enableGrad, isGradEnabled, noGrad, tensor } from '../src/index.js'
+import {
+  AutogradError,
+  RefnetsError,
+  type Tensor,
+  concat,
+  enableGrad,
+  isGradEnabled,
+  noGrad,
+  tensor,
+} from '../src/index.js'
 
 const f64 = (values: number[], requiresGrad = true) => tensor(values, { dtype: 'float64', requiresGrad })
 
@@ -20,6 +29,20 @@ function caught(fn: () => unknown): Error {
 }
 
 describe('accumulation and the graph', () => {
+  it('the tape keeps its own copy of an op input list: a caller may reuse the array afterwards', () => {
+    // A dense block appends each layer's output to the list it has just concatenated.
+    const [a, b] = [f64([1, 2]), f64([3])]
+    const list = [a, b]
+    const y = concat(list)
+    list.push(f64([5]))
+    list[0] = f64([7, 8])
+    y.mul(f64([1, 2, 3]))
+      .sum()
+      .backward()
+    expect(a.grad!.toArray()).toEqual([1, 2])
+    expect(b.grad!.toArray()).toEqual([3])
+  })
+
   it('a second backward pass adds to .grad; zeroGrad clears it', () => {
     const x = f64([1, -2, 3])
     const y = x.mul(x).sum() // dy/dx = 2x
