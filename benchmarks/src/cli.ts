@@ -28,7 +28,7 @@ const HELP = `usage: pnpm bench [options]
   --size small|bench     input size (default bench; --quick: small)
   --samples N            at most N timed samples per engine and case (default 100; --quick: 5)
   --time MS              time budget per engine and case (default 500; --quick: 150)
-  --max-run MS           an engine whose first run takes longer is timed by that run alone (default 3000; --quick: 1000)
+  --max-run MS           an engine whose first run takes longer is timed by one more run alone (default 3000; --quick: 1000)
   --slow-limit MS        skip tfjs-cpu (plain-JS kernels) where refnets' forward takes longer (default 2; 0: never skip)
   --threshold X          slow-down that counts as a regression (default 0.25 = 25%)
   --out DIR              reports folder (default <repo>/reports)

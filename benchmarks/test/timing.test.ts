@@ -53,3 +53,21 @@ it('a slow first call is not repeated just to calibrate', async () => {
   // Calibrated on the 120 ms first call: 100 / 120 -> 2 samples, the minimum (a repeat would have found 1 ms).
   expect(t.samples).toBe(2)
 })
+
+it('an engine whose first run is over maxRunMs is timed by one more run, not by its cold first run', async () => {
+  // A large model's first run packs weights and compiles: 80 ms here, 10 ms warm, with maxRunMs 50.
+  let calls = 0
+  const t = await time(() => spin(++calls === 1 ? 80 : 10), { ...opts, maxRunMs: 50 })
+  expect(calls).toBe(2)
+  expect(t.samples).toBe(1)
+  expect(t.medianMs).toBeLessThan(40)
+})
+
+it("a caller's slow first run (the parity run) is followed by one warm run", async () => {
+  let calls = 0
+  const t = await time(() => spin(++calls === 1 ? 10 : 20), { ...opts, maxRunMs: 50 }, 90)
+  expect(calls).toBe(1)
+  expect(t.samples).toBe(1)
+  expect(t.medianMs).toBeGreaterThanOrEqual(10)
+  expect(t.medianMs).toBeLessThan(40)
+})
