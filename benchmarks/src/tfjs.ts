@@ -46,6 +46,8 @@ export interface TfjsModel {
 export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
   const model = onnx.decodeModel(bytes)
   const g = model.graph!
+  // Initializers as tfjs tensors, made when a step first asks for one (`constant`), so that a weight a step
+  // converts from the raw data (Gemm's transposed B) is never copied in as it is.
   const consts = new Map<string, TF.Tensor>()
   // Every tensor made at compile time (weights and their converted forms), disposed together.
   const owned: TF.Tensor[] = []
@@ -56,11 +58,15 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
   // Initializers a compiled step converted and captured (conv and Gemm weights): the originals are
   // dropped after compiling unless another node reads them.
   const absorbed = new Set<string>()
-  const raw = new Map<string, { dims: number[]; data: ArrayLike<number | bigint> }>()
+  const raw = new Map<string, { dims: number[]; data: ArrayLike<number | bigint>; dataType: number }>()
   for (const init of g.initializer ?? []) {
     const d = onnx.tensorProtoToArray(init)
-    raw.set(init.name!, { dims: d.dims, data: d.data as ArrayLike<number> })
-    consts.set(init.name!, own(toTf(tf, d.dims, d.data as ArrayLike<number>, d.dataType)))
+    raw.set(init.name!, { dims: d.dims, data: d.data as ArrayLike<number>, dataType: d.dataType })
+  }
+  const constant = (name: string): TF.Tensor | undefined => {
+    const r = raw.get(name)
+    if (!consts.has(name) && r) consts.set(name, own(toTf(tf, r.dims, r.data as ArrayLike<number>, r.dataType)))
+    return consts.get(name)
   }
   const constInts = (name: string): number[] => {
     const r = raw.get(name)
@@ -177,8 +183,11 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         const alpha = (attrs.alpha as number) ?? 1
         const beta = (attrs.beta as number) ?? 1
         const tA = attrs.transA === 1
-        // B is the (out, in) weight with transB = 1: store it as (in, out) once.
-        const bT = attrs.transB === 1 && consts.has(b!) ? own(tf.transpose(consts.get(b!)!)) : null
+        // B is the (out, in) weight with transB = 1: store it as (in, out) once (tfjs-wasm's matMul with
+        // transposeB ran VGG-16's first classifier layer 8x slower), transposed from the initializer's data:
+        // tfjs-wasm's own transpose took ~4 s for VGG-16's 120M classifier weights.
+        const w = attrs.transB === 1 ? raw.get(b!) : undefined
+        const bT = w?.data instanceof Float32Array && w.dims.length === 2 ? own(transposed(tf, w.data, w.dims)) : null
         if (bT) absorbed.add(b!)
         run = (get) => {
           let y = bT
@@ -258,7 +267,7 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
       }
       case 'BatchNormalization': {
         const eps = (attrs.epsilon as number) ?? 1e-5
-        const [scale, bias, mean, variance] = node.input.slice(1).map((n) => consts.get(n)!)
+        const [scale, bias, mean, variance] = node.input.slice(1).map((n) => constant(n)!)
         run = (get) => {
           const v = get(a!)
           if (v.t.rank === 2) return plain(tf.batchNorm(v.t, mean!, variance!, bias!, scale!, eps))
@@ -268,11 +277,11 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
         break
       }
       case 'Conv':
-        run = compileConv(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image)
+        run = compileConv(tf, own, attrs, constant(b!), c ? constant(c) : undefined, a!, nhwc, image)
         absorbed.add(b!)
         break
       case 'ConvTranspose':
-        run = compileConvTranspose(tf, own, attrs, consts.get(b!), c ? consts.get(c) : undefined, a!, nhwc, image)
+        run = compileConvTranspose(tf, own, attrs, constant(b!), c ? constant(c) : undefined, a!, nhwc, image)
         absorbed.add(b!)
         break
       case 'MaxPool':
@@ -303,15 +312,14 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
 
   const readers = new Map<string, number>()
   for (const n of g.node ?? []) for (const i of n.input) readers.set(i, (readers.get(i) ?? 0) + 1)
-  for (const name of absorbed) {
-    const t = consts.get(name)
-    if (t && readers.get(name) === 1 && !(g.output ?? []).some((o) => o.name === name)) {
-      t.dispose()
+  for (const name of raw.keys()) {
+    if (absorbed.has(name) && readers.get(name) === 1 && !(g.output ?? []).some((o) => o.name === name)) {
+      consts.get(name)?.dispose()
       consts.delete(name)
-    }
+    } else constant(name)
   }
 
-  const inputNames = (g.input ?? []).map((i) => i.name!).filter((n) => !consts.has(n))
+  const inputNames = (g.input ?? []).map((i) => i.name!).filter((n) => !raw.has(n))
   const outputNames = (g.output ?? []).map((o) => o.name!)
   return {
     run(inputs) {
@@ -330,6 +338,18 @@ export function compileTfjs(tf: typeof TF, bytes: Uint8Array): TfjsModel {
       for (const t of owned) if (!t.isDisposed) t.dispose()
     },
   }
+}
+
+/** The (cols, rows) float32 tensor holding the transpose of the row-major (rows, cols) `data`. */
+function transposed(tf: typeof TF, data: Float32Array, [rows, cols]: number[]): TF.Tensor {
+  const [r, c] = [rows!, cols!]
+  const out = new Float32Array(data.length)
+  const B = 64 // in square blocks, so that both sides are read and written a cache line at a time
+  for (let i0 = 0; i0 < r; i0 += B)
+    for (let j0 = 0; j0 < c; j0 += B)
+      for (let i = i0; i < Math.min(i0 + B, r); i++)
+        for (let j = j0; j < Math.min(j0 + B, c); j++) out[j * r + i] = data[i * c + j]!
+  return tf.tensor(out, [c, r], 'float32')
 }
 
 function toTf(tf: typeof TF, dims: number[], data: ArrayLike<number | bigint>, dataType: number): TF.Tensor {
