@@ -128,6 +128,33 @@ describe('js kernel fast paths', () => {
     expect([...new Uint32Array(f64.buffer, k * 8, 2)]).toEqual([0x12345, 0x7ff80000])
   })
 
+  it('strided copy of views whose dims merge into long runs (channel and row slices, size-1 dims) gives each element', () => {
+    const src = Float32Array.from({ length: 2 * 6 * 9 * 10 }, (_, i) => i + 0.5)
+    const full = [6 * 9 * 10, 9 * 10, 10, 1]
+    const views: { shape: number[]; strides: number[]; offset: number }[] = [
+      { shape: [2, 3, 9, 10], strides: full, offset: 2 * 90 }, // channels 2..4: one run of 270 a batch
+      { shape: [2, 6, 7, 10], strides: full, offset: 10 }, // rows 1..7: runs of 70
+      { shape: [1, 4, 1, 90], strides: [0, 90, 0, 1], offset: 90 }, // size-1 dims: one run of 360
+      { shape: [2, 6, 9, 4], strides: full, offset: 3 }, // columns 3..6: runs of 4
+      { shape: [1, 1], strides: [7, 3], offset: 11 }, // a single element
+      { shape: [], strides: [], offset: 5 },
+    ]
+    for (const { shape, strides, offset } of views) {
+      const n = shape.reduce((a, b) => a * b, 1)
+      const want = Array.from({ length: n }, (_, i) => {
+        let off = offset
+        for (let d = shape.length - 1, r = i; d >= 0; d--) {
+          off += (r % shape[d]!) * strides[d]!
+          r = Math.floor(r / shape[d]!)
+        }
+        return src[off]!
+      })
+      const out = new Float32Array(n)
+      jsKernels.StridedCopy(src, offset, shape, strides, out)
+      expect([...out], `view ${shape}`).toEqual(want)
+    }
+  })
+
   const x = arange(0, 12).to('float32').reshape([2, 3, 2])
 
   it('binary ops with a row repeated along leading dims, on either side', () => {

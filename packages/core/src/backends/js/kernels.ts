@@ -398,17 +398,23 @@ export const jsKernels: KernelTable = {
   },
 
   StridedCopy(src, offset, shape, strides, out) {
-    if (shape.length === 0) {
+    // Dims that are contiguous in the view merge first (a slice of channels of NCHW is then one run, a slice of
+    // rows one run a channel); walk the outer dims and copy each innermost run with its own stride, a long
+    // unit-stride run as one block copy (as Concat does): a channel half of a 256x52x52 map 1.5 ms -> 0.1 ms.
+    const [S, [T]] = collapseAll(shape, [strides])
+    if (S.length === 0) {
+      // a scalar, or every dim of size 1
       out[0] = src[offset]!
       return
     }
-    // Walk the outer dims; copy each innermost row with its own stride.
-    const inner = shape[shape.length - 1]!
-    const step = strides[strides.length - 1]!
-    forEachIndex(shape.slice(0, -1), [strides.slice(0, -1)], (row, [o]) => {
+    const inner = S[S.length - 1]!
+    const step = T![T!.length - 1]!
+    const blocks = step === 1 && inner >= 64
+    forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
       const base = offset + o!
       const dst = row * inner
-      for (let j = 0; j < inner; j++) out[dst + j] = src[base + j * step]!
+      if (blocks) out.set(src.subarray(base, base + inner), dst)
+      else for (let j = 0; j < inner; j++) out[dst + j] = src[base + j * step]!
     })
   },
 
