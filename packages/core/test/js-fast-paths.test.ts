@@ -128,7 +128,7 @@ describe('js kernel fast paths', () => {
     expect([...new Uint32Array(f64.buffer, k * 8, 2)]).toEqual([0x12345, 0x7ff80000])
   })
 
-  it('strided copy of views whose dims merge into long runs (channel and row slices, size-1 dims) gives each element', () => {
+  it('strided copy and scatter of views whose dims merge into long runs (channel and row slices, size-1 dims) move each element', () => {
     const src = Float32Array.from({ length: 2 * 6 * 9 * 10 }, (_, i) => i + 0.5)
     const full = [6 * 9 * 10, 9 * 10, 10, 1]
     const views: { shape: number[]; strides: number[]; offset: number }[] = [
@@ -152,6 +152,14 @@ describe('js kernel fast paths', () => {
       const out = new Float32Array(n)
       jsKernels.StridedCopy(src, offset, shape, strides, out)
       expect([...out], `view ${shape}`).toEqual(want)
+      // and back: the scatter writes each element where the copy read it, and nothing else
+      const back = new Float32Array(src.length).fill(-1)
+      jsKernels.StridedScatter(out, back, offset, shape, strides)
+      const written = [...back].map((v, i) => (v === -1 ? -1 : i))
+      const expected = new Array(src.length).fill(-1)
+      for (const v of want) expected[v - 0.5] = v - 0.5
+      expect(written, `view ${shape}`).toEqual(expected)
+      for (const v of want) expect(back[v - 0.5]).toBe(v)
     }
   })
 

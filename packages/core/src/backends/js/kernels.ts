@@ -419,12 +419,20 @@ export const jsKernels: KernelTable = {
   },
 
   StridedScatter(src, dst, offset, shape, strides) {
-    if (shape.length === 0) {
+    // StridedCopy's walk in reverse: merged dims, one run at a time.
+    const [S, [T]] = collapseAll(shape, [strides])
+    if (S.length === 0) {
       dst[offset] = src[0]!
       return
     }
-    forEachIndex(shape, [strides], (i, [o]) => {
-      dst[offset + o!] = src[i]!
+    const inner = S[S.length - 1]!
+    const step = T![T!.length - 1]!
+    const blocks = step === 1 && inner >= 64
+    forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
+      const base = offset + o!
+      const from = row * inner
+      if (blocks) dst.set(src.subarray(from, from + inner), base)
+      else for (let j = 0; j < inner; j++) dst[base + j * step] = src[from + j]!
     })
   },
 
