@@ -163,6 +163,38 @@ describe('js kernel fast paths', () => {
     }
   })
 
+  it('constant padding (the value, then the input in the interior) puts every element where indexing says', () => {
+    for (const [shape, pads] of [
+      [
+        [2, 3, 70],
+        [0, 1, 2, 1, 0, 3],
+      ], // long rows: block copies
+      [
+        [3, 4],
+        [1, 2, 0, 1],
+      ], // short rows
+      [[5], [0, 0]],
+    ] as [number[], number[]][]) {
+      const n = shape.reduce((a, b) => a * b, 1)
+      const x = Float64Array.from({ length: n }, (_, i) => i + 1)
+      const outShape = shape.map((d, i) => d + pads[i]! + pads[i + shape.length]!)
+      const out = new Float64Array(outShape.reduce((a, b) => a * b, 1))
+      jsKernels.Pad(x, shape, pads, 'constant', -7, out)
+      const want = Array.from(out, (_, i) => {
+        let src = 0
+        for (let d = shape.length - 1, r = i, mul = 1; d >= 0; d--) {
+          const c = (r % outShape[d]!) - pads[d]!
+          r = Math.floor(r / outShape[d]!)
+          if (c < 0 || c >= shape[d]!) return -7
+          src += c * mul
+          mul *= shape[d]!
+        }
+        return x[src]!
+      })
+      expect([...out], `shape ${shape} pads ${pads}`).toEqual(want)
+    }
+  })
+
   const x = arange(0, 12).to('float32').reshape([2, 3, 2])
 
   it('binary ops with a row repeated along leading dims, on either side', () => {

@@ -333,6 +333,33 @@ function softmaxLines(x: FloatArray, outer: number, n: number, inner: number, ou
     }
 }
 
+/**
+ * Write contiguous `src` into the strided view (shape, strides, offset) of `dst`: StridedCopy's walk in reverse,
+ * over merged dims, one run at a time (a long unit-stride run as one block copy).
+ */
+function scatterRuns(
+  src: TypedArray,
+  dst: TypedArray,
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+): void {
+  const [S, [T]] = collapseAll(shape, [strides])
+  if (S.length === 0) {
+    dst[offset] = src[0]!
+    return
+  }
+  const inner = S[S.length - 1]!
+  const step = T![T!.length - 1]!
+  const blocks = step === 1 && inner >= 64
+  forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
+    const base = offset + o!
+    const from = row * inner
+    if (blocks) dst.set(src.subarray(from, from + inner), base)
+    else for (let j = 0; j < inner; j++) dst[base + j * step] = src[from + j]!
+  })
+}
+
 export const jsKernels: KernelTable = {
   ...(Object.fromEntries(unaryOpNames.map((k) => [k, unaryLoops[k] ?? unary(unaryScalar[k])])) as {
     [K in (typeof unaryOpNames)[number]]: UnaryKernel
@@ -419,21 +446,7 @@ export const jsKernels: KernelTable = {
   },
 
   StridedScatter(src, dst, offset, shape, strides) {
-    // StridedCopy's walk in reverse: merged dims, one run at a time.
-    const [S, [T]] = collapseAll(shape, [strides])
-    if (S.length === 0) {
-      dst[offset] = src[0]!
-      return
-    }
-    const inner = S[S.length - 1]!
-    const step = T![T!.length - 1]!
-    const blocks = step === 1 && inner >= 64
-    forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
-      const base = offset + o!
-      const from = row * inner
-      if (blocks) dst.set(src.subarray(from, from + inner), base)
-      else for (let j = 0; j < inner; j++) dst[base + j * step] = src[from + j]!
-    })
+    scatterRuns(src, dst, offset, shape, strides)
   },
 
   Where(cond, cStrides, a, aStrides, b, bStrides, out, outShape) {
@@ -508,6 +521,14 @@ export const jsKernels: KernelTable = {
   Pad(x, shape, pads, mode, value, out) {
     const rank = shape.length
     const outShape = shape.map((d, i) => d + pads[i]! + pads[i + rank]!)
+    if (mode === 'constant' && pads.every((p) => p >= 0)) {
+      // The value everywhere, then x into the interior: a view of the output at the leading pads.
+      out.fill(value)
+      const os = stridesOf(outShape)
+      const interior = shape.reduce((o, _, d) => o + pads[d]! * os[d]!, 0)
+      scatterRuns(x, out, interior, shape, os)
+      return
+    }
     const xs = stridesOf(shape)
     const src = new Array<number>(rank)
     forEachIndex(outShape, [], (i) => {
