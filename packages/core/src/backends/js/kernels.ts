@@ -334,29 +334,39 @@ function softmaxLines(x: FloatArray, outer: number, n: number, inner: number, ou
 }
 
 /**
- * Write contiguous `src` into the strided view (shape, strides, offset) of `dst`: StridedCopy's walk in reverse,
- * over merged dims, one run at a time (a long unit-stride run as one block copy).
+ * Move elements between the strided view (shape, strides, offset) of `view` and the contiguous `flat`: out of the
+ * view (a view's `.data`, StridedCopy) or, `into`, into it (the adjoint, StridedScatter; padding's interior). Dims
+ * that are contiguous in the view merge first (a slice of channels of NCHW is then one run, a slice of rows one
+ * run a channel); the outer dims are walked and each innermost run moved with its own stride, a long unit-stride
+ * run as one block copy (`set`, a memcpy for equal element types; a channel half of a 256x52x52 map 1.5 -> 0.1
+ * ms), a short one element by element (a `subarray` view costs more than a few elements).
  */
-function scatterRuns(
-  src: TypedArray,
-  dst: TypedArray,
+function moveRuns(
+  view: TypedArray,
   offset: number,
   shape: readonly number[],
   strides: readonly number[],
+  flat: TypedArray,
+  into: boolean,
 ): void {
   const [S, [T]] = collapseAll(shape, [strides])
   if (S.length === 0) {
-    dst[offset] = src[0]!
+    // a scalar, or every dim of size 1
+    if (into) view[offset] = flat[0]!
+    else flat[0] = view[offset]!
     return
   }
   const inner = S[S.length - 1]!
   const step = T![T!.length - 1]!
   const blocks = step === 1 && inner >= 64
   forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
-    const base = offset + o!
-    const from = row * inner
-    if (blocks) dst.set(src.subarray(from, from + inner), base)
-    else for (let j = 0; j < inner; j++) dst[base + j * step] = src[from + j]!
+    const v = offset + o!
+    const f = row * inner
+    if (blocks) {
+      if (into) view.set(flat.subarray(f, f + inner), v)
+      else flat.set(view.subarray(v, v + inner), f)
+    } else if (into) for (let j = 0; j < inner; j++) view[v + j * step] = flat[f + j]!
+    else for (let j = 0; j < inner; j++) flat[f + j] = view[v + j * step]!
   })
 }
 
@@ -425,28 +435,11 @@ export const jsKernels: KernelTable = {
   },
 
   StridedCopy(src, offset, shape, strides, out) {
-    // Dims that are contiguous in the view merge first (a slice of channels of NCHW is then one run, a slice of
-    // rows one run a channel); walk the outer dims and copy each innermost run with its own stride, a long
-    // unit-stride run as one block copy (as Concat does): a channel half of a 256x52x52 map 1.5 ms -> 0.1 ms.
-    const [S, [T]] = collapseAll(shape, [strides])
-    if (S.length === 0) {
-      // a scalar, or every dim of size 1
-      out[0] = src[offset]!
-      return
-    }
-    const inner = S[S.length - 1]!
-    const step = T![T!.length - 1]!
-    const blocks = step === 1 && inner >= 64
-    forEachIndex(S.slice(0, -1), [T!.slice(0, -1)], (row, [o]) => {
-      const base = offset + o!
-      const dst = row * inner
-      if (blocks) out.set(src.subarray(base, base + inner), dst)
-      else for (let j = 0; j < inner; j++) out[dst + j] = src[base + j * step]!
-    })
+    moveRuns(src, offset, shape, strides, out, false)
   },
 
   StridedScatter(src, dst, offset, shape, strides) {
-    scatterRuns(src, dst, offset, shape, strides)
+    moveRuns(dst, offset, shape, strides, src, true)
   },
 
   Where(cond, cStrides, a, aStrides, b, bStrides, out, outShape) {
@@ -526,7 +519,7 @@ export const jsKernels: KernelTable = {
       out.fill(value)
       const os = stridesOf(outShape)
       const interior = shape.reduce((o, _, d) => o + pads[d]! * os[d]!, 0)
-      scatterRuns(x, out, interior, shape, os)
+      moveRuns(out, interior, shape, os, x, true)
       return
     }
     const xs = stridesOf(shape)
