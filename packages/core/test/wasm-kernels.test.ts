@@ -76,6 +76,76 @@ function poolGeometry(
   }
 }
 
+it("RecurrentScan on two threads when the second runs only after the first is done: the first computes every chunk of every step (its own and the other's), and the result is one thread's", () => {
+  const two = backends.find(([, b]) => b.threads === 2)![1]
+  const one = createWasmBackend({ relaxedSimd: two.relaxedSimd, threads: 1 })
+  // The pool's run replaced by the two threads one after the other on this thread: thread 1 starts only after
+  // thread 0 has returned, as when the machine does not run it for the whole call. A fixed split with a barrier
+  // after each step would leave thread 0 waiting for thread 1 forever.
+  const order: number[] = []
+  const sequential = () =>
+    vi.spyOn(ThreadPool.prototype, 'run').mockImplementation((name, p) => {
+      expect(name).toBe('recurrentScan')
+      for (const tid of [0, 1]) {
+        two.runtime.exports.recurrentScan(p, tid, 2)
+        order.push(tid)
+      }
+    })
+  try {
+    for (const mode of [0, 2, 3] as const) {
+      const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
+      // B * G*H * H past SCAN_THREADS_MIN_STEP_MACS, so the steps are shared; H % 12 != 0 and H % 4 != 0.
+      const B = 2
+      const H = Math.ceil(Math.sqrt(SCAN_THREADS_MIN_STEP_MACS / (B * G))) + 5
+      const w = Float32Array.from(rand(G * H * H), (v) => v / Math.sqrt(H))
+      const args = (T: number) => ({
+        mode,
+        T,
+        B,
+        H,
+        reverse: mode === 2,
+        xp: Float32Array.from({ length: T * B * G * H }, (_, i) => Math.sin(i)),
+        w,
+        bias: Float32Array.from({ length: G * H }, (_, i) => Math.cos(3 * i)),
+        mask: null,
+        h: Float32Array.from({ length: B * H }, (_, i) => Math.cos(i)),
+        c: mode === 3 ? new Float32Array(B * H).fill(0.25) : null,
+        y: new Float32Array(T * B * H),
+        saved: null,
+      })
+      // T 5: rows read in place (no panels to pack). T 8 with W_hh pinned: the panels are packed by a first call
+      // on the real pool, so the later call reads them whoever owns them.
+      for (const [T, pinned] of [
+        [5, false],
+        [8, true],
+      ] as const) {
+        const want = args(T)
+        ;(one.kernels as typeof jsKernels).RecurrentScan(want)
+        const release = pinned ? two.pin!([w]) : () => {}
+        try {
+          if (pinned) (two.kernels as typeof jsKernels).RecurrentScan(args(T))
+          const spy = sequential()
+          const got = args(T)
+          order.length = 0
+          try {
+            ;(two.kernels as typeof jsKernels).RecurrentScan(got)
+          } finally {
+            spy.mockRestore()
+          }
+          expect(order).toEqual([0, 1])
+          expect(mismatches(got.y, want.y), `mode ${mode} T ${T}`).toBe(0)
+          expect(mismatches(got.h, want.h), `mode ${mode} T ${T}`).toBe(0)
+          if (want.c) expect(mismatches(got.c!, want.c)).toBe(0)
+        } finally {
+          release()
+        }
+      }
+    }
+  } finally {
+    one.close()
+  }
+})
+
 describe.each(backends)('wasm kernels, %s', (_, be) => {
   const k = be.kernels as typeof jsKernels
 

@@ -1309,11 +1309,13 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
 
 // Recurrent scan parameter block (RecurrentScanArgs; pointers are 0 where an operand is absent). `h` holds the
 // initial state and receives the final one; `hAlt` is a second state buffer (the steps alternate between the
-// two); `sync` is the barrier counter the threads meet at after every step, set to 0 by the caller; `canWait`
-// says whether the calling thread may block in a wait (not on a browser's main thread).
+// two); `sync` is the barrier counter the threads meet at once the panels are packed, and `ctrs` points to the
+// step counters (chunks done, then each thread's chunks claimed, 64 bytes apart from a 64-byte boundary), all set
+// to 0 by the caller; `canWait` says
+// whether the calling thread may block in a wait (not on a browser's main thread).
 const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
 const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
-const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21, R_PACK = 22
+const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21, R_PACK = 22, R_CTRS = 23
 
 /** Rows of W_hh per panel in the recurrent kernel (packPanel, dotPanel). */
 const PANEL = 6
@@ -1388,125 +1390,187 @@ function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
 }
 
 /**
- * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
- * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
- * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, into `hh` (B * G*H floats of
- * scratch unless saved); then the gates four units at a time. W_hh is first packed into panels of PANEL rows
- * (`wp`, G * (H - H % PANEL) * (H & ~3) floats; dotPanel), read once a step, unless the caller passes panels
- * packed by an earlier call (R_PACK 0; the layout does not depend on the thread count); the H % PANEL last rows
- * of each gate use dotRows.
- *
- * Threads split the hidden units (in twelves: whole panels, whole vectors): a thread packs and computes the G gate
- * rows of W_hh for its units, and their gates, cell state and outputs, reading the whole previous h. So the new h
- * goes to the other state buffer, and the threads meet at a barrier after each step, before anyone reads it. Every value is computed by one
- * thread in the same order as on one thread, so the result does not depend on the thread count.
+ * Step t for the hidden units [u0, u1) of every sequence (see recurrentScan): hh = W_hh h + b_hh for those units'
+ * rows of each gate block (panels from `wp` where packed, dotRows for the rest), then their gates, cell state and
+ * outputs, reading the previous state from `cur` and writing the new one to `next`. Each unit's values are
+ * computed the same way whichever call covers it, so the split into calls does not change the result.
  */
-export function recurrentScan(p: usize, tid: i32, nt: i32): void {
-  const mode = pi(p, R_MODE), T = pi(p, R_T), B = pi(p, R_B), H = pi(p, R_H), reverse = pi(p, R_REVERSE) !== 0
+function scanUnits(p: usize, t: i32, cur: usize, next: usize, u0: i32, u1: i32): void {
+  const mode = pi(p, R_MODE), B = pi(p, R_B), H = pi(p, R_H)
   const xp = <usize>pi(p, R_XP), w = <usize>pi(p, R_W), bias = <usize>pi(p, R_BIAS), mask = <usize>pi(p, R_MASK)
   const c = <usize>pi(p, R_CELL), y = <usize>pi(p, R_Y), hhScratch = <usize>pi(p, R_HH)
   const sHPrev = <usize>pi(p, R_S_HPREV), sCPrev = <usize>pi(p, R_S_CPREV), sHh = <usize>pi(p, R_S_HH)
-  const sHNew = <usize>pi(p, R_S_HNEW), sCNew = <usize>pi(p, R_S_CNEW)
-  // Workers may block; the calling thread (tid 0) where the block says so.
-  const canWait = tid != 0 || pi(p, R_CAN_WAIT) !== 0
-  const sync = p + (<usize>R_SYNC << 2)
+  const sHNew = <usize>pi(p, R_S_HNEW), sCNew = <usize>pi(p, R_S_CNEW), wp = <usize>pi(p, R_WP)
   const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
-  const GH = G * H
-  // This thread's units [u0, u1): a multiple of twelve each, the remainder to the last; [u0, q1) in panels.
-  const per = cdiv(cdiv(H, 12), nt) * 12
-  const u0 = imin(H, tid * per), u1 = imin(H, u0 + per), nu = u1 - u0
+  const GH = G * H, nu = u1 - u0
   const HP = H - H % PANEL, k4 = H & ~3
-  const wp = <usize>pi(p, R_WP)
-  // Without a panel buffer (a short sequence, where packing would not pay: the caller decides) every row uses dotRows.
+  // [u0, q1) in panels (u0 is a multiple of twelve), the rest by dotRows; every row without a panel buffer.
   const q1 = wp == 0 || u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
-  // The panels are packed here unless the caller kept them from an earlier call (a pinned W_hh: R_PACK 0).
-  if (pi(p, R_PACK) != 0)
-    for (let g = 0; g < G; g++)
-      for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
+  const sH = t * B * H
+  const sG = t * B * GH
+  const hh = sHh ? at(sHh, sG) : hhScratch
+  for (let r = 0; r < B; r++) {
+    if (sHPrev) memory.copy(at(sHPrev, sH + r * H + u0), at(cur, r * H + u0), <usize>nu << 2)
+    if (sCPrev) memory.copy(at(sCPrev, sH + r * H + u0), at(c, r * H + u0), <usize>nu << 2)
+    // hh = h W_hh^T + b_hh, the rows of these units in each gate block
+    const out = at(hh, r * GH)
+    const hr = at(cur, r * H)
+    for (let g = 0; g < G; g++) {
+      const o = g * H
+      for (let q = u0; q < q1; q += PANEL)
+        dotPanel(hr, at(wp, (g * HP + q) * k4), k4, at(w, (o + q) * H), H, H, bias ? at(bias, o + q) : 0, at(out, o + q))
+      dotRows(hr, at(w, (o + q1) * H), H, u1 - q1, H, at(out, o + q1))
+      if (bias) for (let j = o + q1; j < o + u1; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
+    }
+  }
   const zero = f32x4.splat(0)
   const one = f32x4.splat(1)
+  // The gates, four units at a time; the last H % 4 units one lane each.
+  for (let r = 0; r < B; r++) {
+    const m: f32 = mask ? load<f32>(at(mask, t * B + r)) : 1
+    const mv = f32x4.splat(m)
+    const X = at(xp, sG + r * GH)
+    const A = at(hh, r * GH)
+    const hr = at(cur, r * H)
+    const hw = at(next, r * H)
+    const cr = c ? at(c, r * H) : 0
+    for (let j = u0; j < u1; j += 4) {
+      const full = j + 4 <= u1
+      // Loads of four units, or of one (the tail) splat across the lanes.
+      let hn: v128
+      const hp = ld(hr, j, full)
+      if (mode <= 1) {
+        const pre = f32x4.add(ld(X, j, full), ld(A, j, full))
+        hn = mode == 0 ? tanh4(pre) : f32x4.max(pre, zero)
+      } else if (mode == 2) {
+        const rg = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
+        const z = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
+        const n = tanh4(f32x4.add(ld(X, 2 * H + j, full), f32x4.mul(rg, ld(A, 2 * H + j, full))))
+        hn = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, hp))
+      } else {
+        const ig = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
+        const f = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
+        const g = tanh4(f32x4.add(ld(X, 2 * H + j, full), ld(A, 2 * H + j, full)))
+        const og = sigmoid4(f32x4.add(ld(X, 3 * H + j, full), ld(A, 3 * H + j, full)))
+        const cp = ld(cr, j, full)
+        const cn = f32x4.add(f32x4.mul(f, cp), f32x4.mul(ig, g))
+        hn = f32x4.mul(og, tanh4(cn))
+        const cm = m == 1 ? cn : m == 0 ? cp : f32x4.add(cp, f32x4.mul(mv, f32x4.sub(cn, cp)))
+        if (full) {
+          if (sCNew) v128.store(at(sCNew, sH + r * H + j), cn)
+          v128.store(at(cr, j), cm)
+        } else {
+          if (sCNew) store<f32>(at(sCNew, sH + r * H + j), f32x4.extract_lane(cn, 0))
+          store<f32>(at(cr, j), f32x4.extract_lane(cm, 0))
+        }
+      }
+      const hm = m == 1 ? hn : m == 0 ? hp : f32x4.add(hp, f32x4.mul(mv, f32x4.sub(hn, hp)))
+      const yv = f32x4.mul(hn, mv)
+      if (full) {
+        if (sHNew) v128.store(at(sHNew, sH + r * H + j), hn)
+        v128.store(at(y, sH + r * H + j), yv)
+        v128.store(at(hw, j), hm)
+      } else {
+        // One unit at a time for the tail: j advances by 4 but only unit j is done; the others follow.
+        if (sHNew) store<f32>(at(sHNew, sH + r * H + j), f32x4.extract_lane(hn, 0))
+        store<f32>(at(y, sH + r * H + j), f32x4.extract_lane(yv, 0))
+        store<f32>(at(hw, j), f32x4.extract_lane(hm, 0))
+        j -= 3
+      }
+    }
+  }
+}
+
+/** The pieces of a step that threads claim are whole multiples of this many hidden units. */
+const SCAN_CHUNK = 12
+/** Reads of an owner's claim counter a thread waits through before it takes the owner's chunks (a few us). */
+const STEAL_SPINS = 2000
+
+/**
+ * The time loop of a recurrent layer, the whole sequence in one call (js/recurrent.ts is the reference and
+ * documents the arguments; RecurrentScanArgs in kernel-table.ts). mode 0 tanh RNN, 1 ReLU RNN, 2 GRU, 3 LSTM.
+ * Per step and sequence: hh = W_hh h + b_hh as G*H dot products of length H, into `hh` (B * G*H floats of
+ * scratch unless saved); then the gates four units at a time (scanUnits). W_hh is first packed into panels of
+ * PANEL rows (`wp`, G * (H - H % PANEL) * (H & ~3) floats; dotPanel), read once a step, unless the caller passes
+ * panels packed by an earlier call (R_PACK 0; the layout does not depend on the thread count); the H % PANEL last
+ * rows of each gate use dotRows.
+ *
+ * Threads share each step by hidden units, in chunks (about four a thread): each thread owns an even share of them
+ * (it packs their panels, and on a quiet machine computes them every step, so its share of W_hh stays in its own
+ * cache) and claims them one at a time from its share's counter; a thread done with its own share claims what
+ * is left of the others', so a thread that the machine runs slowly or not at all for a while does not hold the
+ * step up (with a fixed split and a barrier, one descheduled thread made the two-thread scan 8x slower). A
+ * step's new h goes to the other state buffer, and no thread starts the next step before every chunk of this
+ * one is done (R_CTRS[0] counts them). Every value is computed by one thread in the same order as on one
+ * thread, so the result does not depend on the thread count or on who computed what.
+ */
+export function recurrentScan(p: usize, tid: i32, nt: i32): void {
+  const mode = pi(p, R_MODE), T = pi(p, R_T), B = pi(p, R_B), H = pi(p, R_H), reverse = pi(p, R_REVERSE) !== 0
+  const w = <usize>pi(p, R_W), wp = <usize>pi(p, R_WP)
+  // Workers may block; the calling thread (tid 0) where the block says so.
+  const canWait = tid != 0 || pi(p, R_CAN_WAIT) !== 0
+  // [done, claimed of owner 0, ..., claimed of owner nt - 1], each on a 64-byte line of its own (a claim then
+  // stays in its owner's cache unless another thread steals), zeroed by the caller
+  const ctrs = <usize>pi(p, R_CTRS)
+  const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
+  // Chunks of `cu` units: about four a thread, whole twelves (whole panels, whole vectors), so that each reads
+  // its rows of W_hh in runs of several panels a gate (a chunk of 12 units, two panels a gate, made one thread
+  // ~10% slower: the reads jumped between the gate blocks every 12 KB); one chunk of all units on one thread.
+  const cu = nt == 1 ? H : cdiv(cdiv(H, 4 * nt), SCAN_CHUNK) * SCAN_CHUNK
+  const chunks = cdiv(H, cu), per = cdiv(chunks, nt)
+  // This thread's own units [u0, u1), whose panels it packs here unless the caller kept them from an earlier
+  // call (a pinned W_hh: R_PACK 0); then every panel must be packed before any thread reads another's.
+  const u0 = imin(H, tid * per * cu), u1 = imin(H, u0 + per * cu)
+  const HP = H - H % PANEL, k4 = H & ~3
+  if (pi(p, R_PACK) != 0 && wp != 0) {
+    const q1 = u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
+    for (let g = 0; g < G; g++)
+      for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
+    if (nt > 1) barrier(p + (<usize>R_SYNC << 2), 1, nt, canWait)
+  }
   let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k
-    const sH = t * B * H
-    const sG = t * B * GH
-    const hh = sHh ? at(sHh, sG) : hhScratch
-    for (let r = 0; r < B && nu > 0; r++) {
-      if (sHPrev) memory.copy(at(sHPrev, sH + r * H + u0), at(cur, r * H + u0), <usize>nu << 2)
-      if (sCPrev) memory.copy(at(sCPrev, sH + r * H + u0), at(c, r * H + u0), <usize>nu << 2)
-      // hh = h W_hh^T + b_hh, the rows of this thread's units in each gate block
-      const out = at(hh, r * GH)
-      const hr = at(cur, r * H)
-      for (let g = 0; g < G; g++) {
-        const o = g * H
-        for (let q = u0; q < q1; q += PANEL)
-          dotPanel(hr, at(wp, (g * HP + q) * k4), k4, at(w, (o + q) * H), H, H, bias ? at(bias, o + q) : 0, at(out, o + q))
-        dotRows(hr, at(w, (o + q1) * H), H, u1 - q1, H, at(out, o + q1))
-        if (bias) for (let j = o + q1; j < o + u1; j++) store<f32>(at(out, j), load<f32>(at(out, j)) + load<f32>(at(bias, j)))
+    // Own chunks first, then the others' in turn: chunk number k * n + i of an owner's counter is its i-th
+    // chunk of step k (a claim only succeeds below (k + 1) * n, so each step hands out exactly n).
+    let mine = 0
+    for (let d = 0; d < nt; d++) {
+      const o = (tid + d) % nt
+      const first = o * per, n = imin(chunks, first + per) - first
+      if (n <= 0) continue
+      const ctr = ctrs + (<usize>(1 + o) << 6)
+      const end = (k + 1) * n
+      // Another's chunks only once it has been slow to claim them for a while: on a quiet machine the owner
+      // finishes within a chunk or two of the others, and a stolen chunk is read from the owner's cache, not the
+      // thief's (taking an owner's last chunk as it was about to can make the step longer, not shorter).
+      if (d > 0) for (let s = 0; s < STEAL_SPINS && atomic.load<i32>(ctr) < end; s++) {}
+      for (let v = atomic.load<i32>(ctr); v < end; v = atomic.load<i32>(ctr)) {
+        if (atomic.cmpxchg<i32>(ctr, v, v + 1) != v) continue
+        const c0 = (first + v - k * n) * cu
+        scanUnits(p, t, cur, next, c0, imin(H, c0 + cu))
+        mine++
       }
     }
-    // The gates, four units at a time; the last H % 4 units one lane each.
-    for (let r = 0; r < B && nu > 0; r++) {
-      const m: f32 = mask ? load<f32>(at(mask, t * B + r)) : 1
-      const mv = f32x4.splat(m)
-      const X = at(xp, sG + r * GH)
-      const A = at(hh, r * GH)
-      const hr = at(cur, r * H)
-      const hw = at(next, r * H)
-      const cr = c ? at(c, r * H) : 0
-      for (let j = u0; j < u1; j += 4) {
-        const full = j + 4 <= u1
-        // Loads of four units, or of one (the tail) splat across the lanes.
-        let hn: v128
-        const hp = ld(hr, j, full)
-        if (mode <= 1) {
-          const pre = f32x4.add(ld(X, j, full), ld(A, j, full))
-          hn = mode == 0 ? tanh4(pre) : f32x4.max(pre, zero)
-        } else if (mode == 2) {
-          const rg = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
-          const z = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
-          const n = tanh4(f32x4.add(ld(X, 2 * H + j, full), f32x4.mul(rg, ld(A, 2 * H + j, full))))
-          hn = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, hp))
-        } else {
-          const ig = sigmoid4(f32x4.add(ld(X, j, full), ld(A, j, full)))
-          const f = sigmoid4(f32x4.add(ld(X, H + j, full), ld(A, H + j, full)))
-          const g = tanh4(f32x4.add(ld(X, 2 * H + j, full), ld(A, 2 * H + j, full)))
-          const og = sigmoid4(f32x4.add(ld(X, 3 * H + j, full), ld(A, 3 * H + j, full)))
-          const cp = ld(cr, j, full)
-          const cn = f32x4.add(f32x4.mul(f, cp), f32x4.mul(ig, g))
-          hn = f32x4.mul(og, tanh4(cn))
-          const cm = m == 1 ? cn : m == 0 ? cp : f32x4.add(cp, f32x4.mul(mv, f32x4.sub(cn, cp)))
-          if (full) {
-            if (sCNew) v128.store(at(sCNew, sH + r * H + j), cn)
-            v128.store(at(cr, j), cm)
-          } else {
-            if (sCNew) store<f32>(at(sCNew, sH + r * H + j), f32x4.extract_lane(cn, 0))
-            store<f32>(at(cr, j), f32x4.extract_lane(cm, 0))
-          }
-        }
-        const hm = m == 1 ? hn : m == 0 ? hp : f32x4.add(hp, f32x4.mul(mv, f32x4.sub(hn, hp)))
-        const yv = f32x4.mul(hn, mv)
-        if (full) {
-          if (sHNew) v128.store(at(sHNew, sH + r * H + j), hn)
-          v128.store(at(y, sH + r * H + j), yv)
-          v128.store(at(hw, j), hm)
-        } else {
-          // One unit at a time for the tail: j advances by 4 but only unit j is done; the others follow.
-          if (sHNew) store<f32>(at(sHNew, sH + r * H + j), f32x4.extract_lane(hn, 0))
-          store<f32>(at(y, sH + r * H + j), f32x4.extract_lane(yv, 0))
-          store<f32>(at(hw, j), f32x4.extract_lane(hm, 0))
-          j -= 3
-        }
-      }
+    if (nt > 1) {
+      // The thread that completes the step wakes any thread asleep waiting for it.
+      const target = (k + 1) * chunks
+      if (atomic.add<i32>(ctrs, mine) + mine == target) atomic.notify(ctrs, nt)
+      else waitAtLeast(ctrs, target, canWait)
     }
-    if (nt > 1) barrier(sync, k + 1, nt, canWait)
     const swap = cur
     cur = next
     next = swap
   }
-  // After an odd number of steps the final state lies in the other buffer: each thread moves its units.
+  // After an odd number of steps the final state lies in the other buffer (every step is done: all have waited).
   const h = <usize>pi(p, R_STATE)
-  if (cur != h) for (let r = 0; r < B && nu > 0; r++) memory.copy(at(h, r * H + u0), at(cur, r * H + u0), <usize>nu << 2)
+  if (cur != h && tid == 0) memory.copy(h, cur, <usize>(B * H) << 2)
+}
+
+/** Wait until the counter at `ctr` reaches `target`: spin, then (if allowed) sleep until a notify. */
+function waitAtLeast(ctr: usize, target: i32, canWait: bool): void {
+  let spins = 0
+  for (let v = atomic.load<i32>(ctr); v < target; v = atomic.load<i32>(ctr))
+    if (canWait && ++spins > BARRIER_SPINS) atomic.wait<i32>(ctr, v, 1000000)
 }
 
 // ---- calibration -----------------------------------------------------------------------------------

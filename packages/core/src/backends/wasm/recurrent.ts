@@ -4,7 +4,7 @@
  * matrix-vector product with W_hh, (G*H) x H, and a few element-wise gates on B*H values: far too small for the
  * GEMM's packing or a kernel call per op to pay, so the kernel keeps W_hh, the state and the gates in its memory
  * for the whole sequence and the operands are copied in and out once per call. Large layers share each step
- * between the threads of the pool (by hidden units, with a barrier after each step: see the kernel).
+ * between the threads of the pool (by hidden units, in chunks a thread claims, its own first: see the kernel).
  */
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
@@ -30,7 +30,7 @@ const SCAN_PANEL = 6
  */
 export const SCAN_PACK_MIN_PRODUCTS = 16
 
-/** The scan's parameter block (wasm/kernels.ts R_*): sizes, operand pointers (0: absent), the barrier counter. */
+/** The scan's parameter block (wasm/kernels.ts R_*): sizes, operand pointers (0: absent), the counters. */
 const SCAN = {
   mode: 0,
   T: 1,
@@ -55,6 +55,7 @@ const SCAN = {
   sync: 20,
   wp: 21,
   pack: 22,
+  ctrs: 23,
 } as const
 
 export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
@@ -91,6 +92,9 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         hNew: saved ? L.take(T * B * H) : -1,
         cNew: saved?.cNew ? L.take(T * B * H) : -1,
         params: L.take(PARAMS_INTS),
+        // the count of chunks done and each thread's count of chunks claimed (the kernel's R_CTRS), each on a
+        // 64-byte cache line of its own: 16 floats a counter, and 16 more to align the first
+        ctrs: L.take(16 * (2 + (pool?.size ?? 1))),
       }
       const base = rt.reserve(L.bytes)
       const ptr = (off: number) => (off < 0 ? 0 : base + off)
@@ -107,6 +111,8 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
       put(f(h), at.h)
       put(f(c), at.c)
       const p = base + at.params
+      const ctrs = (base + at.ctrs + 63) & ~63
+      rt.i32.fill(0, ctrs >> 2, (ctrs >> 2) + 16 * (1 + (pool?.size ?? 1)))
       writeParams(rt.i32, p, SCAN, {
         mode,
         T,
@@ -131,6 +137,7 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         sync: 0,
         wp: kept?.at ?? ptr(at.wp),
         pack: kept?.fresh === false ? 0 : 1,
+        ctrs,
       })
       if (pool && pool.size > 1) pool.run('recurrentScan', p)
       else rt.exports.recurrentScan(p, 0, 1)
