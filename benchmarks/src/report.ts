@@ -207,7 +207,7 @@ export function toMarkdown(report: Report): string {
     `# refnets benchmark report, ${report.date}`,
     '',
     `${report.cases.length} cases at size \`${report.options.size}\` on ${report.machine.cpuModel} (${report.machine.cpus} CPUs), Node ${report.machine.node}, ${report.machine.platform}${report.machine.malloc ? `, allocator ${report.machine.malloc}` : ''}.`,
-    `Times are medians of up to ${report.options.samples} samples per engine (tinybench); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}). refnets is timed with the model's parameters pinned in its backend's memory (\`withPinned\`), as an ONNX Runtime session and TensorFlow.js hold their weights.`,
+    `Times are medians of up to ${report.options.samples} samples per engine (tinybench; an engine whose first, cold, run took over ${report.options.maxRunMs} ms is timed by one more run alone, samples 1 in the JSON); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}). refnets is timed with the model's parameters pinned in its backend's memory (\`withPinned\`), as an ONNX Runtime session and TensorFlow.js hold their weights.`,
     '',
     '## Engines',
     ...engineLines(report),
@@ -343,7 +343,7 @@ td:first-child,td:nth-child(2),th{text-align:left}td.fail{background:#fdd}td.ok{
 svg.chart{display:block;margin:1em 0;background:#fff}
 </style></head><body>
 <h1>refnets benchmark report, ${esc(report.date)}</h1>
-<p>${report.cases.length} cases at size <code>${esc(report.options.size)}</code> on ${esc(report.machine.cpuModel)} (${report.machine.cpus} CPUs), Node ${esc(report.machine.node)}. Medians of up to ${report.options.samples} samples (tinybench); every ratio compares equal thread counts (against ONNX Runtime CPU with as many threads), from the same run.</p>
+<p>${report.cases.length} cases at size <code>${esc(report.options.size)}</code> on ${esc(report.machine.cpuModel)} (${report.machine.cpus} CPUs), Node ${esc(report.machine.node)}. Medians of up to ${report.options.samples} samples (tinybench; an engine whose first, cold, run took over ${report.options.maxRunMs} ms is timed by one more run alone); every ratio compares equal thread counts (against ONNX Runtime CPU with as many threads), from the same run.</p>
 <h2>Engines</h2>${md(engineLines(report))}
 <h2>Calibration</h2>${md(calibrationLines(report))}
 <h2>Time per case and engine</h2>

@@ -83,6 +83,8 @@ describe('runHarness', () => {
     if (report.calibration!.relaxedSimd) expect(p.relaxed).toBeGreaterThan(0)
     const md = toMarkdown(report)
     expect(md).toMatch(/## Calibration\n- WebAssembly SIMD peak, one thread: /)
+    // how a slow engine is timed, with the run's threshold
+    expect(md).toContain('first, cold, run took over 5000 ms is timed by one more run alone')
     expect(md).toMatch(/\| core\/mlp-mnist \| 0\.00163 \|/)
   })
 
