@@ -5,10 +5,9 @@
  * A call is synchronous, like every kernel: the caller writes the job (kernel index, parameter block, thread
  * count) into a small shared control array, bumps its generation and wakes the workers; it runs share 0
  * itself, then waits until every worker has reported (or, for a kernel that finishes the whole job on share 0,
- * closes the job and waits only for the workers inside it: `run`'s `early`). Workers and the caller spin
- * briefly before sleeping in `Atomics.wait`, because a wake-up through wait/notify costs ~14 us and most calls
- * come in quick succession (docs/performance.md). Each worker waits on the value it loaded, so no wake-up is
- * lost.
+ * closes the job and waits only for the workers inside it: `run`'s `early`). Workers and the caller spin briefly before sleeping
+ * in `Atomics.wait`, because a wake-up through wait/notify costs ~14 us and most calls come in quick
+ * succession (docs/performance.md). Each worker waits on the value it loaded, so no wake-up is lost.
  */
 import { BackendError } from '../../errors.js'
 import { nodeBuiltin, parallelKernels, type WasmRuntime } from './runtime.js'
