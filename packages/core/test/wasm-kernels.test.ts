@@ -113,11 +113,10 @@ it("RecurrentScan on two threads when the second runs only after the first is do
         y: new Float32Array(T * B * H),
         saved: null,
       })
-      // T 5: rows read in place (no panels to pack). T 8: the panels packed first, by thread 0 alone. T 8 with
-      // W_hh pinned: the panels packed by a first call on the real pool, and read whoever owns them.
+      // T 5: rows read in place (no panels to pack). T 8 with W_hh pinned: the panels are packed by a first call
+      // on the real pool, so the later call reads them whoever owns them.
       for (const [T, pinned] of [
         [5, false],
-        [8, false],
         [8, true],
       ] as const) {
         const want = args(T)
@@ -143,48 +142,6 @@ it("RecurrentScan on two threads when the second runs only after the first is do
       }
     }
   } finally {
-    one.close()
-  }
-})
-
-it("early-return scan calls and wait-for-all GEMM calls, interleaved on two threads, give one thread's results", () => {
-  // The scan's pool call returns when its share 0 has finished the job and closes it; a worker late for it must
-  // skip it without reporting to the next job's count, or a GEMM after it would return before its worker's part.
-  const two = backends.find(([, b]) => b.threads === 2)![1]
-  const one = createWasmBackend({ relaxedSimd: two.relaxedSimd, threads: 1 })
-  const run = vi.spyOn(ThreadPool.prototype, 'run')
-  try {
-    const [B, H, T] = [1, 160, 3]
-    const w = Float32Array.from(rand(4 * H * H), (v) => v / Math.sqrt(H))
-    const scan = (be: WasmBackend) => {
-      const a = {
-        ...{ mode: 3 as const, T, B, H, reverse: false, mask: null, saved: null, w, bias: null },
-        xp: Float32Array.from({ length: T * B * 4 * H }, (_, i) => Math.sin(i)),
-        h: Float32Array.from({ length: B * H }, (_, i) => Math.cos(i)),
-        c: new Float32Array(B * H).fill(0.5),
-        y: new Float32Array(T * B * H),
-      }
-      ;(be.kernels as typeof jsKernels).RecurrentScan(a)
-      return a.y
-    }
-    const [m, kk, n] = [96, 160, 200]
-    const a = rand(m * kk)
-    const b = rand(kk * n)
-    const gemm = (be: WasmBackend) => {
-      const o = new Float32Array(m * n)
-      ;(be.kernels as typeof jsKernels).MatMul(a, b, o, m, kk, n, 1, 0, 0)
-      return o
-    }
-    const [wantScan, wantGemm] = [scan(one), gemm(one)]
-    for (let i = 0; i < 200; i++) {
-      expect(mismatches(scan(two), wantScan)).toBe(0)
-      expect(mismatches(gemm(two), wantGemm)).toBe(0)
-    }
-    const early = run.mock.calls.filter(([name, , e]) => name === 'recurrentScan' && e === true).length
-    expect(early).toBe(200)
-    expect(run.mock.calls.filter(([name]) => name === 'gemm').length).toBe(200)
-  } finally {
-    run.mockRestore()
     one.close()
   }
 })

@@ -1309,12 +1309,13 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
 
 // Recurrent scan parameter block (RecurrentScanArgs; pointers are 0 where an operand is absent). `h` holds the
 // initial state and receives the final one; `hAlt` is a second state buffer (the steps alternate between the
-// two); `ctrs` points to the phase counters (chunks done, then each thread's chunks claimed, 64 bytes apart from a
-// 64-byte boundary), set to 0 by the caller; `canWait` says
+// two); `sync` is the barrier counter the threads meet at once the panels are packed, and `ctrs` points to the
+// step counters (chunks done, then each thread's chunks claimed, 64 bytes apart from a 64-byte boundary), all set
+// to 0 by the caller; `canWait` says
 // whether the calling thread may block in a wait (not on a browser's main thread).
 const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
 const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
-const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_WP = 21, R_PACK = 22, R_CTRS = 23
+const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21, R_PACK = 22, R_CTRS = 23
 
 /** Rows of W_hh per panel in the recurrent kernel (packPanel, dotPanel). */
 const PANEL = 6
@@ -1368,8 +1369,25 @@ function dotPanel(a: usize, panel: usize, k4: i32, W: usize, ldw: i32, k: i32, b
   store<f32>(out, t4, 16); store<f32>(out, t5, 20)
 }
 
-/** Spins before a thread waiting for the others sleeps (a wake-up through wait/notify costs ~14 us). */
-const WAIT_SPINS = 20000
+/** Spins before a thread waiting at a barrier sleeps (a wake-up through wait/notify costs ~14 us). */
+const BARRIER_SPINS = 20000
+
+/**
+ * Wait until all `nt` threads have arrived at barrier number `round` (1, 2, ...) on the counter at `ctr`: each
+ * arrival adds 1, so round r is passed when the counter reaches r * nt, and the counter never needs a reset
+ * within a call. The last to arrive wakes any sleeper. A thread that may not block (a browser's main thread)
+ * only spins.
+ */
+function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
+  const target = round * nt
+  if (atomic.add<i32>(ctr, 1) + 1 >= target) {
+    atomic.notify(ctr, nt)
+    return
+  }
+  let spins = 0
+  for (let v = atomic.load<i32>(ctr); v < target; v = atomic.load<i32>(ctr))
+    if (canWait && ++spins > BARRIER_SPINS) atomic.wait<i32>(ctr, v, 1000000)
+}
 
 /**
  * Step t for the hidden units [u0, u1) of every sequence (see recurrentScan): hh = W_hh h + b_hh for those units'
@@ -1500,47 +1518,45 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   // ~10% slower: the reads jumped between the gate blocks every 12 KB); one chunk of all units on one thread.
   const cu = nt == 1 ? H : cdiv(cdiv(H, 4 * nt), SCAN_CHUNK) * SCAN_CHUNK
   const chunks = cdiv(H, cu), per = cdiv(chunks, nt)
-  // Packing W_hh into panels (unless the caller kept them from an earlier call: a pinned W_hh, R_PACK 0) is a
-  // phase of its own before the steps, shared out in the same chunks, so a late thread does not hold it up either.
+  // This thread's own units [u0, u1), whose panels it packs here unless the caller kept them from an earlier
+  // call (a pinned W_hh: R_PACK 0); then every panel must be packed before any thread reads another's.
+  const u0 = imin(H, tid * per * cu), u1 = imin(H, u0 + per * cu)
   const HP = H - H % PANEL, k4 = H & ~3
-  const packing = pi(p, R_PACK) != 0 && wp != 0
-  const first = packing ? -1 : 0
+  if (pi(p, R_PACK) != 0 && wp != 0) {
+    const q1 = u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
+    for (let g = 0; g < G; g++)
+      for (let q = u0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
+    if (nt > 1) barrier(p + (<usize>R_SYNC << 2), 1, nt, canWait)
+  }
   let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)
-  for (let k = first; k < T; k++) {
-    const phase = k - first
+  for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k
-    // Own chunks first, then the others' in turn: claim number phase * n + i of an owner's counter is its i-th
-    // chunk of this phase (a claim only succeeds below (phase + 1) * n, so each phase hands out exactly n).
+    // Own chunks first, then the others' in turn: chunk number k * n + i of an owner's counter is its i-th
+    // chunk of step k (a claim only succeeds below (k + 1) * n, so each step hands out exactly n).
     let mine = 0
     for (let d = 0; d < nt; d++) {
       const o = (tid + d) % nt
-      const own0 = o * per, n = imin(chunks, own0 + per) - own0
+      const first = o * per, n = imin(chunks, first + per) - first
       if (n <= 0) continue
       const ctr = ctrs + (<usize>(1 + o) << 6)
-      const end = (phase + 1) * n
+      const end = (k + 1) * n
       // Another's chunks only once it has been slow to claim them for a while: on a quiet machine the owner
       // finishes within a chunk or two of the others, and a stolen chunk is read from the owner's cache, not the
       // thief's (taking an owner's last chunk as it was about to can make the step longer, not shorter).
       if (d > 0) for (let s = 0; s < STEAL_SPINS && atomic.load<i32>(ctr) < end; s++) {}
       for (let v = atomic.load<i32>(ctr); v < end; v = atomic.load<i32>(ctr)) {
         if (atomic.cmpxchg<i32>(ctr, v, v + 1) != v) continue
-        const c0 = (own0 + v - phase * n) * cu, c1 = imin(H, c0 + cu)
-        if (k < 0) {
-          // the panels of these units' rows in each gate block
-          const q1 = c0 > HP ? c0 : c0 + (imin(c1, HP) - c0) / PANEL * PANEL
-          for (let g = 0; g < G; g++)
-            for (let q = c0; q < q1; q += PANEL) packPanel(at(w, (g * H + q) * H), H, k4, at(wp, (g * HP + q) * k4))
-        } else scanUnits(p, t, cur, next, c0, c1)
+        const c0 = (first + v - k * n) * cu
+        scanUnits(p, t, cur, next, c0, imin(H, c0 + cu))
         mine++
       }
     }
     if (nt > 1) {
-      // The thread that completes the phase wakes any thread asleep waiting for it.
-      const target = (phase + 1) * chunks
+      // The thread that completes the step wakes any thread asleep waiting for it.
+      const target = (k + 1) * chunks
       if (atomic.add<i32>(ctrs, mine) + mine == target) atomic.notify(ctrs, nt)
       else waitAtLeast(ctrs, target, canWait)
     }
-    if (k < 0) continue
     const swap = cur
     cur = next
     next = swap
@@ -1554,7 +1570,7 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
 function waitAtLeast(ctr: usize, target: i32, canWait: bool): void {
   let spins = 0
   for (let v = atomic.load<i32>(ctr); v < target; v = atomic.load<i32>(ctr))
-    if (canWait && ++spins > WAIT_SPINS) atomic.wait<i32>(ctr, v, 1000000)
+    if (canWait && ++spins > BARRIER_SPINS) atomic.wait<i32>(ctr, v, 1000000)
 }
 
 // ---- calibration -----------------------------------------------------------------------------------

@@ -4,8 +4,7 @@
  *
  * A call is synchronous, like every kernel: the caller writes the job (kernel index, parameter block, thread
  * count) into a small shared control array, bumps its generation and wakes the workers; it runs share 0
- * itself, then waits until every worker has reported (or, for a kernel that finishes the whole job on share 0,
- * closes the job and waits only for the workers inside it: `run`'s `early`). Workers and the caller spin briefly before sleeping
+ * itself, then waits until every worker has reported. Workers and the caller spin briefly before sleeping
  * in `Atomics.wait`, because a wake-up through wait/notify costs ~14 us and most calls come in quick
  * succession (docs/performance.md). Each worker waits on the value it loaded, so no wake-up is lost.
  */
@@ -20,13 +19,7 @@ const THREADS = 3
 const DONE = 4
 const FAILED = 5
 const READY = 6
-/** The generation a worker may still join; -1 once the caller has closed an early-return job. */
-const OPEN = 7
-/** Workers between joining a job and leaving it (see `run`'s `early`). */
-const ACTIVE = 8
-/** 1 when the job is an early-return one: its workers do not report to DONE. */
-const EARLY = 9
-const SLOTS = 10
+const SLOTS = 8
 
 const SPINS = 20000
 /**
@@ -57,22 +50,13 @@ const start = ({ module, memory, ctl: sab, index, names }) => {
         else if (performance.now() - since > ${WORKER_SPIN_MS}) Atomics.wait(ctl, ${GEN}, v)
       }
     gen = v
-    // Join the job only while it is open: the caller of an early-return job may have finished it without this
-    // worker, and the job's memory is then no longer its to read.
-    Atomics.add(ctl, ${ACTIVE}, 1)
-    if (Atomics.load(ctl, ${OPEN}) === v) {
-      const early = Atomics.load(ctl, ${EARLY}) === 1
-      try {
-        fns[Atomics.load(ctl, ${FN})](Atomics.load(ctl, ${PARAMS}), index, Atomics.load(ctl, ${THREADS}))
-      } catch (e) {
-        Atomics.store(ctl, ${FAILED}, 1)
-      }
-      if (!early) {
-        Atomics.add(ctl, ${DONE}, 1)
-        Atomics.notify(ctl, ${DONE})
-      }
+    try {
+      fns[Atomics.load(ctl, ${FN})](Atomics.load(ctl, ${PARAMS}), index, Atomics.load(ctl, ${THREADS}))
+    } catch (e) {
+      Atomics.store(ctl, ${FAILED}, 1)
     }
-    if (Atomics.sub(ctl, ${ACTIVE}, 1) === 1) Atomics.notify(ctl, ${ACTIVE})
+    Atomics.add(ctl, ${DONE}, 1)
+    Atomics.notify(ctl, ${DONE})
   }
 }
 ${browser ? 'self.onmessage = (e) => start(e.data)' : "start(require('node:worker_threads').workerData)"}
@@ -168,15 +152,8 @@ export class ThreadPool {
     }
   }
 
-  /**
-   * Run kernel `name` with parameter block `params` on every thread of the pool; returns when all are done. With
-   * `early`, for a kernel whose share 0 returns only once the whole job is done (the recurrent scan: its threads
-   * claim each other's work, and share 0 waits for every piece), it returns when share 0 has: the job is closed,
-   * a worker that has not joined it by then never will (it would find it closed), and only workers already in
-   * it are waited for. A worker the machine has not run for a while then costs nothing (with the wait for every
-   * worker, one descheduled for a few ms made a call of 0.5 ms take ~5).
-   */
-  run(name: (typeof parallelKernels)[number], params: number, early = false): void {
+  /** Run kernel `name` with parameter block `params` on every thread of the pool; returns when all are done. */
+  run(name: (typeof parallelKernels)[number], params: number): void {
     const fn = parallelKernels.indexOf(name)
     const n = this.size
     if (n === 1) {
@@ -188,22 +165,12 @@ export class ThreadPool {
     Atomics.store(ctl, PARAMS, params)
     Atomics.store(ctl, THREADS, n)
     Atomics.store(ctl, DONE, 0)
-    Atomics.store(ctl, EARLY, early ? 1 : 0)
-    Atomics.store(ctl, OPEN, Atomics.load(ctl, GEN) + 1)
     Atomics.add(ctl, GEN, 1)
     Atomics.notify(ctl, GEN)
     this.rt.exports[name](params, 0, n)
     let spins = 0
-    if (early) {
-      // Close the job, then wait for the workers inside it. A worker counts itself in before it checks OPEN and
-      // the caller closes before it reads ACTIVE (all sequentially consistent), so a worker either is counted
-      // here or finds the job closed.
-      Atomics.store(ctl, OPEN, -1)
-      for (let active = Atomics.load(ctl, ACTIVE); active > 0; active = Atomics.load(ctl, ACTIVE))
-        if (++spins > SPINS && this.canWait) Atomics.wait(ctl, ACTIVE, active, 1000)
-    } else
-      for (let done = Atomics.load(ctl, DONE); done < n - 1; done = Atomics.load(ctl, DONE))
-        if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
+    for (let done = Atomics.load(ctl, DONE); done < n - 1; done = Atomics.load(ctl, DONE))
+      if (++spins > SPINS && this.canWait) Atomics.wait(ctl, DONE, done, 1000)
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) throw new ThreadPoolError(`a worker thread failed in ${name}`)
   }
 

@@ -16,7 +16,7 @@ import { Layout } from './runtime.js'
 const MIN_STEP_MACS = 4096
 /**
  * From this many multiply-adds per step the steps are shared between threads: a step then takes ~4-6 us on
- * one thread, and the threads' meeting after it ~1 us (docs/performance.md).
+ * one thread, and the barrier after it ~1 us (docs/performance.md).
  */
 export const SCAN_THREADS_MIN_STEP_MACS = 1 << 16
 
@@ -52,6 +52,7 @@ const SCAN = {
   hNew: 17,
   cNew: 18,
   canWait: 19,
+  sync: 20,
   wp: 21,
   pack: 22,
   ctrs: 23,
@@ -133,12 +134,12 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
         hNew: ptr(at.hNew),
         cNew: ptr(at.cNew),
         canWait: pool?.canWait === false ? 0 : 1,
+        sync: 0,
         wp: kept?.at ?? ptr(at.wp),
         pack: kept?.fresh === false ? 0 : 1,
         ctrs,
       })
-      // Early return: share 0 of the scan returns only once every chunk of every step is done (see the kernel).
-      if (pool && pool.size > 1) pool.run('recurrentScan', p, true)
+      if (pool && pool.size > 1) pool.run('recurrentScan', p)
       else rt.exports.recurrentScan(p, 0, 1)
       get(f(h), at.h)
       get(f(c), at.c)
