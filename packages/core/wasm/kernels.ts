@@ -1311,8 +1311,8 @@ export function layerNormRows(x: usize, y: usize, rows: i32, n: i32, w: usize, b
 // initial state and receives the final one; `hAlt` is a second state buffer (the steps alternate between the
 // two); `sync` is the barrier counter the threads meet at once the panels are packed, and `ctrs` points to the
 // step counters (chunks done, then each thread's chunks claimed, 64 bytes apart from a 64-byte boundary), all set
-// to 0 by the caller; `canWait` says
-// whether the calling thread may block in a wait (not on a browser's main thread).
+// to 0 by the caller; `canWait` says whether the calling thread may block in a wait (not on a browser's main
+// thread).
 const R_MODE = 0, R_T = 1, R_B = 2, R_H = 3, R_REVERSE = 4, R_XP = 5, R_W = 6, R_BIAS = 7, R_MASK = 8
 const R_STATE = 9, R_CELL = 10, R_Y = 11, R_HH = 12, R_HALT = 13, R_S_HPREV = 14, R_S_CPREV = 15, R_S_HH = 16
 const R_S_HNEW = 17, R_S_CNEW = 18, R_CAN_WAIT = 19, R_SYNC = 20, R_WP = 21, R_PACK = 22, R_CTRS = 23
@@ -1380,13 +1380,8 @@ const BARRIER_SPINS = 20000
  */
 function barrier(ctr: usize, round: i32, nt: i32, canWait: bool): void {
   const target = round * nt
-  if (atomic.add<i32>(ctr, 1) + 1 >= target) {
-    atomic.notify(ctr, nt)
-    return
-  }
-  let spins = 0
-  for (let v = atomic.load<i32>(ctr); v < target; v = atomic.load<i32>(ctr))
-    if (canWait && ++spins > BARRIER_SPINS) atomic.wait<i32>(ctr, v, 1000000)
+  if (atomic.add<i32>(ctr, 1) + 1 >= target) atomic.notify(ctr, nt)
+  else waitAtLeast(ctr, target, canWait)
 }
 
 /**
