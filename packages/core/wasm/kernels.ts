@@ -1478,6 +1478,17 @@ function scanUnits(p: usize, t: i32, cur: usize, next: usize, u0: i32, u1: i32):
 
 /** The pieces of a step that threads claim are whole multiples of this many hidden units. */
 const SCAN_CHUNK = 12
+/** Pieces a thread owns in each step when the steps are shared (it may take others' when it is done). */
+const SCAN_CHUNKS_PER_THREAD = 4
+
+/**
+ * The first hidden unit of chunk `c` of `chunks` over H units: c * H / chunks rounded to the nearest multiple of
+ * SCAN_CHUNK, and H for c = chunks. Chunks may be empty when H is small; their units then belong to a neighbour.
+ */
+@inline function chunkStart(H: i32, chunks: i32, c: i32): i32 {
+  if (c >= chunks) return H
+  return imin(H, (c * H + chunks * (SCAN_CHUNK >> 1)) / (chunks * SCAN_CHUNK) * SCAN_CHUNK)
+}
 /** Reads of an owner's claim counter a thread waits through before it takes the owner's chunks (a few us). */
 const STEAL_SPINS = 2000
 
@@ -1508,14 +1519,15 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   // stays in its owner's cache unless another thread steals), zeroed by the caller
   const ctrs = <usize>pi(p, R_CTRS)
   const G: i32 = mode <= 1 ? 1 : mode == 2 ? 3 : 4
-  // Chunks of `cu` units: about four a thread, whole twelves (whole panels, whole vectors), so that each reads
-  // its rows of W_hh in runs of several panels a gate (a chunk of 12 units, two panels a gate, made one thread
-  // ~10% slower: the reads jumped between the gate blocks every 12 KB); one chunk of all units on one thread.
-  const cu = nt == 1 ? H : cdiv(cdiv(H, 4 * nt), SCAN_CHUNK) * SCAN_CHUNK
-  const chunks = cdiv(H, cu), per = cdiv(chunks, nt)
+  // Four chunks a thread (one of all units on one thread), each about H / chunks units rounded to whole twelves
+  // (whole panels, whole vectors), so that each reads its rows of W_hh in runs of several panels a gate (a chunk
+  // of 12 units, two panels a gate, made one thread ~10% slower: the reads jumped between the gate blocks every
+  // 12 KB). Rounding each boundary, not the chunk size, keeps the threads' shares within 12 units of each other
+  // (256 units on two threads: 132 and 124, where chunks of a common size, 36, gave 144 and 112).
+  const per = nt == 1 ? 1 : SCAN_CHUNKS_PER_THREAD, chunks = per * nt
   // This thread's own units [u0, u1), whose panels it packs here unless the caller kept them from an earlier
   // call (a pinned W_hh: R_PACK 0); then every panel must be packed before any thread reads another's.
-  const u0 = imin(H, tid * per * cu), u1 = imin(H, u0 + per * cu)
+  const u0 = chunkStart(H, chunks, tid * per), u1 = chunkStart(H, chunks, (tid + 1) * per)
   const HP = H - H % PANEL, k4 = H & ~3
   if (pi(p, R_PACK) != 0 && wp != 0) {
     const q1 = u0 > HP ? u0 : u0 + (imin(u1, HP) - u0) / PANEL * PANEL
@@ -1526,23 +1538,21 @@ export function recurrentScan(p: usize, tid: i32, nt: i32): void {
   let cur = <usize>pi(p, R_STATE), next = <usize>pi(p, R_HALT)
   for (let k = 0; k < T; k++) {
     const t = reverse ? T - 1 - k : k
-    // Own chunks first, then the others' in turn: chunk number k * n + i of an owner's counter is its i-th
-    // chunk of step k (a claim only succeeds below (k + 1) * n, so each step hands out exactly n).
+    // Own chunks first, then the others' in turn: claim number k * per + i of an owner's counter is its i-th
+    // chunk of step k (a claim only succeeds below (k + 1) * per, so each step hands out exactly per).
     let mine = 0
     for (let d = 0; d < nt; d++) {
       const o = (tid + d) % nt
-      const first = o * per, n = imin(chunks, first + per) - first
-      if (n <= 0) continue
       const ctr = ctrs + (<usize>(1 + o) << 6)
-      const end = (k + 1) * n
+      const end = (k + 1) * per
       // Another's chunks only once it has been slow to claim them for a while: on a quiet machine the owner
       // finishes within a chunk or two of the others, and a stolen chunk is read from the owner's cache, not the
       // thief's (taking an owner's last chunk as it was about to can make the step longer, not shorter).
       if (d > 0) for (let s = 0; s < STEAL_SPINS && atomic.load<i32>(ctr) < end; s++) {}
       for (let v = atomic.load<i32>(ctr); v < end; v = atomic.load<i32>(ctr)) {
         if (atomic.cmpxchg<i32>(ctr, v, v + 1) != v) continue
-        const c0 = (first + v - k * n) * cu
-        scanUnits(p, t, cur, next, c0, imin(H, c0 + cu))
+        const c = o * per + v - k * per
+        scanUnits(p, t, cur, next, chunkStart(H, chunks, c), chunkStart(H, chunks, c + 1))
         mine++
       }
     }
