@@ -5,7 +5,17 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BASELINE, type CaseResult, type Comparison, REFNETS, type Regression, type Report } from './run.js'
+import {
+  BASELINE,
+  type CaseResult,
+  type Comparison,
+  REFNETS,
+  type Regression,
+  type Report,
+  STEADY_CALL_MS,
+  STEADY_WARMUP_MIN_MS,
+  STEADY_WARMUP_MS,
+} from './run.js'
 
 const caseId = (c: Pick<CaseResult, 'package' | 'name'>) => `${c.package}/${c.name}`
 
@@ -207,7 +217,7 @@ export function toMarkdown(report: Report): string {
     `# refnets benchmark report, ${report.date}`,
     '',
     `${report.cases.length} cases at size \`${report.options.size}\` on ${report.machine.cpuModel} (${report.machine.cpus} CPUs), Node ${report.machine.node}, ${report.machine.platform}${report.machine.malloc ? `, allocator ${report.machine.malloc}` : ''}.`,
-    `Times are medians of up to ${report.options.samples} samples per engine (tinybench; an engine whose first, cold, run took over ${report.options.maxRunMs} ms is timed by one more run alone, samples 1 in the JSON); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}). refnets is timed with the model's parameters pinned in its backend's memory (\`withPinned\`), as an ONNX Runtime session and TensorFlow.js hold their weights.`,
+    `Times are medians of up to ${report.options.samples} samples per engine (tinybench; an engine whose first, cold, run took over ${report.options.maxRunMs} ms is timed by one more run alone, samples 1 in the JSON; calls of 1-${STEADY_CALL_MS} ms are first warmed up until their time is steady, ${STEADY_WARMUP_MIN_MS}-${STEADY_WARMUP_MS} ms); every ratio compares equal thread counts, measured in the same run (refnets-1t and tfjs-wasm against ort-cpu-1t, refnets against ${BASELINE}). refnets is timed with the model's parameters pinned in its backend's memory (\`withPinned\`), as an ONNX Runtime session and TensorFlow.js hold their weights.`,
     '',
     '## Engines',
     ...engineLines(report),

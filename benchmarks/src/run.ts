@@ -200,6 +200,51 @@ const round = (x: number) => Number(x.toPrecision(4))
 
 /** First calls faster than this are repeated before the number of samples is chosen (see `time`). */
 export const WARM_CALIBRATION_MS = 100
+/** Calls from 1 ms up to this are warmed up until their time is steady (see `time`). */
+export const STEADY_CALL_MS = 10
+/** The shortest and the longest such warm-up; it counts against the case's budget and takes at most half of it. */
+export const STEADY_WARMUP_MIN_MS = 250
+export const STEADY_WARMUP_MS = 400
+/** Blocks of calls (each ~STEADY_BLOCK_MS) that must agree before a warm-up is over. */
+const STEADY_BLOCKS = 4
+const STEADY_BLOCK_MS = 25
+
+/** Call `fn` (awaited when it returns a promise) `n` times; the time of each call. */
+async function timeCalls(fn: () => unknown, n: number): Promise<number[]> {
+  const ts: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    const r = fn()
+    if (r instanceof Promise) await r
+    ts.push(performance.now() - t0)
+  }
+  return ts
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+
+/**
+ * Warm a call of a few milliseconds up until its time is steady: blocks of ~STEADY_BLOCK_MS of calls for at least
+ * STEADY_WARMUP_MIN_MS (a slow phase can be steady too), then until STEADY_BLOCKS in a row have medians within 5%
+ * of the best block's, or `capMs` has passed. Returns the best block median and the time spent.
+ */
+async function warmUntilSteady(
+  fn: () => unknown,
+  once: number,
+  capMs: number,
+): Promise<{ ms: number; spentMs: number }> {
+  const n = Math.max(2, Math.ceil(STEADY_BLOCK_MS / once))
+  const t0 = performance.now()
+  let best = once
+  let steady = 0
+  const minMs = Math.min(STEADY_WARMUP_MIN_MS, capMs)
+  for (let ms = 0; (steady < STEADY_BLOCKS || ms < minMs) && ms < capMs; ms = performance.now() - t0) {
+    const m = median(await timeCalls(fn, n))
+    steady = m <= best * 1.05 ? steady + 1 : 0
+    best = Math.min(best, m)
+  }
+  return { ms: best, spentMs: performance.now() - t0 }
+}
 
 /**
  * Time `fn` with tinybench: a first run (or the caller's measurement of one), then, if it took over maxRunMs, one
@@ -251,6 +296,20 @@ export async function time(
     }
     once = (performance.now() - t0) / calls
   }
+  // A call of a few milliseconds can take hundreds of calls to reach its steady time: an LSTM layer's (T 32,
+  // H 256) allocates 160 KB a call, and until the garbage collector first frees its arrays (external memory
+  // triggers it every ~64 MB) the allocator hands out pages the process has never touched. Each first touch is a
+  // page fault, and on the virtual machines this runs on a fault costs ~10 us (touching fresh mappings: 10-11 us a
+  // 4 KB page): that layer ran at 1.0 ms, not 0.5, for its first 300-500 calls, and a warm-up of 10 calls timed it
+  // at the slow speed. Such calls are warmed up until they are steady, within the case's budget.
+  let budgetMs = opts.timeMs
+  let warmed = false
+  if (once >= 1 && once < STEADY_CALL_MS) {
+    const w = await warmUntilSteady(fn, once, Math.min(STEADY_WARMUP_MS, opts.timeMs / 2))
+    once = w.ms
+    budgetMs -= w.spentMs
+    warmed = true
+  }
   const inner = once < 1 ? Math.min(100_000, Math.ceil(1 / Math.max(once, 1e-5))) : 1
   const sample =
     inner === 1
@@ -261,12 +320,12 @@ export async function time(
             if (r instanceof Promise) await r
           }
         }
-  const iterations = Math.max(2, Math.min(opts.samples, Math.floor(opts.timeMs / Math.max(once * inner, 1e-3))))
+  const iterations = Math.max(2, Math.min(opts.samples, Math.floor(budgetMs / Math.max(once * inner, 1e-3))))
   const bench = new Bench({
     iterations,
     time: 0,
     // Calls under 50 ms get up to 10 warm-up runs, within a tenth of the budget (the first run has warmed them too).
-    warmup: once * inner < 50,
+    warmup: !warmed && once * inner < 50,
     warmupIterations: Math.min(10, iterations, Math.max(1, Math.ceil((0.1 * opts.timeMs) / (once * inner)))),
     warmupTime: 0,
     throws: true,

@@ -85,6 +85,7 @@ describe('runHarness', () => {
     expect(md).toMatch(/## Calibration\n- WebAssembly SIMD peak, one thread: /)
     // how a slow engine is timed, with the run's threshold
     expect(md).toContain('first, cold, run took over 5000 ms is timed by one more run alone')
+    expect(md).toContain('calls of 1-10 ms are first warmed up until their time is steady, 250-400 ms')
     expect(md).toMatch(/\| core\/mlp-mnist \| 0\.00163 \|/)
   })
 

@@ -1,6 +1,6 @@
 /** The harness's timer: short calls are warmed up past the JIT's tiering before any sample is taken. */
 import { expect, it } from 'vitest'
-import { type RunOptions, WARM_CALIBRATION_MS, time } from '../src/run.js'
+import { type RunOptions, STEADY_WARMUP_MIN_MS, WARM_CALIBRATION_MS, time } from '../src/run.js'
 
 const opts: RunOptions = {
   size: 'small',
@@ -70,4 +70,27 @@ it("a caller's slow first run (the parity run) is followed by one warm run", asy
   expect(t.samples).toBe(1)
   expect(t.medianMs).toBeGreaterThanOrEqual(10)
   expect(t.medianMs).toBeLessThan(40)
+})
+
+it('a call of a few milliseconds that is slow for its first few hundred calls (pages faulted in) is timed once steady', async () => {
+  // 70 calls of 3 ms (as an LSTM layer's first calls on a fresh machine), then 1.5 ms: the 10 warm-up calls of
+  // before left every sample at the slow speed.
+  let calls = 0
+  const fn = () => spin(++calls <= 70 ? 3 : 1.5)
+  const t = await time(fn, { ...opts, timeMs: 1200 })
+  expect(70 * 3).toBeLessThan(STEADY_WARMUP_MIN_MS)
+  expect(t.samples).toBe(opts.samples)
+  expect(t.maxMs).toBeLessThan(2.5)
+})
+
+it('the warm-up of a call of a few milliseconds stops once its time is steady, and counts against the budget', async () => {
+  let calls = 0
+  const t0 = performance.now()
+  const t = await time(() => spin(++calls && 2), { ...opts, samples: 1000, timeMs: 1000 })
+  const ms = performance.now() - t0
+  // Steady from the start: the shortest warm-up (250 ms), then samples for what is left of the 1,000 ms.
+  expect(calls).toBeLessThan(520)
+  expect(t.samples).toBeLessThan(420)
+  expect(t.samples).toBeGreaterThan(250)
+  expect(ms).toBeLessThan(1400)
 })
