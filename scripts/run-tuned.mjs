@@ -11,13 +11,24 @@
  * tuning guide recommends (jemalloc, tcmalloc) do:
  *   MALLOC_MMAP_THRESHOLD_=32 MiB  blocks up to 32 MiB come from the heap (the largest activation of the
  *                                  CNNs here is 12.8 MB), larger ones are still mapped on their own;
- *   MALLOC_TRIM_THRESHOLD_=256 MiB up to 256 MiB of free heap is kept rather than returned.
+ *   MALLOC_TRIM_THRESHOLD_=256 MiB up to 256 MiB of free heap is kept rather than returned;
+ *   GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+ *                                  the heap is advised into transparent huge pages (glibc 2.35 and later; older
+ *                                  ones ignore it), so that the heap grows by one fault per 2 MiB instead of one
+ *                                  per 4 KiB page: a fault cost ~10 us on the virtual machines the bench runs on,
+ *                                  and an LSTM layer ran at half speed for its first few hundred calls, AlexNet
+ *                                  lost 10 ms a pass for several passes, while the heap grew.
  * Values already in the environment win. Other C libraries (macOS, musl, Windows) ignore the variables.
  * The same two variables help any application that runs refnets under glibc (see docs/performance.md).
  */
 import { spawn } from 'node:child_process'
 
 const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) }
+
+const HUGE_PAGES = 'glibc.malloc.hugetlb=1'
+/** GLIBC_TUNABLES with the huge-page setting added, unless the environment already chooses one. */
+const tunables = (set = process.env.GLIBC_TUNABLES) =>
+  !set ? HUGE_PAGES : /(^|:)glibc\.malloc\.hugetlb=/.test(set) ? set : `${set}:${HUGE_PAGES}`
 
 const [command, ...args] = process.argv.slice(2)
 if (!command) {
@@ -26,7 +37,7 @@ if (!command) {
 }
 const child = spawn(command, args, {
   stdio: 'inherit',
-  env: { ...TUNED_MALLOC, ...process.env },
+  env: { ...TUNED_MALLOC, ...process.env, GLIBC_TUNABLES: tunables() },
   shell: process.platform === 'win32',
 })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))

@@ -389,7 +389,7 @@ export function calibrate(): Calibration | undefined {
 
 /** The glibc allocator variables in effect ("default" when none is set). */
 function mallocSettings(): string {
-  const set = Object.entries(process.env).filter(([k]) => /^MALLOC_[A-Z_]+_$/.test(k))
+  const set = Object.entries(process.env).filter(([k]) => /^MALLOC_[A-Z_]+_$/.test(k) || k === 'GLIBC_TUNABLES')
   return set.length ? set.map(([k, v]) => `${k}=${v}`).join(' ') : 'default'
 }
 

@@ -5,7 +5,9 @@ import { expect, it } from 'vitest'
 
 const launcher = join(import.meta.dirname, '../../scripts/run-tuned.mjs')
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')))
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'GLIBC_TUNABLES'),
+  )
   return spawnSync(process.execPath, [launcher, ...args], { encoding: 'utf8', env: { ...clean, ...env } })
 }
 const printEnv = [
@@ -18,6 +20,16 @@ it('runs the command with freed memory kept for reuse: mmap threshold 32 MiB, tr
   const r = run(printEnv)
   expect(r.status, r.stderr).toBe(0)
   expect(r.stdout.trim()).toBe(`${32 * 2 ** 20} ${256 * 2 ** 20}`)
+})
+
+const printTunables = [process.execPath, '-e', 'console.log(process.env.GLIBC_TUNABLES)']
+
+it('advises the heap into transparent huge pages, adding to tunables already set and leaving a choice already made', () => {
+  expect(run(printTunables).stdout.trim()).toBe('glibc.malloc.hugetlb=1')
+  expect(run(printTunables, { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).stdout.trim()).toBe(
+    'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
+  )
+  expect(run(printTunables, { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).stdout.trim()).toBe('glibc.malloc.hugetlb=0')
 })
 
 it('leaves a value the environment already sets', () => {
