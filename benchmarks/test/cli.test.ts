@@ -24,7 +24,9 @@ it('prints the parity and timing table and writes the reports', () => {
   const day = new Date().toISOString().slice(0, 10)
   for (const f of ['report.json', 'report.md', 'report.html']) expect(existsSync(join(out, day, f))).toBe(true)
   // The allocator settings are part of the machine description (scripts/run-tuned.mjs sets them for `pnpm bench`).
-  expect(readFileSync(join(out, day, 'report.md'), 'utf8')).toMatch(/, allocator (default|(MALLOC_\w+|GLIBC_TUNABLES)=\S+)/)
+  expect(readFileSync(join(out, day, 'report.md'), 'utf8')).toMatch(
+    /, allocator (default|(MALLOC_\w+|GLIBC_TUNABLES)=\S+)/,
+  )
   // A second run compares with the first.
   const again = bench('--quick', '--specs', 'relu', '--out', out)
   expect(again.stdout).toMatch(/compared with .*report\.json: \d+ regression/)
