@@ -26,8 +26,8 @@ import { spawn } from 'node:child_process'
 const TUNED_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(256 << 20) }
 
 const HUGE_PAGES = 'glibc.malloc.hugetlb=1'
-/** GLIBC_TUNABLES with the huge-page setting added, unless the environment already chooses one. */
-const tunables = (set = process.env.GLIBC_TUNABLES) =>
+/** The environment's GLIBC_TUNABLES with the huge-page setting added, unless it already chooses one. */
+const tunables = ({ GLIBC_TUNABLES: set } = process.env) =>
   !set ? HUGE_PAGES : /(^|:)glibc\.malloc\.hugetlb=/.test(set) ? set : `${set}:${HUGE_PAGES}`
 
 const [command, ...args] = process.argv.slice(2)
