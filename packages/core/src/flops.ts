@@ -42,6 +42,12 @@ export function countMacs(fn: () => unknown): number {
         macs += convMacs(g)
         k('ConvWeightGrad')(x, dy, dw, g)
       },
+      // A recurrent layer's time loop: h W_hh^T at every step, and the input projection when the call makes it.
+      RecurrentScan: (a) => {
+        const GH = [1, 1, 3, 4][a.mode]! * a.H
+        macs += a.T * a.B * GH * (a.H + (a.input ? a.input.I : 0))
+        k('RecurrentScan')(a)
+      },
     },
   }
   setBackend(counting)

@@ -165,8 +165,14 @@ export interface RecurrentScanArgs {
   B: number
   H: number
   reverse: boolean
-  /** (T, B, G*H) input projections x W_ih^T + b_ih, G = 1, 3 or 4 gate blocks. */
-  xp: FloatArray
+  /** (T, B, G*H) input projections x W_ih^T + b_ih, G = 1, 3 or 4 gate blocks; null when `input` is given. */
+  xp: FloatArray | null
+  /**
+   * The layer's input instead of its projections: x (T, B, I), W_ih (G*H, I) row-major and b_ih (G*H) or null;
+   * the kernel computes xp = x W_ih^T + b_ih itself (as MatMulTransB would) before the time loop, so that xp
+   * never leaves the backend (inference: nothing saved for a backward pass).
+   */
+  input?: { x: FloatArray; w: FloatArray; bias: FloatArray | null; I: number } | null
   /** (G*H, H) recurrent weight W_hh, row-major. */
   w: FloatArray
   /** (G*H) recurrent bias b_hh, or null. */

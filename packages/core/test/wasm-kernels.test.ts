@@ -738,6 +738,56 @@ describe.each(backends)('wasm kernels, %s', (_, be) => {
     expect(be.runtime.derived(w, 'panels', 40)).toBeUndefined()
   })
 
+  it('RecurrentScan from the layer input (xp = x W_ih^T + b_ih computed by the kernel): as js, and bit-identical to MatMulTransB then the scan from xp; pinned W_ih read in place', () => {
+    for (let t = 0; t < 8; t++) {
+      const mode = (t % 4) as 0 | 1 | 2 | 3
+      const G = mode <= 1 ? 1 : mode === 2 ? 3 : 4
+      // Small and large: from 2^20 multiply-adds the projection runs on the pool's threads.
+      const [T, B, H, I] = t < 4 ? [int(3, 9), int(1, 3), int(37, 70), int(5, 40)] : [32, 1, 128 + t, 128]
+      const x = rand(T * B * I)
+      const wIh = Float32Array.from(rand(G * H * I), (v) => v / Math.sqrt(I))
+      const bIh = t % 3 === 0 ? null : rand(G * H)
+      const base = {
+        mode,
+        T,
+        B,
+        H,
+        reverse: t % 2 === 1,
+        w: Float32Array.from(rand(G * H * H), (v) => v / Math.sqrt(H)),
+        bias: rand(G * H),
+        mask: null,
+        saved: null,
+      }
+      const h0 = rand(B * H)
+      const c0 = mode === 3 ? rand(B * H) : null
+      const run = (kt: typeof jsKernels, fused: boolean) => {
+        const a = { ...base, h: h0.slice(), c: c0?.slice() ?? null, y: new Float32Array(T * B * H) }
+        if (fused) kt.RecurrentScan({ ...a, xp: null, input: { x, w: wIh, bias: bIh, I } })
+        else {
+          const xp = new Float32Array(T * B * G * H)
+          kt.MatMulTransB(x, wIh, xp, T * B, I, G * H, 1, 0, bIh)
+          kt.RecurrentScan({ ...a, xp })
+        }
+        return a
+      }
+      const kt = k as typeof jsKernels
+      const [fused, split, js] = [run(kt, true), run(kt, false), run(jsKernels, true)]
+      for (const key of ['y', 'h', 'c'] as const) {
+        if (!fused[key]) continue
+        expect(mismatches(fused[key]!, split[key]!)).toBe(0)
+        expectClose(fused[key]!, js[key]!, H + I)
+      }
+      // Pinned, W_ih and b_ih are read where they lie: the same result.
+      const pinned = be.pin!(bIh ? [wIh, bIh] : [wIh])
+      try {
+        const again = run(kt, true)
+        expect(mismatches(again.y, fused.y)).toBe(0)
+      } finally {
+        pinned()
+      }
+    }
+  })
+
   it('RecurrentScan with a pinned W_hh: its panels are packed by the first call of the scope and reused, at any length and thread count; bit-identical to unpinned calls', () => {
     const threads = be.threads
     try {

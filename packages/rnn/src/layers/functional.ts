@@ -13,7 +13,7 @@
  * initial state through the padding and starts at len_b - 1: both as PyTorch and ONNX define them.
  */
 import { gruPointwise, lstmPointwise } from './fused.js'
-import { GATES, type RecurrentMode, recurrentScan } from './scan.js'
+import { type RecurrentMode, recurrentScan, recurrentScanInference } from './scan.js'
 import {
   type Tensor,
   ArgumentError,
@@ -21,6 +21,7 @@ import {
   concat,
   dropout,
   fromValues,
+  isGradEnabled,
   linear,
   select,
   stack,
@@ -97,6 +98,19 @@ export function runDirection(
   return { y: r.y, state: { h: r.h, c: r.c } }
 }
 
+/** runDirection from the layer's input (T, B, I), for calls that need no gradient (scan.ts recurrentScanInference). */
+function runDirectionInference(
+  mode: RecurrentMode,
+  x: Tensor,
+  init: CellState,
+  w: CellWeights,
+  mask: Tensor | null,
+  reverse: boolean,
+): { y: Tensor; state: CellState } {
+  const r = recurrentScanInference(mode, x, w.wIh, w.bIh, init.h, init.c, w.wHh, w.bHh, mask, reverse)
+  return { y: r.y, state: { h: r.h, c: r.c } }
+}
+
 export interface RecurrentOptions {
   numLayers: number
   bidirectional: boolean
@@ -142,14 +156,24 @@ export function recurrent(
     for (let d = 0; d < D; d++) {
       const w = weights[l * D + d]!
       const k = l * D + d
-      // (T, B, I) -> (T*B, I) @ (I, G*H) -> (T, B, G*H): all steps' input projections in one GEMM
-      const I = input.shape[2]!
-      const xp = linear(input.reshape(T * B, I), w.wIh, w.bIh).reshape(T, B, GATES[mode] * H)
       const init: CellState = {
         h: h0 ? select(h0, 0, k) : zeros(),
         c: mode === 'LSTM' ? (c0 ? select(c0, 0, k) : zeros()) : null,
       }
-      const { y, state } = runDirection(mode, xp, init, w, mask, d === 1)
+      const needsGrad =
+        isGradEnabled() && [input, w.wIh, w.bIh, w.wHh, w.bHh, init.h, init.c].some((t) => t?.requiresGrad)
+      // (T, B, I) -> (T*B, I) @ (I, G*H) -> (T, B, G*H): all steps' input projections in one GEMM, then the time
+      // loop; without a gradient to compute, both in one kernel call (scan.ts recurrentScanInference).
+      const { y, state } = needsGrad
+        ? runDirection(
+            mode,
+            linear(input.reshape(T * B, input.shape[2]!), w.wIh, w.bIh).reshape(T, B, -1),
+            init,
+            w,
+            mask,
+            d === 1,
+          )
+        : runDirectionInference(mode, input, init, w, mask, d === 1)
       outs.push(y)
       hs.push(state.h)
       if (state.c) cs.push(state.c)

@@ -245,3 +245,54 @@ export function recurrentScan(
     c: mode === 'LSTM' ? out.slice(0, T + 1, T + 2).squeeze(0) : null,
   }
 }
+
+/**
+ * recurrentScan for a call that needs no gradient, from the layer's input x (T, B, I) and W_ih (G*H, I), b_ih:
+ * the backend computes the input projections itself (RecurrentScanArgs.input) before the time loop, so they
+ * never become a tensor (the wasm backend keeps them in its memory: no copy out and back in, no allocation).
+ * The outputs are those of linear + recurrentScan, bit for bit (the same GEMM kernel, the same time loop).
+ */
+export function recurrentScanInference(
+  mode: RecurrentMode,
+  x: Tensor,
+  wIh: Tensor,
+  bIh: Tensor | null,
+  h0: Tensor,
+  c0: Tensor | null,
+  wHh: Tensor,
+  bHh: Tensor | null,
+  mask: Tensor | null,
+  reverse: boolean,
+): { y: Tensor; h: Tensor; c: Tensor | null } {
+  const [T, B, I] = x.shape as [number, number, number]
+  const H = wHh.shape[1]!
+  const dtype = x.dtype as DType
+  const out = allocate(dtype, (T + 2) * B * H) as Arr
+  // The state is updated in place: h and c start as copies of h0 and c0, in the output's last two rows.
+  const h = out.subarray(T * B * H, (T + 1) * B * H)
+  h.set(h0.contiguous().data as Arr)
+  const c = mode === 'LSTM' ? out.subarray((T + 1) * B * H) : null
+  if (c) c.set(c0!.contiguous().data as Arr)
+  kernel('RecurrentScan')({
+    mode: MODE[mode],
+    T,
+    B,
+    H,
+    reverse,
+    xp: null,
+    input: { x: x.contiguous().data as Arr, w: wIh.contiguous().data as Arr, bias: (bIh?.data as Arr) ?? null, I },
+    w: wHh.contiguous().data as Arr,
+    bias: (bHh?.data as Arr) ?? null,
+    mask: mask ? (mask.contiguous().data as Arr) : null,
+    h,
+    c,
+    y: out.subarray(0, T * B * H),
+    saved: null,
+  })
+  const all = new Tensor(out, [T + 2, B, H])
+  return {
+    y: all.slice(0, 0, T),
+    h: all.slice(0, T, T + 1).squeeze(0),
+    c: mode === 'LSTM' ? all.slice(0, T + 1, T + 2).squeeze(0) : null,
+  }
+}

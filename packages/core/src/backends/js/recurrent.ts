@@ -12,8 +12,9 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x))
 export const GATES = [1, 1, 3, 4] as const
 
 export function recurrentScan(a: RecurrentScanArgs): void {
-  const { mode, T, B, H, reverse, xp: X, w: W, bias, mask: M, h, c, y, saved: s } = a
+  const { mode, T, B, H, reverse, w: W, bias, mask: M, h, c, y, saved: s } = a
   const GH = GATES[mode] * H
+  const X = a.input ? project(a.input, T * B, GH) : a.xp!
   const hh = new Float64Array(B * GH)
   const hNew = new Float64Array(B * H)
   for (let k = 0; k < T; k++) {
@@ -68,4 +69,20 @@ export function recurrentScan(a: RecurrentScanArgs): void {
       }
     }
   }
+}
+
+/** xp = x W^T + bias for `rows` rows of x, in x's float type (each sum in float64, then stored). */
+function project(
+  { x, w, bias, I }: NonNullable<RecurrentScanArgs['input']>,
+  rows: number,
+  GH: number,
+): RecurrentScanArgs['w'] {
+  const xp = x instanceof Float32Array ? new Float32Array(rows * GH) : new Float64Array(rows * GH)
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < GH; j++) {
+      let acc = 0
+      for (let q = 0; q < I; q++) acc += x[r * I + q]! * w[j * I + q]!
+      xp[r * GH + j] = bias ? acc + bias[j]! : acc
+    }
+  return xp
 }

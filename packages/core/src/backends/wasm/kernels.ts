@@ -116,6 +116,42 @@ export function threadsFor(
 }
 
 /**
+ * Fill the GEMM parameter block at byte address `p` for C (m x n, row stride n) = A (m x k, row-major) @ B^T, B
+ * (n x k) row-major (a Linear weight), + bias per column when given, every operand already in memory (byte
+ * addresses; `scratch` holds rt.gemmScratch bytes per thread), and run it with `run` (threadsFor).
+ */
+export function runGemmTransB(
+  ctx: WasmContext,
+  p: number,
+  { m, n, k, a, b, c, bias, scratch }: Record<'m' | 'n' | 'k' | 'a' | 'b' | 'c' | 'bias' | 'scratch', number>,
+  run: ReturnType<typeof threadsFor>['run'],
+): void {
+  writeParams(ctx.rt.i32, p, GEMM, {
+    batch: 1,
+    m,
+    n,
+    k,
+    a,
+    aBS: 0,
+    rsA: k,
+    csA: 1,
+    b,
+    bBS: 0,
+    rsB: 1,
+    csB: k,
+    c,
+    cBS: 0,
+    ldc: n,
+    beta: 0,
+    scratch,
+    scratchPer: ctx.rt.gemmScratch,
+    bias,
+    biasMode: bias ? BIAS_COL : BIAS_NONE,
+  })
+  run('gemm', p)
+}
+
+/**
  * out[b] (m x n) = A[b] @ B[b], with A(i, p) = a[aOff(b) + i * rsA + p * csA] and B(p, j) = b[bOff(b) + p * rsB + j * csB]:
  * the one GEMM entry that MatMul and MatMulTransB call.
  */

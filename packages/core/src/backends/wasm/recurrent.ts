@@ -9,7 +9,7 @@
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { GATES } from '../js/recurrent.js'
-import { PARAMS_INTS, type WasmContext, writeParams } from './kernels.js'
+import { PARAMS_INTS, runGemmTransB, threadsFor, type WasmContext, wasmKernels, writeParams } from './kernels.js'
 import { Layout } from './runtime.js'
 
 /** Below this many multiply-adds per step (B * G*H * H) the layer stays in JS (the copies cost more). */
@@ -60,95 +60,137 @@ const SCAN = {
 
 export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
   const { rt } = ctx
-  return {
-    RecurrentScan: (a: RecurrentScanArgs) => {
-      const { mode, T, B, H, xp, w, bias, mask, h, c, y, saved } = a
-      const GH = GATES[mode] * H
-      const arrays = [xp, w, bias, mask, h, c, y, saved?.hPrev, saved?.cPrev, saved?.hh, saved?.hNew, saved?.cNew]
-      if (B * GH * H < MIN_STEP_MACS || !arrays.every((x) => x == null || x instanceof Float32Array))
-        return jsKernels.RecurrentScan(a)
-      const pool = B * GH * H >= SCAN_THREADS_MIN_STEP_MACS ? ctx.pool() : null
-      const f = (x: unknown) => x as Float32Array | null | undefined
-      // W_hh pinned by the caller (see WasmRuntime.pin) is read where it lies, and its panels (SCAN_PANEL rows
-      // each) are kept with it; otherwise the kernel packs W_hh into the arena when the sequence pays for it.
-      const pinW = rt.pinned.get(f(w)!)
-      const panelFloats = GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)
-      const kept = pinW === undefined ? undefined : rt.derived(f(w)!, 'scan-panels', panelFloats)
-      const L = new Layout()
-      const at = {
-        xp: L.take(T * B * GH),
-        w: pinW === undefined ? L.take(GH * H) : -1,
-        wp: kept === undefined && T * B >= SCAN_PACK_MIN_PRODUCTS ? L.take(panelFloats) : -1,
-        bias: bias ? L.take(GH) : -1,
-        mask: mask ? L.take(T * B) : -1,
-        h: L.take(B * H),
-        hAlt: L.take(B * H),
-        c: c ? L.take(B * H) : -1,
-        y: L.take(T * B * H),
-        hh: L.take(B * GH),
-        hPrev: saved ? L.take(T * B * H) : -1,
-        cPrev: saved?.cPrev ? L.take(T * B * H) : -1,
-        sHh: saved ? L.take(T * B * GH) : -1,
-        hNew: saved ? L.take(T * B * H) : -1,
-        cNew: saved?.cNew ? L.take(T * B * H) : -1,
-        params: L.take(PARAMS_INTS),
-        // the count of chunks done and each thread's count of chunks claimed (the kernel's R_CTRS), each on a
-        // 64-byte cache line of its own: 16 floats a counter, and 16 more to align the first
-        ctrs: L.take(16 * (2 + (pool?.size ?? 1))),
-      }
-      const base = rt.reserve(L.bytes)
-      const ptr = (off: number) => (off < 0 ? 0 : base + off)
-      const put = (x: Float32Array | null | undefined, off: number) => {
-        if (x) rt.f32.set(x, (base + off) >> 2)
-      }
-      const get = (x: Float32Array | null | undefined, off: number) => {
-        if (x) x.set(rt.f32.subarray((base + off) >> 2, ((base + off) >> 2) + x.length))
-      }
-      put(f(xp), at.xp)
-      if (pinW === undefined) put(f(w), at.w)
-      put(f(bias), at.bias)
-      put(f(mask), at.mask)
-      put(f(h), at.h)
-      put(f(c), at.c)
-      const p = base + at.params
-      const ctrs = (base + at.ctrs + 63) & ~63
-      rt.i32.fill(0, ctrs >> 2, (ctrs >> 2) + 16 * (1 + (pool?.size ?? 1)))
-      writeParams(rt.i32, p, SCAN, {
-        mode,
-        T,
-        B,
-        H,
-        reverse: a.reverse ? 1 : 0,
-        xp: ptr(at.xp),
-        w: pinW ?? ptr(at.w),
-        bias: ptr(at.bias),
-        mask: ptr(at.mask),
-        h: ptr(at.h),
-        c: ptr(at.c),
-        y: ptr(at.y),
-        hh: ptr(at.hh),
-        hAlt: ptr(at.hAlt),
-        hPrev: ptr(at.hPrev),
-        cPrev: ptr(at.cPrev),
-        sHh: ptr(at.sHh),
-        hNew: ptr(at.hNew),
-        cNew: ptr(at.cNew),
-        canWait: pool?.canWait === false ? 0 : 1,
-        sync: 0,
-        wp: kept?.at ?? ptr(at.wp),
-        pack: kept?.fresh === false ? 0 : 1,
-        ctrs,
-      })
-      if (pool && pool.size > 1) pool.run('recurrentScan', p)
-      else rt.exports.recurrentScan(p, 0, 1)
-      get(f(h), at.h)
-      get(f(c), at.c)
-      get(f(y), at.y)
-      get(f(saved?.hPrev), at.hPrev)
-      get(f(saved?.cPrev), at.cPrev)
-      get(f(saved?.hh), at.sHh)
-      get(f(saved?.hNew), at.hNew)
-      get(f(saved?.cNew), at.cNew)
-    },
+  const matMulTransB = wasmKernels(ctx).MatMulTransB!
+  const scan = (a: RecurrentScanArgs): void => {
+    const { mode, T, B, H, xp, w, bias, mask, h, c, y, saved, input } = a
+    const GH = GATES[mode] * H
+    const arrays = [xp, w, bias, mask, h, c, y, saved?.hPrev, saved?.cPrev, saved?.hh, saved?.hNew, saved?.cNew]
+    if (input) arrays.push(input.x, input.w, input.bias)
+    const inWasm = B * GH * H >= MIN_STEP_MACS && arrays.every((x) => x == null || x instanceof Float32Array)
+    // Where the scan or the projection would not both run here, the projection is MatMulTransB's (wasm or js by
+    // its own rules) and the scan runs from it: either way the result is that of MatMulTransB then the scan.
+    if (input && (!inWasm || T * B * GH * input.I < ctx.minMacs)) {
+      const proj = new (input.x.constructor as Float32ArrayConstructor)(T * B * GH)
+      matMulTransB(input.x, input.w, proj, T * B, input.I, GH, 1, 0, input.bias)
+      scan({ ...a, xp: proj, input: null })
+      return
+    }
+    if (!inWasm) {
+      jsKernels.RecurrentScan(a)
+      return
+    }
+    const pool = B * GH * H >= SCAN_THREADS_MIN_STEP_MACS ? ctx.pool() : null
+    const f = (x: unknown) => x as Float32Array | null | undefined
+    // W_hh pinned by the caller (see WasmRuntime.pin) is read where it lies, and its panels (SCAN_PANEL rows
+    // each) are kept with it; otherwise the kernel packs W_hh into the arena when the sequence pays for it.
+    const pinW = rt.pinned.get(f(w)!)
+    const panelFloats = GATES[mode] * (H - (H % SCAN_PANEL)) * (H & ~3)
+    const kept = pinW === undefined ? undefined : rt.derived(f(w)!, 'scan-panels', panelFloats)
+    // With the layer's input instead of xp, the projection is a GEMM into the arena first (as MatMulTransB
+    // would run it), and xp never leaves wasm memory.
+    const I = input?.I ?? 0
+    const proj = input ? threadsFor(ctx, T * B * GH * I) : null
+    const pinWih = input ? rt.pinned.get(f(input.w)!) : undefined
+    const pinBih = input?.bias ? rt.pinned.get(f(input.bias)!) : undefined
+    const L = new Layout()
+    const at = {
+      xp: L.take(T * B * GH),
+      x: input ? L.take(T * B * I) : -1,
+      wIh: input && pinWih === undefined ? L.take(GH * I) : -1,
+      bIh: input?.bias && pinBih === undefined ? L.take(GH) : -1,
+      gemm: proj ? L.take(PARAMS_INTS + (rt.gemmScratch / 4) * proj.n) : -1,
+      w: pinW === undefined ? L.take(GH * H) : -1,
+      wp: kept === undefined && T * B >= SCAN_PACK_MIN_PRODUCTS ? L.take(panelFloats) : -1,
+      bias: bias ? L.take(GH) : -1,
+      mask: mask ? L.take(T * B) : -1,
+      h: L.take(B * H),
+      hAlt: L.take(B * H),
+      c: c ? L.take(B * H) : -1,
+      y: L.take(T * B * H),
+      hh: L.take(B * GH),
+      hPrev: saved ? L.take(T * B * H) : -1,
+      cPrev: saved?.cPrev ? L.take(T * B * H) : -1,
+      sHh: saved ? L.take(T * B * GH) : -1,
+      hNew: saved ? L.take(T * B * H) : -1,
+      cNew: saved?.cNew ? L.take(T * B * H) : -1,
+      params: L.take(PARAMS_INTS),
+      // the count of chunks done and each thread's count of chunks claimed (the kernel's R_CTRS), each on a
+      // 64-byte cache line of its own: 16 floats a counter, and 16 more to align the first
+      ctrs: L.take(16 * (2 + (pool?.size ?? 1))),
+    }
+    const base = rt.reserve(L.bytes)
+    const ptr = (off: number) => (off < 0 ? 0 : base + off)
+    const put = (x: Float32Array | null | undefined, off: number) => {
+      if (x) rt.f32.set(x, (base + off) >> 2)
+    }
+    const get = (x: Float32Array | null | undefined, off: number) => {
+      if (x) x.set(rt.f32.subarray((base + off) >> 2, ((base + off) >> 2) + x.length))
+    }
+    if (input && proj) {
+      put(f(input.x), at.x)
+      if (pinWih === undefined) put(f(input.w), at.wIh)
+      if (pinBih === undefined) put(f(input.bias), at.bIh)
+      const gp = base + at.gemm
+      runGemmTransB(
+        ctx,
+        gp,
+        {
+          m: T * B,
+          n: GH,
+          k: I,
+          a: ptr(at.x),
+          b: pinWih ?? ptr(at.wIh),
+          c: ptr(at.xp),
+          bias: pinBih ?? ptr(at.bIh),
+          scratch: gp + PARAMS_INTS * 4,
+        },
+        proj.run,
+      )
+    } else put(f(xp), at.xp)
+    if (pinW === undefined) put(f(w), at.w)
+    put(f(bias), at.bias)
+    put(f(mask), at.mask)
+    put(f(h), at.h)
+    put(f(c), at.c)
+    const p = base + at.params
+    const ctrs = (base + at.ctrs + 63) & ~63
+    rt.i32.fill(0, ctrs >> 2, (ctrs >> 2) + 16 * (1 + (pool?.size ?? 1)))
+    writeParams(rt.i32, p, SCAN, {
+      mode,
+      T,
+      B,
+      H,
+      reverse: a.reverse ? 1 : 0,
+      xp: ptr(at.xp),
+      w: pinW ?? ptr(at.w),
+      bias: ptr(at.bias),
+      mask: ptr(at.mask),
+      h: ptr(at.h),
+      c: ptr(at.c),
+      y: ptr(at.y),
+      hh: ptr(at.hh),
+      hAlt: ptr(at.hAlt),
+      hPrev: ptr(at.hPrev),
+      cPrev: ptr(at.cPrev),
+      sHh: ptr(at.sHh),
+      hNew: ptr(at.hNew),
+      cNew: ptr(at.cNew),
+      canWait: pool?.canWait === false ? 0 : 1,
+      sync: 0,
+      wp: kept?.at ?? ptr(at.wp),
+      pack: kept?.fresh === false ? 0 : 1,
+      ctrs,
+    })
+    if (pool && pool.size > 1) pool.run('recurrentScan', p)
+    else rt.exports.recurrentScan(p, 0, 1)
+    get(f(h), at.h)
+    get(f(c), at.c)
+    get(f(y), at.y)
+    get(f(saved?.hPrev), at.hPrev)
+    get(f(saved?.cPrev), at.cPrev)
+    get(f(saved?.hh), at.sHh)
+    get(f(saved?.hNew), at.hNew)
+    get(f(saved?.cNew), at.cNew)
   }
+  return { RecurrentScan: scan }
 }
