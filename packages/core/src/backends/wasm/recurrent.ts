@@ -5,6 +5,8 @@
  * GEMM's packing or a kernel call per op to pay, so the kernel keeps W_hh, the state and the gates in its memory
  * for the whole sequence and the operands are copied in and out once per call. Large layers share each step
  * between the threads of the pool (by hidden units, in chunks a thread claims, its own first: see the kernel).
+ * Given the layer's input instead of its projections (args.input, inference), the call first runs the
+ * projection GEMM into its own memory, where the time loop reads it.
  */
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
