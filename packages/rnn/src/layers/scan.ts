@@ -238,7 +238,11 @@ export function recurrentScan(
     hasBias: bHh !== null,
     save: isGradEnabled() && [xp, h0, c0, wHh, bHh].some((t) => t?.requiresGrad),
   })
-  // (T + 2, B, H) -> y (T, B, H), h (B, H), c (B, H)
+  return unpack(mode, out, T)
+}
+
+/** The scan's packed output (T + 2, B, H) as y (T, B, H), the final h (B, H) and, for LSTM, the final c. */
+function unpack(mode: RecurrentMode, out: Tensor, T: number): { y: Tensor; h: Tensor; c: Tensor | null } {
   return {
     y: out.slice(0, 0, T),
     h: out.slice(0, T, T + 1).squeeze(0),
@@ -289,10 +293,5 @@ export function recurrentScanInference(
     y: out.subarray(0, T * B * H),
     saved: null,
   })
-  const all = new Tensor(out, [T + 2, B, H])
-  return {
-    y: all.slice(0, 0, T),
-    h: all.slice(0, T, T + 1).squeeze(0),
-    c: mode === 'LSTM' ? all.slice(0, T + 1, T + 2).squeeze(0) : null,
-  }
+  return unpack(mode, new Tensor(out, [T + 2, B, H]), T)
 }
