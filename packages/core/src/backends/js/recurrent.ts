@@ -6,6 +6,7 @@
  * LSTM), then the state update, carried through where the mask is 0.
  */
 import type { RecurrentScanArgs } from '../../kernel-table.js'
+import { matmulTransB } from './matmul.js'
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x))
 /** Gate blocks per mode (RecurrentScanArgs.mode): G in the (G*H, H) shape of W_hh. */
@@ -71,18 +72,13 @@ export function recurrentScan(a: RecurrentScanArgs): void {
   }
 }
 
-/** xp = x W^T + bias for `rows` rows of x, in x's float type (each sum in float64, then stored). */
+/** xp = x W^T + bias for `rows` rows of x, in x's float type: the MatMulTransB a Linear layer runs. */
 function project(
   { x, w, bias, I }: NonNullable<RecurrentScanArgs['input']>,
   rows: number,
   GH: number,
 ): RecurrentScanArgs['w'] {
   const xp = x instanceof Float32Array ? new Float32Array(rows * GH) : new Float64Array(rows * GH)
-  for (let r = 0; r < rows; r++)
-    for (let j = 0; j < GH; j++) {
-      let acc = 0
-      for (let q = 0; q < I; q++) acc += x[r * I + q]! * w[j * I + q]!
-      xp[r * GH + j] = bias ? acc + bias[j]! : acc
-    }
+  matmulTransB(x, w, xp, rows, I, GH, 1, 0, bias)
   return xp
 }
