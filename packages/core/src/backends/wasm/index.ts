@@ -116,10 +116,11 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     return pool
   }
   const ctx = { rt, pool: getPool, minMacs: opts.minMacs ?? WASM_MIN_MACS }
+  const products = wasmKernels(ctx)
   const fast = {
-    ...wasmKernels(ctx),
+    ...products,
     ...wasmElementwiseKernels(ctx),
-    ...wasmRecurrentKernels(ctx),
+    ...wasmRecurrentKernels(ctx, products.MatMulTransB!),
   }
   // Each wasm kernel falls back: a failed worker -> one thread; memory exhausted -> the js kernel.
   const kernels: Partial<KernelTable> = {}

@@ -115,38 +115,25 @@ export function threadsFor(
   return { n: 1, run: (name, p) => ctx.rt.exports[name](p, 0, 1) }
 }
 
+/** Operands of one GEMM call already in wasm memory (byte addresses; strides in floats): see `runGemm`. */
+export type GemmOperands = Record<
+  'batch' | 'm' | 'n' | 'k' | 'a' | 'aBS' | 'rsA' | 'csA' | 'b' | 'bBS' | 'rsB' | 'csB' | 'c' | 'bias' | 'scratch',
+  number
+>
+
 /**
- * Fill the GEMM parameter block at byte address `p` for C (m x n, row stride n) = A (m x k, row-major) @ B^T, B
- * (n x k) row-major (a Linear weight), + bias per column when given, every operand already in memory (byte
- * addresses; `scratch` holds rt.gemmScratch bytes per thread), and run it with `run` (threadsFor).
+ * Fill the GEMM parameter block at byte address `p` and run it with `run` (threadsFor): C[b] (m x n, row-major,
+ * C[b] at c + b * m * n floats) = A[b] @ B[b] (+ bias per column when `bias` is not 0). `scratch` holds
+ * rt.gemmScratch bytes per thread.
  */
-export function runGemmTransB(
-  ctx: WasmContext,
-  p: number,
-  { m, n, k, a, b, c, bias, scratch }: Record<'m' | 'n' | 'k' | 'a' | 'b' | 'c' | 'bias' | 'scratch', number>,
-  run: ReturnType<typeof threadsFor>['run'],
-): void {
+export function runGemm(ctx: WasmContext, p: number, o: GemmOperands, run: ReturnType<typeof threadsFor>['run']): void {
   writeParams(ctx.rt.i32, p, GEMM, {
-    batch: 1,
-    m,
-    n,
-    k,
-    a,
-    aBS: 0,
-    rsA: k,
-    csA: 1,
-    b,
-    bBS: 0,
-    rsB: 1,
-    csB: k,
-    c,
-    cBS: 0,
-    ldc: n,
+    ...o,
+    cBS: o.m * o.n,
+    ldc: o.n,
     beta: 0,
-    scratch,
     scratchPer: ctx.rt.gemmScratch,
-    bias,
-    biasMode: bias ? BIAS_COL : BIAS_NONE,
+    biasMode: o.bias ? BIAS_COL : BIAS_NONE,
   })
   run('gemm', p)
 }
@@ -192,29 +179,28 @@ function gemm(
   if (bias && pinBias === undefined) f32.set(bias, (base + pbias) >> 2)
   if (pinA === undefined) f32.set(a.length === aLen ? a : a.subarray(0, aLen), (base + pa) >> 2)
   if (pinB === undefined) f32.set(b.length === bLen ? b : b.subarray(0, bLen), (base + pb) >> 2)
-  writeParams(rt.i32, base + params, GEMM, {
-    batch,
-    m,
-    n,
-    k,
-    a: pinA ?? base + pa,
-    aBS,
-    rsA,
-    csA,
-    b: pinB ?? base + pb,
-    bBS,
-    rsB,
-    csB,
-    c: base + pc,
-    cBS: m * n,
-    ldc: n,
-    beta: 0,
-    scratch: base + scratch,
-    scratchPer: rt.gemmScratch,
-    bias: bias ? (pinBias ?? base + pbias) : 0,
-    biasMode: bias ? BIAS_COL : BIAS_NONE,
-  })
-  run('gemm', base + params)
+  runGemm(
+    ctx,
+    base + params,
+    {
+      batch,
+      m,
+      n,
+      k,
+      a: pinA ?? base + pa,
+      aBS,
+      rsA,
+      csA,
+      b: pinB ?? base + pb,
+      bBS,
+      rsB,
+      csB,
+      c: base + pc,
+      bias: bias ? (pinBias ?? base + pbias) : 0,
+      scratch: base + scratch,
+    },
+    run,
+  )
   out.set(rt.f32.subarray((base + pc) >> 2, ((base + pc) >> 2) + batch * m * n))
 }
 

@@ -11,7 +11,7 @@
 import type { KernelTable, RecurrentScanArgs } from '../../kernel-table.js'
 import { jsKernels } from '../js/kernels.js'
 import { GATES } from '../js/recurrent.js'
-import { PARAMS_INTS, runGemmTransB, threadsFor, type WasmContext, wasmKernels, writeParams } from './kernels.js'
+import { PARAMS_INTS, runGemm, threadsFor, type WasmContext, writeParams } from './kernels.js'
 import { Layout } from './runtime.js'
 
 /** Below this many multiply-adds per step (B * G*H * H) the layer stays in JS (the copies cost more). */
@@ -60,9 +60,12 @@ const SCAN = {
   ctrs: 23,
 } as const
 
-export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
+/** `matMulTransB`: this backend's MatMulTransB, which a projection too small for the arena GEMM goes through. */
+export function wasmRecurrentKernels(
+  ctx: WasmContext,
+  matMulTransB: KernelTable['MatMulTransB'],
+): Partial<KernelTable> {
   const { rt } = ctx
-  const matMulTransB = wasmKernels(ctx).MatMulTransB!
   const scan = (a: RecurrentScanArgs): void => {
     const { mode, T, B, H, xp, w, bias, mask, h, c, y, saved, input } = a
     const GH = GATES[mode] * H
@@ -133,15 +136,23 @@ export function wasmRecurrentKernels(ctx: WasmContext): Partial<KernelTable> {
       if (pinWih === undefined) put(f(input.w), at.wIh)
       if (pinBih === undefined) put(f(input.bias), at.bIh)
       const gp = base + at.gemm
-      runGemmTransB(
+      // x (T*B, I) row-major times W_ih^T: W_ih (G*H, I) read with row stride 1 and column stride I, as MatMulTransB.
+      runGemm(
         ctx,
         gp,
         {
+          batch: 1,
           m: T * B,
           n: GH,
           k: I,
           a: ptr(at.x),
+          aBS: 0,
+          rsA: I,
+          csA: 1,
           b: pinWih ?? ptr(at.wIh),
+          bBS: 0,
+          rsB: 1,
+          csB: I,
           c: ptr(at.xp),
           bias: pinBih ?? ptr(at.bIh),
           scratch: gp + PARAMS_INTS * 4,
