@@ -5,6 +5,7 @@
  */
 import { type Backend, getBackend, setBackend } from './backend.js'
 import { jsKernels } from './backends/js/kernels.js'
+import { GATES } from './backends/js/recurrent.js'
 import type { Conv2dGeometry, KernelTable } from './kernel-table.js'
 
 const convMacs = (g: Conv2dGeometry) => g.batch * g.outC * g.outH * g.outW * (g.inC / g.groups) * g.kH * g.kW
@@ -44,7 +45,7 @@ export function countMacs(fn: () => unknown): number {
       },
       // A recurrent layer's time loop: h W_hh^T at every step, and the input projection when the call makes it.
       RecurrentScan: (a) => {
-        const GH = [1, 1, 3, 4][a.mode]! * a.H
+        const GH = GATES[a.mode] * a.H
         macs += a.T * a.B * GH * (a.H + (a.input ? a.input.I : 0))
         k('RecurrentScan')(a)
       },
